@@ -1,0 +1,47 @@
+# carprivacy: the two set-up commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+# pytest workers: parallel by default
+PYTEST_ARGS ?= -n auto
+
+.PHONY: run test lint typecheck check bench clean docs
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "carprivacy needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Run the platform with demo data on the embedded SQLite default.
+run: $(STAMP)
+	$(BIN)/carprivacy db upgrade
+	$(BIN)/carprivacy demo load --if-empty
+	$(BIN)/carprivacy serve --host $(HOST) --port $(PORT)
+
+## Run the whole test suite (PostgreSQL tests run when CARPRIVACY_TEST_POSTGRES_URL is set or CI=true).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+docs: $(STAMP)
+	$(BIN)/python -m carprivacy.entrypoints.cli.main policy notice --lang nl --format md > docs/notice-nl.md
+	$(BIN)/python -m carprivacy.entrypoints.cli.main policy notice --lang en --format md > docs/notice-en.md
+	$(BIN)/python -m carprivacy.entrypoints.cli.main policy register --format md > docs/register.md
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Alembic revisions: 0001 master data, 0002 telemetry, 0003 access/audit."""

@@ -1,0 +1,1 @@
+"""Table definitions, one module per concept (master data, telemetry, access)."""

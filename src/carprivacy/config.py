@@ -1,0 +1,58 @@
+"""Settings, built on demand from the environment (prefix ``CARPRIVACY_``). Nothing reads them at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Editable install / source checkout: <repo>/src/carprivacy -> <repo>
+REPO_DIR = PACKAGE_DIR.parent.parent
+
+
+def default_policy_path() -> Path:
+    return REPO_DIR / "policies" / "mini-connected-nl.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARPRIVACY_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the embedded defaults live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir."
+    )
+    policy_path: Path = Field(default_factory=default_policy_path)
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the administrator (issue 2 credential)."
+    )
+    master_key: SecretStr | None = Field(
+        default=None, description="Base64 32-byte master key; else read from master_key_file."
+    )
+    master_key_file: Path | None = Field(default=None)
+    token_secret: SecretStr | None = Field(
+        default=None, description="Key that signs access tokens; default: generated in data_dir."
+    )
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: SecretStr | None = None
+    mqtt_tls_ca: Path | None = None
+    mqtt_topic: str = "vehicles/+/telemetry"
+    max_payload_bytes: int = 1_048_576
+    max_future_skew_seconds: int = 300
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'carprivacy.db').resolve()}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or (self.data_dir / "master.key")
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

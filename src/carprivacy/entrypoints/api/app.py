@@ -1,0 +1,27 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from fastapi import FastAPI
+
+from carprivacy import __version__
+from carprivacy.bootstrap import Container, build_container
+from carprivacy.entrypoints.api import routes
+from carprivacy.entrypoints.api.errors import register_error_handlers
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    app = FastAPI(
+        title="carprivacy",
+        version=__version__,
+        description="Connected-car data platform; every read names its purpose.",
+    )
+    app.state.container = container or build_container()
+    register_error_handlers(app)
+    for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{routes.__name__}.{mod.name}")
+        app.include_router(module.router)
+    return app

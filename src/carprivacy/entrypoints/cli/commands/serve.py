@@ -1,0 +1,51 @@
+"""``carprivacy serve``: plain HTTP only on loopback; anything else needs TLS (notice: encrypted transmission)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import typer
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+        port: int = typer.Option(8000, help="Port to listen on."),
+        tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate."),
+        tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key."),
+    ) -> None:
+        """Start the HTTP API (and the web pages)."""
+        import uvicorn
+
+        from carprivacy.entrypoints.api.app import create_app
+
+        if (tls_cert is None) != (tls_key is None):
+            raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-key")
+        if tls_cert is None and not is_loopback(host):
+            typer.echo(
+                f"error: --host {host} is not a loopback address; plain HTTP is only allowed on "
+                "loopback. Give --tls-cert and --tls-key (the notice promises encrypted transmission).",
+                err=True,
+            )
+            raise typer.Exit(2)
+        scheme = "https" if tls_cert else "http"
+        typer.echo(f"carprivacy listening on {scheme}://{host}:{port}/ (API docs at /docs)")
+        uvicorn.run(
+            create_app(),
+            host=host,
+            port=port,
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+            log_level="warning",
+        )

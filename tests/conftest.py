@@ -1,0 +1,93 @@
+"""Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
+
+PostgreSQL: ``CARPRIVACY_TEST_POSTGRES_URL`` (``.ci/run`` sets it). With ``CI=true`` PostgreSQL and
+Mosquitto must be reachable: an unreachable service fails the test, it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from sqlalchemy import Engine, text
+
+from carprivacy.adapters.db.base import load_all_tables
+from carprivacy.adapters.db.engine import make_engine, normalise_url
+from carprivacy.config import REPO_DIR
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+POLICY_PATH = REPO_DIR / "policies" / "mini-connected-nl.yaml"
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get("CARPRIVACY_TEST_POSTGRES_URL") or (DEFAULT_PG if IN_CI else None)
+    return normalise_url(url) if url else None
+
+
+def _unavailable(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is not reachable and CI=true: storage/broker tests must not skip")
+    pytest.skip(f"{what} not configured")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    url = postgres_url()
+    if url is None:
+        _unavailable("PostgreSQL (CARPRIVACY_TEST_POSTGRES_URL)")
+        return
+    parsed = urlparse(url.replace("postgresql+psycopg", "postgresql"))
+    if not _reachable(parsed.hostname or "127.0.0.1", parsed.port or 5432):
+        _unavailable(f"PostgreSQL at {parsed.hostname}:{parsed.port}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def empty_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    """A database with every table (from the models; migrations are checked against them)."""
+    load_all_tables().create_all(empty_engine)
+    return empty_engine
+
+
+@pytest.fixture
+def mqtt_broker() -> tuple[str, int]:
+    host = os.environ.get("CARPRIVACY_TEST_MQTT_HOST", "127.0.0.1")
+    port = int(os.environ.get("CARPRIVACY_TEST_MQTT_PORT", "1883"))
+    if not _reachable(host, port):
+        _unavailable(f"MQTT broker at {host}:{port}")
+    return host, port
