@@ -39,10 +39,24 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2)
+        from pydantic import SecretStr
+
+        from carprivacy.adapters.keyfile import read_or_create_token
+        from carprivacy.bootstrap import build_container
+        from carprivacy.config import load_settings
+
+        settings = load_settings()
+        if settings.admin_token is None:
+            token_file = settings.data_dir / "admin.token"
+            token, created = read_or_create_token(token_file)
+            settings = settings.model_copy(update={"admin_token": SecretStr(token)})
+            note = "created" if created else "kept"
+            typer.echo(f"administrator bearer token {note} in {token_file} (mode 0600)")
         scheme = "https" if tls_cert else "http"
-        typer.echo(f"carprivacy listening on {scheme}://{host}:{port}/ (API docs at /docs)")
+        shown = "localhost" if host in ("127.0.0.1", "::1") else host
+        typer.echo(f"carprivacy is running: open {scheme}://{shown}:{port}/docs")
         uvicorn.run(
-            create_app(),
+            create_app(build_container(settings)),
             host=host,
             port=port,
             ssl_certfile=str(tls_cert) if tls_cert else None,

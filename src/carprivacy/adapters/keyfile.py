@@ -1,0 +1,37 @@
+"""Secrets kept in files outside the database: created on first run with mode 0600."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+
+def read_or_create_secret(path: Path, nbytes: int = 32) -> tuple[bytes, bool]:
+    """Return the secret in ``path`` (URL-safe base64 text) and whether it was created now.
+
+    The file is created atomically with mode 0600; a file readable by others is refused.
+    """
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise PermissionError(f"{path} must not be readable by others (mode {oct(mode)}); chmod 600")
+        return base64.urlsafe_b64decode(path.read_text(encoding="ascii").strip()), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_bytes(nbytes)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, base64.urlsafe_b64encode(value) + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return value, True
+
+
+def read_or_create_token(path: Path) -> tuple[str, bool]:
+    """A printable bearer token kept in ``path`` (mode 0600)."""
+    raw, created = read_or_create_secret(path, 32)
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="), created
