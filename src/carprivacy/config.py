@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     mqtt_tls_ca: Path | None = None
+    mqtt_tls_cert: Path | None = Field(default=None, description="Client certificate (PEM).")
+    mqtt_tls_key: Path | None = Field(default=None, description="Client certificate key (PEM).")
+    mqtt_group: str | None = Field(
+        default="carprivacy-ingest", description="MQTT 5 shared-subscription group of the workers."
+    )
+    mqtt_client_id: str | None = Field(
+        default=None, description="Stable per-worker id (persistent session); default from host."
+    )
+    mqtt_batch_size: int = 500
+    mqtt_batch_ms: int = 200
+    mqtt_session_expiry_seconds: int = 86_400
     mqtt_topic: str = "vehicles/+/telemetry"
     max_payload_bytes: int = 1_048_576
     max_future_skew_seconds: int = 300
