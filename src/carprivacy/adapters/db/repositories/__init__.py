@@ -1,0 +1,1 @@
+"""SQL repositories, one module per concept, behind the ports of services/."""

@@ -1,0 +1,445 @@
+"""Master data (SPEC I4, P1): customers, accounts per controller, vehicles, usage periods, fleets,
+contracts and payment transactions.
+
+Pure rules only: entities are frozen dataclasses, ``validate_*`` functions return every
+:class:`Problem` at once (field and rule, never the value), and :func:`subject_for` decides whose
+data a vehicle produces at a given moment. Times are timezone-aware UTC and are passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from carprivacy.domain.errors import InvalidInputError, Problem
+
+# ISO 3779: 17 characters, digits and capital letters except I, O and Q.
+VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
+SERVICE_PATTERN = re.compile(r"[a-z][a-z0-9_]{1,39}")
+COUNTRY_PATTERN = re.compile(r"[A-Z]{2}")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+# The connected services of the notice (section B) and the portal services; a contract lists some.
+KNOWN_SERVICES = frozenset(
+    {
+        "ecall",
+        "personal_assistant",
+        "rtti",
+        "teleservices",
+        "remote_services",
+        "concierge",
+        "cardata",
+        "navigation_updates",
+        "smart_charging",
+    }
+)
+
+
+class AccountKind(StrEnum):
+    """The group login account (MINI ID, the manufacturer's) or a national customer account."""
+
+    GROUP_LOGIN = "group_login"
+    CUSTOMER = "customer"
+
+
+class UsageKind(StrEnum):
+    OWNER = "owner"
+    FLEET = "fleet"
+    DRIVER = "driver"
+
+
+class PaymentMethodKind(StrEnum):
+    SEPA_DEBIT = "sepa_debit"
+    CARD = "card"
+    PAYPAL = "paypal"
+    INVOICE = "invoice"
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """Contact data of a data subject: sensitive, stored only encrypted under the subject's key."""
+
+    surname: str
+    first_name: str
+    street: str
+    house_number: str
+    postal_code: str
+    city: str
+    country: str
+    email: str | None = None
+    phone: str | None = None
+
+
+CONTACT_FIELDS: tuple[str, ...] = (
+    "surname",
+    "first_name",
+    "street",
+    "house_number",
+    "postal_code",
+    "city",
+    "country",
+    "email",
+    "phone",
+)
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    contact: ContactDetails
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def owner(self) -> str:
+        """The key owner of this customer's encrypted data."""
+        return subject_owner(self.id)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account of a customer at one controller. Accounts are independent: deleting the group
+    login account at the manufacturer leaves the national company's records, and vice versa (P1).
+    """
+
+    id: str
+    customer_id: str
+    controller: str
+    kind: AccountKind
+    login_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Fleet:
+    id: str
+    name: str
+    country: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    id: str
+    vin: str
+    model: str
+    colour: str
+    equipment: tuple[str, ...]
+    end_of_life: date | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class VehicleUsage:
+    """A period [start, end) in which a customer owns or drives a vehicle, or a fleet holds it."""
+
+    id: str
+    vehicle_id: str
+    kind: UsageKind
+    customer_id: str | None
+    fleet_id: str | None
+    start: datetime
+    end: datetime | None
+    created_at: datetime
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at and (self.end is None or at < self.end)
+
+    def overlaps(self, start: datetime, end: datetime | None) -> bool:
+        ends_after_start = self.end is None or start < self.end
+        starts_before_end = end is None or self.start < end
+        return ends_after_start and starts_before_end
+
+
+@dataclass(frozen=True)
+class Contract:
+    id: str
+    customer_id: str
+    vehicle_id: str
+    start: datetime
+    end: datetime | None
+    services: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    """How a transaction was paid; ``details`` (masked IBAN, card suffix) is sensitive."""
+
+    kind: PaymentMethodKind
+    details: str
+
+
+@dataclass(frozen=True)
+class PaymentTransaction:
+    id: str
+    customer_id: str
+    contract_id: str | None
+    amount_minor: int  # in the currency's minor unit (cents)
+    currency: str
+    booked_at: datetime
+    method: PaymentMethod
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Whose data a vehicle produces at a moment: a person, a fleet, or nobody known."""
+
+    vehicle_id: str
+    customer_id: str | None
+    fleet_id: str | None
+    basis: UsageKind | None
+
+    @property
+    def owner(self) -> str:
+        """The key owner for data of this moment: the person, else the vehicle itself."""
+        if self.customer_id is not None:
+            return subject_owner(self.customer_id)
+        return vehicle_owner(self.vehicle_id)
+
+
+def subject_owner(customer_id: str) -> str:
+    return f"subject:{customer_id}"
+
+
+def vehicle_owner(vehicle_id: str) -> str:
+    return f"vehicle:{vehicle_id}"
+
+
+def subject_for(vehicle_id: str, usages: Iterable[VehicleUsage], at: datetime) -> Attribution:
+    """The data subject of a vehicle at ``at``.
+
+    A driver period (a person assigned to a fleet or family car) wins over the owner, the owner wins
+    over the fleet; a fleet vehicle without an assigned driver produces vehicle-linked data of the
+    fleet (no person). Periods are half-open: at an owner change the new owner gets the data from
+    the change on.
+    """
+    covering = [u for u in usages if u.vehicle_id == vehicle_id and u.covers(at)]
+    for kind in (UsageKind.DRIVER, UsageKind.OWNER):
+        people = sorted((u for u in covering if u.kind is kind), key=lambda u: u.start)
+        if people:
+            latest = people[-1]
+            fleet = next((u.fleet_id for u in covering if u.kind is UsageKind.FLEET), None)
+            return Attribution(vehicle_id, latest.customer_id, fleet, kind)
+    fleets = sorted((u for u in covering if u.kind is UsageKind.FLEET), key=lambda u: u.start)
+    if fleets:
+        return Attribution(vehicle_id, None, fleets[-1].fleet_id, UsageKind.FLEET)
+    return Attribution(vehicle_id, None, None, None)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _is_aware(value: object) -> bool:
+    return isinstance(value, datetime) and value.utcoffset() == timedelta(0)
+
+
+def _text(problems: list[Problem], path: str, value: object, *, max_len: int) -> None:
+    if not isinstance(value, str) or not value.strip():
+        problems.append(Problem(path, "required", "must be a non-empty text"))
+    elif len(value) > max_len:
+        problems.append(Problem(path, "max_length", f"must be at most {max_len} characters"))
+
+
+def _aware(problems: list[Problem], path: str, value: object) -> None:
+    if not _is_aware(value):
+        problems.append(Problem(path, "utc_datetime", "must be a timezone-aware UTC datetime"))
+
+
+def raise_if(problems: Sequence[Problem]) -> None:
+    if problems:
+        raise InvalidInputError(list(problems))
+
+
+def validate_vin(vin: object, path: str = "vin") -> list[Problem]:
+    if not isinstance(vin, str) or not VIN_PATTERN.fullmatch(vin):
+        return [
+            Problem(path, "vin_format", "must be 17 characters: digits and A-Z without I, O, Q")
+        ]
+    return []
+
+
+def validate_contact(contact: ContactDetails, path: str = "contact") -> list[Problem]:
+    problems: list[Problem] = []
+    for name, limit in (
+        ("surname", 100),
+        ("first_name", 100),
+        ("street", 200),
+        ("house_number", 20),
+        ("postal_code", 16),
+        ("city", 100),
+    ):
+        _text(problems, f"{path}.{name}", getattr(contact, name), max_len=limit)
+    if not isinstance(contact.country, str) or not COUNTRY_PATTERN.fullmatch(contact.country):
+        problems.append(Problem(f"{path}.country", "iso_country", "must be ISO 3166-1 alpha-2"))
+    email = contact.email
+    if email is not None and (
+        not isinstance(email, str) or len(email) > 254 or not EMAIL_PATTERN.fullmatch(email)
+    ):
+        problems.append(Problem(f"{path}.email", "email_format", "must be an e-mail address"))
+    if contact.phone is not None:
+        _text(problems, f"{path}.phone", contact.phone, max_len=32)
+    return problems
+
+
+def validate_customer(customer: Customer) -> list[Problem]:
+    problems = validate_contact(customer.contact)
+    _aware(problems, "created_at", customer.created_at)
+    return problems
+
+
+def validate_account(account: Account) -> list[Problem]:
+    problems: list[Problem] = []
+    _text(problems, "controller", account.controller, max_len=64)
+    if not isinstance(account.kind, AccountKind):
+        problems.append(Problem("kind", "enum", "must be group_login or customer"))
+    if account.login_id is not None:
+        _text(problems, "login_id", account.login_id, max_len=254)
+    return problems
+
+
+def validate_fleet(fleet: Fleet) -> list[Problem]:
+    problems: list[Problem] = []
+    _text(problems, "name", fleet.name, max_len=200)
+    if not isinstance(fleet.country, str) or not COUNTRY_PATTERN.fullmatch(fleet.country):
+        problems.append(Problem("country", "iso_country", "must be ISO 3166-1 alpha-2"))
+    return problems
+
+
+def validate_vehicle(vehicle: Vehicle) -> list[Problem]:
+    problems = validate_vin(vehicle.vin)
+    _text(problems, "model", vehicle.model, max_len=100)
+    _text(problems, "colour", vehicle.colour, max_len=50)
+    if not isinstance(vehicle.equipment, tuple) or len(vehicle.equipment) > 100:
+        problems.append(Problem("equipment", "max_items", "must be at most 100 items"))
+    else:
+        for i, item in enumerate(vehicle.equipment):
+            _text(problems, f"equipment.{i}", item, max_len=100)
+    if vehicle.end_of_life is not None and (
+        not isinstance(vehicle.end_of_life, date) or isinstance(vehicle.end_of_life, datetime)
+    ):
+        problems.append(Problem("end_of_life", "date", "must be a date"))
+    return problems
+
+
+def validate_period(start: object, end: object) -> list[Problem]:
+    problems: list[Problem] = []
+    _aware(problems, "start", start)
+    if end is not None:
+        _aware(problems, "end", end)
+    if (
+        not problems
+        and isinstance(start, datetime)
+        and isinstance(end, datetime)
+        and not start < end
+    ):
+        problems.append(Problem("end", "after_start", "must be after start"))
+    return problems
+
+
+def validate_usage(usage: VehicleUsage) -> list[Problem]:
+    problems = validate_period(usage.start, usage.end)
+    if usage.kind is UsageKind.FLEET:
+        if usage.fleet_id is None:
+            problems.append(Problem("fleet_id", "required", "a fleet period names its fleet"))
+        if usage.customer_id is not None:
+            problems.append(Problem("customer_id", "forbidden", "a fleet period names no person"))
+    else:
+        if usage.customer_id is None:
+            problems.append(
+                Problem("customer_id", "required", f"an {usage.kind} period names its customer")
+            )
+        if usage.kind is UsageKind.OWNER and usage.fleet_id is not None:
+            problems.append(Problem("fleet_id", "forbidden", "an owner period names no fleet"))
+    return problems
+
+
+def validate_contract(contract: Contract) -> list[Problem]:
+    problems = validate_period(contract.start, contract.end)
+    if not isinstance(contract.services, tuple) or not contract.services:
+        problems.append(Problem("services", "min_items", "must list at least one service"))
+    else:
+        for i, service in enumerate(contract.services):
+            if not isinstance(service, str) or service not in KNOWN_SERVICES:
+                problems.append(
+                    Problem(
+                        f"services.{i}",
+                        "known_service",
+                        "must be one of " + ", ".join(sorted(KNOWN_SERVICES)),
+                    )
+                )
+        if len(set(contract.services)) != len(contract.services):
+            problems.append(Problem("services", "unique", "must not repeat a service"))
+    return problems
+
+
+def validate_payment(payment: PaymentTransaction) -> list[Problem]:
+    problems: list[Problem] = []
+    amount = payment.amount_minor
+    if not isinstance(amount, int) or isinstance(amount, bool) or abs(amount) > 10**12:
+        problems.append(Problem("amount", "range", "must be a whole number of cents within 10^12"))
+    if not isinstance(payment.currency, str) or not CURRENCY_PATTERN.fullmatch(payment.currency):
+        problems.append(Problem("currency", "iso_currency", "must be an ISO 4217 code"))
+    _aware(problems, "booked_at", payment.booked_at)
+    if not isinstance(payment.method.kind, PaymentMethodKind):
+        problems.append(Problem("method.kind", "enum", "must be a known payment method"))
+    _text(problems, "method.details", payment.method.details, max_len=64)
+    return problems
+
+
+def usage_conflicts(new: VehicleUsage, existing: Iterable[VehicleUsage]) -> list[VehicleUsage]:
+    """Periods of the same kind on the same vehicle that overlap ``new``.
+
+    A vehicle has one owner and one fleet at a time; a driver period may overlap other drivers' only
+    if they are different people (shared cars), never the same person twice.
+    """
+    clashes = []
+    for u in existing:
+        if u.vehicle_id != new.vehicle_id or u.kind is not new.kind or u.id == new.id:
+            continue
+        if new.kind is UsageKind.DRIVER and u.customer_id != new.customer_id:
+            continue
+        if u.overlaps(new.start, new.end):
+            clashes.append(u)
+    return clashes
+
+
+def change_usage(
+    new: VehicleUsage, existing: Sequence[VehicleUsage]
+) -> tuple[list[VehicleUsage], list[Problem]]:
+    """Plan adding ``new``: an owner change or a move to another fleet closes the open period of
+    the same kind at ``new.start``; any other overlap is a conflict.
+
+    Returns the periods to update (closed) and the problems (empty when the change is allowed).
+    """
+    closed: list[VehicleUsage] = []
+    remaining: list[VehicleUsage] = []
+    for u in existing:
+        exclusive = new.kind in (UsageKind.OWNER, UsageKind.FLEET)
+        if (
+            exclusive
+            and u.vehicle_id == new.vehicle_id
+            and u.kind is new.kind
+            and u.end is None
+            and u.start < new.start
+        ):
+            closed.append(replace(u, end=new.start))
+        else:
+            remaining.append(u)
+    clashes = usage_conflicts(new, [*remaining, *closed])
+    if clashes:
+        return [], [
+            Problem(
+                "start",
+                "no_overlap",
+                f"overlaps {len(clashes)} existing {new.kind} period(s) of this vehicle",
+            )
+        ]
+    return closed, []

@@ -1,0 +1,46 @@
+"""An in-memory :class:`~carprivacy.services.crypto.FieldCipher`: real AES-256-GCM, per-owner keys
+in a dict, no master key and no persistence. For tests and for users' tests."""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+NONCE_BYTES = 12
+
+
+class KeyDestroyedError(LookupError):
+    """The owner's data key was destroyed (crypto-shredding): the data is gone for good."""
+
+
+class InMemoryFieldCipher:
+    def __init__(self) -> None:
+        self._keys: dict[str, AESGCM] = {}
+        self._destroyed: set[str] = set()
+
+    def _key(self, owner: str, *, create: bool) -> AESGCM:
+        if owner in self._destroyed:
+            raise KeyDestroyedError("the data key of this owner was destroyed")
+        key = self._keys.get(owner)
+        if key is None:
+            if not create:
+                raise KeyDestroyedError("no data key for this owner")
+            key = self._keys[owner] = AESGCM(AESGCM.generate_key(bit_length=256))
+        return key
+
+    def encrypt(self, owner: str, plaintext: bytes, aad: bytes = b"") -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._key(owner, create=True).encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, owner: str, blob: bytes, aad: bytes = b"") -> bytes:
+        key = self._key(owner, create=False)
+        try:
+            return key.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        except InvalidTag as exc:
+            raise ValueError("ciphertext does not belong to this owner and place") from exc
+
+    def destroy_key(self, owner: str) -> None:
+        self._keys.pop(owner, None)
+        self._destroyed.add(owner)
