@@ -1,9 +1,9 @@
 """One MQTT telemetry message: topic + payload -> wire records, or the reason it is malformed (I1).
 
-The agreed wire format (issue 3): topic ``vehicles/{VIN}/telemetry``, payload a JSON array of records
-or one record object ``{"signal", "value", "ts"}``. The VIN comes from the topic, so a vehicle can only
-speak for itself (the broker's ACL binds the topic to the vehicle's credential); a record naming another
-VIN contradicts its transport and makes the whole message malformed.
+The agreed wire format (issue 3): topic ``vehicles/{VIN}/telemetry``, payload a JSON array of
+records or one record object ``{"signal", "value", "ts"}``. The VIN comes from the topic, so a
+vehicle can only speak for itself (the broker's ACL binds the topic to the vehicle's credential); a
+record naming another VIN contradicts its transport and makes the whole message malformed.
 
 Problems name the rule and where, never the payload's values (they may be personal data).
 """
@@ -42,7 +42,7 @@ class TopicPattern:
         return cls(filter=topic_filter, vin_level=vin_level)
 
     def subscription(self, group: str | None) -> str:
-        """The filter to subscribe to: MQTT 5 shared (``$share/<group>/...``) when a group is given."""
+        """The filter to subscribe to: shared (``$share/<group>/...``) when a group is given."""
         if group is None:
             return self.filter
         if not group or any(ch in group for ch in "/+#"):
@@ -71,10 +71,12 @@ def _reject_constant(name: str) -> Any:
 def parse_message(
     topic: str, payload: bytes, pattern: TopicPattern, *, max_bytes: int
 ) -> ParsedMessage | Problem:
-    """Wire records of one message (each with ``vin`` set from the topic), or why it is malformed."""
+    """Wire records of one message (``vin`` set from the topic), or why it is malformed."""
     vin = pattern.vin_of(topic)
     if pattern.vin_level is not None and (vin is None or not VIN_PATTERN.match(vin)):
-        return Problem("topic", "vin", "the topic does not name a vehicle (VIN level missing/invalid)")
+        return Problem(
+            "topic", "vin", "the topic does not name a vehicle (VIN level missing/invalid)"
+        )
     if len(payload) > max_bytes:
         return Problem("payload", "size", f"the message is larger than {max_bytes} bytes")
     try:
@@ -99,11 +101,15 @@ def parse_message(
         named = item.get("vin")
         if vin is not None:
             if named is not None and named != vin:
-                return Problem(f"records[{index}].vin", "vin_mismatch", "differs from the topic VIN")
+                return Problem(
+                    f"records[{index}].vin", "vin_mismatch", "differs from the topic VIN"
+                )
             record = dict(item)
             record["vin"] = vin
         elif not isinstance(named, str) or not named:
-            return Problem(f"records[{index}].vin", "required", "neither topic nor record names a VIN")
+            return Problem(
+                f"records[{index}].vin", "required", "neither topic nor record names a VIN"
+            )
         else:
             record = dict(item)
         records.append(record)

@@ -4,12 +4,12 @@ How a message travels:
 
 1. paho's network thread receives a QoS 1 PUBLISH and puts it on a local queue (``manual_ack=True``:
    paho does NOT acknowledge it).
-2. ``run`` (the caller's thread) collects a batch: up to ``batch_size`` messages or ``batch_ms`` after
-   the first one, parses each, quarantines the malformed ones and calls ``IngestService.ingest`` ONCE
-   for all records of the batch (one transaction).
-3. Only after that returns does it send the PUBACKs. A worker killed before step 3 leaves the messages
-   unacknowledged in its persistent session (``clean_start=False`` + session expiry), so the broker
-   sends them again; the store deduplicates on insert, so each record is stored exactly once.
+2. ``run`` (the caller's thread) collects a batch: up to ``batch_size`` messages or ``batch_ms``
+   after the first one, parses each, quarantines the malformed ones and calls
+   ``IngestService.ingest`` ONCE for all records of the batch (one transaction).
+3. Only after that returns does it send the PUBACKs. A worker killed before step 3 leaves the
+   messages unacknowledged in its persistent session (``clean_start=False`` + session expiry),
+   so the broker sends them again; the store deduplicates on insert: each record is stored once.
 
 A PUBACK is only sent on the connection that received the message: after a reconnect the broker
 resends every unacknowledged message of the session, and those copies are the ones acknowledged.
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -177,7 +178,7 @@ class MqttIngestWorker:
     def _make_client(self) -> mqtt.Client:
         cfg = self.config
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=cfg.client_id,
             protocol=mqtt.MQTTv5,
             manual_ack=True,
@@ -200,7 +201,7 @@ class MqttIngestWorker:
         return client
 
     def _connect_properties(self) -> Properties:
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self.config.session_expiry_s
         props.ReceiveMaximum = self.config.receive_maximum
         return props
@@ -335,9 +336,14 @@ class MqttIngestWorker:
             self.on_batch(self.stats)
 
     def _commit(self, batch: list[Delivery]) -> None:
-        """Commit a batch and ack it; raise StoreUnavailableError(remaining) when the store is down."""
+        """Commit and ack a batch; StoreUnavailableError(remaining) when the store is down."""
         parsed: list[tuple[Delivery, ParsedMessage | Problem]] = [
-            (d, parse_message(d.topic, d.payload, self.pattern, max_bytes=self.config.max_payload_bytes))
+            (
+                d,
+                parse_message(
+                    d.topic, d.payload, self.pattern, max_bytes=self.config.max_payload_bytes
+                ),
+            )
             for d in batch
         ]
         good = [(d, p) for d, p in parsed if isinstance(p, ParsedMessage)]
@@ -372,9 +378,7 @@ class MqttIngestWorker:
         self._ack(done)
 
     def _ingest(self, records: list[dict[str, Any]], received_at: datetime) -> None:
-        result = self.sink.ingest(
-            records, source=SOURCE, vehicle_vin=None, received_at=received_at
-        )
+        result = self.sink.ingest(records, source=SOURCE, vehicle_vin=None, received_at=received_at)
         self.stats.accepted += result.accepted
         self.stats.rejected += result.rejected
 

@@ -1,0 +1,136 @@
+"""``carprivacy ingest mqtt``: the MQTT ingestion worker (issue 3 item 3; SPEC I1, I3).
+
+Run one per machine or several per machine with distinct ``--client-id``s; workers with the same
+``--group`` share the topic through an MQTT 5 shared subscription. SIGTERM/SIGINT stop it
+gracefully: the batch in hand is committed and acknowledged, everything else stays with the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+import typer
+
+ingest_app = typer.Typer(help="Take telemetry in (MQTT worker).", no_args_is_help=True)
+
+
+def default_client_id(group: str | None) -> str:
+    return f"carprivacy-{group or 'ingest'}-{socket.gethostname()}"[:128]
+
+
+@ingest_app.command("mqtt")
+def ingest_mqtt(
+    topic: str | None = typer.Option(
+        None, help="Topic filter; its first '+' level is the VIN. [default: vehicles/+/telemetry]"
+    ),
+    group: str | None = typer.Option(
+        None, help="Shared-subscription group ($share/<group>/...). [default: carprivacy-ingest]"
+    ),
+    no_group: bool = typer.Option(False, "--no-group", help="Plain (unshared) subscription."),
+    client_id: str | None = typer.Option(
+        None, help="Stable id of this worker: its persistent session. [default: from host name]"
+    ),
+    batch_size: int | None = typer.Option(None, min=1, max=10_000, help="Messages per batch."),
+    batch_ms: int | None = typer.Option(None, min=1, help="Longest wait to fill a batch (ms)."),
+    host: str | None = typer.Option(None, help="Broker host. [default: CARPRIVACY_MQTT_HOST]"),
+    port: int | None = typer.Option(None, help="Broker port. [default: CARPRIVACY_MQTT_PORT]"),
+    username: str | None = typer.Option(None, help="Broker user name."),
+    password_file: Path | None = typer.Option(
+        None, help="File holding the broker password (or CARPRIVACY_MQTT_PASSWORD)."
+    ),
+    tls_ca: Path | None = typer.Option(None, help="CA certificate (PEM): turns TLS on."),
+    tls_cert: Path | None = typer.Option(None, help="Client certificate (PEM)."),
+    tls_key: Path | None = typer.Option(None, help="Client certificate key (PEM)."),
+    session_expiry: int | None = typer.Option(
+        None, min=0, help="Seconds the broker keeps this worker's queue while it is away."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="Only warnings and errors."),
+) -> None:
+    """Subscribe with QoS 1 and store telemetry; a message is acknowledged only once committed."""
+    from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig, WorkerStats
+    from carprivacy.bootstrap import build_container
+    from carprivacy.config import load_settings
+
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    settings = load_settings()
+    password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").strip()
+    chosen_group = None if no_group else (group or settings.mqtt_group)
+    try:
+        config = MqttWorkerConfig(
+            host=host or settings.mqtt_host,
+            port=port or settings.mqtt_port,
+            topic=topic or settings.mqtt_topic,
+            group=chosen_group,
+            client_id=client_id or settings.mqtt_client_id or default_client_id(chosen_group),
+            batch_size=batch_size or settings.mqtt_batch_size,
+            batch_ms=batch_ms or settings.mqtt_batch_ms,
+            session_expiry_s=(
+                session_expiry
+                if session_expiry is not None
+                else settings.mqtt_session_expiry_seconds
+            ),
+            username=username or settings.mqtt_username,
+            password=password,
+            tls_ca=tls_ca or settings.mqtt_tls_ca,
+            tls_cert=tls_cert or settings.mqtt_tls_cert,
+            tls_key=tls_key or settings.mqtt_tls_key,
+            max_payload_bytes=settings.max_payload_bytes,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    container = build_container(settings)
+    last_report = [time.monotonic()]
+
+    def report(stats: WorkerStats) -> None:
+        if not quiet and time.monotonic() - last_report[0] >= 10:
+            last_report[0] = time.monotonic()
+            typer.echo(stats.summary(), err=True)
+
+    try:
+        worker = MqttIngestWorker(config, container.ingest, on_batch=report)
+    except ValueError as exc:
+        container.close()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        worker.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    worker.start()
+    if worker.wait_subscribed(10):
+        typer.echo(
+            f"subscribed to {worker.subscription} on {config.host}:{config.port} "
+            f"as {config.client_id} (QoS 1, batches of {config.batch_size})",
+            err=True,
+        )
+    elif worker.refused is not None:
+        worker.close()
+        container.close()
+        typer.echo(f"error: the broker refused the worker: {worker.refused}", err=True)
+        raise typer.Exit(2)
+    else:
+        typer.echo(f"waiting for the broker at {config.host}:{config.port} ...", err=True)
+    try:
+        stats = worker.run()
+    finally:
+        container.close()
+    typer.echo(f"stopped: {stats.summary()}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ingest_app, name="ingest")
