@@ -138,7 +138,8 @@ class Right(StrEnum):
 
 
 EEA_COUNTRIES: frozenset[str] = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split()
+    ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT")
+    + ("LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO")
 )
 
 
@@ -187,6 +188,9 @@ class DataField:
     label: Text
     direct_identifier: bool = False  # VIN, customer id, name, contact data: replaced by pseudonyms
     vss_signal: str | None = None  # COVESA VSS name, where one exists
+    # The field identifies the vehicle (VIN), not the person: the ``vehicle_linked`` form keeps it
+    # and strips every other direct identifier (section D: "in relatie tot een specifiek voertuig").
+    links_vehicle: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,25 @@ class DataCategory:
     @cached_property
     def direct_identifier_fields(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields if f.direct_identifier)
+
+
+@dataclass(frozen=True)
+class DataSubjectCategory:
+    """Art. 30(1)(c): a category of data subjects (customers, prospects, drivers of fleet cars)."""
+
+    id: str
+    name: Text
+    fides_subject: str  # fideslang data-subject id
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class NoticeSection:
+    """A section of the notice: a purpose section A-H or a heading, with its own wording."""
+
+    id: str  # "A".."H", or a heading id such as "retention"
+    title: Text
+    text: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +263,7 @@ class Purpose:
     is_marketing: bool = False
     legal_claims: bool = False  # establishment, exercise or defence of legal claims (Art. 18(2))
     coarsening: Coarsening = field(default_factory=Coarsening)
+    data_subjects: tuple[str, ...] = ()  # DataSubjectCategory ids (Art. 30(1)(c))
 
 
 @dataclass(frozen=True)
@@ -318,6 +342,7 @@ class DeadlineRule:
 
     months: int = 1
     extension_months: int = 2
+    description: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -340,6 +365,19 @@ class Policy:
     automated_processing: Text | None = None
     transfers_statement: Text | None = None
     settings_statement: Text | None = None
+    sections: tuple[NoticeSection, ...] = ()
+    data_subjects: tuple[DataSubjectCategory, ...] = ()
+    retention_statement: Text | None = None  # "Hoelang bewaren wij uw gegevens?"
+    request_limits: Text | None = None  # "Informatiebeperking voor de vervulling van rechten"
+    security_statement: Text | None = None  # the heading's introduction to the measures
+
+    @cached_property
+    def sections_by_id(self) -> dict[str, NoticeSection]:
+        return {s.id: s for s in self.sections}
+
+    @cached_property
+    def data_subjects_by_id(self) -> dict[str, DataSubjectCategory]:
+        return {d.id: d for d in self.data_subjects}
 
     @cached_property
     def categories_by_id(self) -> dict[str, DataCategory]:
