@@ -6,6 +6,7 @@ Nothing connects at import time; ``build_container`` is called by the API factor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from carprivacy.adapters.db.engine import make_engine
 from carprivacy.config import Settings, load_settings
 from carprivacy.domain.policy import Policy
+from carprivacy.services.master import MasterDataService
 
 
 @dataclass
@@ -22,9 +24,32 @@ class Container:
     policy: Policy
     # Services wired per capability; see build_container.
     services: dict[str, Any] = field(default_factory=dict)
+    _master: MasterDataService | None = field(default=None, init=False, repr=False)
+
+    @property
+    def master(self) -> MasterDataService:
+        """Master data use cases (SPEC I4) on the SQL store; sensitive columns go through
+        ``self.cipher`` (the FieldCipher wired by the crypto adapter)."""
+        if self._master is None:
+            from carprivacy.adapters.db.repositories.master import SqlMasterDataUnitOfWork
+
+            cipher = getattr(self, "cipher", None)
+            if cipher is None:
+                raise RuntimeError("Container.cipher (FieldCipher) is not wired")
+            engine = self.engine
+            self._master = MasterDataService(
+                lambda: SqlMasterDataUnitOfWork(engine, cipher),
+                utc_now,
+                controllers={c.id: c.account_owner for c in self.policy.controllers},
+            )
+        return self._master
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def load_policy(settings: Settings) -> Policy:
