@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -55,9 +56,7 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=1))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False
-        )
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -99,7 +98,11 @@ def test_serves_https_with_a_certificate_and_keeps_the_admin_token_private(tmp_p
         answer = None
         while time.monotonic() < deadline:
             try:
-                answer = httpx.get(f"https://127.0.0.1:{port}/health", verify=str(cert), timeout=2)
+                answer = httpx.get(
+                    f"https://localhost:{port}/health",
+                    verify=ssl.create_default_context(cafile=str(cert)),
+                    timeout=2,
+                )
                 break
             except httpx.TransportError:
                 if proc.poll() is not None:
