@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -15,6 +15,17 @@ from carprivacy.adapters.db.engine import make_engine
 from carprivacy.config import Settings, load_settings
 from carprivacy.domain.policy import Policy
 from carprivacy.services.master import MasterDataService
+
+if TYPE_CHECKING:
+    from carprivacy.adapters.crypto.envelope import EnvelopeCipher
+    from carprivacy.adapters.db.repositories.telemetry import SqlTelemetryRepository
+    from carprivacy.domain.signals import SignalCatalogue
+    from carprivacy.services.audit import AuditService
+    from carprivacy.services.automated_decisions import AutomatedDecisionService
+    from carprivacy.services.callers import CallerService
+    from carprivacy.services.ingest import IngestService
+    from carprivacy.services.monitoring import MonitoringService
+    from carprivacy.services.vehicle_credentials import VehicleCredentialService
 
 
 @dataclass
@@ -25,6 +36,67 @@ class Container:
     # Services wired per capability; see build_container.
     services: dict[str, Any] = field(default_factory=dict)
     _master: MasterDataService | None = field(default=None, init=False, repr=False)
+    catalogue: SignalCatalogue | None = None  # the signal catalogue, checked against the policy
+    _cipher: EnvelopeCipher | None = field(default=None, init=False, repr=False)
+    _ingest: IngestService | None = field(default=None, init=False, repr=False)
+    _vehicle_credentials: VehicleCredentialService | None = field(
+        default=None, init=False, repr=False
+    )
+
+    @property
+    def cipher(self) -> EnvelopeCipher:
+        """Envelope encryption (issue 3 item 5): per-owner data keys under the master key, which
+        is read (or, on first run, created) when first needed."""
+        if self._cipher is None:
+            from carprivacy.adapters.crypto.envelope import EnvelopeCipher
+            from carprivacy.adapters.crypto.master_key import load_master_key
+            from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+
+            self._cipher = EnvelopeCipher(
+                SqlDataKeyRepository(self.engine), load_master_key(self.settings)
+            )
+        return self._cipher
+
+    @property
+    def telemetry(self) -> SqlTelemetryRepository:
+        from carprivacy.adapters.db.repositories.telemetry import SqlTelemetryRepository
+
+        return SqlTelemetryRepository(self.engine)
+
+    @property
+    def ingest(self) -> IngestService:
+        """Telemetry ingestion for every transport (issue 3; SPEC I1-I3)."""
+        if self._ingest is None:
+            from datetime import timedelta
+
+            from carprivacy.adapters.catalogue import load_catalogue
+            from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
+            from carprivacy.services.ingest import IngestService
+
+            self.catalogue = self.catalogue or load_catalogue()
+            self._ingest = IngestService(
+                self.policy,
+                self.catalogue,
+                self.telemetry,
+                SqlVehicleDirectory(self.engine),
+                self.cipher,
+                max_future_skew=timedelta(seconds=self.settings.max_future_skew_seconds),
+            )
+        return self._ingest
+
+    @property
+    def vehicle_credentials(self) -> VehicleCredentialService:
+        """Per-vehicle bearer tokens for HTTP ingestion (issue 3 item 2)."""
+        if self._vehicle_credentials is None:
+            from carprivacy.adapters.db.repositories.telemetry import (
+                SqlVehicleCredentialRepository,
+            )
+            from carprivacy.services.vehicle_credentials import VehicleCredentialService
+
+            self._vehicle_credentials = VehicleCredentialService(
+                SqlVehicleCredentialRepository(self.engine), utc_now
+            )
+        return self._vehicle_credentials
 
     @property
     def master(self) -> MasterDataService:
@@ -44,12 +116,93 @@ class Container:
             )
         return self._master
 
+    # -- access: callers, audit log, monitoring, automated decisions (issue 4) --------------
+    _access: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def callers(self) -> CallerService:
+        return self._access_part("callers")  # type: ignore[no-any-return]
+
+    @property
+    def audit(self) -> AuditService:
+        """The AuditTrail port (hash-chained log); monitoring observes every append."""
+        return self._access_part("audit")  # type: ignore[no-any-return]
+
+    @property
+    def monitoring(self) -> MonitoringService:
+        return self._access_part("monitoring")  # type: ignore[no-any-return]
+
+    @property
+    def automated_decisions(self) -> AutomatedDecisionService:
+        return self._access_part("automated_decisions")  # type: ignore[no-any-return]
+
+    def _access_part(self, name: str) -> Any:
+        if not self._access:
+            self._access.update(_build_access(self))
+        return self._access[name]
+
     def close(self) -> None:
         self.engine.dispose()
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _build_access(container: Container) -> dict[str, Any]:
+    """Callers, audit, monitoring and automated decisions on the SQL store (issue 4)."""
+    import base64
+    import hashlib
+    import hmac
+    from datetime import timedelta
+
+    from carprivacy.adapters.db.repositories import access as repos
+    from carprivacy.adapters.email.outbox import FileEmailOutbox
+    from carprivacy.adapters.keyfile import read_or_create_secret
+    from carprivacy.services.audit import AuditService, CheckpointSigner
+    from carprivacy.services.automated_decisions import AutomatedDecisionService
+    from carprivacy.services.callers import CallerService, CallerSettings
+    from carprivacy.services.monitoring import MonitoringService
+
+    s, engine = container.settings, container.engine
+    if s.audit_signing_key is not None:
+        seed = base64.urlsafe_b64decode(s.audit_signing_key.get_secret_value())
+    else:
+        seed, _ = read_or_create_secret(s.data_dir / "audit-signing.key")
+    if s.token_secret is not None:
+        token_key = hashlib.sha256(s.token_secret.get_secret_value().encode()).digest()
+    else:
+        token_key, _ = read_or_create_secret(s.data_dir / "token.key")
+    pseudonym_key = hmac.new(seed, b"carprivacy audit pseudonyms", hashlib.sha256).digest()
+    audit = AuditService(
+        repos.SqlAuditLogRepository(engine),
+        CheckpointSigner(seed),
+        pseudonym_key,
+        utc_now,
+        checkpoint_every=s.audit_checkpoint_every,
+    )
+    monitoring = MonitoringService(repos.SqlAlertRepository(engine))
+    audit.observers.append(monitoring.observe)
+    callers = CallerService(
+        repos.SqlCallerRepository(engine),
+        container.policy,
+        FileEmailOutbox(s.data_dir / "outbox"),
+        token_key,
+        utc_now,
+        CallerSettings(
+            token_ttl=timedelta(seconds=s.token_ttl_seconds),
+            argon2_time_cost=s.argon2_time_cost,
+            argon2_memory_kib=s.argon2_memory_kib,
+        ),
+    )
+    return {
+        "audit": audit,
+        "monitoring": monitoring,
+        "callers": callers,
+        "automated_decisions": AutomatedDecisionService(
+            repos.SqlAutomatedDecisionRepository(engine), utc_now
+        ),
+    }
 
 
 def load_policy(settings: Settings) -> Policy:
@@ -67,4 +220,8 @@ def build_container(
     settings = settings or load_settings()
     engine = engine or make_engine(settings.resolved_database_url)
     policy = policy or load_policy(settings)
-    return Container(settings=settings, engine=engine, policy=policy)
+    from carprivacy.adapters.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    catalogue.check_categories(policy.categories_by_id)  # start-up check (issue 3 item 1)
+    return Container(settings=settings, engine=engine, policy=policy, catalogue=catalogue)

@@ -6,7 +6,8 @@
     ├── NotFoundError             unknown id
     ├── ConflictError             the operation contradicts stored state
     ├── AuthenticationError       no or bad credentials (U1)
-    └── AccessDeniedError         the policy engine refused (U1-U3); carries the reasons
+    ├── AccessDeniedError         the policy engine refused (U1-U3); carries the reasons
+    └── KeyDestroyedError         the owner's data key was shredded: the data is gone (R3, I3)
 
 Messages never contain personal data: they name fields, rules and ids, not values.
 """
@@ -66,4 +67,13 @@ class AccessDeniedError(CarPrivacyError):
 
     def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
         self.reasons = reasons
+        super().__init__(message)
+
+
+class KeyDestroyedError(CarPrivacyError):
+    """The owner's data key was destroyed (crypto-shredding, Art. 17): its data is unreadable."""
+
+    requirement = "R3"
+
+    def __init__(self, message: str = "the data key of this owner was destroyed") -> None:
         super().__init__(message)

@@ -1,0 +1,197 @@
+"""Envelope encryption (issue 3 item 5; SPEC I3, R3): AES-256-GCM values under per-owner data keys,
+each data key wrapped (AES-256-GCM) by the master key kept outside the database.
+
+Owners are ``subject:<customer id>``, or ``vehicle:<vehicle id>`` for data linked to no person.
+A value's ciphertext is ``0x01 | nonce (12) | ciphertext+tag``, with caller-given associated data
+binding it to its place. ``destroy_key`` replaces the wrapped key with a tombstone: every ciphertext
+of that owner becomes unreadable (crypto-shredding; backups of the database hold only the wrapped
+key, and the tombstone prevents a new key from being created silently for an erased owner).
+
+Unwrapped keys are cached per owner as ``AESGCM`` objects (building one per value halves the speed)
+for ``cache_seconds``; another process's ``destroy_key`` takes effect here within that time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from carprivacy.adapters.crypto.master_key import MasterKeyRing
+from carprivacy.domain.errors import KeyDestroyedError
+
+VERSION = b"\x01"
+NONCE = 12
+
+
+class CiphertextError(ValueError):
+    """The ciphertext was altered or belongs to another owner or place."""
+
+
+@dataclass(frozen=True)
+class StoredDataKey:
+    owner: str
+    wrapped: bytes | None  # None: destroyed
+    master_key_id: str | None
+    created_at: datetime
+    destroyed_at: datetime | None = None
+
+
+class DataKeyRepository(Protocol):
+    """Where wrapped data keys live (the ``data_keys`` table, or memory in tests)."""
+
+    def get_many(self, owners: Iterable[str]) -> dict[str, StoredDataKey]: ...
+
+    def add_if_absent(self, key: StoredDataKey) -> None: ...
+
+    def destroy(self, owner: str, at: datetime) -> None: ...
+
+    def all_keys(self) -> list[StoredDataKey]: ...
+
+    def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
+        """Replace (owner, wrapped, master_key_id) for live keys, all in one transaction."""
+        ...
+
+
+def _wrap_aad(owner: str) -> bytes:
+    return b"carprivacy-data-key|" + owner.encode()
+
+
+def wrap_key(master: bytes, owner: str, data_key: bytes) -> bytes:
+    nonce = os.urandom(NONCE)
+    return nonce + AESGCM(master).encrypt(nonce, data_key, _wrap_aad(owner))
+
+
+def unwrap_key(master: bytes, owner: str, wrapped: bytes) -> bytes:
+    try:
+        return AESGCM(master).decrypt(wrapped[:NONCE], wrapped[NONCE:], _wrap_aad(owner))
+    except InvalidTag as exc:
+        raise CiphertextError("a data key does not unwrap under the master key") from exc
+
+
+class EnvelopeCipher:
+    """Implements ``carprivacy.services.crypto.FieldCipher``."""
+
+    def __init__(
+        self,
+        keys: DataKeyRepository,
+        master: MasterKeyRing,
+        *,
+        cache_seconds: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._keys = keys
+        self._master = master
+        self._cache: dict[str, tuple[AESGCM, float]] = {}
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    # --- FieldCipher -----------------------------------------------------------------------
+    def encrypt(self, owner: str, plaintext: bytes, aad: bytes = b"") -> bytes:
+        nonce = os.urandom(NONCE)
+        return VERSION + nonce + self._aead(owner, create=True).encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, owner: str, blob: bytes, aad: bytes = b"") -> bytes:
+        if blob[:1] != VERSION:
+            raise CiphertextError("unknown ciphertext format")
+        aead = self._aead(owner, create=False)
+        try:
+            return aead.decrypt(blob[1 : 1 + NONCE], blob[1 + NONCE :], aad)
+        except InvalidTag as exc:
+            raise CiphertextError("ciphertext does not belong to this owner and place") from exc
+
+    def destroy_key(self, owner: str) -> None:
+        with self._lock:
+            self._keys.destroy(owner, self._clock())
+            self._cache.pop(owner, None)
+
+    # --- batch helpers ---------------------------------------------------------------------
+    def prepare(self, owners: Iterable[str]) -> set[str]:
+        """Load (or create) the keys of many owners with one lookup: ingestion calls this per
+        batch so that the per-value path only touches the cache. Returns the destroyed owners."""
+        now = time.monotonic()
+        missing = [o for o in set(owners) if not self._fresh(o, now)]
+        return self._load(missing, create=True) if missing else set()
+
+    def is_destroyed(self, owner: str) -> bool:
+        stored = self._keys.get_many([owner]).get(owner)
+        return stored is not None and stored.wrapped is None
+
+    # --- internals -------------------------------------------------------------------------
+    def _fresh(self, owner: str, now: float) -> bool:
+        hit = self._cache.get(owner)
+        return hit is not None and now - hit[1] < self._cache_seconds
+
+    def _aead(self, owner: str, *, create: bool) -> AESGCM:
+        hit = self._cache.get(owner)
+        if hit is not None and time.monotonic() - hit[1] < self._cache_seconds:
+            return hit[0]
+        if self._load([owner], create=create):
+            raise KeyDestroyedError()
+        return self._cache[owner][0]
+
+    def _load(self, owners: list[str], *, create: bool) -> set[str]:
+        with self._lock:
+            found = self._keys.get_many(owners)
+            absent = [o for o in owners if o not in found]
+            if absent and create:
+                for owner in absent:
+                    data_key = AESGCM.generate_key(bit_length=256)
+                    self._keys.add_if_absent(
+                        StoredDataKey(
+                            owner,
+                            wrap_key(self._master.current, owner, data_key),
+                            self._master.current_id,
+                            self._clock(),
+                        )
+                    )
+                # another process may have won the race: read back what is stored
+                found.update(self._keys.get_many(absent))
+            now = time.monotonic()
+            destroyed: set[str] = set()
+            for owner in owners:
+                stored = found.get(owner)
+                if stored is None or stored.wrapped is None:
+                    self._cache.pop(owner, None)
+                    destroyed.add(owner)
+                    continue
+                master = self._master.by_id(stored.master_key_id or "")
+                if master is None:
+                    raise CiphertextError(
+                        f"data key wrapped by master key {stored.master_key_id}: not loaded"
+                    )
+                self._cache[owner] = (AESGCM(unwrap_key(master, owner, stored.wrapped)), now)
+            return destroyed
+
+
+def rewrap_all(
+    keys: DataKeyRepository,
+    ring: MasterKeyRing,
+    new_master: bytes,
+    new_id: str,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> int:
+    """Re-wrap every live data key under ``new_master`` in one transaction; returns the count."""
+    stored = [k for k in keys.all_keys() if k.wrapped is not None]
+    updates: list[tuple[str, bytes, str]] = []
+    for i, key in enumerate(stored, 1):
+        assert key.wrapped is not None
+        if key.master_key_id == new_id:
+            progress(i, len(stored))
+            continue
+        master = ring.by_id(key.master_key_id or "")
+        if master is None:
+            raise CiphertextError(f"data key wrapped by unknown master key {key.master_key_id}")
+        data_key = unwrap_key(master, key.owner, key.wrapped)
+        updates.append((key.owner, wrap_key(new_master, key.owner, data_key), new_id))
+        progress(i, len(stored))
+    keys.rewrap(updates)
+    return len(updates)

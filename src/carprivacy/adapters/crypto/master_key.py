@@ -1,0 +1,101 @@
+"""The master key that wraps every data key (issue 3 item 5): kept outside the database.
+
+Sources, first match wins: ``CARPRIVACY_MASTER_KEY`` (base64 of 32 bytes), else the key file
+(``CARPRIVACY_MASTER_KEY_FILE``, default ``<data_dir>/master.key``), which the embedded default
+creates on first run with mode 0600. During a rotation the new key waits in ``<file>.next`` until
+every data key is re-wrapped; a ring holds both so that an interrupted rotation loses nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from carprivacy.adapters.keyfile import read_or_create_secret
+from carprivacy.config import Settings
+
+log = logging.getLogger(__name__)
+
+KEY_BYTES = 32
+
+
+def key_id(key: bytes) -> str:
+    """A short public fingerprint of a master key (which key wrapped a data key)."""
+    return hashlib.sha256(b"carprivacy-master-key-id|" + key).hexdigest()[:16]
+
+
+def decode_key(text: str) -> bytes:
+    text = text.strip()
+    for decoder in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            raw = decoder(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        if len(raw) == KEY_BYTES:
+            return raw
+    raise ValueError("CARPRIVACY_MASTER_KEY must be base64 of 32 bytes")
+
+
+@dataclass(frozen=True)
+class MasterKeyRing:
+    """The current master key and, during a rotation, the other one (by key id)."""
+
+    current: bytes
+    others: tuple[bytes, ...] = ()
+    file: Path | None = None  # None: the key came from the environment
+
+    @property
+    def current_id(self) -> str:
+        return key_id(self.current)
+
+    def by_id(self, ident: str) -> bytes | None:
+        for key in (self.current, *self.others):
+            if key_id(key) == ident:
+                return key
+        return None
+
+
+def next_key_file(path: Path) -> Path:
+    return path.with_name(path.name + ".next")
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write ``key`` atomically with mode 0600 (fsync before rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, base64.urlsafe_b64encode(key) + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _read_key_file(path: Path) -> bytes:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise PermissionError(f"{path} must not be readable by others (mode {oct(mode)})")
+    return decode_key(path.read_text(encoding="ascii"))
+
+
+def load_master_key(settings: Settings) -> MasterKeyRing:
+    if settings.master_key is not None:
+        return MasterKeyRing(decode_key(settings.master_key.get_secret_value()))
+    path = settings.resolved_master_key_file
+    key, created = read_or_create_secret(path, KEY_BYTES)
+    if created:
+        log.warning("created a new master key file at %s (mode 0600); back it up", path)
+    pending = next_key_file(path)
+    others = (_read_key_file(pending),) if pending.exists() else ()
+    return MasterKeyRing(key, others, path)
+
+
+def new_master_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)

@@ -1,0 +1,88 @@
+"""Wrapped data keys in the ``data_keys`` table (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from carprivacy.adapters.crypto.envelope import StoredDataKey
+from carprivacy.adapters.db.tables.telemetry import data_keys
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SqlDataKeyRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._insert: Any = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    @staticmethod
+    def _key(m: Any) -> StoredDataKey:
+        wrapped = m["wrapped_key"]
+        return StoredDataKey(
+            owner=m["owner"],
+            wrapped=None if wrapped is None else bytes(wrapped),
+            master_key_id=m["master_key_id"],
+            created_at=_utc(m["created_at"]) or datetime.now(UTC),
+            destroyed_at=_utc(m["destroyed_at"]),
+        )
+
+    def get_many(self, owners: Iterable[str]) -> dict[str, StoredDataKey]:
+        wanted = list(set(owners))
+        found: dict[str, StoredDataKey] = {}
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = select(data_keys).where(data_keys.c.owner.in_(chunk))
+                for m in conn.execute(query).mappings():
+                    found[m["owner"]] = self._key(m)
+        return found
+
+    def add_if_absent(self, key: StoredDataKey) -> None:
+        stmt = (
+            self._insert(data_keys)
+            .values(
+                owner=key.owner,
+                wrapped_key=key.wrapped,
+                master_key_id=key.master_key_id,
+                created_at=key.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=["owner"])
+        )
+        with self._engine.begin() as conn:
+            conn.execute(stmt)
+
+    def destroy(self, owner: str, at: datetime) -> None:
+        """Tombstone the key (idempotent): the wrapped key is overwritten with NULL."""
+        stmt = self._insert(data_keys).values(
+            owner=owner, wrapped_key=None, master_key_id=None, created_at=at, destroyed_at=at
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["owner"],
+            set_={"wrapped_key": None, "master_key_id": None, "destroyed_at": at},
+        )
+        with self._engine.begin() as conn:
+            conn.execute(stmt)
+
+    def all_keys(self) -> list[StoredDataKey]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(data_keys).order_by(data_keys.c.owner)).mappings()
+            return [self._key(m) for m in rows]
+
+    def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
+        with self._engine.begin() as conn:
+            for owner, wrapped, master_key_id in updates:
+                conn.execute(
+                    update(data_keys)
+                    .where(data_keys.c.owner == owner, data_keys.c.wrapped_key.is_not(None))
+                    .values(wrapped_key=wrapped, master_key_id=master_key_id)
+                )

@@ -1,0 +1,310 @@
+"""SQL side of ingestion (SQLite and PostgreSQL): the telemetry store, the vehicle directory and
+the per-vehicle credentials.
+
+The store's hot path skips the ORM: on SQLite one ``executemany`` of
+``INSERT ... ON CONFLICT DO NOTHING``; on PostgreSQL ``COPY`` into a temporary staging table and one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. Telemetry and quarantine rows are written in the
+same transaction, which has committed when ``store`` returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from carprivacy.adapters.db.tables.master import vehicle_usages, vehicles
+from carprivacy.adapters.db.tables.telemetry import (
+    telemetry,
+    telemetry_quarantine,
+    vehicle_credentials,
+)
+from carprivacy.domain.master import UsageKind, VehicleUsage
+from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow, reasons_json
+from carprivacy.services.ingest import VehicleInfo
+
+COLUMNS = (
+    "vehicle_id",
+    "subject_id",
+    "fleet_id",
+    "key_owner",
+    "signal",
+    "category",
+    "unit",
+    "value",
+    "value_ciphertext",
+    "ts",
+    "received_at",
+    "source",
+    "purposes",
+    "expires_at",
+)
+
+
+def utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite DATETIME storage format, from a UTC instant."""
+    if value is None:
+        return None
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d} "
+        f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    )
+
+
+class SqlTelemetryRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._pg = engine.dialect.name == "postgresql"
+        self._purposes_json: dict[tuple[str, ...], str] = {}
+
+    def _purposes(self, purposes: tuple[str, ...]) -> str:
+        text = self._purposes_json.get(purposes)
+        if text is None:
+            text = self._purposes_json[purposes] = json.dumps(list(purposes))
+        return text
+
+    def store(self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]) -> int:
+        if not rows and not quarantine:
+            return 0
+        with self._engine.begin() as conn:
+            inserted = 0
+            if rows:
+                inserted = (
+                    self._store_pg(conn, rows) if self._pg else self._store_sqlite(conn, rows)
+                )
+            if quarantine:
+                conn.execute(
+                    insert(telemetry_quarantine),
+                    [
+                        {
+                            "source": q.source,
+                            "vehicle_id": q.vehicle_id,
+                            "record_index": q.record_index,
+                            "reasons": reasons_json(q.reasons),
+                            "key_owner": q.key_owner,
+                            "payload_ciphertext": q.payload_ciphertext,
+                            "received_at": q.received_at,
+                            "expires_at": q.expires_at,
+                        }
+                        for q in quarantine
+                    ],
+                )
+        return inserted
+
+    def _store_sqlite(self, conn: Connection, rows: Sequence[TelemetryRow]) -> int:
+        sql = (
+            f"INSERT INTO telemetry ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING"
+        )
+        received = {r.received_at for r in rows}
+        received_text = {t: _sqlite_time(t) for t in received}
+        params = [
+            (
+                r.vehicle_id,
+                r.subject_id,
+                r.fleet_id,
+                r.key_owner,
+                r.signal,
+                r.category,
+                r.unit,
+                r.value,
+                r.value_ciphertext,
+                _sqlite_time(r.ts),
+                received_text[r.received_at],
+                r.source,
+                self._purposes(r.purposes),
+                _sqlite_time(r.expires_at),
+            )
+            for r in rows
+        ]
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, params)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def _store_pg(self, conn: Connection, rows: Sequence[TelemetryRow]) -> int:
+        raw: Any = conn.connection.driver_connection
+        cols = ", ".join(COLUMNS)
+        with raw.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage ON COMMIT DELETE ROWS AS "
+                f"SELECT {cols} FROM telemetry WITH NO DATA"
+            )
+            with cur.copy(f"COPY telemetry_stage ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(
+                        (
+                            r.vehicle_id,
+                            r.subject_id,
+                            r.fleet_id,
+                            r.key_owner,
+                            r.signal,
+                            r.category,
+                            r.unit,
+                            r.value,
+                            r.value_ciphertext,
+                            r.ts,
+                            r.received_at,
+                            r.source,
+                            self._purposes(r.purposes),
+                            r.expires_at,
+                        )
+                    )
+            cur.execute(
+                f"INSERT INTO telemetry ({cols}) SELECT {cols} FROM telemetry_stage "
+                "ON CONFLICT DO NOTHING"
+            )
+            inserted = int(cur.rowcount)
+            cur.execute("DELETE FROM telemetry_stage")
+        return inserted
+
+    # --- reads (tests, CarData views, retention) -------------------------------------------
+    def count(self) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(telemetry)).scalar_one())
+
+    def rows_for_vehicle(self, vehicle_id: str) -> list[TelemetryRow]:
+        query = (
+            select(telemetry)
+            .where(telemetry.c.vehicle_id == vehicle_id)
+            .order_by(telemetry.c.ts, telemetry.c.signal)
+        )
+        with self._engine.connect() as conn:
+            return [self._row(m) for m in conn.execute(query).mappings()]
+
+    def quarantine(self) -> list[QuarantineRow]:
+        from carprivacy.domain.telemetry import reasons_from_json
+
+        with self._engine.connect() as conn:
+            result = conn.execute(
+                select(telemetry_quarantine).order_by(telemetry_quarantine.c.id)
+            ).mappings()
+            return [
+                QuarantineRow(
+                    source=m["source"],
+                    vehicle_id=m["vehicle_id"],
+                    record_index=m["record_index"],
+                    reasons=reasons_from_json(m["reasons"]),
+                    key_owner=m["key_owner"],
+                    payload_ciphertext=bytes(m["payload_ciphertext"]),
+                    received_at=utc(m["received_at"]),
+                    expires_at=utc(m["expires_at"]),
+                )
+                for m in result
+            ]
+
+    @staticmethod
+    def _row(m: Any) -> TelemetryRow:
+        ct = m["value_ciphertext"]
+        return TelemetryRow(
+            vehicle_id=m["vehicle_id"],
+            subject_id=m["subject_id"],
+            fleet_id=m["fleet_id"],
+            key_owner=m["key_owner"],
+            signal=m["signal"],
+            category=m["category"],
+            unit=m["unit"],
+            value=m["value"],
+            value_ciphertext=None if ct is None else bytes(ct),
+            ts=utc(m["ts"]),
+            received_at=utc(m["received_at"]),
+            source=m["source"],
+            purposes=tuple(json.loads(m["purposes"])),
+            expires_at=None if m["expires_at"] is None else utc(m["expires_at"]),
+        )
+
+
+class SqlVehicleDirectory:
+    """Vehicles and their usage periods from the master-data tables, two queries per batch."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def by_vins(self, vins: Collection[str]) -> dict[str, VehicleInfo]:
+        wanted = [v for v in set(vins) if isinstance(v, str) and len(v) <= 17]
+        if not wanted:
+            return {}
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(vehicles.c.id, vehicles.c.vin, vehicles.c.end_of_life).where(
+                    vehicles.c.vin.in_(wanted)
+                )
+            ).all()
+            ids = [f.id for f in found]
+            usages: dict[str, list[VehicleUsage]] = {i: [] for i in ids}
+            if ids:
+                for m in conn.execute(
+                    select(vehicle_usages).where(vehicle_usages.c.vehicle_id.in_(ids))
+                ).mappings():
+                    usages[m["vehicle_id"]].append(
+                        VehicleUsage(
+                            id=m["id"],
+                            vehicle_id=m["vehicle_id"],
+                            kind=UsageKind(m["kind"]),
+                            customer_id=m["customer_id"],
+                            fleet_id=m["fleet_id"],
+                            start=utc(m["starts_at"]),
+                            end=None if m["ends_at"] is None else utc(m["ends_at"]),
+                            created_at=utc(m["created_at"]),
+                        )
+                    )
+        return {
+            f.vin: VehicleInfo(
+                f.id,
+                f.vin,
+                f.end_of_life if isinstance(f.end_of_life, date) else None,
+                tuple(usages[f.id]),
+            )
+            for f in found
+        }
+
+
+class SqlVehicleCredentialRepository:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, credential_id: str, vehicle_id: str, token_sha256: str, at: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(vehicle_credentials).values(
+                    id=credential_id,
+                    vehicle_id=vehicle_id,
+                    token_sha256=token_sha256,
+                    created_at=at,
+                )
+            )
+
+    def vin_for(self, token_sha256: str) -> str | None:
+        query = (
+            select(vehicles.c.vin)
+            .select_from(vehicle_credentials.join(vehicles))
+            .where(
+                vehicle_credentials.c.token_sha256 == token_sha256,
+                vehicle_credentials.c.revoked_at.is_(None),
+            )
+        )
+        with self._engine.connect() as conn:
+            vin = conn.execute(query).scalar_one_or_none()
+        return None if vin is None else str(vin)
+
+    def revoke_all(self, vehicle_id: str, at: datetime) -> int:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(vehicle_credentials)
+                .where(
+                    vehicle_credentials.c.vehicle_id == vehicle_id,
+                    vehicle_credentials.c.revoked_at.is_(None),
+                )
+                .values(revoked_at=at)
+            )
+        return int(result.rowcount)

@@ -1,0 +1,94 @@
+"""Telemetry tables (issue 3 items 2, 4, 5; SPEC I1-I3). Migration: 0002_telemetry (keep in step).
+
+- ``telemetry``: one accepted signal value. Sensitive categories hold only ``value_ciphertext``
+  (AES-256-GCM under ``key_owner``'s data key, associated data = the natural key); the natural key
+  (vehicle_id, signal, ts, source) is unique so that a redelivered message is stored once
+  (INSERT ... ON CONFLICT DO NOTHING). No foreign key to ``vehicles``: the hot insert path stays
+  cheap, and ingestion only stores rows of vehicles it has just looked up.
+- ``telemetry_quarantine``: refused records and unparseable messages with their reasons; the
+  payload is encrypted (it may hold a position or a voice command).
+- ``data_keys``: per-owner data keys wrapped by the master key; ``wrapped_key`` NULL = destroyed.
+- ``vehicle_credentials``: per-vehicle bearer tokens, stored as SHA-256 (random 256-bit tokens).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from carprivacy.adapters.db.base import metadata
+
+ID = 36
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+telemetry = Table(
+    "telemetry",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("vehicle_id", String(ID), nullable=False),
+    Column("subject_id", String(ID), nullable=True),
+    Column("fleet_id", String(ID), nullable=True),
+    Column("key_owner", String(80), nullable=False),
+    Column("signal", String(200), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("unit", String(32), nullable=True),
+    Column("value", Text, nullable=True),
+    Column("value_ciphertext", LargeBinary, nullable=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("purposes", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("vehicle_id", "signal", "ts", "source", name="uq_telemetry_natural_key"),
+    CheckConstraint("(value IS NULL) <> (value_ciphertext IS NULL)", name="value_xor_ciphertext"),
+    CheckConstraint("source IN ('http', 'mqtt', 'workshop')", name="source"),
+)
+Index("ix_telemetry_subject_id", telemetry.c.subject_id)
+Index("ix_telemetry_expires_at", telemetry.c.expires_at)
+
+telemetry_quarantine = Table(
+    "telemetry_quarantine",
+    metadata,
+    Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    Column("source", String(16), nullable=False),
+    Column("vehicle_id", String(ID), nullable=True),
+    Column("record_index", Integer, nullable=True),
+    Column("reasons", Text, nullable=False),
+    Column("key_owner", String(80), nullable=False),
+    Column("payload_ciphertext", LargeBinary, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_telemetry_quarantine_received_at", telemetry_quarantine.c.received_at)
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("owner", String(120), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("master_key_id", String(16), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("destroyed_at", DateTime(timezone=True), nullable=True),
+)
+
+vehicle_credentials = Table(
+    "vehicle_credentials",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("vehicle_id", String(ID), ForeignKey("vehicles.id"), nullable=False, index=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)

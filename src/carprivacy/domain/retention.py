@@ -1,0 +1,108 @@
+"""Retention dates (SPEC P4, L1): when data of a category, collected for some purposes, expires.
+
+Pure: the anchor moments (collection time, contract end, vehicle end of life, ...) are passed in.
+
+Rules, from the notice:
+- a rule for (category, purpose) wins over a rule for the category alone (``purpose: None``);
+- several rules for the same pair: the longest counts;
+- vehicle data of section B is kept 4 weeks unless a rule says longer (``SECTION_B_MINIMUM``);
+- data used for several purposes expires when the LAST purpose ends (the latest date);
+- a rule anchored on an event that has not happened yet (the vehicle's end of life, the contract's
+  end) gives no date (``None``): the data is held until that event is known;
+- "as long as the purpose needs" (anchor ``purpose_end``) gives a date only when the caller knows
+  the purpose's end; otherwise it does not extend the dated rules: when they run out the retention
+  job deletes or anonymises (the rule's ``action``) and the purpose continues on what remains;
+- nothing dated at all: ``None``.
+
+Periods are calendar arithmetic: months and years keep the day of month, clamped to the month's
+last day (31 January + 1 month = 28/29 February); weeks and days are added afterwards.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+from carprivacy.domain.policy import Policy, RetentionAnchor, RetentionRule
+
+SECTION_B_MINIMUM = timedelta(weeks=4)
+
+_D = TypeVar("_D", date, datetime)
+
+
+def add_months(moment: _D, months: int) -> _D:
+    """``moment`` plus whole calendar months, the day clamped to the target month's last day."""
+    total = moment.year * 12 + (moment.month - 1) + months
+    year, month0 = divmod(total, 12)
+    if not 1 <= year <= 9999:
+        raise OverflowError("date out of range")
+    day = min(moment.day, calendar.monthrange(year, month0 + 1)[1])
+    return moment.replace(year=year, month=month0 + 1, day=day)
+
+
+def add_period(moment: _D, *, years: int = 0, months: int = 0, weeks: int = 0, days: int = 0) -> _D:
+    return add_months(moment, years * 12 + months) + timedelta(weeks=weeks, days=days)
+
+
+def rule_expiry(
+    rule: RetentionRule, anchors: Mapping[RetentionAnchor, datetime | None]
+) -> datetime | None:
+    """When data under ``rule`` expires; None when open-ended or the anchor is not known yet."""
+    anchor = anchors.get(rule.anchor)
+    if anchor is None or (rule.is_open_ended and rule.anchor is RetentionAnchor.COLLECTED):
+        return None  # event not known yet, or "as long as needed" counted from collection
+    return add_period(
+        anchor, years=rule.years, months=rule.months, weeks=rule.weeks, days=rule.days
+    )
+
+
+@dataclass(frozen=True)
+class RetentionPlan:
+    """Precomputed per category: which rules apply per purpose (built once, used per record)."""
+
+    category: str
+    per_purpose: tuple[
+        tuple[str, tuple[RetentionRule, ...], bool], ...
+    ]  # purpose, rules, section B
+
+    def expires_at(self, anchors: Mapping[RetentionAnchor, datetime | None]) -> datetime | None:
+        collected = anchors.get(RetentionAnchor.COLLECTED)
+        candidates: list[datetime] = []
+        for _purpose, rules, section_b in self.per_purpose:
+            for rule in rules:
+                end = rule_expiry(rule, anchors)
+                if end is not None:
+                    candidates.append(end)
+                elif rule.anchor is not RetentionAnchor.PURPOSE_END:
+                    return None  # held until an event not known yet (end of life, contract end)
+            if section_b and collected is not None:
+                candidates.append(collected + SECTION_B_MINIMUM)
+        return max(candidates) if candidates else None
+
+
+def plan_for(policy: Policy, category: str, purposes: Iterable[str]) -> RetentionPlan:
+    rules = policy.retention_rules_for(category)
+    per_purpose = []
+    for purpose_id in purposes:
+        specific = tuple(r for r in rules if r.purpose == purpose_id)
+        general = tuple(r for r in rules if r.purpose is None)
+        purpose = policy.purposes_by_id.get(purpose_id)
+        section_b = purpose is not None and purpose.section.upper().startswith("B")
+        per_purpose.append((purpose_id, specific or general, section_b))
+    if not per_purpose:
+        general = tuple(r for r in rules if r.purpose is None)
+        per_purpose.append(("", general, False))
+    return RetentionPlan(category, tuple(per_purpose))
+
+
+def expiry_for(
+    policy: Policy,
+    category: str,
+    purposes: Iterable[str],
+    anchors: Mapping[RetentionAnchor, datetime | None],
+) -> datetime | None:
+    """When data of ``category`` collected for ``purposes`` expires (None: no date yet)."""
+    return plan_for(policy, category, purposes).expires_at(anchors)

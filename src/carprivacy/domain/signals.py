@@ -1,0 +1,298 @@
+"""The signal catalogue (issue 3 item 1; SPEC I1, P2) and pure validation of telemetry records.
+
+A :class:`SignalCatalogue` holds the vehicle signals carprivacy accepts: their COVESA VSS name, VSS
+datatype, unit, accepted range or allowed values and the policy data category they belong to.
+:func:`validate_record` checks one wire record (``{"vin", "signal", "value", "ts"}``) and returns
+every :class:`Problem` at once; problems name the record index, the field and the rule, never the
+value (no personal data in errors).
+
+Standard library only; the catalogue file is read by ``carprivacy.adapters.catalogue``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from carprivacy.domain.errors import PolicyError, Problem
+
+PRIVATE_BRANCH = "Private.CarPrivacy"
+
+
+class SignalType(StrEnum):
+    """VSS datatypes the catalogue uses."""
+
+    BOOLEAN = "boolean"
+    STRING = "string"
+    UINT8 = "uint8"
+    UINT16 = "uint16"
+    UINT32 = "uint32"
+    INT8 = "int8"
+    INT16 = "int16"
+    INT32 = "int32"
+    FLOAT = "float"
+    DOUBLE = "double"
+
+    @property
+    def is_integer(self) -> bool:
+        return self.value.startswith(("int", "uint"))
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.is_integer or self in (SignalType.FLOAT, SignalType.DOUBLE)
+
+    @property
+    def integer_bounds(self) -> tuple[int, int]:
+        bits = int(self.value.lstrip("uint"))
+        if self.value.startswith("u"):
+            return 0, 2**bits - 1
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    type: SignalType
+    category: str
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[str, ...] = ()
+    max_length: int = 200
+    vss: bool = True
+    why_private: str | None = None
+
+
+@dataclass(frozen=True)
+class SignalCatalogue:
+    signals: tuple[Signal, ...]
+    vss_release: str = "6.0"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {s.name: s for s in self.signals})
+
+    def get(self, name: str) -> Signal | None:
+        by_name: dict[str, Signal] = self._by_name  # type: ignore[attr-defined]
+        return by_name.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return frozenset(s.category for s in self.signals)
+
+    def check_categories(self, known: Iterable[str]) -> None:
+        """Start-up check: every signal's category is one the policy declares (issue 3 item 1)."""
+        known_set = frozenset(known)
+        problems = [
+            Problem(
+                f"signals[{i}].category",
+                "known_category",
+                f"signal {s.name} names category {s.category!r} that the policy does not declare",
+            )
+            for i, s in enumerate(self.signals)
+            if s.category not in known_set
+        ]
+        if problems:
+            raise PolicyError(problems)
+
+
+def catalogue_from_mapping(data: Mapping[str, Any]) -> SignalCatalogue:
+    """Build a catalogue from the parsed YAML document, reporting every problem at once."""
+    problems: list[Problem] = []
+    raw = data.get("signals") if isinstance(data, Mapping) else None
+    if not isinstance(raw, list) or not raw:
+        raise PolicyError([Problem("signals", "required", "must be a non-empty list")])
+    signals: list[Signal] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        path = f"signals[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append(Problem(path, "type", "must be a mapping"))
+            continue
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(Problem(f"{path}.name", "required", "must be a signal name"))
+            continue
+        if name in seen:
+            problems.append(Problem(f"{path}.name", "unique", f"{name} is listed twice"))
+        seen.add(name)
+        try:
+            stype = SignalType(str(item.get("type")))
+        except ValueError:
+            problems.append(Problem(f"{path}.type", "enum", "must be a VSS datatype"))
+            continue
+        vss = bool(item.get("vss", True))
+        if vss == name.startswith(PRIVATE_BRANCH + "."):
+            problems.append(
+                Problem(
+                    f"{path}.name",
+                    "private_branch",
+                    f"non-VSS signals (vss: false) and only they live under {PRIVATE_BRANCH}",
+                )
+            )
+        category = item.get("category")
+        if not isinstance(category, str) or not category:
+            problems.append(Problem(f"{path}.category", "required", "must name a data category"))
+            continue
+        lo, hi = item.get("min"), item.get("max")
+        for key, bound in (("min", lo), ("max", hi)):
+            if bound is not None and (
+                isinstance(bound, bool) or not isinstance(bound, int | float)
+            ):
+                problems.append(Problem(f"{path}.{key}", "type", "must be a number"))
+        allowed = item.get("allowed") or ()
+        signals.append(
+            Signal(
+                name=name,
+                type=stype,
+                category=category,
+                unit=item.get("unit"),
+                min=float(lo) if isinstance(lo, int | float) else None,
+                max=float(hi) if isinstance(hi, int | float) else None,
+                allowed=tuple(str(a) for a in allowed),
+                max_length=int(item.get("max_length", 200)),
+                vss=vss,
+                why_private=item.get("why_private"),
+            )
+        )
+    if problems:
+        raise PolicyError(problems)
+    return SignalCatalogue(tuple(signals), str(data.get("vss_release", "6.0")))
+
+
+@dataclass(frozen=True)
+class ValidRecord:
+    """A record that passed validation: the signal it names, the parsed value and time."""
+
+    index: int
+    vin: str
+    signal: Signal
+    value: bool | int | float | str
+    ts: datetime
+
+
+def parse_timestamp(raw: object) -> datetime | None:
+    """ISO 8601 with a timezone (``Z`` accepted), normalised to an aware datetime; else None."""
+    if not isinstance(raw, str) or len(raw) > 40:
+        return None
+    try:
+        ts = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        return None
+    return ts
+
+
+def check_value(signal: Signal, value: object, path: str) -> tuple[Any, list[Problem]]:
+    """The value as stored (ints for integer types) and the problems it has against ``signal``."""
+    stype = signal.type
+    if stype is SignalType.BOOLEAN:
+        if not isinstance(value, bool):
+            return None, [Problem(path, "type", f"{signal.name} takes a boolean")]
+        return value, []
+    if stype is SignalType.STRING:
+        if not isinstance(value, str):
+            return None, [Problem(path, "type", f"{signal.name} takes a string")]
+        if signal.allowed and value not in signal.allowed:
+            return None, [
+                Problem(path, "allowed", f"{signal.name} takes one of {', '.join(signal.allowed)}")
+            ]
+        if len(value) > signal.max_length:
+            return None, [Problem(path, "max_length", f"at most {signal.max_length} characters")]
+        return value, []
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, [Problem(path, "type", f"{signal.name} takes a number")]
+    number: int | float = value
+    if stype.is_integer:
+        if isinstance(value, float):
+            if not value.is_integer():
+                return None, [Problem(path, "type", f"{signal.name} takes a whole number")]
+            number = int(value)
+        lo, hi = stype.integer_bounds
+        if not lo <= number <= hi:
+            return None, [Problem(path, "range", f"{signal.name} is {stype.value}")]
+    elif not math.isfinite(number):
+        return None, [Problem(path, "finite", "must be a finite number")]
+    if (signal.min is not None and number < signal.min) or (
+        signal.max is not None and number > signal.max
+    ):
+        return None, [
+            Problem(path, "range", f"{signal.name} takes {_range_text(signal)} {signal.unit or ''}")
+        ]
+    return number, []
+
+
+def _range_text(signal: Signal) -> str:
+    lo = "-inf" if signal.min is None else f"{signal.min:g}"
+    hi = "inf" if signal.max is None else f"{signal.max:g}"
+    return f"[{lo}, {hi}]"
+
+
+def validate_record(
+    catalogue: SignalCatalogue,
+    record: object,
+    index: int,
+    *,
+    transport_vin: str | None,
+    now: datetime,
+    max_future_skew: timedelta,
+) -> tuple[ValidRecord | None, list[Problem]]:
+    """Check one wire record. ``transport_vin``: the VIN the transport names (MQTT topic,
+    HTTP credential); a record VIN that differs from it is refused."""
+    base = f"records[{index}]"
+    if not isinstance(record, Mapping):
+        return None, [Problem(base, "type", "a record is a JSON object")]
+    problems: list[Problem] = []
+    vin = record.get("vin")
+    if vin is None:
+        vin = transport_vin
+        if vin is None:
+            problems.append(Problem(f"{base}.vin", "required", "the vehicle is not named"))
+    elif not isinstance(vin, str):
+        problems.append(Problem(f"{base}.vin", "type", "must be a string"))
+    elif transport_vin is not None and vin != transport_vin:
+        problems.append(
+            Problem(f"{base}.vin", "vin_mismatch", "differs from the authenticated vehicle")
+        )
+    signal_name = record.get("signal")
+    signal = catalogue.get(signal_name) if isinstance(signal_name, str) else None
+    if not isinstance(signal_name, str):
+        problems.append(Problem(f"{base}.signal", "required", "must be a VSS signal name"))
+    elif signal is None:
+        problems.append(Problem(f"{base}.signal", "known_signal", "not in the signal catalogue"))
+    value: Any = None
+    if "value" not in record:
+        problems.append(Problem(f"{base}.value", "required", "a value is required"))
+    elif signal is not None:
+        value, value_problems = check_value(signal, record["value"], f"{base}.value")
+        problems.extend(value_problems)
+    ts = parse_timestamp(record.get("ts"))
+    if ts is None:
+        problems.append(Problem(f"{base}.ts", "iso8601_tz", "must be ISO 8601 with a timezone"))
+    elif ts - now > max_future_skew:
+        problems.append(
+            Problem(
+                f"{base}.ts",
+                "future",
+                f"more than {int(max_future_skew.total_seconds())} s in the future",
+            )
+        )
+    unknown = set(record) - {"vin", "signal", "value", "ts"}
+    if unknown:
+        problems.append(
+            Problem(
+                base,
+                "unknown_fields",
+                "unexpected fields: " + ", ".join(sorted(str(k)[:40] for k in unknown)[:5]),
+            )
+        )
+    if problems or signal is None or ts is None or not isinstance(vin, str):
+        return None, problems
+    return ValidRecord(index, vin, signal, value, ts), []

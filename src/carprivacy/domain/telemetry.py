@@ -1,0 +1,108 @@
+"""Stored telemetry (issue 3 item 4; SPEC I2): what one accepted vehicle signal value carries, and
+what a refused record or message leaves in quarantine.
+
+Every stored value names its vehicle, the data subject at that moment (a customer, or none when no
+person is linked: then the vehicle's own key encrypts it), the fleet if any, signal, unit, time of
+measurement and of receipt, source, policy category, the purposes it was collected for and its
+expiry. Values of sensitive categories carry only ciphertext (``value`` is None); ``aad_for``
+binds that ciphertext to its place so that it does not decrypt anywhere else.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from carprivacy.domain.errors import Problem
+from carprivacy.domain.policy import LegalBasis, Policy
+
+
+class Source(StrEnum):
+    HTTP = "http"
+    MQTT = "mqtt"
+    WORKSHOP = "workshop"
+
+
+QUARANTINE_OWNER_UNKNOWN = "quarantine:unidentified"  # key owner of quarantine without a vehicle
+
+
+@dataclass(frozen=True)
+class TelemetryRow:
+    vehicle_id: str
+    subject_id: str | None
+    fleet_id: str | None
+    key_owner: str
+    signal: str
+    category: str
+    unit: str | None
+    value: str | None  # JSON text of the value, for normal categories
+    value_ciphertext: bytes | None  # AES-GCM of the JSON text, for sensitive categories
+    ts: datetime
+    received_at: datetime
+    source: str
+    purposes: tuple[str, ...]
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    """A refused record (``record_index`` set) or a whole unparseable message (``None``).
+
+    The payload is kept encrypted (it may hold a position or a voice command) under the vehicle's
+    key when the vehicle is known, else under ``QUARANTINE_OWNER_UNKNOWN``.
+    """
+
+    source: str
+    vehicle_id: str | None
+    record_index: int | None
+    reasons: tuple[Problem, ...]
+    key_owner: str
+    payload_ciphertext: bytes
+    received_at: datetime
+    expires_at: datetime
+
+
+def aad_for(vehicle_id: str, signal: str, ts: datetime, source: str) -> bytes:
+    """Associated data of a telemetry ciphertext: its natural key (unique per stored row)."""
+    return f"telemetry|{vehicle_id}|{signal}|{ts.isoformat()}|{source}".encode()
+
+
+def quarantine_aad(source: str, received_at: datetime, record_index: int | None) -> bytes:
+    return f"telemetry_quarantine|{source}|{received_at.isoformat()}|{record_index}".encode()
+
+
+def encode_value(value: bool | int | float | str) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_value(text: str) -> Any:
+    return json.loads(text)
+
+
+def reasons_json(reasons: tuple[Problem, ...]) -> str:
+    return json.dumps(
+        [{"field": p.path, "rule": p.rule, "message": p.message} for p in reasons],
+        separators=(",", ":"),
+    )
+
+
+def reasons_from_json(text: str) -> tuple[Problem, ...]:
+    return tuple(Problem(d["field"], d["rule"], d["message"]) for d in json.loads(text))
+
+
+# Bases under which data is collected without asking first. Consent purposes are not tagged at
+# collection: whether a consent covers a use is decided when the data is used (SPEC U2).
+COLLECTION_BASES = frozenset(
+    {LegalBasis.CONTRACT, LegalBasis.LEGAL_OBLIGATION, LegalBasis.LEGITIMATE_INTEREST}
+)
+
+
+def collection_purposes(policy: Policy, category: str) -> tuple[str, ...]:
+    """The purposes a value of ``category`` is collected for: those using the category on a basis
+    that does not need a prior consent, in policy order."""
+    return tuple(p.id for p in policy.purposes_using(category) if p.legal_basis in COLLECTION_BASES)

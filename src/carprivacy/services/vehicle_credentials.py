@@ -1,0 +1,66 @@
+"""Per-vehicle credentials (issue 3 item 2): a random bearer token, shown once, stored as SHA-256.
+
+A 256-bit random token needs no slow password hash: SHA-256 of it cannot be reversed, and lookup by
+hash is one indexed query per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from carprivacy.domain.errors import AuthenticationError, NotFoundError
+from carprivacy.domain.master import raise_if, validate_vin
+
+TOKEN_PREFIX = "cpv_"
+
+
+class VehicleCredentialRepository(Protocol):
+    def add(self, credential_id: str, vehicle_id: str, token_sha256: str, at: datetime) -> None: ...
+
+    def vin_for(self, token_sha256: str) -> str | None: ...
+
+    def revoke_all(self, vehicle_id: str, at: datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    credential_id: str
+    vin: str
+    token: str  # shown once; only its hash is stored
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class VehicleCredentialService:
+    def __init__(self, repo: VehicleCredentialRepository, clock: Callable[[], datetime]) -> None:
+        self._repo = repo
+        self._clock = clock
+
+    def issue(self, vehicle_id: str | None, vin: str) -> IssuedCredential:
+        raise_if(validate_vin(vin))
+        if vehicle_id is None:
+            raise NotFoundError("vehicle", vin)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        credential_id = str(uuid.uuid4())
+        self._repo.add(credential_id, vehicle_id, token_hash(token), self._clock())
+        return IssuedCredential(credential_id, vin, token)
+
+    def authenticate(self, token: str) -> str:
+        """The VIN of the vehicle holding ``token``; AuthenticationError otherwise."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            raise AuthenticationError("a vehicle credential is required")
+        vin = self._repo.vin_for(token_hash(token))
+        if vin is None:
+            raise AuthenticationError("the vehicle credential is not valid")
+        return vin
+
+    def revoke_all(self, vehicle_id: str) -> int:
+        return self._repo.revoke_all(vehicle_id, self._clock())

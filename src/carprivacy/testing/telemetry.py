@@ -1,0 +1,85 @@
+"""In-memory fakes of the ingestion ports: the telemetry store, the vehicle directory and the
+data-key store. Same behaviour as the SQL ones (natural-key dedupe, tombstoned keys, one
+all-or-nothing ``store``), no I/O. For carprivacy's tests and users' tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+
+from carprivacy.adapters.crypto.envelope import StoredDataKey
+from carprivacy.domain.master import VehicleUsage
+from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow
+from carprivacy.services.ingest import VehicleInfo
+
+
+class InMemoryTelemetryRepository:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.rows: dict[tuple[str, str, datetime, str], TelemetryRow] = {}
+        self.quarantined: list[QuarantineRow] = []
+        self.fail_next_store = False  # simulate a crash before commit: nothing is written
+
+    def store(self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]) -> int:
+        with self._lock:
+            if self.fail_next_store:
+                self.fail_next_store = False
+                raise ConnectionError("store unavailable")
+            new = 0
+            for r in rows:
+                key = (r.vehicle_id, r.signal, r.ts, r.source)
+                if key not in self.rows:
+                    self.rows[key] = r
+                    new += 1
+            self.quarantined.extend(quarantine)
+            return new
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def rows_for_vehicle(self, vehicle_id: str) -> list[TelemetryRow]:
+        found = [r for r in self.rows.values() if r.vehicle_id == vehicle_id]
+        return sorted(found, key=lambda r: (r.ts, r.signal))
+
+    def quarantine(self) -> list[QuarantineRow]:
+        return list(self.quarantined)
+
+
+class InMemoryVehicleDirectory:
+    def __init__(self) -> None:
+        self.vehicles: dict[str, VehicleInfo] = {}
+
+    def add(self, vehicle: VehicleInfo) -> None:
+        self.vehicles[vehicle.vin] = vehicle
+
+    def add_usage(self, vin: str, usage: VehicleUsage) -> None:
+        v = self.vehicles[vin]
+        self.vehicles[vin] = VehicleInfo(v.id, v.vin, v.end_of_life, (*v.usages, usage))
+
+    def by_vins(self, vins: Collection[str]) -> dict[str, VehicleInfo]:
+        return {vin: self.vehicles[vin] for vin in vins if vin in self.vehicles}
+
+
+class InMemoryDataKeyRepository:
+    def __init__(self) -> None:
+        self.keys: dict[str, StoredDataKey] = {}
+
+    def get_many(self, owners: Iterable[str]) -> dict[str, StoredDataKey]:
+        return {o: self.keys[o] for o in owners if o in self.keys}
+
+    def add_if_absent(self, key: StoredDataKey) -> None:
+        self.keys.setdefault(key.owner, key)
+
+    def destroy(self, owner: str, at: datetime) -> None:
+        old = self.keys.get(owner)
+        self.keys[owner] = StoredDataKey(owner, None, None, old.created_at if old else at, at)
+
+    def all_keys(self) -> list[StoredDataKey]:
+        return sorted(self.keys.values(), key=lambda k: k.owner)
+
+    def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
+        for owner, wrapped, master_key_id in updates:
+            old = self.keys[owner]
+            if old.wrapped is not None:
+                self.keys[owner] = StoredDataKey(owner, wrapped, master_key_id, old.created_at)
