@@ -25,9 +25,12 @@ from carprivacy.domain.errors import PolicyError, Problem
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.policy_rules import validate
 
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses duplicate mapping keys (YAML would keep the last silently)."""
+
+class _UniqueKeyLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """A safe loader (libyaml when available) that refuses duplicate mapping keys (YAML would keep
+    the last silently)."""
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -106,11 +109,14 @@ def _yaml_problem(exc: yaml.YAMLError) -> Problem:
 
 def parse_policy_text(text: str, source: str = "<policy>") -> tuple[Policy | None, list[Problem]]:
     """Parse and check the shape; the rules are not run. Returns the policy or the problems."""
+    loader = _UniqueKeyLoader(text)
     try:
-        node = yaml.compose(text, Loader=_UniqueKeyLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         return None, [_yaml_problem(exc)]
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         return None, [Problem("(root)", "schema.type", f"{source}: the policy must be a mapping")]
     try:

@@ -1,0 +1,138 @@
+"""The loader: YAML syntax with line and column, schema errors with YAML paths (issue 2 item 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from carprivacy.adapters.policy.loader import (
+    check_policy_text,
+    load_policy_file,
+    load_policy_text,
+    parse_policy_text,
+    path_of,
+)
+from carprivacy.domain.errors import PolicyError
+from carprivacy.domain.policy import TransferMechanism
+
+POLICY_PATH = Path(__file__).resolve().parents[2] / "policies" / "mini-connected-nl.yaml"
+TEXT = POLICY_PATH.read_text(encoding="utf-8")
+
+
+def data() -> dict[str, object]:
+    loaded = yaml.load(TEXT, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def dump(d: dict[str, object]) -> str:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(d, Dumper=dumper, allow_unicode=True, sort_keys=False)
+
+
+def test_the_shipped_policy_loads_and_round_trips_through_yaml() -> None:
+    policy = load_policy_text(TEXT)
+    assert policy == load_policy_text(dump(data()))
+    assert policy.id == "mini-connected-nl"
+
+
+def test_path_of() -> None:
+    assert path_of(("purposes", 7, "consent_topic")) == "purposes[7].consent_topic"
+    assert path_of(("categories", 0, "fields", 2, "label", "nl")) == (
+        "categories[0].fields[2].label.nl"
+    )
+    assert path_of(()) == "(root)"
+
+
+def test_malformed_yaml_reports_line_and_column() -> None:
+    broken = "id: x\npurposes:\n  - id: [unclosed\n  - id: y\n"
+    policy, problems = check_policy_text(broken)
+    assert policy is None and len(problems) == 1
+    assert problems[0].rule == "yaml.syntax"
+    assert problems[0].path.startswith("line 4, column")
+
+
+def test_duplicate_keys_are_refused_with_their_line() -> None:
+    text = "id: a\nversion: '1'\nid: b\n"
+    _, problems = check_policy_text(text)
+    assert [p.rule for p in problems] == ["yaml.duplicate_key"]
+    assert problems[0].path == "line 3, column 1"
+    assert "'id'" in problems[0].message and "line 1" in problems[0].message
+
+
+def test_merge_keys_are_allowed() -> None:
+    policy = load_policy_text(TEXT)
+    assert len([r for r in policy.retention if r.weeks == 4]) == 7
+
+
+def test_not_a_mapping() -> None:
+    _, problems = check_policy_text("- just\n- a list\n")
+    assert [p.rule for p in problems] == ["schema.type"]
+
+
+def test_schema_errors_carry_yaml_paths_and_lines_all_at_once() -> None:
+    d = data()
+    purposes = d["purposes"]
+    assert isinstance(purposes, list)
+    purposes[7]["legal_basis"] = "vibes"
+    purposes[7]["consent_topic"] = "Not An Id"
+    del purposes[2]["form"]
+    purposes[3]["colour"] = "blue"
+    categories = d["categories"]
+    assert isinstance(categories, list)
+    categories[0]["fields"][1]["label"] = {"nl": "Achternaam"}
+    policy, problems = parse_policy_text(dump(d))
+    assert policy is None
+    got = {(p.path, p.rule) for p in problems}
+    assert ("purposes[7].legal_basis", "schema.enum") in got
+    assert ("purposes[7].consent_topic", "schema.string_pattern_mismatch") in got
+    assert ("purposes[2].form", "schema.missing") in got
+    assert ("purposes[3].colour", "schema.extra_forbidden") in got
+    assert ("categories[0].fields[1].label.en", "schema.missing") in got
+    assert all("(line " in p.message for p in problems)
+
+
+def test_missing_transfer_mechanism_defaults_in_the_eea_and_is_a_rule_problem_outside() -> None:
+    d = data()
+    recipients = d["recipients"]
+    assert isinstance(recipients, list)
+    google = next(i for i, r in enumerate(recipients) if r["id"] == "google_geocoding")
+    dealers = next(i for i, r in enumerate(recipients) if r["id"] == "dealers")
+    del recipients[google]["transfer_mechanism"]
+    del recipients[dealers]["transfer_mechanism"]
+    policy, problems = parse_policy_text(dump(d))
+    assert policy is not None and problems == []
+    assert policy.recipients[dealers].transfer_mechanism is TransferMechanism.EEA
+    _, problems = check_policy_text(dump(d))
+    assert [(p.path, p.rule) for p in problems] == [
+        (f"recipients[{google}].transfer_mechanism", "transfer.mechanism_missing")
+    ]
+
+
+def test_load_raises_policy_error_with_every_problem(tmp_path: Path) -> None:
+    d = data()
+    purposes = d["purposes"]
+    assert isinstance(purposes, list)
+    marketing = next(i for i, p in enumerate(purposes) if p["id"] == "marketing_phone")
+    del purposes[marketing]["consent_topic"]
+    purposes[0]["categories"].append("nope")
+    path = tmp_path / "broken.yaml"
+    path.write_text(dump(d), encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        load_policy_file(path)
+    rules = {(p.path, p.rule) for p in info.value.problems}
+    assert (f"purposes[{marketing}].consent_topic", "consent.topic_required") in rules
+    assert ("purposes[0].categories[4]", "reference.unknown_category") in rules
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy_file(tmp_path / "missing.yaml")
+    assert info.value.problems[0].rule == "file.unreadable"
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes("id: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(PolicyError) as info:
+        load_policy_file(bad)
+    assert info.value.problems[0].rule == "file.encoding"
