@@ -1,0 +1,51 @@
+"""``carprivacy demo load``: fill the database with the demo master data (deterministic seed)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    demo = typer.Typer(help="Demo data for trying carprivacy.", no_args_is_help=True)
+    app.add_typer(demo, name="demo")
+
+    @demo.command()
+    def load(
+        if_empty: bool = typer.Option(
+            False, "--if-empty", help="Do nothing when the database already holds master data."
+        ),
+        seed: int = typer.Option(2024, help="Random seed: the same seed gives the same demo."),
+    ) -> None:
+        """Load ~20 customers, their accounts, MINI vehicles, contracts with services, an owner
+        change, a lease fleet with drivers, and payment transactions."""
+        from rich.console import Console
+        from rich.table import Table
+        from sqlalchemy import inspect
+
+        from carprivacy.bootstrap import build_container
+        from carprivacy.services.demo import load_demo
+
+        console = Console()
+        container = build_container()
+        try:
+            if not inspect(container.engine).has_table("customers"):
+                typer.echo(
+                    "error: the database has no tables; run: carprivacy db upgrade", err=True
+                )
+                raise typer.Exit(1)
+            service = container.master
+            if if_empty and not service.is_empty():
+                typer.echo("the database already holds master data: demo not loaded (--if-empty)")
+                return
+            summary = load_demo(service, seed)
+        finally:
+            container.close()
+        table = Table(title=f"demo master data loaded (seed {seed})")
+        table.add_column("what")
+        table.add_column("count", justify="right")
+        for what, count in summary.rows():
+            table.add_row(what, str(count))
+        console.print(table)
+        for note in summary.notes:
+            console.print(f"  {note}")
+        console.print("contact data and payment details are stored encrypted per customer")
