@@ -1,0 +1,189 @@
+"""``POST /v1/telemetry`` (issue 3 item 2; SPEC I1, I3): batches from an authenticated vehicle.
+
+- ``Authorization: Bearer <vehicle token>`` (``carprivacy vehicles credential VIN``); 401 otherwise.
+- Body: a JSON array of records (``application/json``) or one record per line
+  (``application/x-ndjson``); anything else 415. Larger than ``max_payload_bytes``: 413 naming the
+  limit. Malformed JSON: 400 with line, column and position.
+- The answer lists every record's status; refused records name index, field and rule and are kept
+  in quarantine. A 2xx answer means the accepted records AND the quarantined ones are committed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from carprivacy.bootstrap import Container
+from carprivacy.domain.errors import AuthenticationError
+from carprivacy.entrypoints.api.deps import bearer, get_container
+from carprivacy.services.ingest import IngestResult
+
+router = APIRouter(prefix="/v1/telemetry", tags=["telemetry"])
+
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+class RecordError(BaseModel):
+    field: str
+    rule: str
+    message: str
+
+
+class RecordStatusOut(BaseModel):
+    index: int
+    status: str = Field(description="accepted or rejected")
+    errors: list[RecordError] = Field(default_factory=list)
+
+
+class IngestAnswer(BaseModel):
+    accepted: int
+    rejected: int
+    duplicates: int = Field(description="accepted records that were already stored")
+    errors: bool = Field(description="true when at least one record was refused")
+    records: list[RecordStatusOut]
+
+
+class PayloadError(Exception):
+    def __init__(self, status: int, content: dict[str, Any]) -> None:
+        self.status = status
+        self.content = content
+
+
+def authenticated_vin(
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+    container: Container = Depends(get_container),
+) -> str:
+    if creds is None:
+        raise AuthenticationError("a vehicle credential is required")
+    return container.vehicle_credentials.authenticate(creds.credentials)
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadError(413, _too_large(limit))
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadError(413, _too_large(limit))
+    return bytes(body)
+
+
+def _too_large(limit: int) -> dict[str, Any]:
+    return {
+        "detail": f"payload larger than the limit of {limit} bytes",
+        "limit_bytes": limit,
+    }
+
+
+def _malformed(exc: json.JSONDecodeError, line: int, offset: int) -> PayloadError:
+    return PayloadError(
+        400,
+        {
+            "detail": f"malformed JSON: {exc.msg}",
+            "line": line,
+            "column": exc.colno,
+            "position": offset + exc.pos,
+        },
+    )
+
+
+def parse_body(body: bytes, media_type: str) -> list[Any]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(400, {"detail": "body is not UTF-8", "position": exc.start}) from None
+    if media_type in NDJSON_TYPES:
+        records: list[Any] = []
+        offset = 0
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise _malformed(exc, number, offset) from None
+            offset += len(line) + 1
+        return records
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _malformed(exc, exc.lineno, 0) from None
+    if not isinstance(parsed, list):
+        raise PayloadError(
+            422,
+            {
+                "detail": "invalid input",
+                "errors": [
+                    {"field": "body", "rule": "type", "message": "must be a JSON array of records"}
+                ],
+            },
+        )
+    return parsed
+
+
+def answer(result: IngestResult) -> IngestAnswer:
+    return IngestAnswer(
+        accepted=result.accepted,
+        rejected=result.rejected,
+        duplicates=result.duplicates,
+        errors=result.rejected > 0,
+        records=[
+            RecordStatusOut(
+                index=s.index,
+                status=s.status,
+                errors=[
+                    RecordError(field=e.path, rule=e.rule, message=e.message) for e in s.errors
+                ],
+            )
+            for s in result.statuses
+        ],
+    )
+
+
+@router.post(
+    "",
+    response_model=IngestAnswer,
+    responses={
+        400: {"description": "malformed JSON (line, column, position)"},
+        401: {"description": "no or unknown vehicle credential"},
+        413: {"description": "payload larger than max_payload_bytes (named)"},
+        415: {"description": "not application/json or application/x-ndjson"},
+    },
+    summary="Ingest a batch of telemetry records from one vehicle",
+)
+async def post_telemetry(
+    request: Request,
+    vin: str = Depends(authenticated_vin),
+    container: Container = Depends(get_container),
+) -> Any:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in JSON_TYPES + NDJSON_TYPES:
+        return JSONResponse(
+            status_code=415,
+            content={
+                "detail": "unsupported content type",
+                "accepted": list(JSON_TYPES + NDJSON_TYPES),
+            },
+        )
+    try:
+        body = await read_limited(request, container.settings.max_payload_bytes)
+        records = parse_body(body, media_type)
+    except PayloadError as exc:
+        return JSONResponse(status_code=exc.status, content=exc.content)
+    result = await run_in_threadpool(
+        container.ingest.ingest,
+        records,
+        source="http",
+        vehicle_vin=vin,
+        received_at=datetime.now(UTC),
+    )
+    return answer(result)
