@@ -200,7 +200,10 @@ def _build_access(container: Container) -> dict[str, Any]:
         "monitoring": monitoring,
         "callers": callers,
         "automated_decisions": AutomatedDecisionService(
-            repos.SqlAutomatedDecisionRepository(engine), utc_now
+            repos.SqlAutomatedDecisionRepository(engine),
+            utc_now,
+            purposes=frozenset(container.policy.purposes_by_id),
+            categories=frozenset(container.policy.categories_by_id),
         ),
     }
 

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     token_secret: SecretStr | None = Field(
         default=None, description="Key that signs access tokens; default: generated in data_dir."
     )
+    audit_signing_key: SecretStr | None = Field(
+        default=None, description="Base64 32-byte Ed25519 seed; default: generated in data_dir."
+    )
+    audit_checkpoint_every: int = Field(default=1000, ge=1)
+    token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_username: str | None = None

@@ -1,0 +1,393 @@
+"""SQL repositories of callers, the audit log, alerts and automated decisions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from carprivacy.adapters.db.tables.access import (
+    alerts,
+    audit_checkpoints,
+    audit_log,
+    automated_decisions,
+    caller_credentials,
+    callers,
+    email_codes,
+    review_requests,
+)
+from carprivacy.domain.access import CallerKind, Role
+from carprivacy.domain.audit import ENTRY_FIELDS, AuditEntry, Checkpoint
+from carprivacy.domain.automated_decisions import (
+    AutomatedDecision,
+    ReviewOutcome,
+    ReviewRequest,
+    ReviewStatus,
+)
+from carprivacy.domain.errors import ConflictError
+from carprivacy.domain.monitoring import Alert, AlertRule
+from carprivacy.services.audit import AuditChainConflictError, AuditQuery
+from carprivacy.services.callers import CallerRecord, EmailCode
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _opt_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
+
+
+class SqlCallerRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def _record(row: Row[Any]) -> CallerRecord:
+        return CallerRecord(
+            id=row.id,
+            name=row.name,
+            kind=CallerKind(row.kind),
+            role=Role(row.role),
+            organisation=row.organisation,
+            scopes=frozenset(row.scopes.split()),
+            created_at=_utc(row.created_at),
+            email=row.email,
+            subject_id=row.subject_id,
+            fleet_id=row.fleet_id,
+            disabled=bool(row.disabled),
+        )
+
+    def add(self, record: CallerRecord) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(callers).values(
+                        id=record.id,
+                        name=record.name,
+                        kind=record.kind.value,
+                        role=record.role.value,
+                        organisation=record.organisation,
+                        scopes=" ".join(sorted(record.scopes)),
+                        email=record.email,
+                        subject_id=record.subject_id,
+                        fleet_id=record.fleet_id,
+                        disabled=record.disabled,
+                        created_at=_utc(record.created_at),
+                    )
+                )
+        except IntegrityError as exc:
+            raise ConflictError("a caller with this id or e-mail address exists") from exc
+
+    def get(self, caller_id: str) -> CallerRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(callers).where(callers.c.id == caller_id)).first()
+        return None if row is None else self._record(row)
+
+    def by_email(self, email: str) -> CallerRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(callers).where(callers.c.email == email)).first()
+        return None if row is None else self._record(row)
+
+    def list(self) -> list[CallerRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(callers).order_by(callers.c.created_at, callers.c.id))
+            return [self._record(r) for r in rows]
+
+    def set_disabled(self, caller_id: str, disabled: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(callers).where(callers.c.id == caller_id).values(disabled=disabled))
+
+    def set_credential(self, caller_id: str, kind: str, secret_hash: str, at: datetime) -> None:
+        c = caller_credentials.c
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(caller_credentials)
+                .where(c.caller_id == caller_id, c.kind == kind)
+                .values(secret_hash=secret_hash, created_at=_utc(at))
+            )
+            if done.rowcount == 0:
+                conn.execute(
+                    insert(caller_credentials).values(
+                        caller_id=caller_id, kind=kind, secret_hash=secret_hash, created_at=_utc(at)
+                    )
+                )
+
+    def credential(self, caller_id: str, kind: str) -> str | None:
+        c = caller_credentials.c
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(c.secret_hash).where(c.caller_id == caller_id, c.kind == kind)
+            ).scalar()
+        return None if value is None else str(value)
+
+    def add_email_code(self, code: EmailCode) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(email_codes).values(
+                    id=code.id,
+                    caller_id=code.caller_id,
+                    code_hash=code.code_hash,
+                    expires_at=_utc(code.expires_at),
+                    attempts=code.attempts,
+                    used=code.used,
+                    created_at=_utc(code.created_at),
+                )
+            )
+
+    def email_code(self, code_id: str) -> EmailCode | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(email_codes).where(email_codes.c.id == code_id)).first()
+        if row is None:
+            return None
+        return EmailCode(
+            id=row.id,
+            caller_id=row.caller_id,
+            code_hash=row.code_hash,
+            expires_at=_utc(row.expires_at),
+            created_at=_utc(row.created_at),
+            attempts=row.attempts,
+            used=bool(row.used),
+        )
+
+    def update_email_code(self, code: EmailCode) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(email_codes)
+                .where(email_codes.c.id == code.id)
+                .values(attempts=code.attempts, used=code.used)
+            )
+
+
+class SqlAuditLogRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def _entry(row: Row[Any]) -> AuditEntry:
+        return AuditEntry(**{name: getattr(row, name) for name in ENTRY_FIELDS})
+
+    def head(self) -> tuple[int, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+            ).first()
+        return None if row is None else (int(row.seq), str(row.hash))
+
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        rows = [{name: getattr(e, name) for name in ENTRY_FIELDS} for e in entries]
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(audit_log), rows)
+        except IntegrityError as exc:
+            raise AuditChainConflictError("seq taken") from exc
+
+    def iter_entries(self, batch: int = 5000) -> Iterator[AuditEntry]:
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(audit_log)
+                    .where(audit_log.c.seq > after)
+                    .order_by(audit_log.c.seq)
+                    .limit(batch)
+                ).all()
+            for row in rows:
+                yield self._entry(row)
+            if len(rows) < batch:
+                return
+            after = int(rows[-1].seq)
+
+    def find(self, query: AuditQuery) -> list[AuditEntry]:
+        c = audit_log.c
+        stmt = select(audit_log).where(c.seq > query.after_seq)
+        if query.caller_id:
+            stmt = stmt.where(c.caller_id == query.caller_id)
+        if query.subject_ref:
+            stmt = stmt.where(c.subject_ref == query.subject_ref)
+        if query.purpose:
+            stmt = stmt.where(c.purpose == query.purpose)
+        if query.outcome:
+            stmt = stmt.where(c.outcome == query.outcome)
+        if query.since:
+            stmt = stmt.where(c.at >= query.since)
+        if query.until:
+            stmt = stmt.where(c.at < query.until)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(c.seq).limit(query.limit)).all()
+        return [self._entry(r) for r in rows]
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(audit_checkpoints).values(
+                    seq=checkpoint.seq,
+                    entry_hash=checkpoint.entry_hash,
+                    at=checkpoint.at,
+                    key_id=checkpoint.key_id,
+                    signature=checkpoint.signature,
+                )
+            )
+
+    def checkpoints(self) -> list[Checkpoint]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.seq)).all()
+        return [Checkpoint(r.seq, r.entry_hash, r.at, r.key_id, r.signature) for r in rows]
+
+
+class SqlAlertRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, new: Sequence[Alert]) -> int:
+        """Store alerts not stored yet (the id is stable); returns how many were new."""
+        added = 0
+        for alert in new:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(alerts).values(
+                            id=alert.id,
+                            rule=alert.rule.value,
+                            caller_id=alert.caller_id,
+                            organisation=alert.organisation,
+                            role=alert.role,
+                            at=_utc(alert.at),
+                            window_start=_utc(alert.window_start),
+                            count=alert.count,
+                            threshold=alert.threshold,
+                            entry_seq=alert.entry_seq,
+                            message=alert.message,
+                            acknowledged=False,
+                        )
+                    )
+                added += 1
+            except IntegrityError:
+                continue
+        return added
+
+    def list(self, since: datetime | None = None, limit: int = 100) -> list[Alert]:
+        stmt = select(alerts)
+        if since is not None:
+            stmt = stmt.where(alerts.c.at >= _utc(since))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(alerts.c.at.desc()).limit(limit)).all()
+        return [
+            Alert(
+                id=r.id,
+                rule=AlertRule(r.rule),
+                caller_id=r.caller_id,
+                organisation=r.organisation,
+                role=r.role,
+                at=_utc(r.at),
+                window_start=_utc(r.window_start),
+                count=r._mapping["count"],
+                threshold=r.threshold,
+                entry_seq=r.entry_seq,
+                message=r.message,
+            )
+            for r in rows
+        ]
+
+
+class SqlAutomatedDecisionRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, decision: AutomatedDecision) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(automated_decisions).values(
+                    id=decision.id,
+                    subject_id=decision.subject_id,
+                    purpose=decision.purpose,
+                    model=decision.model,
+                    model_version=decision.model_version,
+                    inputs=json.dumps(decision.inputs, sort_keys=True),
+                    categories=",".join(decision.categories),
+                    outcome=decision.outcome,
+                    at=_utc(decision.at),
+                    recorded_by=decision.recorded_by,
+                )
+            )
+
+    def get(self, decision_id: str) -> AutomatedDecision | None:
+        t = automated_decisions
+        with self.engine.connect() as conn:
+            r = conn.execute(select(t).where(t.c.id == decision_id)).first()
+        if r is None:
+            return None
+        return AutomatedDecision(
+            id=r.id,
+            subject_id=r.subject_id,
+            purpose=r.purpose,
+            model=r.model,
+            model_version=r.model_version,
+            inputs=json.loads(r.inputs),
+            categories=tuple(c for c in r.categories.split(",") if c),
+            outcome=r.outcome,
+            at=_utc(r.at),
+            recorded_by=r.recorded_by,
+        )
+
+    def add_review(self, review: ReviewRequest) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(review_requests).values(**self._review_row(review)))
+
+    def save_review(self, review: ReviewRequest) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(review_requests)
+                .where(review_requests.c.id == review.id)
+                .values(**self._review_row(review))
+            )
+
+    @staticmethod
+    def _review_row(review: ReviewRequest) -> dict[str, Any]:
+        return {
+            "id": review.id,
+            "decision_id": review.decision_id,
+            "requested_by": review.requested_by,
+            "requested_at": _utc(review.requested_at),
+            "reason": review.reason,
+            "status": review.status.value,
+            "reviewer": review.reviewer,
+            "outcome": review.outcome.value if review.outcome else None,
+            "new_outcome": review.new_outcome,
+            "note": review.note,
+            "reviewed_at": _opt_utc(review.reviewed_at),
+        }
+
+    def review(self, review_id: str) -> ReviewRequest | None:
+        t = review_requests
+        with self.engine.connect() as conn:
+            r = conn.execute(select(t).where(t.c.id == review_id)).first()
+        return None if r is None else self._review(r)
+
+    def reviews_of(self, decision_id: str) -> list[ReviewRequest]:
+        t = review_requests
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t).where(t.c.decision_id == decision_id).order_by(t.c.requested_at)
+            ).all()
+        return [self._review(r) for r in rows]
+
+    @staticmethod
+    def _review(r: Row[Any]) -> ReviewRequest:
+        return ReviewRequest(
+            id=r.id,
+            decision_id=r.decision_id,
+            requested_by=r.requested_by,
+            requested_at=_utc(r.requested_at),
+            reason=r.reason,
+            status=ReviewStatus(r.status),
+            reviewer=r.reviewer,
+            outcome=ReviewOutcome(r.outcome) if r.outcome else None,
+            new_outcome=r.new_outcome,
+            note=r.note,
+            reviewed_at=_opt_utc(r.reviewed_at),
+        )

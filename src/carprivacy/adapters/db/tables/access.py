@@ -1,0 +1,145 @@
+"""Tables of callers, credentials, the audit log, alerts and automated decisions (issue 4).
+
+Migration: ``0003_access``; keep both in step (a test compares them on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from carprivacy.adapters.db.base import metadata
+
+callers = Table(
+    "callers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("organisation", String(64), nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("email", String(320), nullable=True, unique=True),
+    Column("subject_id", String(64), nullable=True),
+    Column("fleet_id", String(64), nullable=True),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+caller_credentials = Table(
+    "caller_credentials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("caller_id", String(64), ForeignKey("callers.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # password | client_secret
+    Column("secret_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("caller_id", "kind", name="uq_caller_credentials_caller_kind"),
+)
+
+email_codes = Table(
+    "email_codes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("caller_id", String(64), ForeignKey("callers.id"), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("caller_id", String(64), nullable=False),
+    Column("organisation", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("subject_ref", String(64), nullable=False),
+    Column("vehicle_ref", String(64), nullable=False),
+    Column("categories", Text, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("rule", String(100), nullable=False),
+    Column("form", String(32), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_caller_at", "caller_id", "at"),
+    Index("ix_audit_log_subject_ref", "subject_ref"),
+    Index("ix_audit_log_at", "at"),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_hash", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", Text, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("rule", String(32), nullable=False),
+    Column("caller_id", String(64), nullable=False),
+    Column("organisation", String(64), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("entry_seq", BigInteger, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("acknowledged", Boolean, nullable=False),
+    Index("ix_alerts_at", "at"),
+)
+
+automated_decisions = Table(
+    "automated_decisions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("purpose", String(100), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("model_version", String(200), nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON object
+    Column("categories", Text, nullable=False),  # comma-separated category ids
+    Column("outcome", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Index("ix_automated_decisions_subject_id", "subject_id"),
+)
+
+review_requests = Table(
+    "review_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("decision_id", String(64), ForeignKey("automated_decisions.id"), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reviewer", String(64), nullable=True),
+    Column("outcome", String(16), nullable=True),
+    Column("new_outcome", Text, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_review_requests_decision_id", "decision_id"),
+)

@@ -1,0 +1,120 @@
+"""Authentication and the declared purpose of a read (SPEC U1; issue 4 items 1 and 3).
+
+- :func:`get_caller`: the authenticated :class:`Caller` of a request: a bearer JWT issued by
+  ``/v1/oauth/token`` (machines), ``/v1/auth/login`` or ``/v1/auth/email-code/verify`` (people), or
+  the bootstrap administrator token from configuration (CARPRIVACY_ADMIN_TOKEN);
+- :func:`require_role`: the caller, if its role is one of the given ones (else 403);
+- :func:`get_purpose`: the purpose a read declares, from the query parameter ``purpose`` or the
+  header ``X-Purpose``; a read without one is refused (422 naming ``purpose``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import Depends, Header, Query
+from fastapi.security import HTTPAuthorizationCredentials
+
+from carprivacy.bootstrap import Container
+from carprivacy.domain.access import Caller, CallerKind, Decision, DecisionRequest, Role
+from carprivacy.domain.errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    InvalidInputError,
+    Problem,
+)
+from carprivacy.entrypoints.api.deps import bearer, get_container
+
+BOOTSTRAP_ADMIN_ID = "admin"
+BOOTSTRAP_ORGANISATION = "mini_nl"
+
+
+def bootstrap_admin(container: Container) -> Caller:
+    """The administrator of the configuration token: staff of the national controller."""
+    org = BOOTSTRAP_ORGANISATION
+    if org not in container.policy.controllers_by_id and container.policy.controllers:
+        org = container.policy.controllers[0].id
+    return Caller(
+        id=BOOTSTRAP_ADMIN_ID, kind=CallerKind.PERSON, role=Role.ADMINISTRATOR, organisation=org
+    )
+
+
+def get_caller(
+    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
+    container: Container = Depends(get_container),
+) -> Caller:
+    if creds is None or not creds.credentials:
+        raise AuthenticationError("a bearer token is required")
+    token = creds.credentials
+    admin = container.settings.admin_token
+    if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
+        return bootstrap_admin(container)
+    return container.callers.authenticate(token)
+
+
+def require_role(*roles: Role) -> Callable[..., Caller]:
+    """A dependency: the caller, when its role is one of ``roles``."""
+    allowed = frozenset(roles)
+
+    def dependency(caller: Caller = Depends(get_caller)) -> Caller:
+        if caller.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise AccessDeniedError(f"this needs the role {names}", ("caller.role",))
+        return caller
+
+    return dependency
+
+
+def authorize(
+    container: Container,
+    caller: Caller,
+    purpose: str,
+    categories: tuple[str, ...],
+    *,
+    subject_id: str | None = None,
+    vehicle_id: str | None = None,
+    at: datetime | None = None,
+    extra: dict[str, str] | None = None,
+) -> Decision:
+    """Ask the decision engine (which records the decision in the audit log) before a read.
+
+    Returns the Decision when allowed (apply it with ``services/disclosure.py``); raises
+    AccessDeniedError (403 with the reasons) when denied.
+    """
+    request = DecisionRequest(
+        caller=caller,
+        purpose=purpose,
+        categories=categories,
+        at=at or datetime.now(UTC),
+        subject_id=subject_id,
+        vehicle_id=vehicle_id,
+        extra=dict(extra or {}),
+    )
+    decision: Decision = container.decisions.decide(request)
+    if not decision.allowed:
+        raise AccessDeniedError(
+            f"purpose {purpose!r} does not allow this read", tuple(str(r) for r in decision.reasons)
+        )
+    return decision
+
+
+def get_purpose(
+    purpose: str | None = Query(
+        None, description="The purpose of this read (a purpose id of the policy)."
+    ),
+    x_purpose: str | None = Header(None, alias="X-Purpose"),
+) -> str:
+    value = (purpose or x_purpose or "").strip()
+    if not value:
+        raise InvalidInputError(
+            [
+                Problem(
+                    "purpose",
+                    "required",
+                    "name the purpose of this read (query parameter purpose or header X-Purpose)",
+                )
+            ]
+        )
+    return value

@@ -1,0 +1,25 @@
+"""GET /v1/alerts: unusual access flagged by monitoring (SPEC U3; issue 4 item 5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+
+from carprivacy.bootstrap import Container
+from carprivacy.domain.access import Caller, Role
+from carprivacy.entrypoints.api.auth import require_role
+from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.schemas.access import AlertOut
+
+router = APIRouter(prefix="/v1/alerts", tags=["monitoring"])
+
+
+@router.get("", response_model=list[AlertOut])
+def list_alerts(
+    since: datetime | None = Query(None, description="Only alerts raised at or after this time."),
+    limit: int = Query(100, ge=1, le=1000),
+    _: Caller = Depends(require_role(Role.PRIVACY_OFFICER, Role.ADMINISTRATOR)),
+    container: Container = Depends(get_container),
+) -> list[AlertOut]:
+    return [AlertOut.of(a) for a in container.monitoring.alerts(since, limit)]

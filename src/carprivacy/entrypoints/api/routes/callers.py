@@ -1,0 +1,55 @@
+"""Administration of callers (issue 4 item 1): create, list, disable and enable."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, status
+
+from carprivacy.bootstrap import Container
+from carprivacy.domain.access import Caller, Role
+from carprivacy.entrypoints.api.auth import require_role
+from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.schemas.access import CallerIn, CallerOut
+
+router = APIRouter(prefix="/v1/callers", tags=["callers"])
+admin = require_role(Role.ADMINISTRATOR)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CallerOut)
+def create_caller(
+    body: CallerIn, _: Caller = Depends(admin), container: Container = Depends(get_container)
+) -> CallerOut:
+    record, secret = container.callers.create(
+        caller_id=body.id,
+        name=body.name,
+        kind=body.kind,
+        role=body.role,
+        organisation=body.organisation,
+        scopes=body.scopes,
+        email=body.email,
+        subject_id=body.subject_id,
+        fleet_id=body.fleet_id,
+        password=body.password,
+        generate_secret=body.generate_secret,
+    )
+    return CallerOut.of(record, secret)
+
+
+@router.get("", response_model=list[CallerOut])
+def list_callers(
+    _: Caller = Depends(admin), container: Container = Depends(get_container)
+) -> list[CallerOut]:
+    return [CallerOut.of(r) for r in container.callers.list()]
+
+
+@router.post("/{caller_id}/disable", response_model=CallerOut)
+def disable_caller(
+    caller_id: str, _: Caller = Depends(admin), container: Container = Depends(get_container)
+) -> CallerOut:
+    return CallerOut.of(container.callers.set_disabled(caller_id, True))
+
+
+@router.post("/{caller_id}/enable", response_model=CallerOut)
+def enable_caller(
+    caller_id: str, _: Caller = Depends(admin), container: Container = Depends(get_container)
+) -> CallerOut:
+    return CallerOut.of(container.callers.set_disabled(caller_id, False))

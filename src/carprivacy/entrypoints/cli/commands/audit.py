@@ -1,0 +1,43 @@
+"""``carprivacy audit``: verify the hash chain and sign checkpoints (issue 4 item 4; SPEC U3)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+    app.add_typer(group, name="audit")
+
+    @group.command("verify")
+    def verify() -> None:
+        """Check every entry and checkpoint; print the first bad entry and exit 1 if any."""
+        from carprivacy.bootstrap import build_container
+
+        container = build_container()
+        try:
+            result = container.audit.verify()
+        finally:
+            container.close()
+        if result.finding is not None:
+            typer.echo(f"audit log: TAMPERED: first bad {result.finding}", err=True)
+            raise typer.Exit(1)
+        typer.echo(
+            f"audit log: ok: {result.entries_checked} entries, "
+            f"{result.checkpoints_checked} signed checkpoints"
+        )
+
+    @group.command("checkpoint")
+    def checkpoint() -> None:
+        """Sign the newest entry (a checkpoint pins the chain against rewriting)."""
+        from carprivacy.bootstrap import build_container
+
+        container = build_container()
+        try:
+            cp = container.audit.checkpoint()
+        finally:
+            container.close()
+        if cp is None:
+            typer.echo("audit log: nothing new to sign")
+            return
+        typer.echo(f"audit log: checkpoint at entry #{cp.seq} signed with key {cp.key_id}")

@@ -1,0 +1,225 @@
+"""The audit trail (SPEC U3; issue 4 item 4): every decision, allow and deny, appended to a
+hash-chained log with signed checkpoints; verification reports the first bad entry.
+
+The log holds no plaintext personal data: subjects and vehicles appear as keyed HMAC pseudonyms
+(``subject_ref``/``vehicle_ref``), so an auditor can follow one subject without learning who it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from carprivacy.domain.access import Decision, DecisionRequest
+from carprivacy.domain.audit import (
+    AuditEntry,
+    AuditRecord,
+    Checkpoint,
+    Verification,
+    checkpoint_payload,
+    seal_many,
+    verify,
+)
+
+
+class AuditTrail(Protocol):
+    """Where the decision engine records every decision (the agreed port, issue 4)."""
+
+    def record(self, request: DecisionRequest, decision: Decision) -> None: ...
+
+
+class AuditChainConflictError(Exception):
+    """Another writer appended first (the seq is taken): re-read the head and retry."""
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    caller_id: str | None = None
+    subject_ref: str | None = None
+    purpose: str | None = None
+    outcome: str | None = None
+    since: str | None = None  # ISO times, compared as stored (UTC, fixed format)
+    until: str | None = None
+    after_seq: int = 0
+    limit: int = 100
+
+
+class AuditLogRepository(Protocol):
+    def head(self) -> tuple[int, str] | None: ...
+
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        """All or nothing; raises AuditChainConflictError when a seq is already taken."""
+        ...
+
+    def iter_entries(self, batch: int = 5000) -> Iterator[AuditEntry]: ...
+
+    def find(self, query: AuditQuery) -> list[AuditEntry]: ...
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    def checkpoints(self) -> list[Checkpoint]: ...
+
+
+class CheckpointSigner:
+    """Ed25519 signatures over checkpoint payloads. The key lives outside the database."""
+
+    def __init__(self, seed: bytes) -> None:
+        if len(seed) != 32:
+            raise ValueError("the audit signing key must be 32 bytes")
+        self._key = Ed25519PrivateKey.from_private_bytes(seed)
+        self.public_key: Ed25519PublicKey = self._key.public_key()
+        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.key_id = hashlib.sha256(raw).hexdigest()[:16]
+
+    def sign(self, payload: bytes) -> str:
+        return base64.b64encode(self._key.sign(payload)).decode("ascii")
+
+    def check(self, payload: bytes, signature: str, key_id: str) -> bool:
+        if key_id != self.key_id:
+            return False
+        try:
+            self.public_key.verify(base64.b64decode(signature, validate=True), payload)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+def iso(at: datetime) -> str:
+    """The one stored time format: UTC with microseconds (sorts as text)."""
+    if at.tzinfo is None:
+        raise ValueError("audit times must carry a time zone")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+Observer = Callable[[Sequence[AuditEntry]], object]
+
+
+class AuditService:
+    """Appends decisions to the chain; signs checkpoints; verifies."""
+
+    def __init__(
+        self,
+        repository: AuditLogRepository,
+        signer: CheckpointSigner,
+        pseudonym_key: bytes,
+        clock: Callable[[], datetime],
+        *,
+        checkpoint_every: int = 1000,
+    ) -> None:
+        self.repository = repository
+        self.signer = signer
+        self._pseudonym_key = pseudonym_key
+        self.clock = clock
+        self.checkpoint_every = checkpoint_every
+        self.observers: list[Observer] = []
+        self._lock = threading.Lock()
+        self._head: tuple[int, str] | None = None
+        self._head_known = False
+        self._last_checkpoint: int | None = None
+
+    # -- pseudonyms ---------------------------------------------------------------------------
+    def ref(self, kind: str, ident: str | None) -> str:
+        """Keyed pseudonym of a subject or vehicle id; "" for none. Stable, not reversible."""
+        if not ident:
+            return ""
+        mac = hmac.new(self._pseudonym_key, f"{kind}:{ident}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
+    def subject_ref(self, subject_id: str | None) -> str:
+        return self.ref("subject", subject_id)
+
+    def vehicle_ref(self, vehicle_id: str | None) -> str:
+        return self.ref("vehicle", vehicle_id)
+
+    # -- appending ----------------------------------------------------------------------------
+    def to_record(self, request: DecisionRequest, decision: Decision, at: datetime) -> AuditRecord:
+        return AuditRecord(
+            at=iso(at),
+            caller_id=request.caller.id,
+            organisation=request.caller.organisation,
+            role=request.caller.role.value,
+            purpose=request.purpose,
+            subject_ref=self.subject_ref(request.subject_id),
+            vehicle_ref=self.vehicle_ref(request.vehicle_id),
+            categories=",".join(decision.categories or request.categories),
+            outcome=decision.outcome.value,
+            rule=decision.rule,
+            form=decision.form.value if decision.form is not None and decision.allowed else "",
+            action=request.extra.get("action", "decision"),
+        )
+
+    def record(self, request: DecisionRequest, decision: Decision) -> None:
+        self.record_many([(request, decision)])
+
+    def record_many(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> list[AuditEntry]:
+        if not pairs:
+            return []
+        at = self.clock()
+        return self.append([self.to_record(req, dec, at) for req, dec in pairs])
+
+    def append(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+        with self._lock:
+            for _attempt in range(50):
+                if not self._head_known:
+                    self._head = self.repository.head()
+                    self._head_known = True
+                entries = seal_many(records, self._head)
+                try:
+                    self.repository.append(entries)
+                except AuditChainConflictError:
+                    self._head_known = False  # another process appended: re-read the head
+                    continue
+                self._head = (entries[-1].seq, entries[-1].hash)
+                break
+            else:  # pragma: no cover - 50 lost races in a row
+                raise AuditChainConflictError("could not append to the audit log")
+            self._maybe_checkpoint(entries[-1])
+        for observer in self.observers:
+            observer(entries)
+        return entries
+
+    def _maybe_checkpoint(self, last: AuditEntry) -> None:
+        if self._last_checkpoint is None:
+            cps = self.repository.checkpoints()
+            self._last_checkpoint = cps[-1].seq if cps else 0
+        if last.seq - self._last_checkpoint >= self.checkpoint_every:
+            self._sign(last)
+
+    def _sign(self, entry: AuditEntry) -> Checkpoint:
+        at = iso(self.clock())
+        payload = checkpoint_payload(entry.seq, entry.hash, at, self.signer.key_id)
+        cp = Checkpoint(entry.seq, entry.hash, at, self.signer.key_id, self.signer.sign(payload))
+        self.repository.add_checkpoint(cp)
+        self._last_checkpoint = entry.seq
+        return cp
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the current head. None when the log is empty or the head is signed already."""
+        with self._lock:
+            head = self.repository.head()
+            self._head, self._head_known = head, True
+            if head is None:
+                return None
+            cps = self.repository.checkpoints()
+            if cps and cps[-1].seq == head[0]:
+                return None
+            last = self.repository.find(AuditQuery(after_seq=head[0] - 1, limit=1))[0]
+            return self._sign(last)
+
+    # -- reading ------------------------------------------------------------------------------
+    def verify(self) -> Verification:
+        entries = list(self.repository.iter_entries())
+        return verify(entries, self.repository.checkpoints(), self.signer.check)
+
+    def find(self, query: AuditQuery) -> list[AuditEntry]:
+        return self.repository.find(query)

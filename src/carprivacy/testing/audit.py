@@ -1,0 +1,70 @@
+"""In-memory fakes of the audit ports (issue 4): the AuditTrail and the audit-log repository."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from carprivacy.domain.access import Decision, DecisionRequest
+from carprivacy.domain.audit import AuditEntry, Checkpoint
+from carprivacy.services.audit import AuditChainConflictError, AuditQuery
+
+
+@dataclass
+class InMemoryAuditTrail:
+    """Keeps every recorded (request, decision) pair, in order."""
+
+    records: list[tuple[DecisionRequest, Decision]] = field(default_factory=list)
+
+    def record(self, request: DecisionRequest, decision: Decision) -> None:
+        self.records.append((request, decision))
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return [d for _, d in self.records]
+
+
+@dataclass
+class InMemoryAuditLogRepository:
+    entries: list[AuditEntry] = field(default_factory=list)
+    stored_checkpoints: list[Checkpoint] = field(default_factory=list)
+
+    def head(self) -> tuple[int, str] | None:
+        return (self.entries[-1].seq, self.entries[-1].hash) if self.entries else None
+
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        expected = (self.entries[-1].seq if self.entries else 0) + 1
+        if entries and entries[0].seq != expected:
+            raise AuditChainConflictError("seq taken")
+        self.entries.extend(entries)
+
+    def iter_entries(self, batch: int = 5000) -> Iterator[AuditEntry]:
+        return iter(list(self.entries))
+
+    def find(self, query: AuditQuery) -> list[AuditEntry]:
+        out = []
+        for e in self.entries:
+            if e.seq <= query.after_seq:
+                continue
+            if query.caller_id and e.caller_id != query.caller_id:
+                continue
+            if query.subject_ref and e.subject_ref != query.subject_ref:
+                continue
+            if query.purpose and e.purpose != query.purpose:
+                continue
+            if query.outcome and e.outcome != query.outcome:
+                continue
+            if query.since and e.at < query.since:
+                continue
+            if query.until and e.at >= query.until:
+                continue
+            out.append(e)
+            if len(out) >= query.limit:
+                break
+        return out
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.stored_checkpoints.append(checkpoint)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return sorted(self.stored_checkpoints, key=lambda c: c.seq)

@@ -1,0 +1,65 @@
+"""In-memory fakes of the caller ports (issue 4 item 1): callers, credentials, e-mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from carprivacy.domain.errors import ConflictError
+from carprivacy.services.callers import CallerRecord, EmailCode
+
+
+@dataclass
+class InMemoryCallerRepository:
+    callers: dict[str, CallerRecord] = field(default_factory=dict)
+    credentials: dict[tuple[str, str], str] = field(default_factory=dict)
+    codes: dict[str, EmailCode] = field(default_factory=dict)
+
+    def add(self, record: CallerRecord) -> None:
+        if record.id in self.callers or (
+            record.email and any(c.email == record.email for c in self.callers.values())
+        ):
+            raise ConflictError("a caller with this id or e-mail address exists")
+        self.callers[record.id] = record
+
+    def get(self, caller_id: str) -> CallerRecord | None:
+        return self.callers.get(caller_id)
+
+    def by_email(self, email: str) -> CallerRecord | None:
+        return next((c for c in self.callers.values() if c.email == email), None)
+
+    def list(self) -> list[CallerRecord]:
+        return sorted(self.callers.values(), key=lambda c: (c.created_at, c.id))
+
+    def set_disabled(self, caller_id: str, disabled: bool) -> None:
+        self.callers[caller_id] = replace(self.callers[caller_id], disabled=disabled)
+
+    def set_credential(self, caller_id: str, kind: str, secret_hash: str, at: datetime) -> None:
+        self.credentials[(caller_id, kind)] = secret_hash
+
+    def credential(self, caller_id: str, kind: str) -> str | None:
+        return self.credentials.get((caller_id, kind))
+
+    def add_email_code(self, code: EmailCode) -> None:
+        self.codes[code.id] = code
+
+    def email_code(self, code_id: str) -> EmailCode | None:
+        return self.codes.get(code_id)
+
+    def update_email_code(self, code: EmailCode) -> None:
+        self.codes[code.id] = code
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    body: str
+
+
+@dataclass
+class InMemoryEmailOutbox:
+    sent: list[Email] = field(default_factory=list)
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        self.sent.append(Email(to, subject, body))
