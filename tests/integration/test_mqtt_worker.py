@@ -8,7 +8,9 @@ test_mqtt_database.py.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mqtt_support import (
@@ -47,6 +49,32 @@ def test_records_arrive_in_batches_and_are_acknowledged(mqtt_broker: tuple[str, 
             # batching: far fewer ingest calls (= transactions) than messages
             assert sink.calls <= 300 // 5
         assert all(key[0] == VIN and key[3] == "mqtt" for key in sink.stored)
+    finally:
+        pub.close()
+
+
+def test_a_burst_beyond_the_brokers_queue_is_not_dropped(mqtt_broker: tuple[str, int]) -> None:
+    """Mosquitto queues only 1000 messages per client beyond the in-flight window and drops the
+    rest; the worker's wide window lets a slow store fall behind a fast fleet without loss."""
+    host, port = mqtt_broker
+    base = unique()
+
+    class SlowStore(InMemoryIngestService):
+        def ingest(self, *args: Any, **kwargs: Any) -> Any:
+            time.sleep(0.3)
+            return super().ingest(*args, **kwargs)
+
+    sink = SlowStore()
+    pub = Publisher(host, port)
+    try:
+        with running_worker(base_config(host, port, base, batch_size=250), sink) as worker:
+            infos = [
+                pub.publish_records(f"{base}/{VIN}/telemetry", [record(i)]) for i in range(2500)
+            ]
+            for info in infos:
+                info.wait_for_publish(10)
+            assert wait_until(lambda: sink.stored_count() == 2500, timeout=30)
+            assert wait_until(lambda: worker.stats.acked == 2500)
     finally:
         pub.close()
 

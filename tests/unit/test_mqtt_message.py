@@ -117,6 +117,8 @@ def test_well_formed_arrays_keep_every_record_in_order(records: list[dict[str, o
         ({"client_id": ""}, "client_id"),
         ({"tls_cert": "c.pem"}, "tls_cert"),
         ({"password": "x"}, "password"),
+        ({"inflight": 0}, "inflight"),
+        ({"inflight": 70_000}, "inflight"),
     ],
 )
 def test_worker_config_names_the_bad_field(overrides: dict[str, object], field: str) -> None:
@@ -124,6 +126,6 @@ def test_worker_config_names_the_bad_field(overrides: dict[str, object], field: 
         MqttWorkerConfig(**overrides)  # type: ignore[arg-type]
 
 
-def test_receive_window_holds_a_batch_and_the_next() -> None:
-    assert MqttWorkerConfig(batch_size=500).receive_maximum == 1000
-    assert MqttWorkerConfig(batch_size=1).receive_maximum == 20
+def test_receive_window_is_wide_by_default_so_bursts_are_not_dropped_by_the_broker() -> None:
+    assert MqttWorkerConfig().receive_maximum == 65_535
+    assert MqttWorkerConfig(inflight=100).receive_maximum == 100

@@ -155,15 +155,20 @@ class FleetSimulator:
             colour=rng.choice(COLOURS),
         )
 
+    def tick_count(self, minutes: float) -> int:
+        return int(minutes * 60 / self.interval_s)
+
+    def ticks(self, minutes: float) -> Iterator[list[tuple[str, list[dict[str, Any]]]]]:
+        """Per tick of ``minutes`` of driving: the messages (VIN, wire records) of all vehicles."""
+        for tick in range(1, self.tick_count(minutes) + 1):
+            at = self.start + timedelta(seconds=tick * self.interval_s)
+            batch = [(v.vin, self._step(v, at)) for v in self.vehicles]
+            yield [(vin, records) for vin, records in batch if records]
+
     def messages(self, minutes: float) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Every tick of ``minutes`` of driving: one message (VIN, wire records) per vehicle."""
-        ticks = int(minutes * 60 / self.interval_s)
-        for tick in range(1, ticks + 1):
-            at = self.start + timedelta(seconds=tick * self.interval_s)
-            for vehicle in self.vehicles:
-                records = self._step(vehicle, at)
-                if records:
-                    yield vehicle.vin, records
+        for tick in self.ticks(minutes):
+            yield from tick
 
     # -- physics -----------------------------------------------------------------------------
 

@@ -91,8 +91,11 @@ class MqttWorkerConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     max_payload_bytes: int = 1_048_576
+    inflight: int = 65_535
 
     def __post_init__(self) -> None:
+        if not 1 <= self.inflight <= 65_535:
+            raise ValueError("inflight: [range] between 1 and 65535 (MQTT 5 Receive Maximum)")
         if not 1 <= self.batch_size <= 10_000:
             raise ValueError("batch_size: [range] between 1 and 10000")
         if self.batch_ms < 1:
@@ -106,8 +109,11 @@ class MqttWorkerConfig:
 
     @property
     def receive_maximum(self) -> int:
-        """In-flight window the broker may fill: a full batch plus the next one arriving."""
-        return min(65_535, max(2 * self.batch_size, 20))
+        """The in-flight window (MQTT 5 Receive Maximum): unacknowledged messages the broker may
+        push to this worker. Kept at the protocol's maximum by default, because Mosquitto holds
+        only ``max_queued_messages`` (default 1000) more per client and DROPS the rest: a burst
+        larger than window + queue would be lost at the broker, before the worker ever sees it."""
+        return self.inflight
 
 
 @dataclass(frozen=True)

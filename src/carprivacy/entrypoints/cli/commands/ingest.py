@@ -50,6 +50,9 @@ def ingest_mqtt(
     session_expiry: int | None = typer.Option(
         None, min=0, help="Seconds the broker keeps this worker's queue while it is away."
     ),
+    inflight: int = typer.Option(
+        65_535, min=1, max=65_535, help="Unacknowledged messages the broker may push (window)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="Only warnings and errors."),
 ) -> None:
     """Subscribe with QoS 1 and store telemetry; a message is acknowledged only once committed."""
@@ -87,6 +90,7 @@ def ingest_mqtt(
             tls_cert=tls_cert or settings.mqtt_tls_cert,
             tls_key=tls_key or settings.mqtt_tls_key,
             max_payload_bytes=settings.max_payload_bytes,
+            inflight=inflight,
         )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
