@@ -1,8 +1,8 @@
 """MQTT -> worker -> IngestService -> database, on SQLite and PostgreSQL (issue 3 items 3, 4; I1).
 
 Real Mosquitto, real ingestion service, real store: records arrive attributed to the vehicle's
-owner, sensitive values only as ciphertext, a malformed message lands in quarantine, and a message the
-broker delivers twice is stored once.
+owner, sensitive values only as ciphertext, a malformed message lands in quarantine, and a message
+the broker delivers twice is stored once.
 """
 
 from __future__ import annotations
