@@ -1,0 +1,148 @@
+"""The words the generated texts use for the policy's enums, in Dutch and English."""
+
+from __future__ import annotations
+
+from carprivacy.domain.policy import (
+    ConsentKind,
+    ExpiryAction,
+    Form,
+    LegalBasis,
+    RecipientKind,
+    RetentionAnchor,
+    RetentionRule,
+    Right,
+    Sensitivity,
+    Text,
+    TransferMechanism,
+)
+
+LANGS = ("nl", "en")
+
+
+def _t(nl: str, en: str) -> Text:
+    return Text(nl=nl, en=en)
+
+
+BASIS: dict[LegalBasis, Text] = {
+    LegalBasis.CONSENT: _t("toestemming", "consent"),
+    LegalBasis.CONTRACT: _t("uitvoering van een overeenkomst", "performance of a contract"),
+    LegalBasis.LEGAL_OBLIGATION: _t("wettelijke verplichting", "legal obligation"),
+    LegalBasis.LEGITIMATE_INTEREST: _t("gerechtvaardigd belang", "legitimate interest"),
+}
+
+FORM: dict[Form, Text] = {
+    Form.IDENTIFIED: _t("herleidbaar tot u", "identified"),
+    Form.VEHICLE_LINKED: _t(
+        "alleen gekoppeld aan het voertuig, niet aan u als klant",
+        "linked to the vehicle only, not to you as a customer",
+    ),
+    Form.PSEUDONYMISED: _t(
+        "gepseudonimiseerd: niet direct herleidbaar tot klant of voertuig",
+        "pseudonymised: not directly traceable to a customer or vehicle",
+    ),
+    Form.AGGREGATED_ANONYMOUS: _t(
+        "alleen geaggregeerd en geanonimiseerd", "aggregated and anonymised only"
+    ),
+}
+
+SENSITIVITY: dict[Sensitivity, Text] = {
+    Sensitivity.NORMAL: _t("normaal", "normal"),
+    Sensitivity.SENSITIVE: _t(
+        "gevoelig (alleen versleuteld opgeslagen)", "sensitive (stored encrypted only)"
+    ),
+}
+
+ANCHOR: dict[RetentionAnchor, Text] = {
+    RetentionAnchor.COLLECTED: _t("na het verzamelen", "after collection"),
+    RetentionAnchor.CONTRACT_END: _t("na afloop van het contract", "after the contract ends"),
+    RetentionAnchor.TRANSACTION_DATE: _t("na de transactiedatum", "after the transaction date"),
+    RetentionAnchor.VEHICLE_END_OF_LIFE: _t(
+        "tot het eind van de levenscyclus van het voertuig", "until the end of the vehicle's life"
+    ),
+    RetentionAnchor.PURPOSE_END: _t(
+        "zolang het doel dit vereist", "as long as the purpose requires"
+    ),
+}
+
+ACTION: dict[ExpiryAction, Text] = {
+    ExpiryAction.DELETE: _t("daarna verwijderd", "then deleted"),
+    ExpiryAction.ANONYMISE: _t(
+        "daarna geanonimiseerd (niet meer herleidbaar)", "then anonymised (no longer identifying)"
+    ),
+}
+
+RECIPIENT_KIND: dict[RecipientKind, Text] = {
+    RecipientKind.INTERNAL: _t("interne medewerkers", "internal staff"),
+    RecipientKind.JOINT_CONTROLLER: _t(
+        "gezamenlijk verwerkingsverantwoordelijke", "joint controller"
+    ),
+    RecipientKind.PROCESSOR: _t("verwerker", "processor"),
+    RecipientKind.CONTROLLER: _t(
+        "zelfstandig verwerkingsverantwoordelijke", "independent controller"
+    ),
+    RecipientKind.THIRD_PARTY: _t("derde partij", "third party"),
+    RecipientKind.AUTHORITY: _t("overheidsinstantie", "public authority"),
+}
+
+MECHANISM: dict[TransferMechanism, Text] = {
+    TransferMechanism.EEA: _t("binnen de EU/EER", "inside the EU/EEA"),
+    TransferMechanism.ADEQUACY: _t(
+        "adequaatheidsbesluit (Art. 45 AVG)", "adequacy decision (Art. 45 GDPR)"
+    ),
+    TransferMechanism.SCC: _t(
+        "standaard EU contracten (Art. 46 lid 2 onder c AVG)",
+        "standard contractual clauses (Art. 46(2)(c) GDPR)",
+    ),
+    TransferMechanism.NONE: _t("geen: doorgifte geweigerd", "none: transfer refused"),
+}
+
+CONSENT_KIND: dict[ConsentKind, Text] = {
+    ConsentKind.OPT_IN: _t("alleen met uw toestemming", "only with your consent"),
+    ConsentKind.OPT_OUT: _t("tenzij u weigert", "unless you refuse"),
+}
+
+RIGHT: dict[Right, Text] = {
+    Right.ACCESS: _t("Recht op inzage", "Right of access"),
+    Right.RECTIFICATION: _t("Recht op rectificatie", "Right to rectification"),
+    Right.ERASURE: _t("Recht op wissing", "Right to erasure"),
+    Right.RESTRICTION: _t("Recht op beperking van de verwerking", "Right to restriction"),
+    Right.PORTABILITY: _t("Recht op dataportabiliteit", "Right to data portability"),
+    Right.OBJECTION: _t("Recht van bezwaar", "Right to object"),
+    Right.WITHDRAW_CONSENT: _t("Toestemming intrekken", "Withdrawing consent"),
+    Right.COMPLAINT: _t("Recht om een klacht in te dienen", "Right to lodge a complaint"),
+}
+
+
+def gdpr(article: str, lang: str) -> str:
+    """'Art. 6(1)(b) GDPR' -> 'Art. 6 lid 1 onder b AVG' in Dutch."""
+    if lang != "nl":
+        return article
+    out = article.replace(" GDPR", " AVG")
+    for a, b in (("(1)(", " lid 1 onder "), ("(2)(", " lid 2 onder "), ("(3)", " lid 3")):
+        out = out.replace(a, b)
+    return out.replace(") AVG", " AVG")
+
+
+def basis_text(basis: LegalBasis, lang: str) -> str:
+    return f"{BASIS[basis].get(lang)} ({gdpr(basis.article, lang)})"
+
+
+def period_text(rule: RetentionRule, lang: str) -> str:
+    units = (
+        (rule.years, ("jaar", "jaar"), ("year", "years")),
+        (rule.months, ("maand", "maanden"), ("month", "months")),
+        (rule.weeks, ("week", "weken"), ("week", "weeks")),
+        (rule.days, ("dag", "dagen"), ("day", "days")),
+    )
+    parts = []
+    for n, nl_words, en_words in units:
+        if n:
+            words = nl_words if lang == "nl" else en_words
+            parts.append(f"{n} {words[0] if n == 1 else words[1]}")
+    anchor = ANCHOR[rule.anchor].get(lang)
+    action = ACTION[rule.action].get(lang)
+    period = " ".join(parts)
+    return f"{period} {anchor}, {action}" if period else f"{anchor}, {action}"
+
+
+YES_NO = {True: _t("ja", "yes"), False: _t("nee", "no")}

@@ -1,0 +1,73 @@
+"""GET /v1/policy, /v1/policy/notice, /v1/policy/register (SPEC P7).
+
+Public: the notice and the record describe the processing, not a person, so no credential is
+needed (the notice must be available to anyone before they become a customer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+
+from carprivacy.adapters.notice.notice import render_notice
+from carprivacy.adapters.notice.register import register_rows, render_register
+from carprivacy.bootstrap import Container
+from carprivacy.entrypoints.api.deps import get_container
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+
+
+def policy_as_dict(container: Container) -> dict[str, Any]:
+    return dataclasses.asdict(container.policy)
+
+
+@router.get("", summary="The policy (the notice, machine-readable)")
+def get_policy(container: Container = Depends(get_container)) -> dict[str, Any]:
+    return policy_as_dict(container)
+
+
+@router.get(
+    "/notice",
+    summary="The privacy notice, generated from the policy",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/markdown": {}, "text/html": {}}}},
+)
+def get_notice(
+    lang: Literal["nl", "en"] = Query("nl", description="Language"),
+    format: Literal["md", "html"] = Query("md", description="Format"),
+    container: Container = Depends(get_container),
+) -> Response:
+    text = render_notice(container.policy, lang, format)
+    if format == "html":
+        return HTMLResponse(text)
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+
+@router.get(
+    "/register",
+    summary="The GDPR Art. 30(1) record of processing activities",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/markdown": {}}}},
+)
+def get_register(
+    format: Literal["json", "csv", "md"] = Query("json", description="Format"),
+    lang: Literal["nl", "en"] = Query("en", description="Language"),
+    container: Container = Depends(get_container),
+) -> Response:
+    if format == "json":
+        policy = container.policy
+        return JSONResponse(
+            {
+                "policy": {"id": policy.id, "version": policy.version},
+                "article": "Art. 30(1) GDPR",
+                "rows": register_rows(policy, lang),
+            }
+        )
+    text = render_register(container.policy, format, lang)
+    media = "text/csv; charset=utf-8" if format == "csv" else "text/markdown; charset=utf-8"
+    headers = (
+        {"Content-Disposition": 'attachment; filename="register.csv"'} if format == "csv" else {}
+    )
+    return PlainTextResponse(text, media_type=media, headers=headers)
