@@ -233,3 +233,16 @@ def test_openapi_documents_the_master_data_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for p in ("/v1/customers", "/v1/vehicles/{vehicle_id}/usages", "/v1/contracts/{contract_id}"):
         assert p in paths
+
+
+def test_an_erased_customer_is_listed_without_contact_data(client: TestClient) -> None:
+    c = _post(client, "/v1/customers", CUSTOMER)
+    keep = _post(client, "/v1/customers", {**CUSTOMER, "first_name": "Joost"})
+    container = client.app.state.container  # type: ignore[attr-defined]
+    container.cipher.destroy_key(f"subject:{c['id']}")
+    got = client.get(f"/v1/customers/{c['id']}", headers=AUTH).json()
+    assert got["erased"] is True and got["surname"] is None and got["email"] is None
+    listed = client.get("/v1/customers", headers=AUTH).json()["items"]
+    assert {x["id"]: x["erased"] for x in listed} == {c["id"]: True, keep["id"]: False}
+    r = client.patch(f"/v1/customers/{c['id']}", json={"city": "Delft"}, headers=AUTH)
+    assert r.status_code == 409

@@ -90,9 +90,13 @@ CONTACT_FIELDS: tuple[str, ...] = (
 @dataclass(frozen=True)
 class Customer:
     id: str
-    contact: ContactDetails
+    contact: ContactDetails | None  # None: erased (the subject's key was destroyed)
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def erased(self) -> bool:
+        return self.contact is None
 
     @property
     def owner(self) -> str:
@@ -110,7 +114,7 @@ class Account:
     customer_id: str
     controller: str
     kind: AccountKind
-    login_id: str | None
+    login_id: str | None  # None: none given, or erased with the subject's key
     created_at: datetime
 
 
@@ -170,10 +174,12 @@ class Contract:
 
 @dataclass(frozen=True)
 class PaymentMethod:
-    """How a transaction was paid; ``details`` (masked IBAN, card suffix) is sensitive."""
+    """How a transaction was paid; ``details`` (masked IBAN, card suffix) is sensitive.
+    ``details`` is None once erased (the subject's key destroyed; the transaction itself is kept
+    for its statutory retention)."""
 
     kind: PaymentMethodKind
-    details: str
+    details: str | None
 
 
 @dataclass(frozen=True)
@@ -266,7 +272,8 @@ def validate_vin(vin: object, path: str = "vin") -> list[Problem]:
     return []
 
 
-def validate_contact(contact: ContactDetails, path: str = "contact") -> list[Problem]:
+def validate_contact(contact: ContactDetails, path: str = "") -> list[Problem]:
+    """Problems of a contact; ``path`` prefixes the field names (e.g. ``"contact."``)."""
     problems: list[Problem] = []
     for name, limit in (
         ("surname", 100),
@@ -276,20 +283,22 @@ def validate_contact(contact: ContactDetails, path: str = "contact") -> list[Pro
         ("postal_code", 16),
         ("city", 100),
     ):
-        _text(problems, f"{path}.{name}", getattr(contact, name), max_len=limit)
+        _text(problems, f"{path}{name}", getattr(contact, name), max_len=limit)
     if not isinstance(contact.country, str) or not COUNTRY_PATTERN.fullmatch(contact.country):
-        problems.append(Problem(f"{path}.country", "iso_country", "must be ISO 3166-1 alpha-2"))
+        problems.append(Problem(f"{path}country", "iso_country", "must be ISO 3166-1 alpha-2"))
     email = contact.email
     if email is not None and (
         not isinstance(email, str) or len(email) > 254 or not EMAIL_PATTERN.fullmatch(email)
     ):
-        problems.append(Problem(f"{path}.email", "email_format", "must be an e-mail address"))
+        problems.append(Problem(f"{path}email", "email_format", "must be an e-mail address"))
     if contact.phone is not None:
-        _text(problems, f"{path}.phone", contact.phone, max_len=32)
+        _text(problems, f"{path}phone", contact.phone, max_len=32)
     return problems
 
 
 def validate_customer(customer: Customer) -> list[Problem]:
+    if customer.contact is None:
+        return [Problem("contact", "required", "a new customer needs contact data")]
     problems = validate_contact(customer.contact)
     _aware(problems, "created_at", customer.created_at)
     return problems
@@ -390,7 +399,7 @@ def validate_payment(payment: PaymentTransaction) -> list[Problem]:
     _aware(problems, "booked_at", payment.booked_at)
     if not isinstance(payment.method.kind, PaymentMethodKind):
         problems.append(Problem("method.kind", "enum", "must be a known payment method"))
-    _text(problems, "method.details", payment.method.details, max_len=64)
+    _text(problems, "method.details", payment.method.details, max_len=64)  # not erased yet
     return problems
 
 

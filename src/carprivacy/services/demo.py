@@ -145,15 +145,16 @@ def load_demo(svc: MasterDataService, seed: int = DEFAULT_SEED) -> DemoSummary:
     s = DemoSummary()
 
     people = []
+    emails: dict[str, str | None] = {}
     for i in range(CUSTOMERS):
-        customer = svc.register_customer(_contact(rng, i))
+        contact = _contact(rng, i)
+        customer = svc.register_customer(contact)
         people.append(customer)
+        emails[customer.id] = contact.email
         svc.open_account(customer.id, "mini_nl", AccountKind.CUSTOMER, None)
         s.accounts += 1
         if rng.random() < 0.75:
-            svc.open_account(
-                customer.id, "mini_ag", AccountKind.GROUP_LOGIN, customer.contact.email
-            )
+            svc.open_account(customer.id, "mini_ag", AccountKind.GROUP_LOGIN, contact.email)
             s.accounts += 1
     s.customers = len(people)
 
@@ -172,7 +173,7 @@ def load_demo(svc: MasterDataService, seed: int = DEFAULT_SEED) -> DemoSummary:
         services = SERVICE_BUNDLES[rng.randrange(len(SERVICE_BUNDLES))]
         contract = svc.conclude_contract(customer.id, vehicle_id, start, services)
         s.contracts += 1
-        method = _payment_method(rng, customer.contact.email)
+        method = _payment_method(rng, emails[customer.id])
         for year in range(rng.randint(1, 3)):
             booked_at = start + timedelta(days=365 * year, hours=2)
             if booked_at > UNTIL:

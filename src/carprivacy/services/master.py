@@ -112,9 +112,11 @@ class MasterDataService:
     def update_customer(self, customer_id: str, changes: Mapping[str, object]) -> Customer:
         allowed = [f.name for f in fields(ContactDetails)]
         valid, problems = _checked_changes(changes, allowed)
-        raise_if([replace(p, path=f"contact.{p.path}") for p in problems])
+        raise_if(problems)
         with self._uow() as uow:
             current = self._customer(uow, customer_id)
+            if current.contact is None:
+                raise ConflictError("the customer's contact data was erased")
             contact = replace(current.contact, **valid)  # type: ignore[arg-type]
             raise_if(validate_contact(contact))
             updated = replace(current, contact=contact, updated_at=self._clock())
@@ -145,7 +147,8 @@ class MasterDataService:
             )
         raise_if(problems)
         with self._uow() as uow:
-            self._customer(uow, customer_id)
+            if self._customer(uow, customer_id).erased:
+                raise ConflictError("the customer's data was erased")
             if any(
                 a.controller == controller and a.kind is kind
                 for a in uow.accounts.for_customer(customer_id)
@@ -361,8 +364,11 @@ class MasterDataService:
         raise_if(validate_payment(payment))
         with self._uow() as uow:
             problems = []
-            if uow.customers.get(customer_id) is None:
+            customer = uow.customers.get(customer_id)
+            if customer is None:
                 problems.append(Problem("customer_id", "exists", "no such customer"))
+            elif customer.erased:
+                raise ConflictError("the customer's data was erased")
             if contract_id is not None:
                 contract = uow.contracts.get(contract_id)
                 if contract is None:

@@ -8,11 +8,9 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from carprivacy.domain.errors import KeyDestroyedError
+
 NONCE_BYTES = 12
-
-
-class KeyDestroyedError(LookupError):
-    """The owner's data key was destroyed (crypto-shredding): the data is gone for good."""
 
 
 class InMemoryFieldCipher:

@@ -24,7 +24,7 @@ from carprivacy.adapters.db.tables.master import (
     vehicle_usages,
     vehicles,
 )
-from carprivacy.domain.errors import ConflictError
+from carprivacy.domain.errors import ConflictError, KeyDestroyedError
 from carprivacy.domain.master import (
     CONTACT_FIELDS,
     Account,
@@ -165,13 +165,18 @@ class SqlCustomerRepository(SqlEntityRepository[Customer]):
 
     def _from_row(self, row: Row[Any]) -> Customer:
         m = row._mapping
-        plain = {
-            name: self._sealer.open(m["id"], "customers", name, m["id"], m[name])
-            for name in CONTACT_FIELDS
-        }
+        contact: ContactDetails | None
+        try:
+            plain = {
+                name: self._sealer.open(m["id"], "customers", name, m["id"], m[name])
+                for name in CONTACT_FIELDS
+            }
+            contact = ContactDetails(**plain)  # type: ignore[arg-type]
+        except KeyDestroyedError:
+            contact = None  # erased by crypto-shredding: the row stays, its content is gone
         return Customer(
             id=m["id"],
-            contact=ContactDetails(**plain),  # type: ignore[arg-type]
+            contact=contact,
             created_at=from_db_time(m["created_at"]),
             updated_at=from_db_time(m["updated_at"]),
         )
@@ -194,14 +199,18 @@ class SqlAccountRepository(SqlEntityRepository[Account]):
 
     def _from_row(self, row: Row[Any]) -> Account:
         m = row._mapping
+        try:
+            login_id = self._sealer.open(
+                m["customer_id"], "accounts", "login_id", m["id"], m["login_id"]
+            )
+        except KeyDestroyedError:
+            login_id = None
         return Account(
             id=m["id"],
             customer_id=m["customer_id"],
             controller=m["controller"],
             kind=AccountKind(m["kind"]),
-            login_id=self._sealer.open(
-                m["customer_id"], "accounts", "login_id", m["id"], m["login_id"]
-            ),
+            login_id=login_id,
             created_at=from_db_time(m["created_at"]),
         )
 
@@ -370,9 +379,16 @@ class SqlPaymentRepository(SqlEntityRepository[PaymentTransaction]):
 
     def _from_row(self, row: Row[Any]) -> PaymentTransaction:
         m = row._mapping
-        details = self._sealer.open(
-            m["customer_id"], "payment_transactions", "method_details", m["id"], m["method_details"]
-        )
+        try:
+            details = self._sealer.open(
+                m["customer_id"],
+                "payment_transactions",
+                "method_details",
+                m["id"],
+                m["method_details"],
+            )
+        except KeyDestroyedError:
+            details = None
         return PaymentTransaction(
             id=m["id"],
             customer_id=m["customer_id"],
@@ -380,7 +396,7 @@ class SqlPaymentRepository(SqlEntityRepository[PaymentTransaction]):
             amount_minor=int(m["amount_minor"]),
             currency=m["currency"],
             booked_at=from_db_time(m["booked_at"]),
-            method=PaymentMethod(PaymentMethodKind(m["method_kind"]), details or ""),
+            method=PaymentMethod(PaymentMethodKind(m["method_kind"]), details),
             created_at=from_db_time(m["created_at"]),
         )
 

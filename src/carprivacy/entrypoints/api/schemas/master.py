@@ -70,22 +70,32 @@ class CustomerPatch(Input):
 
 
 class CustomerOut(BaseModel):
+    """A customer; once erased (crypto-shredding) every contact field is null."""
+
     id: str
-    surname: str
-    first_name: str
-    street: str
-    house_number: str
-    postal_code: str
-    city: str
-    country: str
-    email: str | None
-    phone: str | None
+    erased: bool = False
+    surname: str | None = None
+    first_name: str | None = None
+    street: str | None = None
+    house_number: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    email: str | None = None
+    phone: str | None = None
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, c: Customer) -> CustomerOut:
-        return cls(id=c.id, created_at=c.created_at, updated_at=c.updated_at, **vars(c.contact))
+        contact = vars(c.contact) if c.contact is not None else {}
+        return cls(
+            id=c.id,
+            erased=c.erased,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            **contact,
+        )
 
 
 class AccountIn(Input):
@@ -230,7 +240,7 @@ class PaymentIn(Input):
 
 class PaymentMethodOut(BaseModel):
     kind: PaymentMethodKind
-    details: str
+    details: str | None  # null once erased
 
 
 class PaymentOut(BaseModel):
