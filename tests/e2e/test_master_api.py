@@ -227,6 +227,8 @@ def test_payments_keep_cents_exactly(client: TestClient) -> None:
     r = client.post("/v1/payments", json={**body, "amount": "1.999"}, headers=AUTH)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "amount"
     assert client.get("/v1/payments", headers=AUTH).json()["total"] == 1
+    mine = client.get(f"/v1/customers/{c['id']}/payments", headers=AUTH).json()
+    assert [x["id"] for x in mine] == [p["id"]]
 
 
 def test_openapi_documents_the_master_data_routes(client: TestClient) -> None:

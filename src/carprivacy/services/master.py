@@ -393,6 +393,11 @@ class MasterDataService:
         with self._uow() as uow:
             return _page(uow.payments, offset, limit)
 
+    def payments_of(self, customer_id: str) -> list[PaymentTransaction]:
+        with self._uow() as uow:
+            self._customer(uow, customer_id)
+            return uow.payments.for_customer(customer_id)
+
     def is_empty(self) -> bool:
         with self._uow() as uow:
             return uow.customers.count() == 0 and uow.vehicles.count() == 0

@@ -113,6 +113,13 @@ def customer_contracts(
     return [ContractOut.of(c) for c in svc.contracts_of(customer_id)]
 
 
+@router.get("/customers/{customer_id}/payments", response_model=list[PaymentOut])
+def customer_payments(
+    customer_id: str, svc: MasterDataService = Depends(get_master)
+) -> list[PaymentOut]:
+    return [PaymentOut.of(p) for p in svc.payments_of(customer_id)]
+
+
 # --- vehicles and usage periods ----------------------------------------------------------------
 
 
