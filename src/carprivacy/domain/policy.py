@@ -187,7 +187,7 @@ class DataField:
     name: str
     label: Text
     direct_identifier: bool = False  # VIN, customer id, name, contact data: replaced by pseudonyms
-    vss_signal: str | None = None  # COVESA VSS name, where one exists
+    vss_signal: str | None = None  # COVESA VSS name; else a Private.CarPrivacy.* name
     # The field identifies the vehicle (VIN), not the person: the ``vehicle_linked`` form keeps it
     # and strips every other direct identifier (section D: "in relatie tot een specifiek voertuig").
     links_vehicle: bool = False

@@ -16,7 +16,10 @@ from carprivacy.domain import policy as d
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Country = Annotated[str, StringConstraints(pattern=r"^([A-Z]{2})$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
-VssName = Annotated[str, StringConstraints(pattern=r"^Vehicle(\.[A-Za-z0-9]+)+$")]
+# A COVESA VSS name, or a name under the private branch where VSS has no node.
+VssName = Annotated[
+    str, StringConstraints(pattern=r"^(Vehicle|Private\.CarPrivacy)(\.[A-Za-z0-9]+)+$")
+]
 IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
