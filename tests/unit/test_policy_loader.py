@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from carprivacy.adapters.policy.loader import (
     check_policy_text,
@@ -21,10 +25,16 @@ POLICY_PATH = Path(__file__).resolve().parents[2] / "policies" / "mini-connected
 TEXT = POLICY_PATH.read_text(encoding="utf-8")
 
 
-def data() -> dict[str, object]:
-    loaded = yaml.load(TEXT, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    assert isinstance(loaded, dict)
-    return loaded
+@cache
+def _parsed() -> dict[str, object]:
+    d = yaml.load(TEXT, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert isinstance(d, dict)
+    return d
+
+
+def loaded() -> dict[str, object]:
+    """A fresh, mutable copy of the shipped policy document."""
+    return copy.deepcopy(_parsed())
 
 
 def dump(d: dict[str, object]) -> str:
@@ -34,7 +44,7 @@ def dump(d: dict[str, object]) -> str:
 
 def test_the_shipped_policy_loads_and_round_trips_through_yaml() -> None:
     policy = load_policy_text(TEXT)
-    assert policy == load_policy_text(dump(data()))
+    assert policy == load_policy_text(dump(loaded()))
     assert policy.id == "mini-connected-nl"
 
 
@@ -73,7 +83,7 @@ def test_not_a_mapping() -> None:
 
 
 def test_schema_errors_carry_yaml_paths_and_lines_all_at_once() -> None:
-    d = data()
+    d = loaded()
     purposes = d["purposes"]
     assert isinstance(purposes, list)
     purposes[7]["legal_basis"] = "vibes"
@@ -95,7 +105,7 @@ def test_schema_errors_carry_yaml_paths_and_lines_all_at_once() -> None:
 
 
 def test_missing_transfer_mechanism_defaults_in_the_eea_and_is_a_rule_problem_outside() -> None:
-    d = data()
+    d = loaded()
     recipients = d["recipients"]
     assert isinstance(recipients, list)
     google = next(i for i, r in enumerate(recipients) if r["id"] == "google_geocoding")
@@ -112,7 +122,7 @@ def test_missing_transfer_mechanism_defaults_in_the_eea_and_is_a_rule_problem_ou
 
 
 def test_load_raises_policy_error_with_every_problem(tmp_path: Path) -> None:
-    d = data()
+    d = loaded()
     purposes = d["purposes"]
     assert isinstance(purposes, list)
     marketing = next(i for i, p in enumerate(purposes) if p["id"] == "marketing_phone")
@@ -136,3 +146,59 @@ def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy_file(bad)
     assert info.value.problems[0].rule == "file.encoding"
+
+
+# ---- random breakage through the whole loader: the reported YAML path names the broken node
+
+
+ENTRY_KEYS = ("purposes", "categories", "recipients", "retention", "consent_topics", "controllers")
+
+
+def resolve(doc: object, path: str) -> object:
+    """Follow a YAML path such as ``purposes[7].consent_topic`` into the loaded document."""
+    import re
+
+    node = doc
+    for name, index in re.findall(r"([a-z_]+)|\[(\d+)\]", path):
+        node = node[int(index)] if index else node[name]  # type: ignore[index]
+    return node
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_random_yaml_breakage_is_reported_at_a_path_that_exists(data: st.DataObject) -> None:
+    d = loaded()
+    kind = data.draw(st.sampled_from(["extra_key", "bad_enum", "wrong_type", "no_topic"]))
+    collection = data.draw(st.sampled_from(ENTRY_KEYS))
+    entries = d[collection]
+    assert isinstance(entries, list)
+    i = data.draw(st.integers(0, len(entries) - 1))
+    if kind == "extra_key":
+        entries[i]["surprise"] = 1
+        expected = (f"{collection}[{i}].surprise", "schema.extra_forbidden")
+    elif kind == "bad_enum":
+        purposes = d["purposes"]
+        assert isinstance(purposes, list)
+        field = data.draw(st.sampled_from(["legal_basis", "form"]))
+        purposes[i % len(purposes)][field] = "nonsense"
+        expected = (f"purposes[{i % len(purposes)}].{field}", "schema.enum")
+    elif kind == "wrong_type":
+        entries[i]["id"] = ["not", "a", "string"]
+        expected = (f"{collection}[{i}].id", "schema.string_type")
+    else:
+        purposes = d["purposes"]
+        assert isinstance(purposes, list)
+        consent = [j for j, p in enumerate(purposes) if p["legal_basis"] == "consent"]
+        j = data.draw(st.sampled_from(consent))
+        del purposes[j]["consent_topic"]
+        expected = (f"purposes[{j}].consent_topic", "consent.topic_required")
+    text = dump(d)
+    policy, problems = check_policy_text(text)
+    assert policy is None
+    assert expected in {(p.path, p.rule) for p in problems}
+    if kind != "no_topic":
+        resolve(d, expected[0])  # the path exists in the document
+        problem = next(p for p in problems if (p.path, p.rule) == expected)
+        line = int(problem.message.rsplit("(line ", 1)[1].rstrip(")"))
+        marker = expected[0].rsplit(".", 1)[1] + ":"
+        assert marker in text.splitlines()[line - 1] or "- " in text.splitlines()[line - 1]
