@@ -1,20 +1,32 @@
 """Master data (SPEC I4, P1): customers, accounts per controller, vehicles, usage periods, fleets,
 contracts and payment transactions.
 
-Pure rules only: entities are frozen dataclasses, ``validate_*`` functions return every
-:class:`Problem` at once (field and rule, never the value), and :func:`subject_for` decides whose
-data a vehicle produces at a given moment. Times are timezone-aware UTC and are passed in.
+Pure rules only: entities are frozen dataclasses and ``validate_*`` functions return every
+:class:`Problem` at once (field and rule, never the value). Usage periods and whose data a vehicle
+produces at a moment live in :mod:`carprivacy.domain.vehicle_usage` (re-exported here).
+Times are timezone-aware UTC and are passed in.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 
 from carprivacy.domain.errors import InvalidInputError, Problem
+from carprivacy.domain.vehicle_usage import Attribution as Attribution
+from carprivacy.domain.vehicle_usage import UsageKind as UsageKind
+from carprivacy.domain.vehicle_usage import VehicleUsage as VehicleUsage
+from carprivacy.domain.vehicle_usage import aware_problem
+from carprivacy.domain.vehicle_usage import change_usage as change_usage
+from carprivacy.domain.vehicle_usage import subject_for as subject_for
+from carprivacy.domain.vehicle_usage import subject_owner as subject_owner
+from carprivacy.domain.vehicle_usage import usage_conflicts as usage_conflicts
+from carprivacy.domain.vehicle_usage import validate_period as validate_period
+from carprivacy.domain.vehicle_usage import validate_usage as validate_usage
+from carprivacy.domain.vehicle_usage import vehicle_owner as vehicle_owner
 
 # ISO 3779: 17 characters, digits and capital letters except I, O and Q.
 VIN_PATTERN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
@@ -44,12 +56,6 @@ class AccountKind(StrEnum):
 
     GROUP_LOGIN = "group_login"
     CUSTOMER = "customer"
-
-
-class UsageKind(StrEnum):
-    OWNER = "owner"
-    FLEET = "fleet"
-    DRIVER = "driver"
 
 
 class PaymentMethodKind(StrEnum):
@@ -139,28 +145,6 @@ class Vehicle:
 
 
 @dataclass(frozen=True)
-class VehicleUsage:
-    """A period [start, end) in which a customer owns or drives a vehicle, or a fleet holds it."""
-
-    id: str
-    vehicle_id: str
-    kind: UsageKind
-    customer_id: str | None
-    fleet_id: str | None
-    start: datetime
-    end: datetime | None
-    created_at: datetime
-
-    def covers(self, at: datetime) -> bool:
-        return self.start <= at and (self.end is None or at < self.end)
-
-    def overlaps(self, start: datetime, end: datetime | None) -> bool:
-        ends_after_start = self.end is None or start < self.end
-        starts_before_end = end is None or self.start < end
-        return ends_after_start and starts_before_end
-
-
-@dataclass(frozen=True)
 class Contract:
     id: str
     customer_id: str
@@ -194,69 +178,11 @@ class PaymentTransaction:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class Attribution:
-    """Whose data a vehicle produces at a moment: a person, a fleet, or nobody known."""
-
-    vehicle_id: str
-    customer_id: str | None
-    fleet_id: str | None
-    basis: UsageKind | None
-
-    @property
-    def owner(self) -> str:
-        """The key owner for data of this moment: the person, else the vehicle itself."""
-        if self.customer_id is not None:
-            return subject_owner(self.customer_id)
-        return vehicle_owner(self.vehicle_id)
-
-
-def subject_owner(customer_id: str) -> str:
-    return f"subject:{customer_id}"
-
-
-def vehicle_owner(vehicle_id: str) -> str:
-    return f"vehicle:{vehicle_id}"
-
-
-def subject_for(vehicle_id: str, usages: Iterable[VehicleUsage], at: datetime) -> Attribution:
-    """The data subject of a vehicle at ``at``.
-
-    A driver period (a person assigned to a fleet or family car) wins over the owner, the owner wins
-    over the fleet; a fleet vehicle without an assigned driver produces vehicle-linked data of the
-    fleet (no person). Periods are half-open: at an owner change the new owner gets the data from
-    the change on.
-    """
-    covering = [u for u in usages if u.vehicle_id == vehicle_id and u.covers(at)]
-    for kind in (UsageKind.DRIVER, UsageKind.OWNER):
-        people = sorted((u for u in covering if u.kind is kind), key=lambda u: u.start)
-        if people:
-            latest = people[-1]
-            fleet = next((u.fleet_id for u in covering if u.kind is UsageKind.FLEET), None)
-            return Attribution(vehicle_id, latest.customer_id, fleet, kind)
-    fleets = sorted((u for u in covering if u.kind is UsageKind.FLEET), key=lambda u: u.start)
-    if fleets:
-        return Attribution(vehicle_id, None, fleets[-1].fleet_id, UsageKind.FLEET)
-    return Attribution(vehicle_id, None, None, None)
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-def _is_aware(value: object) -> bool:
-    return isinstance(value, datetime) and value.utcoffset() == timedelta(0)
-
-
 def _text(problems: list[Problem], path: str, value: object, *, max_len: int) -> None:
     if not isinstance(value, str) or not value.strip():
         problems.append(Problem(path, "required", "must be a non-empty text"))
     elif len(value) > max_len:
         problems.append(Problem(path, "max_length", f"must be at most {max_len} characters"))
-
-
-def _aware(problems: list[Problem], path: str, value: object) -> None:
-    if not _is_aware(value):
-        problems.append(Problem(path, "utc_datetime", "must be a timezone-aware UTC datetime"))
 
 
 def raise_if(problems: Sequence[Problem]) -> None:
@@ -300,7 +226,7 @@ def validate_customer(customer: Customer) -> list[Problem]:
     if customer.contact is None:
         return [Problem("contact", "required", "a new customer needs contact data")]
     problems = validate_contact(customer.contact)
-    _aware(problems, "created_at", customer.created_at)
+    aware_problem(problems, "created_at", customer.created_at)
     return problems
 
 
@@ -338,38 +264,6 @@ def validate_vehicle(vehicle: Vehicle) -> list[Problem]:
     return problems
 
 
-def validate_period(start: object, end: object) -> list[Problem]:
-    problems: list[Problem] = []
-    _aware(problems, "start", start)
-    if end is not None:
-        _aware(problems, "end", end)
-    if (
-        not problems
-        and isinstance(start, datetime)
-        and isinstance(end, datetime)
-        and not start < end
-    ):
-        problems.append(Problem("end", "after_start", "must be after start"))
-    return problems
-
-
-def validate_usage(usage: VehicleUsage) -> list[Problem]:
-    problems = validate_period(usage.start, usage.end)
-    if usage.kind is UsageKind.FLEET:
-        if usage.fleet_id is None:
-            problems.append(Problem("fleet_id", "required", "a fleet period names its fleet"))
-        if usage.customer_id is not None:
-            problems.append(Problem("customer_id", "forbidden", "a fleet period names no person"))
-    else:
-        if usage.customer_id is None:
-            problems.append(
-                Problem("customer_id", "required", f"an {usage.kind} period names its customer")
-            )
-        if usage.kind is UsageKind.OWNER and usage.fleet_id is not None:
-            problems.append(Problem("fleet_id", "forbidden", "an owner period names no fleet"))
-    return problems
-
-
 def validate_contract(contract: Contract) -> list[Problem]:
     problems = validate_period(contract.start, contract.end)
     if not isinstance(contract.services, tuple) or not contract.services:
@@ -396,59 +290,8 @@ def validate_payment(payment: PaymentTransaction) -> list[Problem]:
         problems.append(Problem("amount", "range", "must be a whole number of cents within 10^12"))
     if not isinstance(payment.currency, str) or not CURRENCY_PATTERN.fullmatch(payment.currency):
         problems.append(Problem("currency", "iso_currency", "must be an ISO 4217 code"))
-    _aware(problems, "booked_at", payment.booked_at)
+    aware_problem(problems, "booked_at", payment.booked_at)
     if not isinstance(payment.method.kind, PaymentMethodKind):
         problems.append(Problem("method.kind", "enum", "must be a known payment method"))
     _text(problems, "method.details", payment.method.details, max_len=64)  # not erased yet
     return problems
-
-
-def usage_conflicts(new: VehicleUsage, existing: Iterable[VehicleUsage]) -> list[VehicleUsage]:
-    """Periods of the same kind on the same vehicle that overlap ``new``.
-
-    A vehicle has one owner and one fleet at a time; a driver period may overlap other drivers' only
-    if they are different people (shared cars), never the same person twice.
-    """
-    clashes = []
-    for u in existing:
-        if u.vehicle_id != new.vehicle_id or u.kind is not new.kind or u.id == new.id:
-            continue
-        if new.kind is UsageKind.DRIVER and u.customer_id != new.customer_id:
-            continue
-        if u.overlaps(new.start, new.end):
-            clashes.append(u)
-    return clashes
-
-
-def change_usage(
-    new: VehicleUsage, existing: Sequence[VehicleUsage]
-) -> tuple[list[VehicleUsage], list[Problem]]:
-    """Plan adding ``new``: an owner change or a move to another fleet closes the open period of
-    the same kind at ``new.start``; any other overlap is a conflict.
-
-    Returns the periods to update (closed) and the problems (empty when the change is allowed).
-    """
-    closed: list[VehicleUsage] = []
-    remaining: list[VehicleUsage] = []
-    for u in existing:
-        exclusive = new.kind in (UsageKind.OWNER, UsageKind.FLEET)
-        if (
-            exclusive
-            and u.vehicle_id == new.vehicle_id
-            and u.kind is new.kind
-            and u.end is None
-            and u.start < new.start
-        ):
-            closed.append(replace(u, end=new.start))
-        else:
-            remaining.append(u)
-    clashes = usage_conflicts(new, [*remaining, *closed])
-    if clashes:
-        return [], [
-            Problem(
-                "start",
-                "no_overlap",
-                f"overlaps {len(clashes)} existing {new.kind} period(s) of this vehicle",
-            )
-        ]
-    return closed, []

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import date, datetime
-from typing import Generic, TypeVar
 
 from carprivacy.domain.errors import ConflictError, NotFoundError, Problem
 from carprivacy.domain.master import (
@@ -41,33 +40,16 @@ from carprivacy.domain.master import (
     validate_usage,
     validate_vehicle,
 )
-from carprivacy.services.master_ports import EntityRepository, MasterDataUnitOfWork
+from carprivacy.services.master_ports import MasterDataUnitOfWork
+from carprivacy.services.paging import MAX_PAGE as MAX_PAGE
+from carprivacy.services.paging import Page as Page
+from carprivacy.services.paging import page_of
 
-T = TypeVar("T")
 Clock = Callable[[], datetime]
-MAX_PAGE = 500
 
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    total: int
-    offset: int
-    limit: int
-
-
-def _page(repo: EntityRepository[T], offset: int, limit: int) -> Page[T]:
-    problems = []
-    if offset < 0:
-        problems.append(Problem("offset", "min", "must be 0 or more"))
-    if not 1 <= limit <= MAX_PAGE:
-        problems.append(Problem("limit", "range", f"must be between 1 and {MAX_PAGE}"))
-    raise_if(problems)
-    return Page(repo.page(offset, limit), repo.count(), offset, limit)
 
 
 def _checked_changes(
@@ -126,7 +108,7 @@ class MasterDataService:
 
     def list_customers(self, offset: int = 0, limit: int = 50) -> Page[Customer]:
         with self._uow() as uow:
-            return _page(uow.customers, offset, limit)
+            return page_of(uow.customers, offset, limit)
 
     # --- accounts (P1) ----------------------------------------------------------------------
 
@@ -190,7 +172,7 @@ class MasterDataService:
 
     def list_fleets(self, offset: int = 0, limit: int = 50) -> Page[Fleet]:
         with self._uow() as uow:
-            return _page(uow.fleets, offset, limit)
+            return page_of(uow.fleets, offset, limit)
 
     # --- vehicles and their usage periods (I4) -----------------------------------------------
 
@@ -237,7 +219,7 @@ class MasterDataService:
 
     def list_vehicles(self, offset: int = 0, limit: int = 50) -> Page[Vehicle]:
         with self._uow() as uow:
-            return _page(uow.vehicles, offset, limit)
+            return page_of(uow.vehicles, offset, limit)
 
     def add_usage(
         self,
@@ -333,7 +315,7 @@ class MasterDataService:
 
     def list_contracts(self, offset: int = 0, limit: int = 50) -> Page[Contract]:
         with self._uow() as uow:
-            return _page(uow.contracts, offset, limit)
+            return page_of(uow.contracts, offset, limit)
 
     def contracts_of(self, customer_id: str) -> list[Contract]:
         with self._uow() as uow:
@@ -391,7 +373,7 @@ class MasterDataService:
 
     def list_payments(self, offset: int = 0, limit: int = 50) -> Page[PaymentTransaction]:
         with self._uow() as uow:
-            return _page(uow.payments, offset, limit)
+            return page_of(uow.payments, offset, limit)
 
     def payments_of(self, customer_id: str) -> list[PaymentTransaction]:
         with self._uow() as uow:

@@ -8,13 +8,20 @@ so a ciphertext copied to another row or column does not decrypt.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, Table, func, select
 from sqlalchemy.exc import IntegrityError
 
+from carprivacy.adapters.db.repositories.sealing import (
+    FieldSealer,
+    from_db_time,
+    opt_from_db_time,
+    opt_to_db_time,
+    to_db_time,
+)
 from carprivacy.adapters.db.tables.master import (
     accounts,
     contracts,
@@ -39,58 +46,10 @@ from carprivacy.domain.master import (
     UsageKind,
     Vehicle,
     VehicleUsage,
-    subject_owner,
 )
 from carprivacy.services.crypto import FieldCipher
 
 E = TypeVar("E")
-
-
-def to_db_time(value: datetime) -> datetime:
-    """UTC, so that SQLite (which keeps no offset) and PostgreSQL store the same instant."""
-    return value.astimezone(UTC)
-
-
-def from_db_time(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _opt_from_db_time(value: datetime | None) -> datetime | None:
-    return None if value is None else from_db_time(value)
-
-
-def _opt_to_db_time(value: datetime | None) -> datetime | None:
-    return None if value is None else to_db_time(value)
-
-
-class FieldSealer:
-    """Encrypts and decrypts one customer's sensitive columns through the FieldCipher port."""
-
-    def __init__(self, cipher: FieldCipher) -> None:
-        self._cipher = cipher
-
-    @staticmethod
-    def _aad(table: str, column: str, row_id: str) -> bytes:
-        return f"{table}/{column}/{row_id}".encode()
-
-    def seal(
-        self, customer_id: str, table: str, column: str, row_id: str, value: str | None
-    ) -> bytes | None:
-        if value is None:
-            return None
-        return self._cipher.encrypt(
-            subject_owner(customer_id), value.encode("utf-8"), self._aad(table, column, row_id)
-        )
-
-    def open(
-        self, customer_id: str, table: str, column: str, row_id: str, blob: bytes | None
-    ) -> str | None:
-        if blob is None:
-            return None
-        plain = self._cipher.decrypt(
-            subject_owner(customer_id), bytes(blob), self._aad(table, column, row_id)
-        )
-        return plain.decode("utf-8")
 
 
 class SqlEntityRepository(Generic[E]):
@@ -282,7 +241,7 @@ class SqlUsageRepository(SqlEntityRepository[VehicleUsage]):
             "customer_id": entity.customer_id,
             "fleet_id": entity.fleet_id,
             "starts_at": to_db_time(entity.start),
-            "ends_at": _opt_to_db_time(entity.end),
+            "ends_at": opt_to_db_time(entity.end),
             "created_at": to_db_time(entity.created_at),
         }
 
@@ -295,7 +254,7 @@ class SqlUsageRepository(SqlEntityRepository[VehicleUsage]):
             customer_id=m["customer_id"],
             fleet_id=m["fleet_id"],
             start=from_db_time(m["starts_at"]),
-            end=_opt_from_db_time(m["ends_at"]),
+            end=opt_from_db_time(m["ends_at"]),
             created_at=from_db_time(m["created_at"]),
         )
 
@@ -332,7 +291,7 @@ class SqlContractRepository(SqlEntityRepository[Contract]):
             "customer_id": entity.customer_id,
             "vehicle_id": entity.vehicle_id,
             "starts_at": to_db_time(entity.start),
-            "ends_at": _opt_to_db_time(entity.end),
+            "ends_at": opt_to_db_time(entity.end),
             "services": list(entity.services),
             "created_at": to_db_time(entity.created_at),
             "updated_at": to_db_time(entity.updated_at),
@@ -345,7 +304,7 @@ class SqlContractRepository(SqlEntityRepository[Contract]):
             customer_id=m["customer_id"],
             vehicle_id=m["vehicle_id"],
             start=from_db_time(m["starts_at"]),
-            end=_opt_from_db_time(m["ends_at"]),
+            end=opt_from_db_time(m["ends_at"]),
             services=tuple(m["services"]),
             created_at=from_db_time(m["created_at"]),
             updated_at=from_db_time(m["updated_at"]),
