@@ -96,3 +96,42 @@ def test_the_installed_command_exit_codes(tmp_path: Path) -> None:
         env=env,
     )
     assert bad.returncode == 1 and "[retention.missing]" in bad.stdout
+
+
+def test_schema_is_json_schema_of_every_top_level_key() -> None:
+    from carprivacy.adapters.policy.schema import PolicyModel
+
+    result = runner.invoke(app, ["policy", "schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert set(schema["properties"]) == set(PolicyModel.model_fields)
+    assert "purposes" in schema["required"]
+
+
+def test_docs_name_every_key_rule_and_command() -> None:
+    """docs/policy-format.md is kept honest: every top-level key and every rule is documented."""
+    from carprivacy.adapters.policy.schema import PolicyModel
+    from carprivacy.domain.policy_rules import RULES
+
+    doc = (ROOT / "docs" / "policy-format.md").read_text(encoding="utf-8")
+    missing = [k for k in PolicyModel.model_fields if f"`{k}`" not in doc]
+    missing += [r for r in RULES if f"`{r}`" not in doc]
+    missing += [c for c in ("check", "schema", "notice", "register") if f"policy {c}" not in doc]
+    assert missing == []
+
+
+def test_notice_and_register_commands_print_the_committed_docs() -> None:
+    for args, path in (
+        (["policy", "notice", "--lang", "nl"], "docs/notice-nl.md"),
+        (["policy", "notice", "--lang", "en"], "docs/notice-en.md"),
+        (["policy", "register", "--format", "md"], "docs/register.md"),
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0
+        assert result.output == (ROOT / path).read_text(encoding="utf-8")
+
+
+def test_notice_of_an_invalid_policy_fails_with_its_problems(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["policy", "notice", "--policy", str(broken_copy(tmp_path))])
+    assert result.exit_code == 1
+    assert "[consent.topic_required]" in result.output

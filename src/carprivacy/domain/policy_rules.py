@@ -2,35 +2,9 @@
 
 :func:`validate` is pure: a :class:`Policy` in, every :class:`Problem` out (never only the first).
 Each problem names the YAML path of the offending entry (collections keep file order, so
-``policy.purposes[7]`` is ``purposes[7]`` in the file) and a stable rule id:
+``policy.purposes[7]`` is ``purposes[7]`` in the file) and a stable rule id.
 
-==========================================  =====================================================
-rule                                        what it protects
-==========================================  =====================================================
-``duplicate_id``                            one id, one entry (a second would shadow the first)
-``reference.unknown_*``                     every category, purpose, recipient, controller,
-                                            consent topic, data subject, field and section named
-                                            exists
-``consent.topic_required``                  Art. 6(1)(a): a consent purpose names its topic
-``consent.opt_in_needs_consent_basis``      an opt-in topic only on a consent purpose
-``consent.opt_out_is_not_consent``          Art. 4(11), 7: consent is never opt-out
-``consent.topic_unused``                    a topic people consent to must govern a purpose
-``consent.version_date`` / ``duplicate_id`` versioned texts with ISO dates, unique versions
-``portability.basis``                       Art. 20(1)(a): only on consent or contract
-``retention.missing``                       P4: every category has a retention rule
-``retention.purpose_does_not_use_category`` a purpose rule for a category the purpose never uses
-``transfer.mechanism_missing``              Art. 44: third country without adequacy or SCC
-``transfer.eea_outside_eea``                "eea" declared for a country outside the EEA
-``minimisation.direct_identifier``          P6: a pseudonymised or anonymous purpose must not
-                                            send a recipient direct identifiers
-``minimisation.no_field_for_purpose``       a recipient limited to fields the purpose never has
-``objection.marketing_override``            Art. 21(3): objection to marketing is absolute
-``recipient.controller_required``           internal staff work for a named controller
-``controller.account_owner_unique``         one controller owns the group login account
-``section.purpose_letter``                  purposes sit in notice sections A-H
-``rights.missing``                          the notice offers Art. 15-18, 21, 77 (and 20, 7(3)
-                                            when a purpose needs them)
-==========================================  =====================================================
+The rule ids and what each protects are in :data:`RULES` (and docs/policy-format.md).
 
 Decision on empty ``allowed_fields`` (documented in the policy file): an empty list means "all
 fields of the purpose's categories *in the purpose's form*". For a pseudonymised or
@@ -56,6 +30,36 @@ from carprivacy.domain.policy import (
     TransferMechanism,
 )
 
+RULES: dict[str, str] = {
+    "duplicate_id": "one id, one entry: a second entry with the same id would shadow the first",
+    "reference.unknown_category": "a purpose, retention rule or controller names no category",
+    "reference.unknown_purpose": "a retention rule names no declared purpose",
+    "reference.unknown_recipient": "a purpose names no declared recipient",
+    "reference.unknown_controller": "a purpose or recipient names no declared controller",
+    "reference.unknown_consent_topic": "a purpose names no declared consent topic",
+    "reference.unknown_data_subject": "a purpose names no declared category of data subjects",
+    "reference.unknown_field": "a recipient's allowed field is a field of no category",
+    "reference.unknown_section": "an entry cites a notice section that is not declared",
+    "section.purpose_letter": "purposes sit in the notice's sections A-H",
+    "consent.topic_required": "Art. 6(1)(a): a consent purpose names its consent topic",
+    "consent.opt_in_needs_consent_basis": "an opt-in topic only governs a consent purpose",
+    "consent.opt_out_is_not_consent": "Art. 4(11), 7: consent is never opt-out",
+    "consent.topic_unused": "a topic people consent to governs at least one purpose",
+    "consent.version_date": "a consent text version is valid from an ISO date",
+    "portability.basis": "Art. 20(1)(a): portability only on consent or contract",
+    "retention.missing": "P4: every category has at least one retention rule",
+    "retention.purpose_does_not_use_category": "a purpose rule keeps a category the purpose uses",
+    "transfer.mechanism_missing": "Art. 44-46: a third-country recipient has adequacy or SCC",
+    "transfer.eea_outside_eea": "'eea' is declared only for countries in the EU/EEA",
+    "minimisation.direct_identifier": "P6: pseudonymised, anonymous and vehicle-linked purposes "
+    "send no direct identifier of the person",
+    "minimisation.no_field_for_purpose": "a recipient's field list shares a field with the purpose",
+    "objection.marketing_override": "Art. 21(3): an objection to direct marketing is absolute",
+    "recipient.controller_required": "internal and joint-controller staff name their controller",
+    "controller.account_owner_unique": "one controller owns the group login account",
+    "rights.missing": "the notice offers Art. 15-18, 21 and 77 (and 20, 7(3) when needed)",
+}
+
 PURPOSE_SECTIONS = frozenset("ABCDEFGH")
 ALWAYS_OFFERED = (
     Right.ACCESS,
@@ -72,6 +76,7 @@ class _Report:
         self.problems: list[Problem] = []
 
     def add(self, path: str, rule: str, message: str) -> None:
+        assert rule in RULES, rule  # every rule is documented (docs/policy-format.md)
         self.problems.append(Problem(path=path, rule=rule, message=message))
 
 

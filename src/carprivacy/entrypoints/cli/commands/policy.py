@@ -94,6 +94,13 @@ def register(app: typer.Typer) -> None:
         if policy is None:
             raise typer.Exit(1)
 
+    @group.command("schema")
+    def schema() -> None:
+        """Print the JSON Schema of the policy file (for editors and other tools)."""
+        from carprivacy.adapters.policy.schema import PolicyModel
+
+        typer.echo(json.dumps(PolicyModel.model_json_schema(), indent=2, ensure_ascii=False))
+
     @group.command("notice")
     def notice(
         lang: Lang = typer.Option(Lang.NL, "--lang", help="Language of the notice."),
