@@ -14,8 +14,9 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.tables.master import contracts, customers, vehicles
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import build_container, load_policy
 from carprivacy.config import Settings
+from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.app import create_app
 
 TOKEN = "test-admin-token"
@@ -39,10 +40,15 @@ VEHICLE = {
 }
 
 
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy(Settings())  # the shipped policy, parsed once per module
+
+
 @pytest.fixture
-def client(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
+def client(engine: Engine, tmp_path: Path, policy: Policy) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path, admin_token=SecretStr(TOKEN))
-    container = build_container(settings, engine=engine)  # shipped policy, real cipher
+    container = build_container(settings, engine=engine, policy=policy)  # real cipher
     with TestClient(create_app(container)) as c:
         yield c
 

@@ -3,13 +3,21 @@ real SQL repositories; contact data and payment details only as ciphertext; noth
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.repositories.master import SqlMasterDataUnitOfWork
-from carprivacy.adapters.db.tables.master import customers, payment_transactions, vehicle_usages
+from carprivacy.adapters.db.tables.master import (
+    customers,
+    payment_transactions,
+    vehicle_usages,
+    vehicles,
+)
 from carprivacy.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from carprivacy.domain.master import (
     AccountKind,
@@ -17,6 +25,7 @@ from carprivacy.domain.master import (
     PaymentMethod,
     PaymentMethodKind,
     UsageKind,
+    Vehicle,
 )
 from carprivacy.services.master import MasterDataService
 from carprivacy.testing.crypto import InMemoryFieldCipher
@@ -246,3 +255,48 @@ def test_deleting_the_group_login_account_leaves_the_national_records(
     assert service.get_customer(c.id).contact == CONTACT
     with pytest.raises(NotFoundError):
         service.delete_account(group.id)
+
+
+def test_the_database_refuses_a_duplicate_vin_even_past_the_service_check(
+    engine: Engine, cipher: InMemoryFieldCipher
+) -> None:
+    v = Vehicle("a", "WMWXU31060T333333", "MINI Cooper", "Red", (), None, T0, T0)
+    with SqlMasterDataUnitOfWork(engine, cipher) as uow:
+        uow.vehicles.add(v)
+        uow.commit()
+    with pytest.raises(ConflictError), SqlMasterDataUnitOfWork(engine, cipher) as uow:
+        uow.vehicles.add(Vehicle("b", v.vin, "MINI Cooper", "Blue", (), None, T0, T0))
+    assert _count(engine, vehicles) == 1
+
+
+def test_a_unit_of_work_left_without_commit_writes_nothing(
+    service: MasterDataService, engine: Engine, cipher: InMemoryFieldCipher
+) -> None:
+    anna = service.register_customer(CONTACT)
+    v = service.register_vehicle("WMWXU31060T444444", "MINI Cooper", "Chili Red")
+    service.add_usage(v.id, UsageKind.OWNER, T0, customer_id=anna.id)
+    open_period = service.usages_of(v.id)[0]
+    with pytest.raises(RuntimeError), SqlMasterDataUnitOfWork(engine, cipher) as uow:
+        uow.usages.update(replace(open_period, end=T0 + timedelta(days=1)))
+        uow.customers.add(replace(anna, id="someone-else"))
+        raise RuntimeError("crash between the writes and the commit")
+    assert service.usages_of(v.id) == [open_period]
+    assert service.list_customers().total == 1
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    text=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60
+    ).filter(str.strip)
+)
+def test_any_unicode_contact_survives_the_encrypted_round_trip(
+    service: MasterDataService, text: str
+) -> None:
+    contact = replace(CONTACT, surname=text, city=text, street=text)
+    got = service.get_customer(service.register_customer(contact).id)
+    assert got.contact == contact
