@@ -65,6 +65,8 @@ def texts_of_the_policy(p: Policy, lang: str) -> list[tuple[str, str]]:
         add(f"purpose {pu.id}", pu.name)
         add(f"purpose {pu.id} description", pu.description)
         add(f"purpose {pu.id} basis", gdpr(pu.legal_basis.article, lang))
+    for s in p.data_subjects:
+        add(f"data subject {s.id}", s.name)
     for r in p.recipients:
         add(f"recipient {r.id}", r.name)
         for country in r.service_countries:

@@ -51,6 +51,7 @@ UI: dict[str, Text] = {
     "basis": Text("Rechtsgrond", "Legal basis"),
     "categories": Text("Categorieën persoonsgegevens", "Categories of personal data"),
     "form": Text("Vorm", "Form"),
+    "data_subjects": Text("Betrokkenen", "Data subjects"),
     "recipients": Text("Ontvangers", "Recipients"),
     "controllers": Text("Verwerkingsverantwoordelijken", "Controllers"),
     "consent_topic": Text("Toestemming", "Consent"),
@@ -183,6 +184,12 @@ def _purpose(doc: Document, policy: Policy, p: Purpose, lang: str) -> None:
         + ", ".join(cats[c].name.get(lang) if c in cats else c for c in p.categories),
         f"{_ui('form', lang)}: {FORM[p.form].get(lang)}",
     ]
+    subjects = policy.data_subjects_by_id
+    if p.data_subjects:
+        items.append(
+            f"{_ui('data_subjects', lang)}: "
+            + ", ".join(subjects[s].name.get(lang) if s in subjects else s for s in p.data_subjects)
+        )
     if p.recipients:
         items.append(
             f"{_ui('recipients', lang)}: "
