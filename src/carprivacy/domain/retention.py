@@ -29,6 +29,8 @@ from typing import TypeVar
 from carprivacy.domain.policy import Policy, RetentionAnchor, RetentionRule
 
 SECTION_B_MINIMUM = timedelta(weeks=4)
+# "as long as needed": no date of its own, does not hold data past the dated rules
+_UNDATED = (RetentionAnchor.PURPOSE_END, RetentionAnchor.COLLECTED)
 
 _D = TypeVar("_D", date, datetime)
 
@@ -64,9 +66,7 @@ class RetentionPlan:
     """Precomputed per category: which rules apply per purpose (built once, used per record)."""
 
     category: str
-    per_purpose: tuple[
-        tuple[str, tuple[RetentionRule, ...], bool], ...
-    ]  # purpose, rules, section B
+    per_purpose: tuple[tuple[str, tuple[RetentionRule, ...], bool], ...]  # purpose, rules, sect. B
 
     def expires_at(self, anchors: Mapping[RetentionAnchor, datetime | None]) -> datetime | None:
         collected = anchors.get(RetentionAnchor.COLLECTED)
@@ -76,11 +76,63 @@ class RetentionPlan:
                 end = rule_expiry(rule, anchors)
                 if end is not None:
                     candidates.append(end)
-                elif rule.anchor is not RetentionAnchor.PURPOSE_END:
+                elif rule.anchor not in _UNDATED:
                     return None  # held until an event not known yet (end of life, contract end)
             if section_b and collected is not None:
                 candidates.append(collected + SECTION_B_MINIMUM)
         return max(candidates) if candidates else None
+
+    def for_events(self, events: Mapping[RetentionAnchor, datetime | None]) -> ExpiryFunction:
+        """``expires_at`` with every anchor but the collection time fixed: a function of the
+        collection time alone, cheap enough to call per record (same results, see the tests)."""
+        fixed: list[datetime] = []
+        offsets: list[timedelta] = []
+        calendar_rules: list[RetentionRule] = []
+        for _purpose, rules, section_b in self.per_purpose:
+            for rule in rules:
+                if rule.anchor is RetentionAnchor.COLLECTED:
+                    if rule.is_open_ended:
+                        continue
+                    if rule.years or rule.months:
+                        calendar_rules.append(rule)
+                    else:
+                        offsets.append(timedelta(weeks=rule.weeks, days=rule.days))
+                    continue
+                end = rule_expiry(rule, events)
+                if end is not None:
+                    fixed.append(end)
+                elif rule.anchor is not RetentionAnchor.PURPOSE_END:
+                    return ExpiryFunction(held=True)
+            if section_b:
+                offsets.append(SECTION_B_MINIMUM)
+        return ExpiryFunction(
+            held=False,
+            fixed=max(fixed) if fixed else None,
+            offset=max(offsets) if offsets else None,
+            calendar_rules=tuple(calendar_rules),
+        )
+
+
+@dataclass(frozen=True)
+class ExpiryFunction:
+    held: bool
+    fixed: datetime | None = None
+    offset: timedelta | None = None
+    calendar_rules: tuple[RetentionRule, ...] = ()
+
+    def __call__(self, collected: datetime) -> datetime | None:
+        if self.held:
+            return None
+        best = self.fixed
+        if self.offset is not None:
+            end = collected + self.offset
+            best = end if best is None or end > best else best
+        for rule in self.calendar_rules:
+            end = add_period(
+                collected, years=rule.years, months=rule.months, weeks=rule.weeks, days=rule.days
+            )
+            best = end if best is None or end > best else best
+        return best
 
 
 def plan_for(policy: Policy, category: str, purposes: Iterable[str]) -> RetentionPlan:

@@ -13,6 +13,7 @@ Standard library only.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -77,6 +78,15 @@ def quarantine_aad(source: str, received_at: datetime, record_index: int | None)
 
 
 def encode_value(value: bool | int | float | str) -> str:
+    """JSON text of a scalar (fast paths give exactly what ``json.dumps`` gives)."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return str(value)
+    if type(value) is float and math.isfinite(value):
+        return repr(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -12,15 +12,15 @@ Per batch, not per record: one vehicle lookup for all VINs, one key lookup for a
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from carprivacy.domain.errors import InvalidInputError, KeyDestroyedError, Problem
-from carprivacy.domain.master import VehicleUsage, subject_for, vehicle_owner
 from carprivacy.domain.policy import Policy, RetentionAnchor, Sensitivity
-from carprivacy.domain.retention import RetentionPlan, plan_for
+from carprivacy.domain.retention import ExpiryFunction, RetentionPlan, plan_for
 from carprivacy.domain.signals import SignalCatalogue, ValidRecord, validate_record
 from carprivacy.domain.telemetry import (
     QUARANTINE_OWNER_UNKNOWN,
@@ -32,6 +32,7 @@ from carprivacy.domain.telemetry import (
     encode_value,
     quarantine_aad,
 )
+from carprivacy.domain.vehicle_usage import Attribution, VehicleUsage, subject_for, vehicle_owner
 from carprivacy.services.crypto import FieldCipher
 
 QUARANTINE_RETENTION = timedelta(weeks=4)
@@ -154,7 +155,13 @@ class IngestService:
             vins.add(vehicle_vin)
         vehicles = self._vehicles.by_vins(vins) if vins else {}
 
-        # attribute each record to its data subject at its own time (owner changes mid-batch)
+        # attribute each record to its data subject at its own time (owner changes mid-batch);
+        # the attribution only changes at period boundaries: computed once per interval
+        boundaries = {
+            vin: sorted({t for u in v.usages for t in (u.start, u.end) if t is not None})
+            for vin, v in vehicles.items()
+        }
+        attributions: dict[tuple[str, int], Attribution] = {}
         attributed: list[tuple[ValidRecord, VehicleInfo, str | None, str | None, str]] = []
         for rec in valid:
             vehicle = vehicles.get(rec.vin)
@@ -162,7 +169,10 @@ class IngestService:
             if vehicle is None:
                 problems[rec.index] = [Problem(path, "known_vehicle", "no vehicle has this VIN")]
                 continue
-            who = subject_for(vehicle.id, vehicle.usages, rec.ts)
+            interval = (rec.vin, bisect_right(boundaries[rec.vin], rec.ts))
+            who = attributions.get(interval)
+            if who is None:
+                who = attributions[interval] = subject_for(vehicle.id, vehicle.usages, rec.ts)
             if who.basis is None:
                 problems[rec.index] = [
                     Problem(
@@ -178,6 +188,7 @@ class IngestService:
             destroyed = self._cipher.prepare(owners) if owners else set()
 
         rows: list[TelemetryRow] = []
+        expiries: dict[tuple[str, date | None], ExpiryFunction] = {}
         for rec, vehicle, subject_id, fleet_id, owner in attributed:
             plan = self._plans[rec.signal.category]
             if plan.sensitive and owner in destroyed:
@@ -190,11 +201,15 @@ class IngestService:
                 ]
                 continue
             ts = _utc(rec.ts)
-            anchors: dict[RetentionAnchor, datetime | None] = {RetentionAnchor.COLLECTED: ts}
-            if vehicle.end_of_life is not None:
-                anchors[RetentionAnchor.VEHICLE_END_OF_LIFE] = datetime.combine(
-                    vehicle.end_of_life, time(), UTC
-                )
+            expiry_key = (rec.signal.category, vehicle.end_of_life)
+            expiry = expiries.get(expiry_key)
+            if expiry is None:
+                events: dict[RetentionAnchor, datetime | None] = {}
+                if vehicle.end_of_life is not None:
+                    events[RetentionAnchor.VEHICLE_END_OF_LIFE] = datetime.combine(
+                        vehicle.end_of_life, time(), UTC
+                    )
+                expiry = expiries[expiry_key] = plan.retention.for_events(events)
             text = encode_value(rec.value)
             ciphertext = None
             if plan.sensitive:
@@ -215,7 +230,7 @@ class IngestService:
                     received_at=received_at,
                     source=src,
                     purposes=plan.purposes,
-                    expires_at=plan.retention.expires_at(anchors),
+                    expires_at=expiry(ts),
                 )
             )
 

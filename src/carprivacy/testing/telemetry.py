@@ -9,8 +9,8 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from carprivacy.adapters.crypto.envelope import StoredDataKey
-from carprivacy.domain.master import VehicleUsage
 from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow
+from carprivacy.domain.vehicle_usage import VehicleUsage
 from carprivacy.services.ingest import VehicleInfo
 
 

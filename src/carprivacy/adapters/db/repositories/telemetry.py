@@ -22,8 +22,8 @@ from carprivacy.adapters.db.tables.telemetry import (
     telemetry_quarantine,
     vehicle_credentials,
 )
-from carprivacy.domain.master import UsageKind, VehicleUsage
 from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow, reasons_json
+from carprivacy.domain.vehicle_usage import UsageKind, VehicleUsage
 from carprivacy.services.ingest import VehicleInfo
 
 COLUMNS = (
@@ -104,8 +104,14 @@ class SqlTelemetryRepository:
             f"INSERT INTO telemetry ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING"
         )
-        received = {r.received_at for r in rows}
-        received_text = {t: _sqlite_time(t) for t in received}
+        times: dict[datetime | None, str | None] = {}
+
+        def when(value: datetime | None) -> str | None:
+            text = times.get(value)
+            if text is None and value is not None:
+                text = times[value] = _sqlite_time(value)
+            return text
+
         params = [
             (
                 r.vehicle_id,
@@ -117,11 +123,11 @@ class SqlTelemetryRepository:
                 r.unit,
                 r.value,
                 r.value_ciphertext,
-                _sqlite_time(r.ts),
-                received_text[r.received_at],
+                when(r.ts),
+                when(r.received_at),
                 r.source,
                 self._purposes(r.purposes),
-                _sqlite_time(r.expires_at),
+                when(r.expires_at),
             )
             for r in rows
         ]
