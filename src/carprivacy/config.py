@@ -1,4 +1,7 @@
-"""Settings, built on demand from the environment (prefix ``CARPRIVACY_``). Nothing reads them at import."""
+"""Settings, built on demand from the environment (prefix ``CARPRIVACY_``).
+
+Nothing reads them at import time.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """ARCHITECTURE.md's dependency rules, enforced (issue 2 item 1).
 
-The domain imports only the standard library; services import no framework or adapter; no module is a
-junk drawer (utils/helpers/misc/common).
+The domain imports only the standard library; services import no framework or adapter; no module
+is a junk drawer (utils/helpers/misc/common).
 """
 
 from __future__ import annotations
@@ -41,7 +41,16 @@ def test_domain_imports_only_the_standard_library_and_itself(path: Path) -> None
     assert not bad, "domain/ must import only the standard library:\n" + "\n".join(bad)
 
 
-FORBIDDEN_IN_SERVICES = ("sqlalchemy", "fastapi", "starlette", "pydantic", "paho", "typer", "uvicorn")
+LAYERS_ABOVE_SERVICES = ("carprivacy.adapters", "carprivacy.entrypoints", "carprivacy.bootstrap")
+FORBIDDEN_IN_SERVICES = (
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "paho",
+    "typer",
+    "uvicorn",
+)
 
 
 @pytest.mark.parametrize("path", modules("services"), ids=lambda p: p.name)
@@ -49,8 +58,7 @@ def test_services_import_no_framework_and_no_adapter(path: Path) -> None:
     bad = [
         f"{path.name}:{line}: {name}"
         for line, name in imports_of(path)
-        if name.split(".")[0] in FORBIDDEN_IN_SERVICES
-        or name.startswith(("carprivacy.adapters", "carprivacy.entrypoints", "carprivacy.bootstrap"))
+        if name.split(".")[0] in FORBIDDEN_IN_SERVICES or name.startswith(LAYERS_ABOVE_SERVICES)
     ]
     assert not bad, "services/ import the domain and ports only:\n" + "\n".join(bad)
 
@@ -74,6 +82,6 @@ def test_nothing_connects_at_import_time() -> None:
 
     for name in ("carprivacy.entrypoints.api.app", "carprivacy.entrypoints.cli.main"):
         module = importlib.import_module(name)
-        assert not any(
-            type(v).__name__ == "Engine" for v in vars(module).values()
-        ), f"{name} holds an Engine at import time"
+        assert not any(type(v).__name__ == "Engine" for v in vars(module).values()), (
+            f"{name} holds an Engine at import time"
+        )

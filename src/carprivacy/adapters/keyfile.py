@@ -16,7 +16,9 @@ def read_or_create_secret(path: Path, nbytes: int = 32) -> tuple[bytes, bool]:
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
-            raise PermissionError(f"{path} must not be readable by others (mode {oct(mode)}); chmod 600")
+            raise PermissionError(
+                f"{path} must not be readable by others (mode {oct(mode)}); chmod 600"
+            )
         return base64.urlsafe_b64decode(path.read_text(encoding="ascii").strip()), False
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_bytes(nbytes)

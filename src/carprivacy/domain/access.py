@@ -35,7 +35,10 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller. ``organisation`` is a recipient id or a controller id of the policy."""
+    """An authenticated caller.
+
+    ``organisation`` is a recipient id or a controller id of the policy.
+    """
 
     id: str
     kind: CallerKind

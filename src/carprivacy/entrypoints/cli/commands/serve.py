@@ -1,4 +1,7 @@
-"""``carprivacy serve``: plain HTTP only on loopback; anything else needs TLS (notice: encrypted transmission)."""
+"""``carprivacy serve``: plain HTTP only on loopback; anything else needs TLS.
+
+The notice promises that collected data is only transmitted encrypted.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +38,8 @@ def register(app: typer.Typer) -> None:
         if tls_cert is None and not is_loopback(host):
             typer.echo(
                 f"error: --host {host} is not a loopback address; plain HTTP is only allowed on "
-                "loopback. Give --tls-cert and --tls-key (the notice promises encrypted transmission).",
+                "loopback. Give --tls-cert and --tls-key "
+                "(the notice promises encrypted transmission).",
                 err=True,
             )
             raise typer.Exit(2)
