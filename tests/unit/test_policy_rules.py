@@ -364,3 +364,14 @@ def test_several_breakages_are_all_reported(data: st.DataObject) -> None:
     policy, b = _break_retention(policy, data)
     policy, c = _break_duplicate(policy, data)
     assert {a, b, c} <= found(validate(policy))
+
+
+def test_unused_category_and_recipient() -> None:
+    p = valid()
+    i = idx(p.purposes, "obfcm_reporting")
+    c = idx(p.categories, "obfcm")
+    r = idx(p.recipients, "eu_commission")
+    policy = replace(p, purposes=p.purposes[:i] + p.purposes[i + 1 :])
+    got = found(validate(policy))
+    assert (f"categories[{c}]", "category.unused") in got
+    assert (f"recipients[{r}]", "recipient.unused") in got

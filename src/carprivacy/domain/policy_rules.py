@@ -57,6 +57,8 @@ RULES: dict[str, str] = {
     "objection.marketing_override": "Art. 21(3): an objection to direct marketing is absolute",
     "recipient.controller_required": "internal and joint-controller staff name their controller",
     "controller.account_owner_unique": "one controller owns the group login account",
+    "category.unused": "Art. 5(1)(b): every declared category serves at least one purpose",
+    "recipient.unused": "every recipient the notice names receives data for at least one purpose",
     "rights.missing": "the notice offers Art. 15-18, 21 and 77 (and 20, 7(3) when needed)",
 }
 
@@ -358,6 +360,25 @@ def check_recipients_and_controllers(policy: Policy, report: _Report) -> None:
         )
 
 
+def check_unused(policy: Policy, report: _Report) -> None:
+    used_categories = {c for p in policy.purposes for c in p.categories}
+    for i, cat in enumerate(policy.categories):
+        if cat.id not in used_categories:
+            report.add(
+                f"categories[{i}]",
+                "category.unused",
+                f"category {cat.id!r} is used by no purpose (purpose limitation, Art. 5(1)(b))",
+            )
+    used_recipients = {r for p in policy.purposes for r in p.recipients}
+    for i, rec in enumerate(policy.recipients):
+        if rec.id not in used_recipients:
+            report.add(
+                f"recipients[{i}]",
+                "recipient.unused",
+                f"recipient {rec.id!r} receives data for no purpose",
+            )
+
+
 def check_rights(policy: Policy, report: _Report) -> None:
     offered = {r.right for r in policy.rights}
     needed = set(ALWAYS_OFFERED)
@@ -384,5 +405,6 @@ CHECKS: tuple[Callable[[Policy, _Report], None], ...] = (
     check_minimisation,
     check_objection,
     check_recipients_and_controllers,
+    check_unused,
     check_rights,
 )
