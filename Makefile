@@ -39,6 +39,8 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 docs: $(STAMP)
+	$(BIN)/carprivacy config reference > docs/configuration.md
+	$(BIN)/typer carprivacy.entrypoints.cli.main utils docs --name carprivacy --output docs/cli.md
 	$(BIN)/python -m carprivacy.entrypoints.cli.main policy notice --lang nl --format md > docs/notice-nl.md
 	$(BIN)/python -m carprivacy.entrypoints.cli.main policy notice --lang en --format md > docs/notice-en.md
 	$(BIN)/python -m carprivacy.entrypoints.cli.main policy register --format md > docs/register.md
