@@ -289,3 +289,12 @@ def test_every_catalogue_signal_is_a_field_of_its_category() -> None:
         (s["category"], s["name"]) for s in signals if (s["category"], s["name"]) not in declared
     ]
     assert missing == []
+
+
+def test_the_packaged_fideslang_ids_are_the_taxonomy() -> None:
+    from carprivacy.adapters.policy import fideslang
+
+    assert fides_ids("data_category") == fideslang.DATA_CATEGORIES
+    assert fides_ids("data_use") == fideslang.DATA_USES
+    assert fides_ids("data_subject") == fideslang.DATA_SUBJECTS
+    assert fideslang.check_fides(policy()) == []

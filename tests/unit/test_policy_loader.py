@@ -202,3 +202,17 @@ def test_a_random_yaml_breakage_is_reported_at_a_path_that_exists(data: st.DataO
         line = int(problem.message.rsplit("(line ", 1)[1].rstrip(")"))
         marker = expected[0].rsplit(".", 1)[1] + ":"
         assert marker in text.splitlines()[line - 1] or "- " in text.splitlines()[line - 1]
+
+
+def test_unknown_fideslang_ids_are_reported() -> None:
+    d = loaded()
+    purposes = d["purposes"]
+    categories = d["categories"]
+    assert isinstance(purposes, list) and isinstance(categories, list)
+    purposes[3]["fides_data_use"] = "marketing.mind_reading"
+    categories[1]["fides_category"] = "user.aura"
+    _, problems = check_policy_text(dump(d))
+    assert {(p.path, p.rule) for p in problems} == {
+        ("purposes[3].fides_data_use", "fides.unknown_id"),
+        ("categories[1].fides_category", "fides.unknown_id"),
+    }

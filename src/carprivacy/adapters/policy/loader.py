@@ -6,7 +6,7 @@ Three stages, each reporting every problem it finds, never only the first:
 2. the typed schema (pydantic): each error gets its YAML path, e.g. ``purposes[7].consent_topic``,
    and the line it sits on;
 3. the rules of :func:`carprivacy.domain.policy_rules.validate` (references, consent topics,
-   portability, retention, transfers, minimisation).
+   portability, retention, transfers, minimisation), and that every fideslang id exists.
 
 A later stage runs only when the earlier one passed: rules need a well-formed policy to talk about.
 """
@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from carprivacy.adapters.policy.fideslang import check_fides
 from carprivacy.adapters.policy.schema import PolicyModel
 from carprivacy.domain.errors import PolicyError, Problem
 from carprivacy.domain.policy import Policy
@@ -142,7 +143,7 @@ def check_policy_text(text: str, source: str = "<policy>") -> tuple[Policy | Non
     policy, problems = parse_policy_text(text, source)
     if policy is None:
         return None, problems
-    problems = validate(policy)
+    problems = validate(policy) + check_fides(policy)
     return (None, problems) if problems else (policy, [])
 
 
