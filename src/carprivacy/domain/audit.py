@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 GENESIS_HASH = "0" * 64
@@ -65,22 +65,21 @@ class AuditEntry:
 
     def content(self) -> dict[str, object]:
         """Every stored field except ``hash``: what the hash covers."""
-        data = asdict(self)
-        del data["hash"]
-        return data
+        return {name: getattr(self, name) for name in CONTENT_FIELDS}
 
     def recomputed_hash(self) -> str:
         return entry_hash(self.content())
 
 
 ENTRY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AuditEntry))
+CONTENT_FIELDS: tuple[str, ...] = tuple(n for n in ENTRY_FIELDS if n != "hash")
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AuditRecord))
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def canonical_json(data: Mapping[str, object]) -> bytes:
     """Sorted keys, no whitespace, ASCII only: one byte string per value, on every platform."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode(
-        "ascii"
-    )
+    return _ENCODER.encode(data).encode("ascii")
 
 
 def entry_hash(content: Mapping[str, object]) -> str:
@@ -89,7 +88,9 @@ def entry_hash(content: Mapping[str, object]) -> str:
 
 def seal(record: AuditRecord, seq: int, prev_hash: str) -> AuditEntry:
     """Place ``record`` in the chain after the entry whose hash is ``prev_hash``."""
-    content: dict[str, object] = {"seq": seq, "prev_hash": prev_hash, **asdict(record)}
+    content: dict[str, object] = {"seq": seq, "prev_hash": prev_hash}
+    for name in RECORD_FIELDS:
+        content[name] = getattr(record, name)
     return AuditEntry(**content, hash=entry_hash(content))  # type: ignore[arg-type]
 
 

@@ -167,9 +167,11 @@ class SqlAuditLogRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    _columns = tuple(audit_log.c[name] for name in ENTRY_FIELDS)
+
     @staticmethod
     def _entry(row: Row[Any]) -> AuditEntry:
-        return AuditEntry(**{name: getattr(row, name) for name in ENTRY_FIELDS})
+        return AuditEntry(*row)  # type: ignore[call-arg]  # selected in ENTRY_FIELDS order
 
     def head(self) -> tuple[int, str] | None:
         with self.engine.connect() as conn:
@@ -179,7 +181,7 @@ class SqlAuditLogRepository:
         return None if row is None else (int(row.seq), str(row.hash))
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
-        rows = [{name: getattr(e, name) for name in ENTRY_FIELDS} for e in entries]
+        rows = [dict(e.__dict__) for e in entries]
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(audit_log), rows)
@@ -191,7 +193,7 @@ class SqlAuditLogRepository:
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
-                    select(audit_log)
+                    select(*self._columns)
                     .where(audit_log.c.seq > after)
                     .order_by(audit_log.c.seq)
                     .limit(batch)
@@ -200,11 +202,11 @@ class SqlAuditLogRepository:
                 yield self._entry(row)
             if len(rows) < batch:
                 return
-            after = int(rows[-1].seq)
+            after = int(rows[-1][0])
 
     def find(self, query: AuditQuery) -> list[AuditEntry]:
         c = audit_log.c
-        stmt = select(audit_log).where(c.seq > query.after_seq)
+        stmt = select(*self._columns).where(c.seq > query.after_seq)
         if query.caller_id:
             stmt = stmt.where(c.caller_id == query.caller_id)
         if query.subject_ref:
