@@ -187,6 +187,15 @@ def test_owner_change_and_fleet_through_the_api(client: TestClient) -> None:
         f"/v1/vehicles/{v['id']}/subject", params={"at": "2025-06-01T00:00:00Z"}, headers=AUTH
     ).json()
     assert who["customer_id"] == bram["id"]
+    owned = client.get(f"/v1/customers/{bram['id']}/vehicles", headers=AUTH).json()
+    assert [x["vin"] for x in owned] == [VEHICLE["vin"]]
+    assert client.get(f"/v1/customers/{anna['id']}/vehicles", headers=AUTH).json() == []
+    r = client.get(
+        f"/v1/customers/{anna['id']}/vehicles", params={"at": "2025-01-01T00:00:00"}, headers=AUTH
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "at"
+    history = client.get(f"/v1/customers/{anna['id']}/usages", headers=AUTH).json()
+    assert [(h["kind"], h["end"] is None) for h in history] == [("owner", False)]
     r = client.post(
         usages,
         json={"kind": "owner", "customer_id": anna["id"], "start": "2024-06-01T00:00:00Z"},

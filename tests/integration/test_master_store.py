@@ -179,6 +179,10 @@ def test_owner_change_and_fleet_membership_attribute_data_over_time(
     assert [(u.customer_id, u.end) for u in periods] == [(anna.id, change), (bram.id, None)]
     assert service.subject_for(v.id, change - timedelta(seconds=1)).customer_id == anna.id
     assert service.subject_for(v.id, change).customer_id == bram.id
+    assert service.vehicles_of(anna.id, change - timedelta(days=1)) == [v]
+    assert service.vehicles_of(anna.id, change) == []
+    assert service.vehicles_of(bram.id, change) == [v]
+    assert [u.end for u in service.usages_of_customer(anna.id)] == [change]
 
     fleet = service.create_fleet("LeasePlan Zakelijk", "NL")
     car = service.register_vehicle("WMWXR31000TX12345", "MINI Clubman", "Pepper White")

@@ -259,6 +259,26 @@ class MasterDataService:
             self._vehicle(uow, vehicle_id)
             return uow.usages.for_vehicle(vehicle_id)
 
+    def usages_of_customer(self, customer_id: str) -> list[VehicleUsage]:
+        """Every period in which the customer owned or drove a vehicle (access requests, R1)."""
+        with self._uow() as uow:
+            self._customer(uow, customer_id)
+            return uow.usages.for_customer(customer_id)
+
+    def vehicles_of(self, customer_id: str, at: datetime) -> list[Vehicle]:
+        """The vehicles whose data belongs to the customer at ``at`` (as owner or driver)."""
+        with self._uow() as uow:
+            self._customer(uow, customer_id)
+            found = []
+            for vehicle_id in dict.fromkeys(
+                u.vehicle_id for u in uow.usages.for_customer(customer_id)
+            ):
+                who = subject_for(vehicle_id, uow.usages.for_vehicle(vehicle_id), at)
+                vehicle = uow.vehicles.get(vehicle_id)
+                if who.customer_id == customer_id and vehicle is not None:
+                    found.append(vehicle)
+            return found
+
     def subject_for(self, vehicle_id: str, at: datetime) -> Attribution:
         with self._uow() as uow:
             self._vehicle(uow, vehicle_id)

@@ -70,6 +70,10 @@ class UsageRepository(Protocol):
         """The vehicle's periods, oldest first."""
         ...
 
+    def for_customer(self, customer_id: str) -> list[VehicleUsage]:
+        """The customer's owner and driver periods, oldest first."""
+        ...
+
 
 class MasterDataUnitOfWork(Protocol):
     """A transaction over the master data: leaving the ``with`` block without ``commit()`` undoes

@@ -99,6 +99,12 @@ class InMemoryUsageRepository(InMemoryEntityRepository[VehicleUsage]):
             key=lambda u: (u.start, u.id),
         )
 
+    def for_customer(self, customer_id: str) -> list[VehicleUsage]:
+        return sorted(
+            (u for u in self.rows.values() if u.customer_id == customer_id),
+            key=lambda u: (u.start, u.id),
+        )
+
 
 @dataclass
 class InMemoryMasterData:

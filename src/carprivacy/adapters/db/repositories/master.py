@@ -266,6 +266,14 @@ class SqlUsageRepository(SqlEntityRepository[VehicleUsage]):
         )
         return [self._from_row(r) for r in self._conn.execute(query)]
 
+    def for_customer(self, customer_id: str) -> list[VehicleUsage]:
+        query = (
+            select(vehicle_usages)
+            .where(vehicle_usages.c.customer_id == customer_id)
+            .order_by(vehicle_usages.c.starts_at, vehicle_usages.c.id)
+        )
+        return [self._from_row(r) for r in self._conn.execute(query)]
+
     def for_vehicles(self, vehicle_ids: Sequence[str]) -> dict[str, list[VehicleUsage]]:
         """All periods of many vehicles in one query (for attribution during ingestion)."""
         found: dict[str, list[VehicleUsage]] = {v: [] for v in vehicle_ids}

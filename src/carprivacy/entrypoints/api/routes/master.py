@@ -48,6 +48,12 @@ def get_master(container: Container = Depends(get_container)) -> MasterDataServi
     return container.master
 
 
+def _moment(at: datetime | None) -> datetime:
+    if at is not None and at.tzinfo is None:
+        raise InvalidInputError([Problem("at", "utc_datetime", "must carry a UTC offset")])
+    return (at or datetime.now(UTC)).astimezone(UTC)
+
+
 # --- customers ---------------------------------------------------------------------------------
 
 
@@ -120,6 +126,23 @@ def customer_payments(
     return [PaymentOut.of(p) for p in svc.payments_of(customer_id)]
 
 
+@router.get("/customers/{customer_id}/vehicles", response_model=list[VehicleOut])
+def customer_vehicles(
+    customer_id: str,
+    at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
+    svc: MasterDataService = Depends(get_master),
+) -> list[VehicleOut]:
+    """The vehicles whose data belongs to the customer at ``at`` (owner, or assigned driver)."""
+    return [VehicleOut.of(v) for v in svc.vehicles_of(customer_id, _moment(at))]
+
+
+@router.get("/customers/{customer_id}/usages", response_model=list[UsageOut])
+def customer_usages(
+    customer_id: str, svc: MasterDataService = Depends(get_master)
+) -> list[UsageOut]:
+    return [UsageOut.of(u) for u in svc.usages_of_customer(customer_id)]
+
+
 # --- vehicles and usage periods ----------------------------------------------------------------
 
 
@@ -187,9 +210,7 @@ def vehicle_subject(
     svc: MasterDataService = Depends(get_master),
 ) -> AttributionOut:
     """Whose data the vehicle produces at ``at``: the driver, else the owner, else its fleet."""
-    if at is not None and at.tzinfo is None:
-        raise InvalidInputError([Problem("at", "utc_datetime", "must carry a UTC offset")])
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    moment = _moment(at)
     found = svc.subject_for(vehicle_id, moment)
     return AttributionOut(
         vehicle_id=vehicle_id,
