@@ -67,6 +67,9 @@ def test_register_formats(client: TestClient) -> None:
     assert len(list(csv.DictReader(io.StringIO(c.text)))) == n
     m = client.get("/v1/policy/register", params={"format": "md"})
     assert m.text == (ROOT / "docs" / "register.md").read_text(encoding="utf-8")
+    h = client.get("/v1/policy/register", params={"format": "html", "lang": "nl"})
+    assert h.headers["content-type"].startswith("text/html")
+    assert "Register van verwerkingsactiviteiten" in h.text and "<table>" in h.text
     nl = client.get("/v1/policy/register", params={"lang": "nl"})
     assert "uitvoering van een overeenkomst" in nl.json()["rows"][0]["legal_basis"]
 

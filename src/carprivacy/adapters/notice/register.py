@@ -17,7 +17,7 @@ import io
 import json
 from typing import Any
 
-from carprivacy.adapters.notice.document import Document, to_markdown
+from carprivacy.adapters.notice.document import Document, to_html, to_markdown
 from carprivacy.adapters.notice.vocabulary import (
     FORM,
     LANGS,
@@ -121,7 +121,7 @@ def _flat(value: Any) -> str:
     return "; ".join(value) if isinstance(value, list) else str(value)
 
 
-def _markdown(policy: Policy, rows: list[dict[str, Any]], lang: str) -> str:
+def _document(policy: Policy, rows: list[dict[str, Any]], lang: str) -> Document:
     title = Text(
         "Register van verwerkingsactiviteiten (Art. 30 lid 1 AVG)",
         "Record of processing activities (Art. 30(1) GDPR)",
@@ -160,11 +160,11 @@ def _markdown(policy: Policy, rows: list[dict[str, Any]], lang: str) -> str:
         compact["controllers"] = [ctl[c].short_name for c in p.controllers if c in ctl]
         table.append([_flat(compact[k]) for k in shown])
     doc.table([labels[k].get(lang) for k in shown], table)
-    return to_markdown(doc)
+    return doc
 
 
 def render_register(policy: Policy, fmt: str = "md", lang: str = "en") -> str:
-    """The Art. 30(1) record as ``fmt`` (csv, json, md)."""
+    """The Art. 30(1) record as ``fmt`` (csv, json, md, html)."""
     rows = register_rows(policy, lang)
     if fmt == "json":
         payload = {
@@ -181,5 +181,7 @@ def render_register(policy: Policy, fmt: str = "md", lang: str = "en") -> str:
             writer.writerow([_flat(row[k]) for k, _ in COLUMNS])
         return buf.getvalue()
     if fmt == "md":
-        return _markdown(policy, rows, lang)
-    raise ValueError(f"unknown format {fmt!r}: use csv, json or md")
+        return to_markdown(_document(policy, rows, lang))
+    if fmt == "html":
+        return to_html(_document(policy, rows, lang))
+    raise ValueError(f"unknown format {fmt!r}: use csv, json, md or html")

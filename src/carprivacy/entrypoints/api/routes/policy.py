@@ -49,10 +49,19 @@ def get_notice(
 @router.get(
     "/register",
     summary="The GDPR Art. 30(1) record of processing activities",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/markdown": {}}}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "text/csv": {},
+                "text/markdown": {},
+                "text/html": {},
+            }
+        }
+    },
 )
 def get_register(
-    format: Literal["json", "csv", "md"] = Query("json", description="Format"),
+    format: Literal["json", "csv", "md", "html"] = Query("json", description="Format"),
     lang: Literal["nl", "en"] = Query("en", description="Language"),
     container: Container = Depends(get_container),
 ) -> Response:
@@ -66,6 +75,8 @@ def get_register(
             }
         )
     text = render_register(container.policy, format, lang)
+    if format == "html":
+        return HTMLResponse(text)
     media = "text/csv; charset=utf-8" if format == "csv" else "text/markdown; charset=utf-8"
     headers = (
         {"Content-Disposition": 'attachment; filename="register.csv"'} if format == "csv" else {}

@@ -26,6 +26,7 @@ class RegisterFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
     MD = "md"
+    HTML = "html"
 
 
 def _policy(path: Path | None) -> Policy:
