@@ -224,3 +224,16 @@ def test_committed_docs_are_not_stale(path: str, render: object) -> None:
     assert callable(render)
     committed = (ROOT / path).read_text(encoding="utf-8")
     assert committed == render(policy()), f"{path} is stale: run `make docs`"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_retention_rule_and_topic_is_in_the_register(lang: str) -> None:
+    p = policy()
+    rows = register_rows(p, lang)
+    retention = {line for row in rows for line in row["retention"]}
+    for rule in p.retention:
+        line = f"{p.category(rule.category).name.get(lang)}: {period_text(rule, lang)}"
+        assert line in retention, rule.id
+    topics = {row["consent_topic"] for row in rows}
+    for topic in p.consent_topics:
+        assert topic.name.get(lang) in topics, topic.id
