@@ -62,3 +62,13 @@ def test_the_demo_shows_an_owner_change_a_fleet_and_drivers() -> None:
     assert len(ended) == 1 and ended[0].vehicle_id == sold[0]
     assert all("ecall" in c.services for c in store.contracts.values())
     assert {a.controller for a in store.accounts.values()} == {"mini_ag", "mini_nl"}
+
+
+def test_loading_the_demo_twice_adds_a_second_set_without_vin_clashes() -> None:
+    store = InMemoryMasterData()
+    svc = MasterDataService(lambda: InMemoryMasterDataUnitOfWork(store), lambda: NOW)
+    load_demo(svc, 3)
+    load_demo(svc, 3)
+    vins = [v.vin for v in store.vehicles.values()]
+    assert len(vins) == len(set(vins)) == 42
+    assert all(len(v) == 17 and v[9] in "MNPRST" and v[10] in "T2" for v in vins)

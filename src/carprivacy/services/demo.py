@@ -23,7 +23,7 @@ from carprivacy.services.master import MasterDataService
 DEFAULT_SEED = 2024
 START = datetime(2023, 1, 1, 9, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 6, 1, tzinfo=UTC)  # no demo payment is booked after this
-VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+YEAR_CODES = {2021: "M", 2022: "N", 2023: "P", 2024: "R", 2025: "S", 2026: "T"}  # ISO 3779
 
 FIRST_NAMES = (
     "Sanne", "Daan", "Femke", "Bram", "Lotte", "Thijs", "Eva", "Jeroen", "Anouk", "Ruben",
@@ -100,9 +100,14 @@ class DemoSummary:
         ]
 
 
-def demo_vin(rng: random.Random) -> str:
-    """'WMW' (MINI's world manufacturer identifier) and 14 allowed characters; no check digit."""
-    return "WMW" + "".join(rng.choice(VIN_ALPHABET) for _ in range(14))
+def demo_vin(rng: random.Random, built: datetime) -> str:
+    """A real-looking MINI VIN: 'WMW' (MINI's manufacturer id), a model code, a digit where the
+    check digit goes (not computed), the model-year letter, the plant (Oxford 'T', Born '2') and a
+    six-digit serial number."""
+    model_code = rng.choice(("XU310", "XP710", "11DJ0", "31DH0", "ZP310", "21BR0", "XR310"))
+    year = YEAR_CODES.get(built.year, "S")
+    plant = rng.choice("T2")
+    return f"WMW{model_code}{rng.randint(0, 9)}{year}{plant}{rng.randint(0, 999_999):06d}"
 
 
 def _email(first: str, surname: str, i: int) -> str:
@@ -162,9 +167,10 @@ def load_demo(svc: MasterDataService, seed: int = DEFAULT_SEED) -> DemoSummary:
         model, extras = MODELS[rng.randrange(len(MODELS))]
         equipment = sorted(rng.sample(extras, k=rng.randint(1, len(extras))))
         end_of_life = date(built.year + 15, 12, 31)
-        vehicle = svc.register_vehicle(
-            demo_vin(rng), model, rng.choice(COLOURS), equipment, end_of_life
-        )
+        vin = demo_vin(rng, built)
+        while svc.find_vehicle_by_vin(vin) is not None:  # a second run, or a rare collision
+            vin = demo_vin(rng, built)
+        vehicle = svc.register_vehicle(vin, model, rng.choice(COLOURS), equipment, end_of_life)
         s.vehicles += 1
         return vehicle.id
 
