@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from carprivacy.adapters.db.engine import make_engine
 from carprivacy.config import Settings, load_settings
 from carprivacy.domain.policy import Policy
+from carprivacy.services.crypto import FieldCipher
 from carprivacy.services.master import MasterDataService
 
 if TYPE_CHECKING:
@@ -105,9 +106,7 @@ class Container:
         if self._master is None:
             from carprivacy.adapters.db.repositories.master import SqlMasterDataUnitOfWork
 
-            cipher = getattr(self, "cipher", None)
-            if cipher is None:
-                raise RuntimeError("Container.cipher (FieldCipher) is not wired")
+            cipher: FieldCipher = self.cipher
             engine = self.engine
             self._master = MasterDataService(
                 lambda: SqlMasterDataUnitOfWork(engine, cipher),
