@@ -70,10 +70,19 @@ def path_of(loc: Sequence[int | str]) -> str:
 
 
 def _line_index(node: yaml.Node | None) -> dict[str, int]:
-    """YAML path -> 1-based line, for every node of the document."""
+    """YAML path -> 1-based line, for every node of the document.
+
+    An aliased node (``*anchor``) is walked once: a crafted file of nested aliases (a "billion
+    laughs") would otherwise take exponential time; paths under an alias fall back to the nearest
+    parent's line.
+    """
     index: dict[str, int] = {}
+    seen: set[int] = set()
 
     def walk(n: yaml.Node, loc: tuple[int | str, ...]) -> None:
+        if id(n) in seen:
+            return
+        seen.add(id(n))
         index[path_of(loc)] = n.start_mark.line + 1
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
