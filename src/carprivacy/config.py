@@ -40,10 +40,18 @@ class Settings(BaseSettings):
     audit_signing_key: SecretStr | None = Field(
         default=None, description="Base64 32-byte Ed25519 seed; default: generated in data_dir."
     )
-    audit_checkpoint_every: int = Field(default=1000, ge=1)
-    token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
-    argon2_time_cost: int = Field(default=3, ge=1)
-    argon2_memory_kib: int = Field(default=65536, ge=8)
+    audit_checkpoint_every: int = Field(
+        default=1000, ge=1, description="Sign an audit checkpoint after this many new entries."
+    )
+    token_ttl_seconds: int = Field(
+        default=900, ge=30, le=86_400, description="Lifetime of issued bearer tokens (seconds)."
+    )
+    argon2_time_cost: int = Field(
+        default=3, ge=1, description="argon2id iterations for password hashes."
+    )
+    argon2_memory_kib: int = Field(
+        default=65536, ge=8, description="argon2id memory for password hashes (KiB)."
+    )
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     mqtt_username: str | None = None

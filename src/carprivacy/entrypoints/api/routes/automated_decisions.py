@@ -59,8 +59,8 @@ def record_automated_decision(
 @router.get("/v1/automated-decisions/{decision_id}", response_model=AutomatedDecisionOut)
 def read_automated_decision(
     decision_id: str,
-    purpose: str = Depends(get_purpose),
     caller: Caller = Depends(get_caller),
+    purpose: str = Depends(get_purpose),
     container: Container = Depends(get_container),
 ) -> AutomatedDecisionOut:
     svc = container.automated_decisions
