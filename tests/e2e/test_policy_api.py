@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from carprivacy.adapters.db.engine import make_engine
 from carprivacy.bootstrap import build_container
@@ -16,12 +18,16 @@ from carprivacy.config import Settings
 from carprivacy.entrypoints.api.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "policy-test-admin-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+YAML = {"Content-Type": "application/yaml"}
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
-    container = build_container(Settings(data_dir=tmp_path), engine=engine)
+    settings = Settings(data_dir=tmp_path, admin_token=SecretStr(TOKEN), max_payload_bytes=200_000)
+    container = build_container(settings, engine=engine)
     with TestClient(create_app(container)) as c:
         yield c
     engine.dispose()
@@ -88,3 +94,44 @@ def test_bad_parameters_get_422_naming_the_field(
     r = client.get(path, params=params)
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+def test_check_a_policy_text(client: TestClient) -> None:
+    text = (ROOT / "policies" / "mini-connected-nl.yaml").read_text(encoding="utf-8")
+    ok = client.post("/v1/policy/check", content=text.encode(), headers={**AUTH, **YAML})
+    assert ok.status_code == 200 and ok.json() == {"valid": True, "problems": []}
+    d = yaml.safe_load(text)
+    d["purposes"][0]["offers_portability"] = True
+    d["purposes"][2]["offers_portability"] = True  # product_development: legitimate interest
+    bad = client.post(
+        "/v1/policy/check",
+        content=yaml.safe_dump(d, allow_unicode=True).encode(),
+        headers={**AUTH, **YAML},
+    )
+    assert bad.status_code == 200 and bad.json()["valid"] is False
+    assert bad.json()["problems"] == [
+        {
+            "path": "purposes[2].offers_portability",
+            "rule": "portability.basis",
+            "message": bad.json()["problems"][0]["message"],
+        }
+    ]
+
+
+def test_check_needs_the_admin_token_a_yaml_body_and_a_size_limit(client: TestClient) -> None:
+    assert client.post("/v1/policy/check", content=b"id: x", headers=YAML).status_code == 401
+    r = client.post(
+        "/v1/policy/check", content=b"{}", headers={**AUTH, "Content-Type": "image/png"}
+    )
+    assert r.status_code == 415
+    r = client.post("/v1/policy/check", content=b"#" * 200_001, headers={**AUTH, **YAML})
+    assert r.status_code == 413 and r.json()["limit_bytes"] == 200_000
+    r = client.post(
+        "/v1/policy/check", content="id: caf\xe9".encode("latin-1"), headers={**AUTH, **YAML}
+    )
+    assert r.json() == {
+        "valid": False,
+        "problems": [{"path": "(document)", "rule": "file.encoding", "message": "not UTF-8"}],
+    }
+    r = client.post("/v1/policy/check", content=b"id: [x", headers={**AUTH, **YAML})
+    assert r.json()["problems"][0]["rule"] == "yaml.syntax"

@@ -1,7 +1,9 @@
-"""GET /v1/policy, /v1/policy/notice, /v1/policy/register (SPEC P7).
+"""GET /v1/policy, /v1/policy/notice, /v1/policy/register; POST /v1/policy/check (SPEC P7).
 
-Public: the notice and the record describe the processing, not a person, so no credential is
-needed (the notice must be available to anyone before they become a customer).
+The GETs are public: the notice and the record describe the processing, not a person, so no
+credential is needed (the notice must be available to anyone before they become a customer).
+``POST /v1/policy/check`` validates a policy text for the privacy officer's console (B1); it needs
+the administrator credential because parsing arbitrary YAML costs CPU.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from carprivacy.adapters.notice.notice import render_notice
 from carprivacy.adapters.notice.register import register_rows, render_register
 from carprivacy.bootstrap import Container
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_container, require_admin
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
@@ -82,3 +86,47 @@ def get_register(
         {"Content-Disposition": 'attachment; filename="register.csv"'} if format == "csv" else {}
     )
     return PlainTextResponse(text, media_type=media, headers=headers)
+
+
+@router.post(
+    "/check",
+    summary="Validate a policy YAML text: every problem with its YAML path and rule",
+    responses={
+        200: {"description": "the report: valid, and every problem (path, rule, message)"},
+        413: {"description": "the text is larger than max_payload_bytes"},
+        415: {"description": "not a YAML (or plain text) body"},
+    },
+)
+async def check_policy(
+    request: Request,
+    _: str = Depends(require_admin),
+    container: Container = Depends(get_container),
+) -> JSONResponse:
+    from carprivacy.adapters.policy.loader import check_policy_text
+
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in YAML_TYPES:
+        return JSONResponse(
+            {"detail": f"send the policy as one of {', '.join(YAML_TYPES)}"}, status_code=415
+        )
+    limit = container.settings.max_payload_bytes
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            return JSONResponse(
+                {"detail": f"policy larger than {limit} bytes", "limit_bytes": limit},
+                status_code=413,
+            )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        problems = [{"path": "(document)", "rule": "file.encoding", "message": "not UTF-8"}]
+        return JSONResponse({"valid": False, "problems": problems})
+    policy, found = check_policy_text(text, "request body")
+    return JSONResponse(
+        {
+            "valid": policy is not None,
+            "problems": [{"path": p.path, "rule": p.rule, "message": p.message} for p in found],
+        }
+    )
