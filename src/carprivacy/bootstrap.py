@@ -158,6 +158,7 @@ def _build_access(container: Container) -> dict[str, Any]:
     from carprivacy.adapters.db.repositories import access as repos
     from carprivacy.adapters.email.outbox import FileEmailOutbox
     from carprivacy.adapters.keyfile import read_or_create_secret
+    from carprivacy.adapters.monitoring.rules_file import load_rules
     from carprivacy.services.audit import AuditService, CheckpointSigner
     from carprivacy.services.automated_decisions import AutomatedDecisionService
     from carprivacy.services.callers import CallerService, CallerSettings
@@ -180,7 +181,9 @@ def _build_access(container: Container) -> dict[str, Any]:
         utc_now,
         checkpoint_every=s.audit_checkpoint_every,
     )
-    monitoring = MonitoringService(repos.SqlAlertRepository(engine))
+    monitoring = MonitoringService(
+        repos.SqlAlertRepository(engine), load_rules(s.monitoring_rules_file)
+    )
     audit.observers.append(monitoring.observe)
     callers = CallerService(
         repos.SqlCallerRepository(engine),

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(
         default=1000, ge=1, description="Sign an audit checkpoint after this many new entries."
     )
+    monitoring_rules_file: Path | None = Field(
+        default=None,
+        description="YAML file of monitoring thresholds and working hours per organisation/role.",
+    )
     token_ttl_seconds: int = Field(
         default=900, ge=30, le=86_400, description="Lifetime of issued bearer tokens (seconds)."
     )

@@ -1,0 +1,1 @@
+"""Monitoring configuration files."""
