@@ -10,6 +10,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carprivacy.adapters.notice.notice import render_notice
 from carprivacy.adapters.notice.register import COLUMNS, register_rows, render_register
@@ -237,3 +239,24 @@ def test_every_retention_rule_and_topic_is_in_the_register(lang: str) -> None:
     topics = {row["consent_topic"] for row in rows}
     for topic in p.consent_topics:
         assert topic.name.get(lang) in topics, topic.id
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1
+    ).filter(lambda s: s.strip() == s and s.strip())
+)
+def test_any_text_is_rendered_verbatim_in_md_and_escaped_in_html(name: str) -> None:
+    """Whatever a policy author writes shows up: markup is escaped in HTML, pipes in tables."""
+    import html
+
+    p = policy()
+    renamed = replace(p.categories[0], name=Text(name, name))
+    changed = replace(p, categories=(renamed, *p.categories[1:]))
+    md = render_notice(changed, "en", "md")
+    assert name.replace("|", "\\|") in md
+    page = render_notice(changed, "en", "html")
+    assert html.escape(name) in page
+    if "<" in name:
+        assert name not in page.split("<body>", 1)[1].replace(html.escape(name), "")
