@@ -375,3 +375,86 @@ def test_unused_category_and_recipient() -> None:
     got = found(validate(policy))
     assert (f"categories[{c}]", "category.unused") in got
     assert (f"recipients[{r}]", "recipient.unused") in got
+
+
+def _topic_versions(p: Policy, valid_from: str) -> Policy:
+    topics = list(p.consent_topics)
+    v = topics[0].versions[0]
+    topics[0] = replace(topics[0], versions=(replace(v, valid_from=valid_from),))
+    return replace(p, consent_topics=tuple(topics))
+
+
+def _rule_on(p: Policy, **changes: object) -> Policy:
+    rules = list(p.retention)
+    rules[0] = replace(rules[0], **changes)  # type: ignore[arg-type]
+    return replace(p, retention=tuple(rules))
+
+
+def _purpose_of(p: Policy, ident: str, **changes: object) -> Policy:
+    return with_purpose(p, idx(p.purposes, ident), **changes)
+
+
+def _recipient_of(p: Policy, ident: str, **changes: object) -> Policy:
+    return with_recipient(p, idx(p.recipients, ident), **changes)
+
+
+BREAKERS = {
+    "duplicate_id": lambda p: replace(p, recipients=(*p.recipients, p.recipients[0])),
+    "reference.unknown_category": lambda p: _rule_on(p, category="nope"),
+    "reference.unknown_purpose": lambda p: _rule_on(p, purpose="nope"),
+    "reference.unknown_recipient": lambda p: _purpose_of(p, "recall", recipients=("nope",)),
+    "reference.unknown_controller": lambda p: _purpose_of(p, "recall", controllers=("nope",)),
+    "reference.unknown_consent_topic": lambda p: _purpose_of(p, "profiling", consent_topic="x"),
+    "reference.unknown_data_subject": lambda p: _purpose_of(p, "recall", data_subjects=("x",)),
+    "reference.unknown_field": lambda p: _recipient_of(p, "dealers", allowed_fields=("x",)),
+    "reference.unknown_section": lambda p: _rule_on(p, section="Z"),
+    "section.purpose_letter": lambda p: _purpose_of(p, "recall", section="security"),
+    "consent.topic_required": lambda p: _purpose_of(p, "profiling", consent_topic=None),
+    "consent.opt_in_needs_consent_basis": lambda p: _purpose_of(
+        p, "profiling", legal_basis=LegalBasis.CONTRACT
+    ),
+    "consent.opt_out_is_not_consent": lambda p: _purpose_of(
+        p, "obfcm_reporting", legal_basis=LegalBasis.CONSENT
+    ),
+    "consent.topic_unused": lambda p: _purpose_of(p, "obfcm_reporting", consent_topic=None),
+    "consent.version_date": lambda p: _topic_versions(p, "2026-13-45"),
+    "portability.basis": lambda p: _purpose_of(p, "recall", offers_portability=True),
+    "retention.missing": lambda p: replace(
+        p, retention=tuple(r for r in p.retention if r.category != "sensor")
+    ),
+    "retention.purpose_does_not_use_category": lambda p: _rule_on(p, purpose="geocoding"),
+    "transfer.mechanism_missing": lambda p: _recipient_of(
+        p, "google_geocoding", transfer_mechanism=TransferMechanism.NONE
+    ),
+    "transfer.eea_outside_eea": lambda p: _recipient_of(p, "workshops", country="JP"),
+    "minimisation.direct_identifier": lambda p: _recipient_of(
+        p, "catena_x_partners", allowed_fields=("vin", "mileage")
+    ),
+    "minimisation.no_field_for_purpose": lambda p: _recipient_of(
+        p, "catena_x_partners", allowed_fields=("surname",)
+    ),
+    "objection.marketing_override": lambda p: _purpose_of(
+        p, "marketing_phone", objection_override_allowed=True
+    ),
+    "recipient.controller_required": lambda p: _recipient_of(p, "mini_ag_staff", controller=None),
+    "controller.account_owner_unique": lambda p: replace(
+        p, controllers=tuple(replace(c, account_owner=True) for c in p.controllers)
+    ),
+    "category.unused": lambda p: replace(
+        p, purposes=tuple(x for x in p.purposes if "obfcm" not in x.categories)
+    ),
+    "recipient.unused": lambda p: _purpose_of(p, "geocoding", recipients=("mini_ag_staff",)),
+    "rights.missing": lambda p: replace(p, rights=p.rights[1:]),
+}
+
+
+def test_every_rule_has_a_breaking_example() -> None:
+    from carprivacy.domain.policy_rules import RULES
+
+    assert set(BREAKERS) == set(RULES)
+
+
+@pytest.mark.parametrize("rule", sorted(BREAKERS))
+def test_each_rule_is_reported_on_its_broken_copy(rule: str) -> None:
+    broken = BREAKERS[rule](valid())
+    assert rule in {p.rule for p in validate(broken)}
