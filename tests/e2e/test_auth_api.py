@@ -310,6 +310,8 @@ def test_cli_adds_lists_and_verifies(
             Decision(Outcome.ALLOW, "after_sales_service", ("vehicle_status",), ()),
         )
     assert runner.invoke(cli, ["audit", "checkpoint"]).exit_code == 0
+    scanned = runner.invoke(cli, ["audit", "alerts", "--scan"])
+    assert scanned.exit_code == 0 and "new alerts from the stored log" in scanned.output
     ok = runner.invoke(cli, ["audit", "verify"])
     assert ok.exit_code == 0 and "3 entries, 1 signed checkpoints" in ok.output
     with engine.begin() as conn:

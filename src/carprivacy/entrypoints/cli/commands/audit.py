@@ -41,3 +41,26 @@ def register(app: typer.Typer) -> None:
             typer.echo("audit log: nothing new to sign")
             return
         typer.echo(f"audit log: checkpoint at entry #{cp.seq} signed with key {cp.key_id}")
+
+    @group.command("alerts")
+    def alerts(
+        scan: bool = typer.Option(
+            False, "--scan", help="Re-run the monitoring rules over the whole log first."
+        ),
+        limit: int = typer.Option(50, "--limit", min=1, help="How many alerts to show."),
+    ) -> None:
+        """Unusual access flagged by monitoring (newest first)."""
+        from carprivacy.bootstrap import build_container
+
+        container = build_container()
+        try:
+            if scan:
+                added = container.monitoring.scan(container.audit.repository.iter_entries())
+                typer.echo(f"monitoring: {added} new alerts from the stored log")
+            found = container.monitoring.alerts(limit=limit)
+        finally:
+            container.close()
+        for a in found:
+            typer.echo(f"{a.at.isoformat()}\t{a.rule.value}\t{a.caller_id}\t{a.message}")
+        if not found:
+            typer.echo("no alerts")
