@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from carprivacy.domain.errors import PolicyError, Problem
 
 PRIVATE_BRANCH = "Private.CarPrivacy"
+RECORD_FIELDS = frozenset({"vin", "signal", "value", "ts"})
 
 
 class SignalType(StrEnum):
@@ -65,6 +66,11 @@ class Signal:
     max_length: int = 200
     vss: bool = True
     why_private: str | None = None
+
+    def __post_init__(self) -> None:
+        # precomputed for the per-record path
+        lo, hi = self.type.integer_bounds if self.type.is_integer else (0, 0)
+        object.__setattr__(self, "_int_bounds", (lo, hi) if self.type.is_integer else None)
 
 
 @dataclass(frozen=True)
@@ -166,11 +172,10 @@ def catalogue_from_mapping(data: Mapping[str, Any]) -> SignalCatalogue:
     return SignalCatalogue(tuple(signals), str(data.get("vss_release", "6.0")))
 
 
-@dataclass(frozen=True)
-class ValidRecord:
-    """A record that passed validation: the signal it names, the parsed value and time."""
+class ValidRecord(NamedTuple):
+    """A record that passed validation: the signal it names, the parsed value and its time (UTC)."""
 
-    index: int
+    position: int  # the record's index in its batch
     vin: str
     signal: Signal
     value: bool | int | float | str
@@ -185,9 +190,11 @@ def parse_timestamp(raw: object) -> datetime | None:
         ts = datetime.fromisoformat(raw)
     except ValueError:
         return None
+    if ts.tzinfo is UTC:
+        return ts
     if ts.tzinfo is None or ts.utcoffset() is None:
         return None
-    return ts
+    return ts.astimezone(UTC)
 
 
 def check_value(signal: Signal, value: object, path: str) -> tuple[Any, list[Problem]]:
@@ -210,12 +217,13 @@ def check_value(signal: Signal, value: object, path: str) -> tuple[Any, list[Pro
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, [Problem(path, "type", f"{signal.name} takes a number")]
     number: int | float = value
-    if stype.is_integer:
+    bounds: tuple[int, int] | None = signal._int_bounds  # type: ignore[attr-defined]
+    if bounds is not None:
         if isinstance(value, float):
             if not value.is_integer():
                 return None, [Problem(path, "type", f"{signal.name} takes a whole number")]
             number = int(value)
-        lo, hi = stype.integer_bounds
+        lo, hi = bounds
         if not lo <= number <= hi:
             return None, [Problem(path, "range", f"{signal.name} is {stype.value}")]
     elif not math.isfinite(number):
@@ -284,8 +292,8 @@ def validate_record(
                 f"more than {int(max_future_skew.total_seconds())} s in the future",
             )
         )
-    unknown = set(record) - {"vin", "signal", "value", "ts"}
-    if unknown:
+    if not RECORD_FIELDS.issuperset(record):
+        unknown = set(record) - RECORD_FIELDS
         problems.append(
             Problem(
                 base,

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from carprivacy.domain.errors import Problem
 from carprivacy.domain.policy import LegalBasis, Policy
@@ -32,8 +32,10 @@ class Source(StrEnum):
 QUARANTINE_OWNER_UNKNOWN = "quarantine:unidentified"  # key owner of quarantine without a vehicle
 
 
-@dataclass(frozen=True)
-class TelemetryRow:
+class TelemetryRow(NamedTuple):
+    """Immutable; a named tuple because ingestion builds one per record (cheaper than a frozen
+    dataclass) and its fields are in the order of the table's columns."""
+
     vehicle_id: str
     subject_id: str | None
     fleet_id: str | None

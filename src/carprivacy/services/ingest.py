@@ -32,7 +32,7 @@ from carprivacy.domain.telemetry import (
     encode_value,
     quarantine_aad,
 )
-from carprivacy.domain.vehicle_usage import Attribution, VehicleUsage, subject_for, vehicle_owner
+from carprivacy.domain.vehicle_usage import VehicleUsage, subject_for, vehicle_owner
 from carprivacy.services.crypto import FieldCipher
 
 QUARANTINE_RETENTION = timedelta(weeks=4)
@@ -161,26 +161,35 @@ class IngestService:
             vin: sorted({t for u in v.usages for t in (u.start, u.end) if t is not None})
             for vin, v in vehicles.items()
         }
-        attributions: dict[tuple[str, int], Attribution] = {}
+        attributions: dict[tuple[str, int], tuple[str | None, str | None, str] | None] = {}
         attributed: list[tuple[ValidRecord, VehicleInfo, str | None, str | None, str]] = []
         for rec in valid:
             vehicle = vehicles.get(rec.vin)
-            path = f"records[{rec.index}].vin"
             if vehicle is None:
-                problems[rec.index] = [Problem(path, "known_vehicle", "no vehicle has this VIN")]
-                continue
-            interval = (rec.vin, bisect_right(boundaries[rec.vin], rec.ts))
-            who = attributions.get(interval)
-            if who is None:
-                who = attributions[interval] = subject_for(vehicle.id, vehicle.usages, rec.ts)
-            if who.basis is None:
-                problems[rec.index] = [
+                problems[rec.position] = [
                     Problem(
-                        path, "linked_vehicle", "the vehicle has no owner, driver or fleet then"
+                        f"records[{rec.position}].vin", "known_vehicle", "no vehicle has this VIN"
                     )
                 ]
                 continue
-            attributed.append((rec, vehicle, who.customer_id, who.fleet_id, who.owner))
+            interval = (rec.vin, bisect_right(boundaries[rec.vin], rec.ts))
+            if interval in attributions:
+                who = attributions[interval]
+            else:
+                at = subject_for(vehicle.id, vehicle.usages, rec.ts)
+                who = attributions[interval] = (
+                    None if at.basis is None else (at.customer_id, at.fleet_id, at.owner)
+                )
+            if who is None:
+                problems[rec.position] = [
+                    Problem(
+                        f"records[{rec.position}].vin",
+                        "linked_vehicle",
+                        "the vehicle has no owner, driver or fleet then",
+                    )
+                ]
+                continue
+            attributed.append((rec, vehicle, *who))
 
         destroyed: set[str] = set()
         if isinstance(self._cipher, KeyPreparer):
@@ -192,15 +201,15 @@ class IngestService:
         for rec, vehicle, subject_id, fleet_id, owner in attributed:
             plan = self._plans[rec.signal.category]
             if plan.sensitive and owner in destroyed:
-                problems[rec.index] = [
+                problems[rec.position] = [
                     Problem(
-                        f"records[{rec.index}]",
+                        f"records[{rec.position}]",
                         "erased_subject",
                         "the data subject's key was destroyed (erasure); nothing is stored",
                     )
                 ]
                 continue
-            ts = _utc(rec.ts)
+            ts = rec.ts  # UTC already
             expiry_key = (rec.signal.category, vehicle.end_of_life)
             expiry = expiries.get(expiry_key)
             if expiry is None:

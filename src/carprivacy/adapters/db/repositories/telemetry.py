@@ -44,6 +44,18 @@ COLUMNS = (
 )
 
 
+# binary COPY: the wire types of COLUMNS (varchar receives as text)
+PG_COPY_TYPES = [
+    *(["text"] * 8),
+    "bytea",
+    "timestamptz",
+    "timestamptz",
+    "text",
+    "text",
+    "timestamptz",
+]
+
+
 def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -146,7 +158,8 @@ class SqlTelemetryRepository:
                 "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage ON COMMIT DELETE ROWS AS "
                 f"SELECT {cols} FROM telemetry WITH NO DATA"
             )
-            with cur.copy(f"COPY telemetry_stage ({cols}) FROM STDIN") as copy:
+            with cur.copy(f"COPY telemetry_stage ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(PG_COPY_TYPES)
                 for r in rows:
                     copy.write_row(
                         (
