@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = Field(
         default=None, description="Base64 32-byte master key; else read from master_key_file."
     )
-    master_key_file: Path | None = Field(default=None)
+    master_key_file: Path | None = Field(
+        default=None,
+        description="File of the master key (mode 0600); default <data_dir>/master.key, "
+        "created on first run.",
+    )
     token_secret: SecretStr | None = Field(
         default=None, description="Key that signs access tokens; default: generated in data_dir."
     )
@@ -73,8 +77,14 @@ class Settings(BaseSettings):
     mqtt_batch_ms: int = 200
     mqtt_session_expiry_seconds: int = 86_400
     mqtt_topic: str = "vehicles/+/telemetry"
-    max_payload_bytes: int = 1_048_576
-    max_future_skew_seconds: int = 300
+    max_payload_bytes: int = Field(
+        default=1_048_576,
+        description="Largest telemetry request body (POST /v1/telemetry); larger gets 413.",
+    )
+    max_future_skew_seconds: int = Field(
+        default=300,
+        description="How far a telemetry timestamp may lie ahead of the receipt time.",
+    )
 
     @property
     def resolved_database_url(self) -> str:
