@@ -119,3 +119,24 @@ def test_serves_https_with_a_certificate_and_keeps_the_admin_token_private(tmp_p
         out, _ = proc.communicate(timeout=10)
     assert f"https://localhost:{port}/docs" in out
     assert token_file.read_text().strip() not in out  # the token itself is never printed
+
+
+def test_an_invalid_policy_is_reported_not_served(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\npurposes: [\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "CARPRIVACY_DATA_DIR": str(tmp_path / "var"),
+        "CARPRIVACY_POLICY_PATH": str(broken),
+        "CARPRIVACY_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+    }
+    result = subprocess.run(
+        [*CARPRIVACY, "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "is not valid" in result.stderr and "line" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
         from carprivacy.adapters.keyfile import read_or_create_token
         from carprivacy.bootstrap import build_container
         from carprivacy.config import load_settings
+        from carprivacy.domain.errors import PolicyError
 
         settings = load_settings()
         if settings.admin_token is None:
@@ -59,8 +60,15 @@ def register(app: typer.Typer) -> None:
         scheme = "https" if tls_cert else "http"
         shown = "localhost" if host in ("127.0.0.1", "::1") else host
         typer.echo(f"carprivacy is running: open {scheme}://{shown}:{port}/docs")
+        try:
+            container = build_container(settings)
+        except PolicyError as exc:
+            typer.echo(f"error: the policy {settings.policy_path} is not valid:", err=True)
+            for problem in exc.problems:
+                typer.echo(f"  {problem}", err=True)
+            raise typer.Exit(1) from None
         uvicorn.run(
-            create_app(build_container(settings)),
+            create_app(container),
             host=host,
             port=port,
             ssl_certfile=str(tls_cert) if tls_cert else None,
