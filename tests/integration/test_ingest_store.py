@@ -161,3 +161,26 @@ def test_whole_message_quarantine_is_committed(container: Container, engine: Eng
     )
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM telemetry_quarantine")).scalar_one() == 1
+
+
+def test_row_fields_are_the_table_columns_in_order():
+    from carprivacy.adapters.db.repositories.telemetry import COLUMNS
+    from carprivacy.domain.telemetry import TelemetryRow
+
+    assert TelemetryRow._fields == COLUMNS
+    assert tuple(c.name for c in telemetry.columns)[1:] == COLUMNS
+
+
+def test_a_batch_with_a_duplicate_inside_is_stored_once(container: Container):
+    ts = T0.isoformat()
+    one = {"signal": "Vehicle.Speed", "value": 10.0, "ts": ts}
+    result = container.ingest.ingest(
+        [one, dict(one)], source="mqtt", vehicle_vin=VIN, received_at=NOW
+    )
+    assert (result.accepted, result.duplicates) == (2, 1)
+    assert container.telemetry.count() == 1
+    # a later batch that repeats one stored record and adds a new one
+    new = {"signal": "Vehicle.Speed", "value": 11.0, "ts": (T0 + timedelta(seconds=1)).isoformat()}
+    again = container.ingest.ingest([one, new], source="mqtt", vehicle_vin=VIN, received_at=NOW)
+    assert (again.accepted, again.duplicates) == (2, 1)
+    assert container.telemetry.count() == 2

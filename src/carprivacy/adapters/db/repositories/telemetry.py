@@ -14,6 +14,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from carprivacy.adapters.db.tables.master import vehicle_usages, vehicles
@@ -150,35 +151,34 @@ class SqlTelemetryRepository:
         finally:
             cursor.close()
 
+    def _copy(self, cur: Any, table: str, rows: Sequence[TelemetryRow]) -> None:
+        cols = ", ".join(COLUMNS)
+        with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(PG_COPY_TYPES)
+            purposes = self._purposes
+            for r in rows:
+                copy.write_row((*r[:12], purposes(r.purposes), r.expires_at))
+
     def _store_pg(self, conn: Connection, rows: Sequence[TelemetryRow]) -> int:
+        """Fast path: binary COPY straight into ``telemetry`` under a savepoint. A redelivery
+        (unique violation) rolls back to the savepoint and takes the dedupe path: COPY into a
+        temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING."""
         raw: Any = conn.connection.driver_connection
         cols = ", ".join(COLUMNS)
         with raw.cursor() as cur:
+            cur.execute("SAVEPOINT telemetry_copy")
+            try:
+                self._copy(cur, "telemetry", rows)
+            except psycopg.errors.UniqueViolation:
+                cur.execute("ROLLBACK TO SAVEPOINT telemetry_copy")
+            else:
+                cur.execute("RELEASE SAVEPOINT telemetry_copy")
+                return len(rows)
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage ON COMMIT DELETE ROWS AS "
                 f"SELECT {cols} FROM telemetry WITH NO DATA"
             )
-            with cur.copy(f"COPY telemetry_stage ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(PG_COPY_TYPES)
-                for r in rows:
-                    copy.write_row(
-                        (
-                            r.vehicle_id,
-                            r.subject_id,
-                            r.fleet_id,
-                            r.key_owner,
-                            r.signal,
-                            r.category,
-                            r.unit,
-                            r.value,
-                            r.value_ciphertext,
-                            r.ts,
-                            r.received_at,
-                            r.source,
-                            self._purposes(r.purposes),
-                            r.expires_at,
-                        )
-                    )
+            self._copy(cur, "telemetry_stage", rows)
             cur.execute(
                 f"INSERT INTO telemetry ({cols}) SELECT {cols} FROM telemetry_stage "
                 "ON CONFLICT DO NOTHING"
