@@ -1,0 +1,131 @@
+"""The decision service: gathers facts, asks the pure engine, records every decision (U1-U3).
+
+``DecisionService.decide(request)`` resolves who the data is about (the request's subject, else
+the user of the vehicle at ``at``), reads that subject's consents, objections, overrides and
+restrictions and the contracts and vehicle usage periods from master data, calls
+:func:`carprivacy.domain.decisions.decide`, and appends the request and decision to the audit trail,
+allow and deny alike. ``decide_many`` does the same for a batch, reading each subject's facts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from carprivacy.domain.access import Decision, DecisionRequest
+from carprivacy.domain.decisions import CompiledPolicy
+from carprivacy.domain.decisions import decide as decide_pure
+from carprivacy.domain.errors import NotFoundError
+from carprivacy.domain.policy import Policy
+from carprivacy.domain.subject_state import ContractCover, SubjectFacts, UsagePeriod
+from carprivacy.services.master import MasterDataService
+from carprivacy.services.subject_state import SubjectStateRepository
+
+
+class AuditRecorder(Protocol):
+    """The audit trail port (services/audit.py ``AuditTrail``)."""
+
+    def record(self, request: DecisionRequest, decision: Decision) -> None: ...
+
+
+class MasterFacts(Protocol):
+    """What the engine needs of master data (owned by the master-data service)."""
+
+    def contracts_of(self, subject_id: str) -> list[ContractCover]: ...
+
+    def usage_of(self, vehicle_id: str) -> list[UsagePeriod]: ...
+
+    def country_of(self, subject_id: str) -> str | None: ...
+
+
+class MasterDataFacts:
+    """:class:`MasterFacts` read through the master data service (unknown ids: no facts)."""
+
+    def __init__(self, master: MasterDataService) -> None:
+        self.master = master
+
+    def contracts_of(self, subject_id: str) -> list[ContractCover]:
+        try:
+            contracts = self.master.contracts_of(subject_id)
+        except NotFoundError:
+            return []
+        return [
+            ContractCover(c.id, c.customer_id, c.start, c.end, vehicle_id=c.vehicle_id)
+            for c in contracts
+        ]
+
+    def usage_of(self, vehicle_id: str) -> list[UsagePeriod]:
+        try:
+            usages = self.master.usages_of(vehicle_id)
+        except NotFoundError:
+            return []
+        return [
+            UsagePeriod(u.vehicle_id, u.customer_id, u.start, u.end)
+            for u in usages
+            if u.customer_id is not None
+        ]
+
+    def country_of(self, subject_id: str) -> str | None:
+        try:
+            contact = self.master.get_customer(subject_id).contact
+        except NotFoundError:
+            return None
+        return contact.country if contact is not None and contact.country else None
+
+
+class DecisionService:
+    def __init__(
+        self,
+        policy: Policy,
+        state: SubjectStateRepository,
+        master: MasterFacts,
+        audit: AuditRecorder,
+    ) -> None:
+        self.policy = CompiledPolicy(policy)
+        self.state = state
+        self.master = master
+        self.audit = audit
+
+    def facts(
+        self, subject_id: str | None, vehicle_id: str | None, request: DecisionRequest
+    ) -> SubjectFacts:
+        usage: tuple[UsagePeriod, ...] = ()
+        if vehicle_id is not None:
+            usage = tuple(self.master.usage_of(vehicle_id))
+        subject = subject_id
+        if subject is None and vehicle_id is not None:
+            subject = SubjectFacts(usage=usage).user_at(vehicle_id, request.at)
+        if subject is None:
+            return SubjectFacts(vehicle_id=vehicle_id, usage=usage)
+        return SubjectFacts(
+            subject_id=subject,
+            vehicle_id=vehicle_id,
+            country=self.master.country_of(subject),
+            consents=tuple(self.state.consents(subject)),
+            objections=tuple(self.state.objections(subject)),
+            overrides=tuple(self.state.overrides(subject)),
+            restrictions=tuple(self.state.restrictions(subject)),
+            contracts=tuple(self.master.contracts_of(subject)),
+            usage=usage,
+        )
+
+    def decide(self, request: DecisionRequest) -> Decision:
+        facts = self.facts(request.subject_id, request.vehicle_id, request)
+        decision = decide_pure(self.policy, request, facts)
+        self.audit.record(request, decision)
+        return decision
+
+    def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
+        cache: dict[tuple[str | None, str | None], SubjectFacts] = {}
+        out: list[Decision] = []
+        for request in requests:
+            key = (request.subject_id, request.vehicle_id)
+            facts = cache.get(key)
+            if facts is None or (request.subject_id is None and request.vehicle_id is not None):
+                # a vehicle-only request resolves the user at its own time: no sharing
+                facts = self.facts(request.subject_id, request.vehicle_id, request)
+                cache[key] = facts
+            decision = decide_pure(self.policy, request, facts)
+            self.audit.record(request, decision)
+            out.append(decision)
+        return out
