@@ -1,0 +1,221 @@
+"""SQL store of consents, objections, overrides and restrictions (services/subject_state.py ports).
+
+Every write is one transaction; an update of an unknown id raises KeyError and writes nothing.
+Times are stored and returned in UTC (SQLite returns naive values: they are UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, RowMapping, Table, insert, select, update
+
+from carprivacy.adapters.db.tables.subject_state import (
+    subject_consents,
+    subject_objections,
+    subject_overrides,
+    subject_restrictions,
+)
+from carprivacy.domain.subject_state import (
+    ConsentChoice,
+    ConsentRecord,
+    Objection,
+    Override,
+    OverrideGround,
+    Restriction,
+    RestrictionCase,
+)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _req_utc(value: datetime) -> datetime:
+    out = _utc(value)
+    assert out is not None
+    return out
+
+
+class SqlSubjectStateRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- generic ----------------------------------------------------------------------------
+
+    def _insert(self, table: Table, values: Mapping[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(table).values(**values))
+
+    def _update(self, table: Table, values: Mapping[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            result = conn.execute(update(table).where(table.c.id == values["id"]).values(**values))
+            if result.rowcount != 1:
+                raise KeyError(f"unknown id in {table.name}")
+
+    def _rows(self, table: Table, subject_id: str, order: str) -> list[RowMapping]:
+        with self.engine.connect() as conn:
+            stmt = (
+                select(table)
+                .where(table.c.subject_id == subject_id)
+                .order_by(table.c[order], table.c.id)
+            )
+            return [row._mapping for row in conn.execute(stmt)]
+
+    # -- consents ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _consent_values(r: ConsentRecord) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "subject_id": r.subject_id,
+            "topic": r.topic,
+            "choice": r.choice.value,
+            "text_version": r.text_version,
+            "channel": r.channel,
+            "given_at": _utc(r.given_at),
+            "recorded_by": r.recorded_by,
+            "vehicle_id": r.vehicle_id,
+            "withdrawn_at": _utc(r.withdrawn_at),
+            "withdrawn_by": r.withdrawn_by,
+            "withdrawal_channel": r.withdrawal_channel,
+        }
+
+    def add_consent(self, record: ConsentRecord) -> None:
+        self._insert(subject_consents, self._consent_values(record))
+
+    def update_consent(self, record: ConsentRecord) -> None:
+        self._update(subject_consents, self._consent_values(record))
+
+    def consents(self, subject_id: str) -> list[ConsentRecord]:
+        return [
+            ConsentRecord(
+                id=m["id"],
+                subject_id=m["subject_id"],
+                topic=m["topic"],
+                choice=ConsentChoice(m["choice"]),
+                text_version=m["text_version"],
+                channel=m["channel"],
+                given_at=_req_utc(m["given_at"]),
+                recorded_by=m["recorded_by"],
+                vehicle_id=m["vehicle_id"],
+                withdrawn_at=_utc(m["withdrawn_at"]),
+                withdrawn_by=m["withdrawn_by"],
+                withdrawal_channel=m["withdrawal_channel"],
+            )
+            for m in self._rows(subject_consents, subject_id, "given_at")
+        ]
+
+    # -- objections -------------------------------------------------------------------------
+
+    @staticmethod
+    def _objection_values(o: Objection) -> dict[str, Any]:
+        return {
+            "id": o.id,
+            "subject_id": o.subject_id,
+            "made_at": _utc(o.made_at),
+            "recorded_by": o.recorded_by,
+            "purpose": o.purpose,
+            "marketing": o.marketing,
+            "grounds": o.grounds,
+            "withdrawn_at": _utc(o.withdrawn_at),
+        }
+
+    def add_objection(self, objection: Objection) -> None:
+        self._insert(subject_objections, self._objection_values(objection))
+
+    def update_objection(self, objection: Objection) -> None:
+        self._update(subject_objections, self._objection_values(objection))
+
+    def objections(self, subject_id: str) -> list[Objection]:
+        return [
+            Objection(
+                id=m["id"],
+                subject_id=m["subject_id"],
+                made_at=_req_utc(m["made_at"]),
+                recorded_by=m["recorded_by"],
+                purpose=m["purpose"],
+                marketing=bool(m["marketing"]),
+                grounds=m["grounds"],
+                withdrawn_at=_utc(m["withdrawn_at"]),
+            )
+            for m in self._rows(subject_objections, subject_id, "made_at")
+        ]
+
+    # -- overrides --------------------------------------------------------------------------
+
+    @staticmethod
+    def _override_values(o: Override) -> dict[str, Any]:
+        return {
+            "id": o.id,
+            "subject_id": o.subject_id,
+            "purpose": o.purpose,
+            "ground": o.ground.value,
+            "justification": o.justification,
+            "decided_by": o.decided_by,
+            "decided_at": _utc(o.decided_at),
+            "ended_at": _utc(o.ended_at),
+        }
+
+    def add_override(self, override: Override) -> None:
+        self._insert(subject_overrides, self._override_values(override))
+
+    def update_override(self, override: Override) -> None:
+        self._update(subject_overrides, self._override_values(override))
+
+    def overrides(self, subject_id: str) -> list[Override]:
+        return [
+            Override(
+                id=m["id"],
+                subject_id=m["subject_id"],
+                purpose=m["purpose"],
+                ground=OverrideGround(m["ground"]),
+                justification=m["justification"],
+                decided_by=m["decided_by"],
+                decided_at=_req_utc(m["decided_at"]),
+                ended_at=_utc(m["ended_at"]),
+            )
+            for m in self._rows(subject_overrides, subject_id, "decided_at")
+        ]
+
+    # -- restrictions -----------------------------------------------------------------------
+
+    @staticmethod
+    def _restriction_values(r: Restriction) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "subject_id": r.subject_id,
+            "restriction_case": r.case.value,
+            "started_at": _utc(r.started_at),
+            "recorded_by": r.recorded_by,
+            "categories": " ".join(r.categories),
+            "lifted_at": _utc(r.lifted_at),
+            "lifted_by": r.lifted_by,
+            "lift_notice": r.lift_notice,
+        }
+
+    def add_restriction(self, restriction: Restriction) -> None:
+        self._insert(subject_restrictions, self._restriction_values(restriction))
+
+    def update_restriction(self, restriction: Restriction) -> None:
+        self._update(subject_restrictions, self._restriction_values(restriction))
+
+    def restrictions(self, subject_id: str) -> list[Restriction]:
+        return [
+            Restriction(
+                id=m["id"],
+                subject_id=m["subject_id"],
+                case=RestrictionCase(m["restriction_case"]),
+                started_at=_req_utc(m["started_at"]),
+                recorded_by=m["recorded_by"],
+                categories=tuple(m["categories"].split()),
+                lifted_at=_utc(m["lifted_at"]),
+                lifted_by=m["lifted_by"],
+                lift_notice=m["lift_notice"],
+            )
+            for m in self._rows(subject_restrictions, subject_id, "started_at")
+        ]
