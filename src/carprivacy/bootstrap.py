@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from carprivacy.services.audit import AuditService
     from carprivacy.services.automated_decisions import AutomatedDecisionService
     from carprivacy.services.callers import CallerService
+    from carprivacy.services.decisions import DecisionService
+    from carprivacy.services.disclosure import Disclosure
     from carprivacy.services.ingest import IngestService
     from carprivacy.services.monitoring import MonitoringService
+    from carprivacy.services.subject_state import SubjectStateService
     from carprivacy.services.vehicle_credentials import VehicleCredentialService
 
 
@@ -135,6 +138,27 @@ class Container:
     def automated_decisions(self) -> AutomatedDecisionService:
         return self._access_part("automated_decisions")  # type: ignore[no-any-return]
 
+    # -- decisions: the policy engine, subject state, disclosure (issue 4) ------------------
+    _decision_parts: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def decisions(self) -> DecisionService:
+        """The decision engine over the SQL subject state and master data; audits every call."""
+        return self._decision_part("decisions")  # type: ignore[no-any-return]
+
+    @property
+    def subject_state(self) -> SubjectStateService:
+        return self._decision_part("subject_state")  # type: ignore[no-any-return]
+
+    @property
+    def disclosure(self) -> Disclosure:
+        return self._decision_part("disclosure")  # type: ignore[no-any-return]
+
+    def _decision_part(self, name: str) -> Any:
+        if not self._decision_parts:
+            self._decision_parts.update(_build_decisions(self))
+        return self._decision_parts[name]
+
     def _access_part(self, name: str) -> Any:
         if not self._access:
             self._access.update(_build_access(self))
@@ -146,6 +170,25 @@ class Container:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _build_decisions(container: Container) -> dict[str, Any]:
+    """Decision service, subject state and disclosure (issue 4 items 2, 3)."""
+    from carprivacy.adapters.db.repositories.subject_state import SqlSubjectStateRepository
+    from carprivacy.adapters.keyfile import read_or_create_secret
+    from carprivacy.services.decisions import DecisionService, MasterDataFacts
+    from carprivacy.services.disclosure import Disclosure
+    from carprivacy.services.subject_state import SubjectStateService
+
+    state = SqlSubjectStateRepository(container.engine)
+    secret, _ = read_or_create_secret(container.settings.data_dir / "pseudonym.key")
+    return {
+        "decisions": DecisionService(
+            container.policy, state, MasterDataFacts(container.master), container.audit
+        ),
+        "subject_state": SubjectStateService(container.policy, state),
+        "disclosure": Disclosure(container.policy, secret),
+    }
 
 
 def _build_access(container: Container) -> dict[str, Any]:
