@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_telemetry")),
         sa.UniqueConstraint(
-            "vehicle_id", "signal", "ts", "source", name=op.f("uq_telemetry_natural_key")
+            "ts", "vehicle_id", "signal", "source", name=op.f("uq_telemetry_natural_key")
         ),
         sa.CheckConstraint(
             "(value IS NULL) <> (value_ciphertext IS NULL)",
