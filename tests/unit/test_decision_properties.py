@@ -222,7 +222,7 @@ def oracle(
     recipient = next((r for r in policy.recipients if r.id == caller.organisation), None)
     is_staff_org = caller.organisation in purpose.controllers or (
         recipient is not None
-        and recipient.kind is RecipientKind.INTERNAL
+        and (recipient.kind is RecipientKind.INTERNAL or recipient.controller is not None)
         and (recipient.id in purpose.recipients or recipient.controller in purpose.controllers)
     )
     if is_staff_org:

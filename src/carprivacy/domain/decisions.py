@@ -8,9 +8,9 @@ checked (the first that fails decides; every reason names rule id, GDPR article 
 1. ``purpose.unknown``: the purpose exists in the policy.
 2. ``category.not_allowed``: every requested category is one the purpose may use (Art. 5(1)(b),(c)).
 3. ``caller.not_recipient`` / ``caller.role``: the caller's organisation is a recipient of the
-   purpose, or the caller is staff of one of the purpose's controllers (a controller id, or an
-   ``internal`` recipient) with a role that :data:`DEFAULT_ROLE_PURPOSES` allows for the purpose;
-   customers only for their own data.
+   purpose, or the caller is staff of one of the purpose's controllers (a controller id, or a
+   recipient that is ``internal`` or names its ``controller``) with a role that
+   :data:`DEFAULT_ROLE_PURPOSES` allows for the purpose; customers only for their own data.
 4. ``transfer.no_mechanism``: a recipient outside the EEA needs an adequacy decision or SCC (Ch. V);
    ``recipient.service_country``: a recipient with service countries gets only data of subjects
    living there (when the subject's country is known).
@@ -55,7 +55,8 @@ from carprivacy.domain.subject_state import ConsentChoice, SubjectFacts
 
 # Which staff roles may use which purposes. An entry is a purpose id, ``section:<letter>`` (every
 # purpose of that notice section) or ``*`` (every purpose of the caller's controller). Staff are
-# callers whose organisation is a controller id or an ``internal`` recipient of the purpose.
+# callers whose organisation is a controller id, or a recipient that is ``internal`` or names its
+# ``controller`` (e.g. mini_ag_staff, a joint controller's staff).
 # Recipient organisations (dealers, partners, fleet operators, third parties) are authorised by
 # being a recipient of the purpose; their role is not consulted.
 DEFAULT_ROLE_PURPOSES: Final[dict[Role, frozenset[str]]] = {
@@ -106,6 +107,11 @@ def released_fields(
                 continue
         out.append(f.name)
     return tuple(out)
+
+
+def _is_staff(recipient: Recipient) -> bool:
+    """People of a controller: an ``internal`` recipient, or one that names its controller."""
+    return recipient.kind is RecipientKind.INTERNAL or recipient.controller is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,14 +275,14 @@ class CompiledPolicy:
         recipient = self.recipients.get(org) if org in idx.recipients else None
         staff = False
         if recipient is not None:
-            staff = recipient.kind is RecipientKind.INTERNAL
+            staff = _is_staff(recipient)
         elif org in idx.controllers:
             staff = True
         else:
             internal = self.recipients.get(org)
             if (
                 internal is not None
-                and internal.kind is RecipientKind.INTERNAL
+                and _is_staff(internal)
                 and internal.controller in idx.controllers
             ):
                 staff = True

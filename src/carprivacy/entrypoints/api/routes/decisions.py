@@ -1,0 +1,159 @@
+"""``POST /v1/decisions``: the policy decision point for external systems (issue 4 item 3; U1).
+
+Like OPA's data API: the body is one request, or ``{"requests": [...]}`` for a batch; the answer
+is the same Decision the engine gives internally, with its reasons (rule, GDPR article, notice
+section). The caller must be authenticated. By default it asks for itself; with the scope
+``decisions:query`` (or as administrator) it may ask on behalf of another caller
+(``on_behalf_of``: organisation and role). Every decision is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from carprivacy.bootstrap import Container
+from carprivacy.domain.access import Caller, CallerKind, Decision, DecisionRequest, Role
+from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
+from carprivacy.entrypoints.api.auth import get_caller
+from carprivacy.entrypoints.api.deps import get_container
+
+router = APIRouter(tags=["decisions"])
+
+QUERY_SCOPE = "decisions:query"
+MAX_BATCH = 1000
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class OnBehalfOf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    organisation: Id
+    role: Role
+    caller_id: Id = "on-behalf"
+    kind: CallerKind = CallerKind.MACHINE
+    subject_id: Id | None = None
+
+
+class DecisionRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    purpose: Id
+    categories: list[Id] = Field(min_length=1, max_length=64)
+    at: AwareDatetime | None = Field(None, description="Time of use; default: now.")
+    subject_id: Id | None = None
+    vehicle_id: Id | None = None
+    expires_at: AwareDatetime | None = Field(
+        None, description="Expiry of the records concerned: past expiry is always denied."
+    )
+    on_behalf_of: OnBehalfOf | None = None
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requests: list[DecisionRequestIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class ReasonOut(BaseModel):
+    rule: str
+    article: str
+    section: str
+    message: str
+
+
+class DecisionOut(BaseModel):
+    outcome: str
+    allowed: bool
+    rule: str
+    purpose: str
+    categories: list[str]
+    form: str | None
+    fields: dict[str, list[str]] | None
+    at: datetime | None
+    reasons: list[ReasonOut]
+
+    @classmethod
+    def of(cls, d: Decision) -> DecisionOut:
+        return cls(
+            outcome=d.outcome.value,
+            allowed=d.allowed,
+            rule=d.rule,
+            purpose=d.purpose,
+            categories=list(d.categories),
+            form=d.form.value if d.form else None,
+            fields={k: list(v) for k, v in d.fields.items()} if d.fields is not None else None,
+            at=d.at,
+            reasons=[ReasonOut(**r.__dict__) for r in d.reasons],
+        )
+
+
+class BatchOut(BaseModel):
+    decisions: list[DecisionOut]
+
+
+def _asker(caller: Caller, body: DecisionRequestIn, container: Container, path: str) -> Caller:
+    other = body.on_behalf_of
+    if other is None:
+        return caller
+    if QUERY_SCOPE not in caller.scopes and caller.role is not Role.ADMINISTRATOR:
+        raise AccessDeniedError(
+            f"asking on behalf of another caller needs the scope {QUERY_SCOPE}",
+            ("caller.scope",),
+        )
+    policy = container.policy
+    if other.organisation not in policy.recipients_by_id and (
+        other.organisation not in policy.controllers_by_id
+    ):
+        raise InvalidInputError(
+            [
+                Problem(
+                    f"{path}on_behalf_of.organisation",
+                    "unknown",
+                    "not a recipient or controller of the policy",
+                )
+            ]
+        )
+    return Caller(
+        id=other.caller_id,
+        kind=other.kind,
+        role=other.role,
+        organisation=other.organisation,
+        subject_id=other.subject_id,
+    )
+
+
+def _request(
+    caller: Caller, body: DecisionRequestIn, container: Container, now: datetime, path: str = ""
+) -> DecisionRequest:
+    extra = {"expires_at": body.expires_at.isoformat()} if body.expires_at else {}
+    return DecisionRequest(
+        caller=_asker(caller, body, container, path),
+        purpose=body.purpose,
+        categories=tuple(dict.fromkeys(body.categories)),
+        at=(body.at or now).astimezone(UTC),
+        subject_id=body.subject_id,
+        vehicle_id=body.vehicle_id,
+        extra=extra,
+    )
+
+
+@router.post(
+    "/v1/decisions",
+    response_model=DecisionOut | BatchOut,
+    summary="Ask the policy engine (one request or a batch)",
+)
+def post_decisions(
+    body: BatchIn | DecisionRequestIn,
+    caller: Caller = Depends(get_caller),
+    container: Container = Depends(get_container),
+) -> DecisionOut | BatchOut:
+    now = datetime.now(UTC)
+    if isinstance(body, BatchIn):
+        requests = [
+            _request(caller, r, container, now, f"requests.{i}.")
+            for i, r in enumerate(body.requests)
+        ]
+        decisions = container.decisions.decide_many(requests)
+        return BatchOut(decisions=[DecisionOut.of(d) for d in decisions])
+    return DecisionOut.of(container.decisions.decide(_request(caller, body, container, now)))

@@ -1,0 +1,164 @@
+"""POST /v1/decisions: the policy decision point over HTTP (issue 4 item 3; SPEC U1), with the
+shipped policy, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine, func, select
+
+from carprivacy.adapters.db.tables.access import audit_log
+from carprivacy.bootstrap import Container, build_container
+from carprivacy.config import Settings
+from carprivacy.entrypoints.api.app import create_app
+
+ADMIN = "decisions-admin-token"
+AT = datetime(2025, 6, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def api(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Container, dict[str, str]]]:
+    settings = Settings(
+        data_dir=tmp_path, admin_token=SecretStr(ADMIN), argon2_time_cost=1, argon2_memory_kib=8
+    )
+    container = build_container(settings, engine=engine)
+    with TestClient(create_app(container)) as client:
+        tokens = {"admin": ADMIN}
+        for label, role, org, scopes in (
+            ("dealer", "partner", "dealers", []),
+            ("crm", "service", "mini_nl", []),
+            ("pdp", "service", "mini_ag", ["decisions:query"]),
+        ):
+            body = {
+                "id": f"dec_{label}",
+                "name": label,
+                "kind": "machine",
+                "role": role,
+                "organisation": org,
+                "scopes": scopes,
+                "generate_secret": True,
+            }
+            r = client.post("/v1/callers", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
+            assert r.status_code == 201, r.text
+            t = client.post(
+                "/v1/oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": body["id"],
+                    "client_secret": r.json()["client_secret"],
+                },
+            )
+            assert t.status_code == 200, t.text
+            tokens[label] = t.json()["access_token"]
+        yield client, container, tokens
+    container.close()
+
+
+def post(client: TestClient, token: str, body: dict[str, Any]) -> Any:
+    return client.post("/v1/decisions", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def audit_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(audit_log)).scalar_one())
+
+
+def test_single_decision_with_reasons_and_audit(
+    api: tuple[TestClient, Container, dict[str, str]], engine: Engine
+) -> None:
+    client, container, tokens = api
+    before = audit_count(engine)
+    r = post(
+        client,
+        tokens["dealer"],
+        {
+            "purpose": "after_sales_service",
+            "categories": ["maintenance_service"],
+            "subject_id": "s1",
+            "at": AT.isoformat(),
+        },
+    )
+    assert r.status_code == 200, r.text
+    d = r.json()
+    print(d["reasons"])
+    assert d["outcome"] == "allow" and d["form"] == "vehicle_linked"
+    assert "vin" in d["fields"]["maintenance_service"]
+    assert d["reasons"][0] == {
+        "rule": "purpose.allowed",
+        "article": "Art. 5(1)(b) GDPR",
+        "section": "D",
+        "message": d["reasons"][0]["message"],
+    }
+    denied = post(
+        client,
+        tokens["dealer"],
+        {"purpose": "marketing_email", "categories": ["contact"], "subject_id": "s1"},
+    )
+    assert denied.status_code == 200
+    assert denied.json()["outcome"] == "deny" and denied.json()["rule"] == "caller.not_recipient"
+    assert audit_count(engine) == before + 2
+
+
+def test_batch_follows_consent_state(api: tuple[TestClient, Container, dict[str, str]]) -> None:
+    client, container, tokens = api
+    container.subject_state.give(
+        "s1", "marketing_email", at=AT - timedelta(days=1), by="s1", channel="portal"
+    )
+    one = {"purpose": "marketing_email", "categories": ["contact"], "at": AT.isoformat()}
+    r = post(
+        client,
+        tokens["crm"],
+        {"requests": [{**one, "subject_id": "s1"}, {**one, "subject_id": "s2"}]},
+    )
+    assert r.status_code == 200, r.text
+    assert [d["rule"] for d in r.json()["decisions"]] == ["purpose.allowed", "consent.required"]
+
+
+def test_on_behalf_needs_the_scope(api: tuple[TestClient, Container, dict[str, str]]) -> None:
+    client, _, tokens = api
+    body = {
+        "purpose": "after_sales_service",
+        "categories": ["vehicle_status"],
+        "subject_id": "s1",
+        "on_behalf_of": {"organisation": "dealers", "role": "dealer"},
+    }
+    assert post(client, tokens["pdp"], body).json()["outcome"] == "allow"
+    refused = post(client, tokens["crm"], body)
+    assert refused.status_code == 403 and "caller.scope" in refused.json()["reasons"]
+    unknown = post(
+        client,
+        tokens["pdp"],
+        {**body, "on_behalf_of": {"organisation": "nobody", "role": "dealer"}},
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "on_behalf_of.organisation"
+
+
+def test_bad_input_and_no_credentials(api: tuple[TestClient, Container, dict[str, str]]) -> None:
+    client, _, tokens = api
+    assert (
+        client.post("/v1/decisions", json={"purpose": "x", "categories": ["y"]}).status_code == 401
+    )
+    naive = post(
+        client,
+        tokens["dealer"],
+        {
+            "purpose": "after_sales_service",
+            "categories": ["vehicle_status"],
+            "at": "2025-06-01T12:00:00",
+        },
+    )
+    assert naive.status_code == 422
+    assert any("at" in e["field"] for e in naive.json()["errors"])
+    empty = post(client, tokens["dealer"], {"purpose": "after_sales_service", "categories": []})
+    assert empty.status_code == 422
+    too_many = post(
+        client, tokens["dealer"], {"requests": [{"purpose": "p", "categories": ["c"]}] * 1001}
+    )
+    assert too_many.status_code == 422
