@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -170,3 +170,55 @@ def test_timestamps_need_a_timezone_and_not_too_far_ahead():
         max_future_skew=SKEW,
     )
     assert ok is not None and ok.ts == datetime(2026, 1, 1, 0, 4, 59, tzinfo=UTC)
+
+
+NAMES = [s.name for s in CATALOGUE.signals] + ["Vehicle.Nope", 7]
+VALUES = st.one_of(
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.sampled_from(["NORMAL", "LOW", "JAM"]),
+    st.none(),
+)
+TIMES = st.one_of(
+    st.datetimes(
+        min_value=datetime(2025, 12, 31),
+        max_value=datetime(2026, 1, 1, 0, 10),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=5))]
+        ),
+    ).map(datetime.isoformat),
+    st.just("2026-01-01T00:00:00"),
+    st.text(max_size=6),
+)
+
+
+@given(
+    st.fixed_dictionaries(
+        {"signal": st.sampled_from(NAMES), "value": VALUES, "ts": TIMES},
+        optional={
+            "vin": st.sampled_from(["WMW11111111111111", "WMW22222222222222", 5]),
+            "x": st.just(1),
+        },
+    ),
+    st.sampled_from([None, "WMW11111111111111"]),
+)
+def test_the_fast_path_agrees_with_the_full_check(record: dict[str, object], transport: str | None):
+    from carprivacy.domain.signals import _full_check, _well_formed
+
+    fast = _well_formed(CATALOGUE, record, 3, transport, NOW + SKEW)
+    full, problems = _full_check(CATALOGUE, record, 3, transport, NOW, SKEW)
+    if fast is not None:
+        assert not problems and full == fast
+
+
+def test_the_fast_path_takes_the_common_records():
+    from carprivacy.domain.signals import _well_formed
+
+    for record in (
+        {"signal": "Vehicle.Speed", "value": 50.5, "ts": "2026-01-01T00:00:00+00:00"},
+        {"signal": "Vehicle.TraveledDistance", "value": 12, "ts": "2026-01-01T01:00:00+02:00"},
+        {"signal": "Vehicle.Body.Hood.IsOpen", "value": False, "ts": "2025-12-31T23:00:00Z"},
+    ):
+        assert _well_formed(CATALOGUE, record, 0, "WMW11111111111111", NOW + SKEW) is not None

@@ -254,6 +254,20 @@ def validate_record(
 ) -> tuple[ValidRecord | None, list[Problem]]:
     """Check one wire record. ``transport_vin``: the VIN the transport names (MQTT topic,
     HTTP credential); a record VIN that differs from it is refused."""
+    fast = _well_formed(catalogue, record, index, transport_vin, now + max_future_skew)
+    if fast is not None:
+        return fast, []
+    return _full_check(catalogue, record, index, transport_vin, now, max_future_skew)
+
+
+def _full_check(
+    catalogue: SignalCatalogue,
+    record: object,
+    index: int,
+    transport_vin: str | None,
+    now: datetime,
+    max_future_skew: timedelta,
+) -> tuple[ValidRecord | None, list[Problem]]:
     base = f"records[{index}]"
     if not isinstance(record, Mapping):
         return None, [Problem(base, "type", "a record is a JSON object")]
@@ -304,3 +318,58 @@ def validate_record(
     if problems or signal is None or ts is None or not isinstance(vin, str):
         return None, problems
     return ValidRecord(index, vin, signal, value, ts), []
+
+
+def _well_formed(
+    catalogue: SignalCatalogue,
+    record: object,
+    index: int,
+    transport_vin: str | None,
+    latest: datetime,
+) -> ValidRecord | None:
+    """The common case, checked cheaply: a valid numeric or boolean record. None means "look
+    closer" (the full check above then names every problem); it never accepts what the full
+    check refuses (a property test holds the two together)."""
+    if type(record) is not dict or not RECORD_FIELDS.issuperset(record):
+        return None
+    name = record.get("signal")
+    if type(name) is not str:
+        return None
+    signal = catalogue.get(name)
+    if signal is None:
+        return None
+    vin = record.get("vin", transport_vin)
+    if type(vin) is not str or (transport_vin is not None and vin != transport_vin):
+        return None
+    raw_ts = record.get("ts")
+    if type(raw_ts) is not str or len(raw_ts) > 40:
+        return None
+    try:
+        ts = datetime.fromisoformat(raw_ts)
+    except ValueError:
+        return None
+    if ts.tzinfo is not UTC:
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            return None
+        ts = ts.astimezone(UTC)
+    if ts > latest:
+        return None
+    value: Any = record.get("value")
+    kind = type(value)
+    stype = signal.type
+    if stype is SignalType.BOOLEAN:
+        return ValidRecord(index, vin, signal, value, ts) if kind is bool else None
+    if kind is float:
+        if signal._int_bounds is not None or not math.isfinite(value):  # type: ignore[attr-defined]
+            return None
+    elif kind is not int or stype is SignalType.STRING:
+        return None
+    else:
+        bounds = signal._int_bounds  # type: ignore[attr-defined]
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            return None
+    if (signal.min is not None and value < signal.min) or (
+        signal.max is not None and value > signal.max
+    ):
+        return None
+    return ValidRecord(index, vin, signal, value, ts)
