@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in data_dir."
     )
-    policy_path: Path = Field(default_factory=default_policy_path)
+    policy_path: Path = Field(
+        default_factory=default_policy_path,
+        description="The policy file; default: policies/mini-connected-nl.yaml of the checkout.",
+    )
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token of the administrator (issue 2 credential)."
     )
@@ -60,11 +63,13 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(
         default=65536, ge=8, description="argon2id memory for password hashes (KiB)."
     )
-    mqtt_host: str = "127.0.0.1"
-    mqtt_port: int = 1883
-    mqtt_username: str | None = None
-    mqtt_password: SecretStr | None = None
-    mqtt_tls_ca: Path | None = None
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host.")
+    mqtt_port: int = Field(default=1883, description="MQTT broker port (8883 for TLS).")
+    mqtt_username: str | None = Field(default=None, description="MQTT user name.")
+    mqtt_password: SecretStr | None = Field(default=None, description="MQTT password.")
+    mqtt_tls_ca: Path | None = Field(
+        default=None, description="CA file (PEM): setting it turns MQTT over TLS on."
+    )
     mqtt_tls_cert: Path | None = Field(default=None, description="Client certificate (PEM).")
     mqtt_tls_key: Path | None = Field(default=None, description="Client certificate key (PEM).")
     mqtt_group: str | None = Field(
@@ -73,10 +78,19 @@ class Settings(BaseSettings):
     mqtt_client_id: str | None = Field(
         default=None, description="Stable per-worker id (persistent session); default from host."
     )
-    mqtt_batch_size: int = 500
-    mqtt_batch_ms: int = 200
-    mqtt_session_expiry_seconds: int = 86_400
-    mqtt_topic: str = "vehicles/+/telemetry"
+    mqtt_batch_size: int = Field(
+        default=500, ge=1, description="Messages committed (then acknowledged) per batch."
+    )
+    mqtt_batch_ms: int = Field(
+        default=200, ge=1, description="Longest wait (ms) before a partial batch is committed."
+    )
+    mqtt_session_expiry_seconds: int = Field(
+        default=86_400,
+        description="Broker keeps the worker's session (and unacknowledged messages) this long.",
+    )
+    mqtt_topic: str = Field(
+        default="vehicles/+/telemetry", description="Topic filter; the VIN is the second level."
+    )
     max_payload_bytes: int = Field(
         default=1_048_576,
         description="Largest telemetry request body (POST /v1/telemetry); larger gets 413.",
