@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -106,7 +107,9 @@ class PrivateBroker:
         self.config = directory / "mosquitto.conf"
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {directory}/\nmax_queued_messages 0\n{extra_config}",
+            f"persistence_location {directory}/\nmax_queued_messages 0\n{extra_config}"
+            # as root, Mosquitto would switch to its own user, who cannot read our temp dir
+            + ("user root\n" if os.geteuid() == 0 else ""),
             encoding="utf-8",
         )
         self.process: subprocess.Popen[bytes] | None = None
@@ -124,6 +127,7 @@ class PrivateBroker:
                     return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError("private mosquitto did not start")
 
     def stop(self) -> None:
