@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from carprivacy.bootstrap import Container
-from carprivacy.domain.errors import InvalidInputError, Problem
+from carprivacy.domain.access import Caller, Role
+from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
 from carprivacy.domain.master import ContactDetails, PaymentMethod
-from carprivacy.entrypoints.api.deps import get_container, require_admin
+from carprivacy.entrypoints.api.auth import get_caller
+from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.release import Reader, View, echo, get_reader, respond
 from carprivacy.entrypoints.api.schemas.master import (
     AccountIn,
     AccountOut,
@@ -38,7 +42,76 @@ from carprivacy.entrypoints.api.schemas.master import (
 )
 from carprivacy.services.master import MAX_PAGE, MasterDataService
 
-router = APIRouter(prefix="/v1", tags=["master data"], dependencies=[Depends(require_admin)])
+# Every read names its purpose and is decided by the engine (issue 4 item 3): GET routes release
+# their answer through a Reader and the View of its policy category; writes are for staff that
+# manage master data and answer only the object's id, metadata and what the caller sent.
+WRITERS = frozenset({Role.ADMINISTRATOR, Role.CUSTOMER_SERVICE, Role.SERVICE})
+CUSTOMER_VIEW = View(
+    "contact",
+    {
+        f: f
+        for f in (
+            "surname",
+            "first_name",
+            "street",
+            "house_number",
+            "postal_code",
+            "city",
+            "country",
+            "email",
+            "phone",
+        )
+    }
+    | {"id": "customer_id"},
+    metadata=frozenset({"erased", "created_at", "updated_at"}),
+)
+ACCOUNT_VIEW = View(
+    "account",
+    {"login_id": "login_id"},
+    metadata=frozenset({"id", "controller", "kind", "created_at"}),
+    subject_refs=frozenset({"customer_id"}),
+)
+VEHICLE_VIEW = View(
+    "vehicle_general",
+    {"vin": "vin", "model": "model", "colour": "colour", "equipment": "equipment"},
+    metadata=frozenset({"end_of_life", "created_at", "updated_at"}),
+    vehicle_refs=frozenset({"id"}),
+)
+USAGE_VIEW = View(
+    "vehicle_general",
+    {},
+    metadata=frozenset({"id", "kind", "fleet_id", "start", "end", "created_at", "at", "basis"}),
+    subject_refs=frozenset({"customer_id"}),
+    vehicle_refs=frozenset({"vehicle_id"}),
+)
+CONTRACT_VIEW = View(
+    "contract",
+    {"id": "contract_id", "services": "services", "start": "start_date", "end": "end_date"},
+    metadata=frozenset({"created_at", "updated_at"}),
+    subject_refs=frozenset({"customer_id"}),
+    vehicle_refs=frozenset({"vehicle_id"}),
+)
+PAYMENT_VIEW = View(
+    "financial_transactions",
+    {
+        "id": "transaction_id",
+        "amount": "amount",
+        "currency": "currency",
+        "booked_at": "transaction_date",
+        "method": "payment_reference",
+    },
+    metadata=frozenset({"created_at"}),
+    subject_refs=frozenset({"customer_id", "contract_id"}),
+)
+
+
+def master_access(request: Request, caller: Caller = Depends(get_caller)) -> Caller:
+    if request.method not in ("GET", "HEAD") and caller.role not in WRITERS:
+        raise AccessDeniedError("this role does not manage master data", ("caller.role",))
+    return caller
+
+
+router = APIRouter(prefix="/v1", tags=["master data"], dependencies=[Depends(master_access)])
 
 Offset = Query(0, ge=0, description="How many items to skip.")
 Limit = Query(50, ge=1, le=MAX_PAGE, description="How many items to return.")
@@ -58,33 +131,39 @@ def _moment(at: datetime | None) -> datetime:
 
 
 @router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
-def create_customer(body: CustomerIn, svc: MasterDataService = Depends(get_master)) -> CustomerOut:
-    return CustomerOut.of(svc.register_customer(ContactDetails(**body.model_dump())))
+def create_customer(body: CustomerIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
+    customer = CustomerOut.of(svc.register_customer(ContactDetails(**body.model_dump())))
+    return echo(CUSTOMER_VIEW, customer, body.model_fields_set, status.HTTP_201_CREATED)
 
 
 @router.get("/customers", response_model=PageOut[CustomerOut])
 def list_customers(
-    offset: int = Offset, limit: int = Limit, svc: MasterDataService = Depends(get_master)
-) -> PageOut[CustomerOut]:
+    offset: int = Offset,
+    limit: int = Limit,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
     page = svc.list_customers(offset, limit)
-    return PageOut[CustomerOut](
-        items=[CustomerOut.of(c) for c in page.items],
-        total=page.total,
-        offset=offset,
-        limit=limit,
-    )
+    items = reader.many(CUSTOMER_VIEW, ((CustomerOut.of(c), c.id, None) for c in page.items))
+    return respond({"items": items, "total": page.total, "offset": offset, "limit": limit})
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
-def get_customer(customer_id: str, svc: MasterDataService = Depends(get_master)) -> CustomerOut:
-    return CustomerOut.of(svc.get_customer(customer_id))
+def get_customer(
+    customer_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    customer = CustomerOut.of(svc.get_customer(customer_id))
+    return respond(reader.one(CUSTOMER_VIEW, customer, subject_id=customer_id))
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerOut)
 def update_customer(
     customer_id: str, body: CustomerPatch, svc: MasterDataService = Depends(get_master)
-) -> CustomerOut:
-    return CustomerOut.of(svc.update_customer(customer_id, body.model_dump(exclude_unset=True)))
+) -> JSONResponse:
+    changes = body.model_dump(exclude_unset=True)
+    return echo(CUSTOMER_VIEW, CustomerOut.of(svc.update_customer(customer_id, changes)), changes)
 
 
 @router.post(
@@ -94,15 +173,22 @@ def update_customer(
 )
 def open_account(
     customer_id: str, body: AccountIn, svc: MasterDataService = Depends(get_master)
-) -> AccountOut:
-    return AccountOut.of(svc.open_account(customer_id, body.controller, body.kind, body.login_id))
+) -> JSONResponse:
+    account = svc.open_account(customer_id, body.controller, body.kind, body.login_id)
+    sent = body.model_fields_set | {"customer_id"}
+    return echo(ACCOUNT_VIEW, AccountOut.of(account), sent, status.HTTP_201_CREATED)
 
 
 @router.get("/customers/{customer_id}/accounts", response_model=list[AccountOut])
 def list_accounts(
-    customer_id: str, svc: MasterDataService = Depends(get_master)
-) -> list[AccountOut]:
-    return [AccountOut.of(a) for a in svc.accounts_of(customer_id)]
+    customer_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    accounts = svc.accounts_of(customer_id)
+    return respond(
+        reader.many(ACCOUNT_VIEW, ((AccountOut.of(a), customer_id, None) for a in accounts))
+    )
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -114,16 +200,26 @@ def delete_account(account_id: str, svc: MasterDataService = Depends(get_master)
 
 @router.get("/customers/{customer_id}/contracts", response_model=list[ContractOut])
 def customer_contracts(
-    customer_id: str, svc: MasterDataService = Depends(get_master)
-) -> list[ContractOut]:
-    return [ContractOut.of(c) for c in svc.contracts_of(customer_id)]
+    customer_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    found = svc.contracts_of(customer_id)
+    return respond(
+        reader.many(CONTRACT_VIEW, ((ContractOut.of(c), customer_id, c.vehicle_id) for c in found))
+    )
 
 
 @router.get("/customers/{customer_id}/payments", response_model=list[PaymentOut])
 def customer_payments(
-    customer_id: str, svc: MasterDataService = Depends(get_master)
-) -> list[PaymentOut]:
-    return [PaymentOut.of(p) for p in svc.payments_of(customer_id)]
+    customer_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    found = svc.payments_of(customer_id)
+    return respond(
+        reader.many(PAYMENT_VIEW, ((PaymentOut.of(p), customer_id, None) for p in found))
+    )
 
 
 @router.get("/customers/{customer_id}/vehicles", response_model=list[VehicleOut])
@@ -131,52 +227,68 @@ def customer_vehicles(
     customer_id: str,
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
     svc: MasterDataService = Depends(get_master),
-) -> list[VehicleOut]:
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
     """The vehicles whose data belongs to the customer at ``at`` (owner, or assigned driver)."""
-    return [VehicleOut.of(v) for v in svc.vehicles_of(customer_id, _moment(at))]
+    found = svc.vehicles_of(customer_id, _moment(at))
+    return respond(
+        reader.many(VEHICLE_VIEW, ((VehicleOut.of(v), customer_id, v.id) for v in found))
+    )
 
 
 @router.get("/customers/{customer_id}/usages", response_model=list[UsageOut])
 def customer_usages(
-    customer_id: str, svc: MasterDataService = Depends(get_master)
-) -> list[UsageOut]:
-    return [UsageOut.of(u) for u in svc.usages_of_customer(customer_id)]
+    customer_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    found = svc.usages_of_customer(customer_id)
+    return respond(
+        reader.many(USAGE_VIEW, ((UsageOut.of(u), customer_id, u.vehicle_id) for u in found))
+    )
 
 
 # --- vehicles and usage periods ----------------------------------------------------------------
 
 
 @router.post("/vehicles", status_code=status.HTTP_201_CREATED, response_model=VehicleOut)
-def create_vehicle(body: VehicleIn, svc: MasterDataService = Depends(get_master)) -> VehicleOut:
+def create_vehicle(body: VehicleIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
     vehicle = svc.register_vehicle(
         body.vin, body.model, body.colour, body.equipment, body.end_of_life
     )
-    return VehicleOut.of(vehicle)
+    return echo(
+        VEHICLE_VIEW, VehicleOut.of(vehicle), body.model_fields_set, status.HTTP_201_CREATED
+    )
 
 
 @router.get("/vehicles", response_model=PageOut[VehicleOut])
 def list_vehicles(
-    offset: int = Offset, limit: int = Limit, svc: MasterDataService = Depends(get_master)
-) -> PageOut[VehicleOut]:
+    offset: int = Offset,
+    limit: int = Limit,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
     page = svc.list_vehicles(offset, limit)
-    return PageOut[VehicleOut](
-        items=[VehicleOut.of(v) for v in page.items],
-        total=page.total,
-        offset=offset,
-        limit=limit,
-    )
+    items = reader.many(VEHICLE_VIEW, ((VehicleOut.of(v), None, v.id) for v in page.items))
+    return respond({"items": items, "total": page.total, "offset": offset, "limit": limit})
 
 
 @router.get("/vehicles/{vehicle_id}", response_model=VehicleOut)
-def get_vehicle(vehicle_id: str, svc: MasterDataService = Depends(get_master)) -> VehicleOut:
-    return VehicleOut.of(svc.get_vehicle(vehicle_id))
+def get_vehicle(
+    vehicle_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    vehicle = VehicleOut.of(svc.get_vehicle(vehicle_id))
+    return respond(reader.one(VEHICLE_VIEW, vehicle, vehicle_id=vehicle_id))
 
 
 @router.patch("/vehicles/{vehicle_id}", response_model=VehicleOut)
 def update_vehicle(
     vehicle_id: str, body: VehiclePatch, svc: MasterDataService = Depends(get_master)
-) -> VehicleOut:
-    return VehicleOut.of(svc.update_vehicle(vehicle_id, body.model_dump(exclude_unset=True)))
+) -> JSONResponse:
+    changes = body.model_dump(exclude_unset=True)
+    return echo(VEHICLE_VIEW, VehicleOut.of(svc.update_vehicle(vehicle_id, changes)), changes)
 
 
 @router.post(
@@ -184,7 +296,7 @@ def update_vehicle(
 )
 def add_usage(
     vehicle_id: str, body: UsageIn, svc: MasterDataService = Depends(get_master)
-) -> UsageOut:
+) -> JSONResponse:
     """An owner change (kind owner: closes the current owner period at ``start``), a fleet
     membership (kind fleet) or a driver assignment (kind driver)."""
     usage = svc.add_usage(
@@ -195,12 +307,20 @@ def add_usage(
         fleet_id=body.fleet_id,
         end=body.end,
     )
-    return UsageOut.of(usage)
+    sent = body.model_fields_set | {"vehicle_id"}
+    return echo(USAGE_VIEW, UsageOut.of(usage), sent, status.HTTP_201_CREATED)
 
 
 @router.get("/vehicles/{vehicle_id}/usages", response_model=list[UsageOut])
-def list_usages(vehicle_id: str, svc: MasterDataService = Depends(get_master)) -> list[UsageOut]:
-    return [UsageOut.of(u) for u in svc.usages_of(vehicle_id)]
+def list_usages(
+    vehicle_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    found = svc.usages_of(vehicle_id)
+    return respond(
+        reader.many(USAGE_VIEW, ((UsageOut.of(u), u.customer_id, vehicle_id) for u in found))
+    )
 
 
 @router.get("/vehicles/{vehicle_id}/subject", response_model=AttributionOut)
@@ -208,17 +328,20 @@ def vehicle_subject(
     vehicle_id: str,
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
     svc: MasterDataService = Depends(get_master),
-) -> AttributionOut:
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
     """Whose data the vehicle produces at ``at``: the driver, else the owner, else its fleet."""
     moment = _moment(at)
     found = svc.subject_for(vehicle_id, moment)
-    return AttributionOut(
+    out = AttributionOut(
         vehicle_id=vehicle_id,
         at=moment,
         customer_id=found.customer_id,
         fleet_id=found.fleet_id,
         basis=found.basis,
     )
+    released = reader.one(USAGE_VIEW, out, subject_id=found.customer_id, vehicle_id=vehicle_id)
+    return respond(released)
 
 
 # --- fleets ------------------------------------------------------------------------------------
@@ -248,43 +371,54 @@ def get_fleet(fleet_id: str, svc: MasterDataService = Depends(get_master)) -> Fl
 
 
 @router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractOut)
-def create_contract(body: ContractIn, svc: MasterDataService = Depends(get_master)) -> ContractOut:
+def create_contract(body: ContractIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
     contract = svc.conclude_contract(
         body.customer_id, body.vehicle_id, body.start, body.services, body.end
     )
-    return ContractOut.of(contract)
+    sent = body.model_fields_set
+    return echo(CONTRACT_VIEW, ContractOut.of(contract), sent, status.HTTP_201_CREATED)
 
 
 @router.get("/contracts", response_model=PageOut[ContractOut])
 def list_contracts(
-    offset: int = Offset, limit: int = Limit, svc: MasterDataService = Depends(get_master)
-) -> PageOut[ContractOut]:
+    offset: int = Offset,
+    limit: int = Limit,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
     page = svc.list_contracts(offset, limit)
-    return PageOut[ContractOut](
-        items=[ContractOut.of(c) for c in page.items],
-        total=page.total,
-        offset=offset,
-        limit=limit,
+    items = reader.many(
+        CONTRACT_VIEW, ((ContractOut.of(c), c.customer_id, c.vehicle_id) for c in page.items)
     )
+    return respond({"items": items, "total": page.total, "offset": offset, "limit": limit})
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractOut)
-def get_contract(contract_id: str, svc: MasterDataService = Depends(get_master)) -> ContractOut:
-    return ContractOut.of(svc.get_contract(contract_id))
+def get_contract(
+    contract_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    c = svc.get_contract(contract_id)
+    released = reader.one(
+        CONTRACT_VIEW, ContractOut.of(c), subject_id=c.customer_id, vehicle_id=c.vehicle_id
+    )
+    return respond(released)
 
 
 @router.patch("/contracts/{contract_id}", response_model=ContractOut)
 def update_contract(
     contract_id: str, body: ContractPatch, svc: MasterDataService = Depends(get_master)
-) -> ContractOut:
-    return ContractOut.of(svc.update_contract(contract_id, body.model_dump(exclude_unset=True)))
+) -> JSONResponse:
+    changes = body.model_dump(exclude_unset=True)
+    return echo(CONTRACT_VIEW, ContractOut.of(svc.update_contract(contract_id, changes)), changes)
 
 
 # --- payments ----------------------------------------------------------------------------------
 
 
 @router.post("/payments", status_code=status.HTTP_201_CREATED, response_model=PaymentOut)
-def record_payment(body: PaymentIn, svc: MasterDataService = Depends(get_master)) -> PaymentOut:
+def record_payment(body: PaymentIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
     payment = svc.record_payment(
         body.customer_id,
         int(body.amount.scaleb(2)),
@@ -293,22 +427,27 @@ def record_payment(body: PaymentIn, svc: MasterDataService = Depends(get_master)
         PaymentMethod(body.method.kind, body.method.details),
         body.contract_id,
     )
-    return PaymentOut.of(payment)
+    sent = body.model_fields_set
+    return echo(PAYMENT_VIEW, PaymentOut.of(payment), sent, status.HTTP_201_CREATED)
 
 
 @router.get("/payments", response_model=PageOut[PaymentOut])
 def list_payments(
-    offset: int = Offset, limit: int = Limit, svc: MasterDataService = Depends(get_master)
-) -> PageOut[PaymentOut]:
+    offset: int = Offset,
+    limit: int = Limit,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
     page = svc.list_payments(offset, limit)
-    return PageOut[PaymentOut](
-        items=[PaymentOut.of(p) for p in page.items],
-        total=page.total,
-        offset=offset,
-        limit=limit,
-    )
+    items = reader.many(PAYMENT_VIEW, ((PaymentOut.of(p), p.customer_id, None) for p in page.items))
+    return respond({"items": items, "total": page.total, "offset": offset, "limit": limit})
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut)
-def get_payment(payment_id: str, svc: MasterDataService = Depends(get_master)) -> PaymentOut:
-    return PaymentOut.of(svc.get_payment(payment_id))
+def get_payment(
+    payment_id: str,
+    svc: MasterDataService = Depends(get_master),
+    reader: Reader = Depends(get_reader),
+) -> JSONResponse:
+    p = svc.get_payment(payment_id)
+    return respond(reader.one(PAYMENT_VIEW, PaymentOut.of(p), subject_id=p.customer_id))
