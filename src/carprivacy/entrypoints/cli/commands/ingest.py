@@ -56,6 +56,7 @@ def ingest_mqtt(
     quiet: bool = typer.Option(False, "--quiet", help="Only warnings and errors."),
 ) -> None:
     """Subscribe with QoS 1 and store telemetry; a message is acknowledged only once committed."""
+    from carprivacy.adapters.mqtt.message import TopicPattern
     from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig, WorkerStats
     from carprivacy.bootstrap import build_container
     from carprivacy.config import load_settings
@@ -92,6 +93,7 @@ def ingest_mqtt(
             max_payload_bytes=settings.max_payload_bytes,
             inflight=inflight,
         )
+        TopicPattern.parse(config.topic).subscription(config.group)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -103,12 +105,7 @@ def ingest_mqtt(
             last_report[0] = time.monotonic()
             typer.echo(stats.summary(), err=True)
 
-    try:
-        worker = MqttIngestWorker(config, container.ingest, on_batch=report)
-    except ValueError as exc:
-        container.close()
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    worker = MqttIngestWorker(config, container.ingest, on_batch=report)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         worker.request_stop()

@@ -1,0 +1,135 @@
+"""``carprivacy simulate`` and ``carprivacy ingest mqtt`` as a new user runs them (issue 3).
+
+The "done when" path: the simulator feeds a registered fleet through the real Mosquitto into a
+running worker, and the records arrive in the database attributed to their owners; bad options are
+refused with the field and the rule.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from carprivacy.adapters.db.tables.telemetry import telemetry
+from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig
+from carprivacy.bootstrap import build_container
+from carprivacy.config import load_settings
+from carprivacy.entrypoints.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    yield {"CARPRIVACY_DATABASE_URL": db_url, "CARPRIVACY_DATA_DIR": str(tmp_path)}
+
+
+def stored(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(telemetry)).scalar_one())
+
+
+def test_simulate_to_db_registers_a_fleet_and_stores_everything(
+    engine: Engine, env: dict[str, str]
+) -> None:
+    result = runner.invoke(
+        app, ["simulate", "--vehicles", "4", "--minutes", "5", "--to", "db", "--register"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    found = re.search(r"sent \d+ messages, (\d+) records", result.output)
+    assert found is not None, result.output
+    sent = int(found.group(1))
+    assert sent > 0
+    assert f"accepted {sent}, rejected 0" in result.output
+    assert stored(engine) == sent
+
+
+def test_simulate_without_a_fleet_reports_unknown_vehicles(
+    engine: Engine, env: dict[str, str]
+) -> None:
+    result = runner.invoke(
+        app, ["simulate", "--vehicles", "2", "--minutes", "2", "--to", "db"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "accepted 0" in result.output and "[known_vehicle]" in result.output
+    assert stored(engine) == 0
+
+
+@pytest.mark.mqtt
+def test_simulate_to_mqtt_reaches_the_database_through_the_worker(
+    engine: Engine, env: dict[str, str], db_url: str, tmp_path: Path, mqtt_broker: tuple[str, int]
+) -> None:
+    host, port = mqtt_broker
+    base = f"cli{uuid.uuid4().hex[:10]}"
+    registered = runner.invoke(
+        app, ["simulate", "--vehicles", "5", "--minutes", "1", "--to", "db", "--register"], env=env
+    )
+    assert registered.exit_code == 0, registered.output
+    before = stored(engine)
+    container = build_container(
+        load_settings(data_dir=tmp_path, database_url=db_url), engine=engine
+    )
+    config = MqttWorkerConfig(
+        host=host, port=port, topic=f"{base}/+/telemetry", group=None, client_id=f"{base}-w",
+        batch_size=200, batch_ms=50, session_expiry_s=60,
+    )  # fmt: skip
+    worker = MqttIngestWorker(config, container.ingest)
+    worker.start()
+    assert worker.wait_subscribed(10)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        result = runner.invoke(
+            app,
+            ["simulate", "--vehicles", "5", "--minutes", "10", "--to", "mqtt", "--seed", "3",
+             "--host", host, "--port", str(port)],
+            env={**env, "CARPRIVACY_MQTT_TOPIC": f"{base}/+/telemetry"},
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        found = re.search(r"sent (\d+) messages, (\d+) records", result.output)
+        assert found is not None, result.output
+        messages, records = int(found.group(1)), int(found.group(2))
+        deadline_ok = _wait(lambda: worker.stats.acked >= messages)
+        assert deadline_ok, worker.stats.summary()
+    finally:
+        worker.request_stop()
+        thread.join(15)
+        container.close()
+    assert worker.stats.rejected == 0 and worker.stats.quarantined == 0
+    assert stored(engine) - before == records
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--topic", "vehicles/#/telemetry"], "topic"),
+        (["--group", "a/b"], "group"),
+        (["--tls-cert", "client.pem"], "tls_cert"),
+        (["--batch-size", "0"], "batch-size"),
+    ],
+)
+def test_ingest_mqtt_refuses_bad_options_naming_them(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(
+        app, ["ingest", "mqtt", *args], env={"CARPRIVACY_DATA_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 2
+    assert expected in result.output
