@@ -133,3 +133,48 @@ def test_ingest_mqtt_refuses_bad_options_naming_them(
     )
     assert result.exit_code == 2
     assert expected in result.output
+
+
+def test_simulate_to_http_posts_with_issued_vehicle_credentials(
+    engine: Engine, env: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
+    import socket
+
+    import uvicorn
+
+    from carprivacy.entrypoints.api.app import create_app
+
+    registered = runner.invoke(
+        app, ["simulate", "--vehicles", "3", "--minutes", "1", "--to", "db", "--register"], env=env
+    )
+    assert registered.exit_code == 0, registered.output
+    before = stored(engine)
+    container = build_container(
+        load_settings(data_dir=tmp_path, database_url=db_url), engine=engine
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        assert _wait(lambda: server.started, timeout=20)
+        result = runner.invoke(
+            app,
+            ["simulate", "--vehicles", "3", "--minutes", "5", "--to", "http", "--seed", "4",
+             "--url", f"http://127.0.0.1:{port}", "--batch-records", "200"],
+            env=env,
+        )  # fmt: skip
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        container.close()
+    assert result.exit_code == 0, result.output
+    found = re.search(r"sent \d+ messages, (\d+) records", result.output)
+    assert found is not None, result.output
+    sent = int(found.group(1))
+    assert f"accepted {sent}, rejected 0" in result.output
+    assert stored(engine) - before == sent
