@@ -72,6 +72,11 @@ class Seeded:
     ids: dict[str, str]
     tokens: dict[str, str]  # caller label -> bearer token
 
+    @property
+    def subject_ids(self) -> tuple[str, str]:
+        """The customer's and the vehicle's ids identify them too."""
+        return self.ids["customer_id"], self.ids["vehicle_id"]
+
 
 def _public_reason(key: str) -> str | None:
     if key in PUBLIC:
@@ -251,7 +256,10 @@ def test_no_route_answers_personal_data_without_a_decision(
                 before = _audit_count(engine)
                 body = {} if method in ("POST", "PATCH", "PUT") else None
                 r = client.request(method, url, headers=headers, json=body)
-                leaked = SENTINEL_RE.search(r.text)
+                # an id the caller put in the URL may come back; any other is a disclosure
+                leaked = SENTINEL_RE.search(r.text) or any(
+                    ident in r.text and ident not in url for ident in seeded.subject_ids
+                )
                 if not leaked:
                     continue
                 decided = _audit_count(engine) > before

@@ -31,7 +31,7 @@ def create_caller(
         password=body.password,
         generate_secret=body.generate_secret,
     )
-    return CallerOut.of(record, secret)
+    return CallerOut.of(record, secret, created=True)
 
 
 @router.get("", response_model=list[CallerOut])

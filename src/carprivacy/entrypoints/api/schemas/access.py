@@ -69,7 +69,10 @@ class CallerOut(BaseModel):
     organisation: str
     scopes: list[str]
     has_email: bool
-    subject_id: str | None
+    has_subject: bool = Field(description="A customer caller linked to its data subject.")
+    subject_id: str | None = Field(
+        None, description="Only in the answer that created it (the data subject's id)."
+    )
     fleet_id: str | None
     disabled: bool
     created_at: datetime
@@ -78,7 +81,7 @@ class CallerOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, r: CallerRecord, secret: str | None = None) -> CallerOut:
+    def of(cls, r: CallerRecord, secret: str | None = None, *, created: bool = False) -> CallerOut:
         return cls(
             id=r.id,
             name=r.name,
@@ -87,7 +90,8 @@ class CallerOut(BaseModel):
             organisation=r.organisation,
             scopes=sorted(r.scopes),
             has_email=r.email is not None,
-            subject_id=r.subject_id,
+            has_subject=r.subject_id is not None,
+            subject_id=r.subject_id if created else None,
             fleet_id=r.fleet_id,
             disabled=r.disabled,
             created_at=r.created_at,
