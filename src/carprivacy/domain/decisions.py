@@ -76,6 +76,18 @@ DEFAULT_ROLE_PURPOSES: Final[dict[Role, frozenset[str]]] = {
 VEHICLE_IDENTIFIER_FIELDS: Final = frozenset({"vin"})
 VIN_SIGNAL: Final = "Vehicle.VehicleIdentification.VIN"
 
+_CONSENT, _CONTRACT, _LEGAL, _LI = 0, 1, 2, 3
+_BASIS = {
+    LegalBasis.CONSENT: _CONSENT,
+    LegalBasis.CONTRACT: _CONTRACT,
+    LegalBasis.LEGAL_OBLIGATION: _LEGAL,
+    LegalBasis.LEGITIMATE_INTEREST: _LI,
+}
+_GIVEN = ConsentChoice.GIVEN
+_REFUSED = ConsentChoice.REFUSED
+_CUSTOMER = Role.CUSTOMER
+_ALLOW = Outcome.ALLOW
+_DENY = Outcome.DENY
 _ART_5B = "Art. 5(1)(b) GDPR"
 _ART_5E = "Art. 5(1)(e) GDPR"
 _CACHE_LIMIT = 50_000
@@ -122,6 +134,8 @@ class _Grant:
     fields: dict[str, tuple[str, ...]]
     reasons: tuple[Reason, ...]
     restrictable: tuple[str, ...]  # the requested categories (for the Art. 18 check)
+    idx: _PurposeIndex
+    service_countries: frozenset[str]  # of the caller's recipient organisation; empty: all
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +145,14 @@ class _PurposeIndex:
     recipients: frozenset[str]
     controllers: frozenset[str]
     topic: ConsentTopic | None
+    topic_id: str | None
+    opt_in: bool
+    vehicle_only: bool
+    basis: int  # _CONSENT, _CONTRACT, _LEGAL, _LI
+    marketing: bool
+    override_allowed: bool
+    legal_claims: bool
+    service_country_reason: Reason
     basis_reason: Reason
     deny_consent_required: Reason
     deny_consent_withdrawn: Reason
@@ -156,7 +178,10 @@ class CompiledPolicy:
         self.recipients = policy.recipients_by_id
         self.controller_ids = frozenset(policy.controllers_by_id)
         self.purposes = {p.id: self._index(p) for p in policy.purposes}
-        self._static: dict[tuple[str, str, Role, tuple[str, ...]], _Grant | Reason] = {}
+        self._static: dict[tuple[str, str, int, tuple[str, ...]], _Grant | Reason] = {}
+        self.not_own_data = Reason(
+            "caller.not_own_data", "Art. 15 GDPR", "", "customers see only their own data"
+        )
         self.unknown_purpose = Reason(
             "purpose.unknown", _ART_5B, "", "the purpose is not declared in the policy"
         )
@@ -171,6 +196,19 @@ class CompiledPolicy:
             recipients=frozenset(p.recipients),
             controllers=frozenset(p.controllers),
             topic=topic,
+            topic_id=topic.id if topic else None,
+            opt_in=topic is not None and topic.kind is ConsentKind.OPT_IN,
+            vehicle_only=topic is not None and topic.vehicle_only,
+            basis=_BASIS[p.legal_basis],
+            marketing=p.is_marketing,
+            override_allowed=p.objection_override_allowed and not p.is_marketing,
+            legal_claims=p.legal_claims,
+            service_country_reason=Reason(
+                "recipient.service_country",
+                "Art. 5(1)(c) GDPR",
+                s,
+                "the recipient serves only some countries, not the subject's",
+            ),
             basis_reason=Reason(
                 f"basis.{p.legal_basis.value}",
                 p.legal_basis.article,
@@ -242,7 +280,8 @@ class CompiledPolicy:
     # -- the static (caller-independent) part ---------------------------------------------
 
     def static(self, purpose: str, caller: Caller, categories: tuple[str, ...]) -> _Grant | Reason:
-        key = (purpose, caller.organisation, caller.role, categories)
+        # id(role): enum members are singletons, and Enum.__hash__ is a Python-level call
+        key = (purpose, caller.organisation, id(caller.role), categories)
         hit = self._static.get(key)
         if hit is None:
             if len(self._static) >= _CACHE_LIMIT:
@@ -338,7 +377,9 @@ class CompiledPolicy:
                     f"recipient {org} receives only its allowed fields",
                 )
             )
-        return _Grant(p.form, fields, tuple(reasons), categories)
+        own = self.recipients.get(org)
+        countries = frozenset(own.service_countries) if own is not None else frozenset()
+        return _Grant(p.form, fields, tuple(reasons), categories, idx, countries)
 
     def _transfer_refusal(self, r: Recipient, p: Purpose) -> Reason | None:
         if r.in_eea:
@@ -366,10 +407,46 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     return cp
 
 
-def _deny(request: DecisionRequest, reason: Reason) -> Decision:
-    return Decision(
-        Outcome.DENY, request.purpose, request.categories, (reason,), None, None, request.at
+_new = object.__new__
+_set = object.__setattr__
+_FAST = "__slots__" not in Decision.__dict__ and not hasattr(Decision, "__post_init__")
+
+
+def _decision(
+    outcome: Outcome,
+    request: DecisionRequest,
+    reasons: tuple[Reason, ...],
+    form: Form | None,
+    fields: dict[str, tuple[str, ...]] | None,
+) -> Decision:
+    """A Decision built without the frozen-dataclass ``__init__`` (a third of a decision's cost).
+
+    Equal to ``Decision(outcome, purpose, categories, reasons, form, fields, at)``; falls back to
+    the constructor if Decision ever gets slots or a ``__post_init__``.
+    """
+    if not _FAST:
+        return Decision(
+            outcome, request.purpose, request.categories, reasons, form, fields, request.at
+        )
+    d: Decision = _new(Decision)
+    _set(
+        d,
+        "__dict__",
+        {
+            "outcome": outcome,
+            "purpose": request.purpose,
+            "categories": request.categories,
+            "reasons": reasons,
+            "form": form,
+            "fields": fields,
+            "at": request.at,
+        },
     )
+    return d
+
+
+def _deny(request: DecisionRequest, reason: Reason) -> Decision:
+    return _decision(_DENY, request, (reason,), None, None)
 
 
 def _expired(request: DecisionRequest) -> bool:
@@ -388,74 +465,66 @@ def _expired(request: DecisionRequest) -> bool:
 def decide(
     policy: Policy | CompiledPolicy, request: DecisionRequest, facts: SubjectFacts
 ) -> Decision:
-    """Decide one request; pure and deterministic (see the module docstring for the rules)."""
-    cp = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy)
-    static = cp.static(request.purpose, request.caller, request.categories)
+    """Decide one request; pure and deterministic (see the module docstring for the rules).
+
+    Written for speed: the caller-independent part comes from the compiled policy's cache; the
+    per-subject rules are inlined loops over the (few) records of one subject.
+    """
+    cp = policy if type(policy) is CompiledPolicy else compile_policy(policy)  # type: ignore[arg-type]
+    caller = request.caller
+    static = cp.static(request.purpose, caller, request.categories)
     if isinstance(static, Reason):
         return _deny(request, static)
-    idx = cp.purposes[request.purpose]
-    p = idx.purpose
+    idx = static.idx
     at = request.at
-    caller = request.caller
+    vehicle = request.vehicle_id
 
     subject = request.subject_id or facts.subject_id
-    if subject is None and request.vehicle_id is not None:
-        subject = facts.user_at(request.vehicle_id, at)
+    if subject is None and vehicle is not None:
+        subject = facts.user_at(vehicle, at)
 
-    if caller.role is Role.CUSTOMER and (subject is None or subject != caller.subject_id):
-        return _deny(
-            request,
-            Reason(
-                "caller.not_own_data",
-                "Art. 15 GDPR",
-                p.section,
-                "customers see only their own data",
-            ),
-        )
-    recipient = cp.recipients.get(caller.organisation)
+    if caller.role is _CUSTOMER and (subject is None or subject != caller.subject_id):
+        return _deny(request, cp.not_own_data)
     if (
-        recipient is not None
-        and recipient.service_countries
+        static.service_countries
         and facts.country is not None
-        and facts.country not in recipient.service_countries
+        and facts.country not in static.service_countries
     ):
-        return _deny(
-            request,
-            Reason(
-                "recipient.service_country",
-                "Art. 5(1)(c) GDPR",
-                recipient.section or p.section,
-                f"recipient {recipient.id} serves only {', '.join(recipient.service_countries)}",
-            ),
-        )
+        return _deny(request, idx.service_country_reason)
     if request.extra and _expired(request):
         return _deny(request, idx.deny_expired)
 
-    extra_reasons: tuple[Reason, ...] = ()
-    if p.is_marketing and subject is not None:
+    if idx.marketing and subject is not None:
         for o in facts.objections:
-            if o.subject_id == subject and o.marketing and o.active(at):
+            if (
+                o.marketing
+                and o.subject_id == subject
+                and o.made_at <= at
+                and (o.withdrawn_at is None or at < o.withdrawn_at)
+            ):
                 return _deny(request, idx.deny_marketing_objection)
 
     consented = False
-    topic = idx.topic
-    if topic is not None:
-        if topic.kind is ConsentKind.OPT_IN:
+    topic_id = idx.topic_id
+    basis = idx.basis
+    if topic_id is not None:
+        if idx.opt_in:
             if subject is None:
                 return _deny(request, idx.deny_no_subject)
             withdrawn = False
             for rec in facts.consents:
-                if rec.topic != topic.id or rec.subject_id != subject:
+                if (
+                    rec.topic != topic_id
+                    or rec.subject_id != subject
+                    or rec.choice is not _GIVEN
+                    or (idx.vehicle_only and rec.vehicle_id != vehicle)
+                    or at < rec.given_at
+                ):
                     continue
-                if rec.choice is not ConsentChoice.GIVEN:
-                    continue
-                if topic.vehicle_only and rec.vehicle_id != request.vehicle_id:
-                    continue
-                if rec.active(at):
+                if rec.withdrawn_at is None or at < rec.withdrawn_at:
                     consented = True
                     break
-                if rec.withdrawn_at is not None and rec.withdrawn_at <= at:
-                    withdrawn = True
+                withdrawn = True
             if not consented:
                 return _deny(
                     request, idx.deny_consent_withdrawn if withdrawn else idx.deny_consent_required
@@ -463,61 +532,61 @@ def decide(
         elif subject is not None:
             for rec in facts.consents:
                 if (
-                    rec.topic == topic.id
+                    rec.topic == topic_id
                     and rec.subject_id == subject
-                    and rec.choice is ConsentChoice.REFUSED
-                    and (not topic.vehicle_only or rec.vehicle_id == request.vehicle_id)
-                    and rec.active(at)
+                    and rec.choice is _REFUSED
+                    and (not idx.vehicle_only or rec.vehicle_id == vehicle)
+                    and rec.given_at <= at
+                    and (rec.withdrawn_at is None or at < rec.withdrawn_at)
                 ):
                     return _deny(request, idx.deny_consent_refused)
-    elif p.legal_basis is LegalBasis.CONSENT:
+    elif basis == _CONSENT:
         return _deny(request, idx.deny_consent_required)
 
-    basis = p.legal_basis
-    if basis is LegalBasis.CONTRACT:
+    extra_reasons: tuple[Reason, ...] = ()
+    if basis == _CONTRACT:
         if subject is None:
             return _deny(request, idx.deny_no_subject)
         for c in facts.contracts:
-            if c.covers(subject, request.vehicle_id, at):
+            if (
+                c.subject_id == subject
+                and c.start <= at
+                and (c.end is None or at < c.end)
+                and (vehicle is None or c.vehicle_id is None or c.vehicle_id == vehicle)
+            ):
                 break
         else:
             return _deny(request, idx.deny_contract)
-    elif basis is LegalBasis.LEGITIMATE_INTEREST and subject is not None:
+    elif basis == _LI and subject is not None and facts.objections:
+        pid = request.purpose
         for o in facts.objections:
             if (
-                o.subject_id == subject
-                and not o.marketing
-                and o.active(at)
-                and (o.purpose is None or o.purpose == p.id)
+                not o.marketing
+                and o.subject_id == subject
+                and (o.purpose is None or o.purpose == pid)
+                and o.made_at <= at
+                and (o.withdrawn_at is None or at < o.withdrawn_at)
             ):
-                if not (p.objection_override_allowed and not p.is_marketing) or not any(
-                    v.subject_id == subject and v.purpose == p.id and v.active(at)
+                if not idx.override_allowed or not any(
+                    v.subject_id == subject and v.purpose == pid and v.active(at)
                     for v in facts.overrides
                 ):
                     return _deny(request, idx.deny_objection)
                 extra_reasons = (idx.override_reason,)
                 break
 
-    if subject is not None and facts.restrictions and not p.legal_claims:
+    if subject is not None and facts.restrictions and not idx.legal_claims:
         for r in facts.restrictions:
             if (
                 r.subject_id == subject
                 and r.active(at)
                 and any(r.restricts(c) for c in static.restrictable)
-                and not (basis is LegalBasis.CONSENT and consented)
+                and not (basis == _CONSENT and consented)
             ):
                 return _deny(request, idx.deny_restriction)
 
     reasons = static.reasons + extra_reasons if extra_reasons else static.reasons
-    return Decision(
-        Outcome.ALLOW,
-        request.purpose,
-        request.categories,
-        reasons,
-        static.form,
-        dict(static.fields),
-        at,
-    )
+    return _decision(_ALLOW, request, reasons, static.form, dict(static.fields))
 
 
 def decide_many(
