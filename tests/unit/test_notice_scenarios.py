@@ -172,3 +172,57 @@ def test_third_country_recipient_without_safeguards_is_refused() -> None:
     unsafe = World(third_country_recipient(sample_policy(), "google_geocoding"))
     d = unsafe.ask(GEOCODER, "geocoding", "contact_data")
     assert d.rule == "transfer.no_mechanism" and "Art. 44" in d.reasons[0].article
+
+
+# -- the same scenarios on the shipped policy (policies/mini-connected-nl.yaml) -------------------
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Policy:
+    from carprivacy.adapters.policy.loader import load_policy_file
+    from carprivacy.config import default_policy_path
+
+    return load_policy_file(default_policy_path())
+
+
+def test_shipped_policy_scenarios(shipped: Policy) -> None:
+    w = World(shipped)
+    rnd = Caller("rnd", CallerKind.PERSON, Role.RND_ANALYST, "mini_ag_staff")
+    d = w.ask(rnd, "product_development", "position_movement")
+    assert d.outcome is Outcome.ALLOW and d.form is Form.PSEUDONYMISED
+    rows = [{"vin": VIN, "timestamp": NOW, "latitude": 52.045678, "longitude": 4.312345}]
+    out = w.disclosure.apply(d, "position_movement", rows, recipient="mini_ag_staff", at=NOW)
+    assert str(out[0]["vin"]).startswith("ps_") and out[0]["latitude"] == 52.05
+    assert out[0]["timestamp"] == datetime(2025, 6, 1, 12, tzinfo=UTC)
+
+    dealer = w.ask(DEALER, "after_sales_service", "maintenance_service", vehicle_id="v1")
+    assert dealer.form is Form.VEHICLE_LINKED and dealer.fields is not None
+    assert "vin" in dealer.fields["maintenance_service"]
+    assert w.ask(DEALER, "after_sales_service", "contact").rule == "category.not_allowed"
+
+    crm = Caller("crm", CallerKind.MACHINE, Role.SERVICE, "mini_nl")
+    assert w.ask(crm, "marketing_email", "contact").rule == "consent.required"
+    w.state.give("s1", "marketing_email", at=T0, by="s1", channel="portal")
+    assert w.ask(crm, "marketing_email", "contact").outcome is Outcome.ALLOW
+
+    w.state.object("s1", at=T0, by="s1", purpose="after_sales_service")
+    assert w.ask(DEALER, "after_sales_service", "vehicle_status").rule == "objection.art21"
+
+    w.state.restrict(
+        "s1", RestrictionCase.UNLAWFUL_PROCESSING, at=T0, by="dpo", categories=("contact",)
+    )
+    agent = Caller("agent", CallerKind.PERSON, Role.CUSTOMER_SERVICE, "mini_nl_staff")
+    assert w.ask(agent, "customer_service", "contact").rule == "restriction.art18"
+    officer = Caller("dpo", CallerKind.PERSON, Role.PRIVACY_OFFICER, "mini_nl_staff")
+    assert w.ask(officer, "legal_claims", "contact").outcome is Outcome.ALLOW
+
+    past = {"expires_at": (NOW - timedelta(days=1)).isoformat()}
+    assert w.ask(rnd, "product_development", "vehicle_status", extra=past).rule == (  # type: ignore[arg-type]
+        "retention.expired"
+    )
+
+    canada = Caller("ca", CallerKind.MACHINE, Role.PARTNER, "it_service_provider_canada")
+    assert w.ask(canada, "contract_performance", "vehicle_status", vehicle_id="v1").allowed
+    unsafe = World(third_country_recipient(shipped, "it_service_provider_canada", "CA"))
+    refused = unsafe.ask(canada, "contract_performance", "vehicle_status", vehicle_id="v1")
+    assert refused.rule == "transfer.no_mechanism"
