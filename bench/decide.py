@@ -183,7 +183,9 @@ def make_facts_ok(policy: Policy):  # type: ignore[no-untyped-def]
             overridden = (
                 p.objection_override_allowed
                 and not p.is_marketing
-                and any(v.purpose == p.id and covers(v.decided_at, v.ended_at, at) for v in f.overrides)
+                and any(
+                    v.purpose == p.id and covers(v.decided_at, v.ended_at, at) for v in f.overrides
+                )
             )
             if objected and not overridden:
                 return False
@@ -219,7 +221,9 @@ def random_facts(rng: random.Random, policy: Policy, subject: str) -> SubjectFac
         choice = ConsentChoice.GIVEN if kind is ConsentKind.OPT_IN else ConsentChoice.REFUSED
         a, b = iv()
         consents.append(
-            ConsentRecord(f"c{i}", subject, topic, choice, "1", "portal", a, subject, withdrawn_at=b)
+            ConsentRecord(
+                f"c{i}", subject, topic, choice, "1", "portal", a, subject, withdrawn_at=b
+            )
         )
     objections = []
     for i in range(rng.randint(0, 1)):
@@ -236,7 +240,9 @@ def random_facts(rng: random.Random, policy: Policy, subject: str) -> SubjectFac
             )
         )
     overrides = [
-        Override("x", subject, rng.choice(purposes), OverrideGround.LEGAL_CLAIMS, "claim", "dpo", *iv())
+        Override(
+            "x", subject, rng.choice(purposes), OverrideGround.LEGAL_CLAIMS, "claim", "dpo", *iv()
+        )
         for _ in range(rng.randint(0, 1))
     ]
     restrictions = [
@@ -262,8 +268,14 @@ def workload(
     rng = random.Random(seed)
     facts = {f"s{i}": random_facts(rng, policy, f"s{i}") for i in range(subjects)}
     orgs = [r.id for r in policy.recipients] + [c.id for c in policy.controllers]
-    roles = [Role.PARTNER, Role.DEALER, Role.CUSTOMER_SERVICE, Role.RND_ANALYST, Role.SERVICE,
-             Role.PRIVACY_OFFICER]
+    roles = [
+        Role.PARTNER,
+        Role.DEALER,
+        Role.CUSTOMER_SERVICE,
+        Role.RND_ANALYST,
+        Role.SERVICE,
+        Role.PRIVACY_OFFICER,
+    ]
     out = []
     for i in range(n):
         p = rng.choice(policy.purposes)
@@ -275,8 +287,14 @@ def workload(
         expires = day(rng.uniform(300, 800)) if rng.random() < 0.2 else None
         extra = {"expires_at": expires.isoformat()} if expires else {}
         req = DecisionRequest(caller, p.id, (cat,), at, subject, None, extra)
-        out.append((req, facts[subject], Ctx(subject, at, expires, facts[subject]),
-                    Sub(org, caller.role.value)))
+        out.append(
+            (
+                req,
+                facts[subject],
+                Ctx(subject, at, expires, facts[subject]),
+                Sub(org, caller.role.value),
+            )
+        )
     return out
 
 
@@ -319,9 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     if disagree:
         i = disagree[0]
         req = cas[i][0]
-        print(f"DISAGREE on {len(disagree)} of {len(cas)}; first: {req.caller.organisation} "
-              f"{req.caller.role} {req.purpose} {req.categories} ours={ours[i]} casbin={theirs[i]} "
-              f"{decide(cp, req, cas[i][1]).reasons}", file=sys.stderr)
+        print(
+            f"DISAGREE on {len(disagree)} of {len(cas)}; first: {req.caller.organisation} "
+            f"{req.caller.role} {req.purpose} {req.categories} ours={ours[i]} casbin={theirs[i]} "
+            f"{decide(cp, req, cas[i][1]).reasons}",
+            file=sys.stderr,
+        )
         return 1
     allowed = sum(ours)
 
@@ -354,8 +375,10 @@ def main(argv: list[str] | None = None) -> int:
     t_cas_batch = best_of(1, casbin_batch) / len(cas_rvals)
 
     print(f"policy {policy.id}: {len(policy.purposes)} purposes, {len(lines)} casbin policy lines")
-    print(f"agreement: {len(cas)} requests, {allowed} allowed, {len(cas) - allowed} denied, "
-          "0 disagreements")
+    print(
+        f"agreement: {len(cas)} requests, {allowed} allowed, {len(cas) - allowed} denied, "
+        "0 disagreements"
+    )
     print(f"{'engine':<28}{'us/decision':>12}{'decisions/s':>14}")
     for name, t in (
         ("carprivacy decide (single)", t_single),
