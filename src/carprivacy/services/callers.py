@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -32,6 +31,7 @@ from carprivacy.domain.errors import (
     Problem,
 )
 from carprivacy.domain.policy import Policy
+from carprivacy.services.tokens import AccessTokens, Token
 
 PASSWORD = "password"
 CLIENT_SECRET = "client_secret"
@@ -40,7 +40,6 @@ PERSON_ROLES = frozenset(Role) - {Role.PARTNER, Role.SERVICE, Role.VEHICLE}
 MIN_PASSWORD = 12
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCOPE_RE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
-ISSUER = "carprivacy"
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -79,14 +78,6 @@ class EmailCode:
     created_at: datetime
     attempts: int = 0
     used: bool = False
-
-
-@dataclass(frozen=True)
-class Token:
-    access_token: str
-    expires_in: int
-    scope: str
-    token_type: str = "Bearer"
 
 
 class CallerRepository(Protocol):
@@ -143,6 +134,7 @@ class CallerService:
         self.policy = policy
         self.outbox = outbox
         self._key = token_key
+        self._tokens = AccessTokens(token_key, (settings or CallerSettings()).token_ttl)
         self.clock = clock
         self.settings = settings or CallerSettings()
         s = self.settings
@@ -348,42 +340,17 @@ class CallerService:
 
     # -- tokens -------------------------------------------------------------------------------
     def issue(self, record: CallerRecord, scopes: frozenset[str] | None = None) -> Token:
-        now = self.clock()
         granted = record.scopes if scopes is None else scopes
-        ttl = int(self.settings.token_ttl.total_seconds())
-        claims: dict[str, Any] = {
-            "iss": ISSUER,
-            "sub": record.id,
-            "role": record.role.value,
-            "org": record.organisation,
-            "kind": record.kind.value,
-            "scope": " ".join(sorted(granted)),
-            "iat": int(now.timestamp()),
-            "exp": int(now.timestamp()) + ttl,
-            "jti": secrets.token_hex(8),
-        }
-        token = jwt.encode(claims, self._key, algorithm="HS256")
-        return Token(access_token=token, expires_in=ttl, scope=claims["scope"])
+        claims = {"role": record.role.value, "org": record.organisation, "kind": record.kind.value}
+        return self._tokens.issue(record.id, claims, granted, self.clock())
 
     def authenticate(self, token: str) -> Caller:
         """The caller of a bearer token: signature, expiry, and the caller still enabled."""
-        try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False},
-            )
-        except jwt.PyJWTError as exc:
-            raise AuthenticationError("the bearer token is not valid") from exc
-        if int(claims["exp"]) <= int(self.clock().timestamp()):
-            raise AuthenticationError("the bearer token has expired")
-        record = self.repository.get(str(claims["sub"]))
+        verified = self._tokens.verify(token, self.clock())
+        record = self.repository.get(verified.subject)
         if record is None or record.disabled:
             raise AuthenticationError("the caller is unknown or disabled")
-        scopes = frozenset(str(claims.get("scope", "")).split()) & record.scopes
-        return record.to_caller(scopes)
+        return record.to_caller(verified.scopes & record.scopes)
 
     def _code_hash(self, code_id: str, code: str) -> str:
         return hmac.new(
