@@ -180,7 +180,7 @@ def _build_decisions(container: Container) -> dict[str, Any]:
     from carprivacy.services.disclosure import Disclosure
     from carprivacy.services.subject_state import SubjectStateService
 
-    state = SqlSubjectStateRepository(container.engine)
+    state = SqlSubjectStateRepository(container.engine, container.cipher)
     secret, _ = read_or_create_secret(container.settings.data_dir / "pseudonym.key")
     return {
         "decisions": DecisionService(

@@ -17,6 +17,7 @@ from carprivacy.domain.subject_state import OverrideGround, RestrictionCase
 from carprivacy.services.decisions import DecisionService
 from carprivacy.services.subject_state import SubjectStateService
 from carprivacy.testing.audit import InMemoryAuditTrail
+from carprivacy.testing.crypto import InMemoryFieldCipher
 from carprivacy.testing.decision_policy import sample_policy
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
 
@@ -48,7 +49,7 @@ def exercise(service: SubjectStateService) -> None:
 
 
 def test_sql_store_round_trips_like_the_fake(engine: Engine) -> None:
-    sql = SqlSubjectStateRepository(engine)
+    sql = SqlSubjectStateRepository(engine, InMemoryFieldCipher())
     fake = InMemorySubjectStateRepository()
     exercise(SubjectStateService(POLICY, sql))
     exercise(SubjectStateService(POLICY, fake))
@@ -68,7 +69,7 @@ def test_sql_store_round_trips_like_the_fake(engine: Engine) -> None:
 
 
 def test_updates_of_unknown_records_write_nothing(engine: Engine) -> None:
-    sql = SqlSubjectStateRepository(engine)
+    sql = SqlSubjectStateRepository(engine, InMemoryFieldCipher())
     service = SubjectStateService(POLICY, sql)
     r = service.restrict("s1", RestrictionCase.ACCURACY_CONTESTED, at=T0, by="dpo")
     with pytest.raises(InvalidInputError) as err:
@@ -82,7 +83,7 @@ def test_updates_of_unknown_records_write_nothing(engine: Engine) -> None:
 
 
 def test_invalid_input_names_field_and_rule_and_writes_nothing(engine: Engine) -> None:
-    sql = SqlSubjectStateRepository(engine)
+    sql = SqlSubjectStateRepository(engine, InMemoryFieldCipher())
     service = SubjectStateService(POLICY, sql)
     with pytest.raises(InvalidInputError) as err:
         service.give("s1", "no_topic", at=T0, by="s1", channel="")
@@ -109,7 +110,7 @@ def test_invalid_input_names_field_and_rule_and_writes_nothing(engine: Engine) -
 
 
 def test_decision_service_reads_the_sql_store(engine: Engine) -> None:
-    sql = SqlSubjectStateRepository(engine)
+    sql = SqlSubjectStateRepository(engine, InMemoryFieldCipher())
     service = SubjectStateService(POLICY, sql)
     audit = InMemoryAuditTrail()
     decisions = DecisionService(POLICY, sql, InMemoryMasterFacts(), audit)
@@ -141,3 +142,23 @@ def test_migration_0004_matches_the_tables(empty_engine: Engine) -> None:
         assert {i["name"] for i in insp.get_indexes(table.name)} == {i.name for i in table.indexes}
     downgrade(empty_engine, "0003_access")
     assert "subject_consents" not in inspect(empty_engine).get_table_names()
+
+
+def test_free_text_is_sealed_and_shredded_with_the_subject_key(engine: Engine) -> None:
+    from sqlalchemy import text
+
+    cipher = InMemoryFieldCipher()
+    sql = SqlSubjectStateRepository(engine, cipher)
+    service = SubjectStateService(POLICY, sql)
+    service.object("s1", at=T0, by="s1", purpose="after_sales_service", grounds="Mijn ziekte")
+    service.override(
+        "s1", "after_sales_service", OverrideGround.LEGAL_CLAIMS, "Zaak Jansen", at=T0, by="dpo"
+    )
+    with engine.connect() as conn:
+        raw = conn.execute(text("SELECT grounds FROM subject_objections")).scalar_one()
+    assert b"ziekte" not in bytes(raw)
+    assert sql.objections("s1")[0].grounds == "Mijn ziekte"
+    cipher.destroy_key("subject:s1")
+    objection = sql.objections("s1")[0]
+    assert objection.grounds == "" and sql.overrides("s1")[0].justification == ""
+    assert objection.active(T0)  # the record itself still counts

@@ -1,7 +1,10 @@
 """SQL store of consents, objections, overrides and restrictions (services/subject_state.py ports).
 
 Every write is one transaction; an update of an unknown id raises KeyError and writes nothing.
-Times are stored and returned in UTC (SQLite returns naive values: they are UTC).
+Times are stored and returned in UTC (SQLite returns naive values: they are UTC). Free text that
+may describe the person (objection grounds, override justification, lift notice) is sealed with
+the FieldCipher under ``subject:<id>``, bound to table/column/row; after crypto-shredding it reads
+as an empty string.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, Table, insert, select, update
 
+from carprivacy.adapters.db.repositories.sealing import FieldSealer
 from carprivacy.adapters.db.tables.subject_state import (
     subject_consents,
     subject_objections,
     subject_overrides,
     subject_restrictions,
 )
+from carprivacy.domain.errors import KeyDestroyedError
 from carprivacy.domain.subject_state import (
     ConsentChoice,
     ConsentRecord,
@@ -27,6 +32,7 @@ from carprivacy.domain.subject_state import (
     Restriction,
     RestrictionCase,
 )
+from carprivacy.services.crypto import FieldCipher
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -42,8 +48,22 @@ def _req_utc(value: datetime) -> datetime:
 
 
 class SqlSubjectStateRepository:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
         self.engine = engine
+        self._sealer = FieldSealer(cipher)
+
+    def _seal(self, subject: str, table: str, column: str, row_id: str, text: str) -> bytes:
+        blob = self._sealer.seal(subject, table, column, row_id, text)
+        assert blob is not None
+        return blob
+
+    def _open(self, m: RowMapping, table: str, column: str) -> str:
+        if m[column] is None:
+            return ""
+        try:
+            return self._sealer.open(m["subject_id"], table, column, m["id"], m[column]) or ""
+        except KeyDestroyedError:
+            return ""  # erased by crypto-shredding: the record stays, the text is gone
 
     # -- generic ----------------------------------------------------------------------------
 
@@ -112,8 +132,7 @@ class SqlSubjectStateRepository:
 
     # -- objections -------------------------------------------------------------------------
 
-    @staticmethod
-    def _objection_values(o: Objection) -> dict[str, Any]:
+    def _objection_values(self, o: Objection) -> dict[str, Any]:
         return {
             "id": o.id,
             "subject_id": o.subject_id,
@@ -121,7 +140,7 @@ class SqlSubjectStateRepository:
             "recorded_by": o.recorded_by,
             "purpose": o.purpose,
             "marketing": o.marketing,
-            "grounds": o.grounds,
+            "grounds": self._seal(o.subject_id, "subject_objections", "grounds", o.id, o.grounds),
             "withdrawn_at": _utc(o.withdrawn_at),
         }
 
@@ -140,7 +159,7 @@ class SqlSubjectStateRepository:
                 recorded_by=m["recorded_by"],
                 purpose=m["purpose"],
                 marketing=bool(m["marketing"]),
-                grounds=m["grounds"],
+                grounds=self._open(m, "subject_objections", "grounds"),
                 withdrawn_at=_utc(m["withdrawn_at"]),
             )
             for m in self._rows(subject_objections, subject_id, "made_at")
@@ -148,14 +167,15 @@ class SqlSubjectStateRepository:
 
     # -- overrides --------------------------------------------------------------------------
 
-    @staticmethod
-    def _override_values(o: Override) -> dict[str, Any]:
+    def _override_values(self, o: Override) -> dict[str, Any]:
         return {
             "id": o.id,
             "subject_id": o.subject_id,
             "purpose": o.purpose,
             "ground": o.ground.value,
-            "justification": o.justification,
+            "justification": self._seal(
+                o.subject_id, "subject_overrides", "justification", o.id, o.justification
+            ),
             "decided_by": o.decided_by,
             "decided_at": _utc(o.decided_at),
             "ended_at": _utc(o.ended_at),
@@ -174,7 +194,7 @@ class SqlSubjectStateRepository:
                 subject_id=m["subject_id"],
                 purpose=m["purpose"],
                 ground=OverrideGround(m["ground"]),
-                justification=m["justification"],
+                justification=self._open(m, "subject_overrides", "justification"),
                 decided_by=m["decided_by"],
                 decided_at=_req_utc(m["decided_at"]),
                 ended_at=_utc(m["ended_at"]),
@@ -184,8 +204,7 @@ class SqlSubjectStateRepository:
 
     # -- restrictions -----------------------------------------------------------------------
 
-    @staticmethod
-    def _restriction_values(r: Restriction) -> dict[str, Any]:
+    def _restriction_values(self, r: Restriction) -> dict[str, Any]:
         return {
             "id": r.id,
             "subject_id": r.subject_id,
@@ -195,7 +214,11 @@ class SqlSubjectStateRepository:
             "categories": " ".join(r.categories),
             "lifted_at": _utc(r.lifted_at),
             "lifted_by": r.lifted_by,
-            "lift_notice": r.lift_notice,
+            "lift_notice": None
+            if r.lift_notice is None
+            else self._seal(
+                r.subject_id, "subject_restrictions", "lift_notice", r.id, r.lift_notice
+            ),
         }
 
     def add_restriction(self, restriction: Restriction) -> None:
@@ -215,7 +238,9 @@ class SqlSubjectStateRepository:
                 categories=tuple(m["categories"].split()),
                 lifted_at=_utc(m["lifted_at"]),
                 lifted_by=m["lifted_by"],
-                lift_notice=m["lift_notice"],
+                lift_notice=None
+                if m["lift_notice"] is None
+                else self._open(m, "subject_restrictions", "lift_notice"),
             )
             for m in self._rows(subject_restrictions, subject_id, "started_at")
         ]

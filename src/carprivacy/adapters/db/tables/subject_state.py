@@ -1,12 +1,15 @@
 """Tables of consents, objections, overrides and restrictions (issue 4; SPEC U2, C4, R4, R6).
 
-Rows are evidence: they are closed (withdrawn_at, ended_at, lifted_at), never deleted.
+Rows are evidence: they are closed (withdrawn_at, ended_at, lifted_at), never deleted. Free text
+that may describe the person (objection grounds, override justification, lift notice) is
+``LargeBinary``: AES-GCM ciphertext under the subject's key (FieldCipher), so erasure by
+crypto-shredding removes it too.
 Migration: ``0004_subject_state``; keep both in step (tests compare them on both databases).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Index, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Index, LargeBinary, String, Table, Text
 
 from carprivacy.adapters.db.base import metadata
 
@@ -39,7 +42,7 @@ subject_objections = Table(
     Column("recorded_by", String(64), nullable=False),
     Column("purpose", String(64), nullable=True),
     Column("marketing", Boolean, nullable=False),
-    Column("grounds", Text, nullable=False),
+    Column("grounds", LargeBinary, nullable=False),
     Column("withdrawn_at", TS, nullable=True),
     Index("ix_subject_objections_subject_id", "subject_id"),
 )
@@ -51,7 +54,7 @@ subject_overrides = Table(
     Column("subject_id", String(64), nullable=False),
     Column("purpose", String(64), nullable=False),
     Column("ground", String(32), nullable=False),
-    Column("justification", Text, nullable=False),
+    Column("justification", LargeBinary, nullable=False),
     Column("decided_by", String(64), nullable=False),
     Column("decided_at", TS, nullable=False),
     Column("ended_at", TS, nullable=True),
@@ -69,6 +72,6 @@ subject_restrictions = Table(
     Column("categories", Text, nullable=False),  # space-separated category ids; empty: all
     Column("lifted_at", TS, nullable=True),
     Column("lifted_by", String(64), nullable=True),
-    Column("lift_notice", Text, nullable=True),
+    Column("lift_notice", LargeBinary, nullable=True),
     Index("ix_subject_restrictions_subject_id", "subject_id"),
 )

@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("recorded_by", sa.String(64), nullable=False),
         sa.Column("purpose", sa.String(64), nullable=True),
         sa.Column("marketing", sa.Boolean(), nullable=False),
-        sa.Column("grounds", sa.Text(), nullable=False),
+        sa.Column("grounds", sa.LargeBinary(), nullable=False),
         sa.Column("withdrawn_at", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subject_objections")),
     )
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.String(64), nullable=False),
         sa.Column("purpose", sa.String(64), nullable=False),
         sa.Column("ground", sa.String(32), nullable=False),
-        sa.Column("justification", sa.Text(), nullable=False),
+        sa.Column("justification", sa.LargeBinary(), nullable=False),
         sa.Column("decided_by", sa.String(64), nullable=False),
         sa.Column("decided_at", TS, nullable=False),
         sa.Column("ended_at", TS, nullable=True),
@@ -72,7 +72,7 @@ def upgrade() -> None:
         sa.Column("categories", sa.Text(), nullable=False),
         sa.Column("lifted_at", TS, nullable=True),
         sa.Column("lifted_by", sa.String(64), nullable=True),
-        sa.Column("lift_notice", sa.Text(), nullable=True),
+        sa.Column("lift_notice", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subject_restrictions")),
     )
     op.create_index("ix_subject_restrictions_subject_id", "subject_restrictions", ["subject_id"])
