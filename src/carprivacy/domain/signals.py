@@ -225,14 +225,24 @@ def check_value(signal: Signal, value: object, path: str) -> tuple[Any, list[Pro
             number = int(value)
         lo, hi = bounds
         if not lo <= number <= hi:
-            return None, [Problem(path, "range", f"{signal.name} is {stype.value}")]
+            lo = max(lo, int(signal.min)) if signal.min is not None else lo
+            hi = min(hi, int(signal.max)) if signal.max is not None else hi
+            return None, [
+                Problem(
+                    path, "range", f"{signal.name} takes [{lo}, {hi}] {signal.unit or ''}".rstrip()
+                )
+            ]
     elif not math.isfinite(number):
         return None, [Problem(path, "finite", "must be a finite number")]
     if (signal.min is not None and number < signal.min) or (
         signal.max is not None and number > signal.max
     ):
         return None, [
-            Problem(path, "range", f"{signal.name} takes {_range_text(signal)} {signal.unit or ''}")
+            Problem(
+                path,
+                "range",
+                f"{signal.name} takes {_range_text(signal)} {signal.unit or ''}".rstrip(),
+            )
         ]
     return number, []
 
