@@ -149,6 +149,10 @@ def test_oauth_client_credentials_form_and_basic(client: TestClient) -> None:
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
     # JSON is not the token endpoint's format (RFC 6749: form-encoded)
     assert client.post("/v1/oauth/token", json=form).status_code == 422
+    rotated = client.post(f"/v1/callers/{m['id']}/secret", headers=admin()).json()
+    assert client.post("/v1/oauth/token", data=form).status_code == 401  # the old secret died
+    form["client_secret"] = rotated["client_secret"]
+    assert client.post("/v1/oauth/token", data=form).status_code == 200
     client.post(f"/v1/callers/{m['id']}/disable", headers=admin())
     assert client.post("/v1/oauth/token", data=form).status_code == 401
 
@@ -294,6 +298,10 @@ def test_cli_adds_lists_and_verifies(
         ],
     )
     assert r.exit_code == 0 and "client_secret:" in r.output
+    machine_id = r.output.split("client_id:")[1].split()[0]
+    rotated = runner.invoke(cli, ["callers", "rotate-secret", machine_id])
+    assert rotated.exit_code == 0 and "client_secret:" in rotated.output
+    assert runner.invoke(cli, ["callers", "rotate-secret", "desk"]).exit_code == 1  # a person
     listed = runner.invoke(cli, ["callers", "list"]).output
     assert "desk" in listed and "fleet:read" in listed and "passphrase" not in listed
     container = build_container(settings_for(tmp_path, db_url), engine=engine)

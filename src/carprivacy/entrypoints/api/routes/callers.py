@@ -53,3 +53,12 @@ def enable_caller(
     caller_id: str, _: Caller = Depends(admin), container: Container = Depends(get_container)
 ) -> CallerOut:
     return CallerOut.of(container.callers.set_disabled(caller_id, False))
+
+
+@router.post("/{caller_id}/secret", response_model=CallerOut)
+def rotate_secret(
+    caller_id: str, _: Caller = Depends(admin), container: Container = Depends(get_container)
+) -> CallerOut:
+    """A new client secret for a machine caller (shown once); the old one stops working."""
+    secret = container.callers.rotate_secret(caller_id)
+    return CallerOut.of(container.callers.get(caller_id), secret)

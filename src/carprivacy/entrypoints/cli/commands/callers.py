@@ -103,3 +103,20 @@ def register(app: typer.Typer) -> None:
         finally:
             container.close()
         typer.echo(f"caller {caller_id} disabled")
+
+    @group.command("rotate-secret")
+    def rotate_secret(caller_id: str = typer.Argument(...)) -> None:
+        """Print a new client secret for a machine caller; the old one stops working."""
+        from carprivacy.bootstrap import build_container
+        from carprivacy.domain.errors import InvalidInputError, NotFoundError
+
+        container = build_container()
+        try:
+            secret = container.callers.rotate_secret(caller_id)
+        except (NotFoundError, InvalidInputError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            container.close()
+        typer.echo(f"client_id:     {caller_id}")
+        typer.echo(f"client_secret: {secret}")
