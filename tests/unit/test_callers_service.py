@@ -147,3 +147,22 @@ def test_duplicate_ids_and_emails_conflict() -> None:
         svc.create(
             name="C", kind="person", role="dealer", organisation="dealers", email="A@example.org"
         )
+
+
+def test_password_guessing_is_paused_after_ten_failures() -> None:
+    svc, _, clock = service()
+    svc.create(
+        name="PO",
+        kind="person",
+        role="privacy_officer",
+        organisation="mini_nl",
+        caller_id="po",
+        password="the right passphrase",
+    )
+    for i in range(10):
+        with pytest.raises(AuthenticationError, match="not valid"):
+            svc.login_password("po", f"guess {i}")
+    with pytest.raises(AuthenticationError, match="too many"):
+        svc.login_password("po", "the right passphrase")
+    clock.at += timedelta(minutes=5)
+    assert svc.login_password("po", "the right passphrase").access_token

@@ -115,6 +115,8 @@ class CallerSettings:
     token_ttl: timedelta = timedelta(minutes=15)
     code_ttl: timedelta = timedelta(minutes=10)
     code_attempts: int = 5
+    login_failures: int = 10  # failed password logins per login name before a pause ...
+    login_pause: timedelta = timedelta(minutes=5)  # ... of this long (per process)
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
@@ -145,6 +147,7 @@ class CallerService:
         )
         # verifying against this keeps unknown callers as slow as known ones (no enumeration)
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        self._failures: dict[str, list[datetime]] = {}
 
     # -- administration -----------------------------------------------------------------------
     def organisations(self) -> frozenset[str]:
@@ -269,6 +272,11 @@ class CallerService:
 
     # -- logins -------------------------------------------------------------------------------
     def login_password(self, login: str, password: str) -> Token:
+        key = login.lower()
+        now = self.clock()
+        failures = [t for t in self._failures.get(key, []) if now - t < self.settings.login_pause]
+        if len(failures) >= self.settings.login_failures:
+            raise AuthenticationError("too many failed logins: try again later")
         record = self.repository.by_email(login.lower()) or self.repository.get(login)
         stored = self.repository.credential(record.id, PASSWORD) if record else None
         try:
@@ -277,7 +285,9 @@ class CallerService:
         except (VerificationError, InvalidHashError):
             valid = False
         if not valid or record is None or record.disabled:
+            self._failures[key] = [*failures, now]
             raise AuthenticationError("the login or password is not valid")
+        self._failures.pop(key, None)
         return self.issue(record)
 
     def start_email_code(self, email: str) -> str:
