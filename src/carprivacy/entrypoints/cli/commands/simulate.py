@@ -40,7 +40,8 @@ class Tally:
 
 
 def fleet_vins(container: Container, count: int, seed: int, register: bool) -> list[str]:
-    """Up to ``count`` VINs of registered vehicles; generated (and maybe registered) ones else."""
+    """Up to ``count`` VINs of registered vehicles, topped up with generated ones: registered
+    (each with a demo owner) under ``--register``, else only when the database has no vehicles."""
     from carprivacy.services.simulation import demo_vins
 
     master = container.master
@@ -52,9 +53,25 @@ def fleet_vins(container: Container, count: int, seed: int, register: bool) -> l
         if len(page.items) == 0 or offset + len(page.items) >= page.total:
             break
         offset += len(page.items)
-    if vins or not register:
-        return vins or demo_vins(count, seed=seed)
-    return register_demo_fleet(container, demo_vins(count, seed=seed))
+    missing = count - len(vins)
+    if missing <= 0:
+        return vins
+    known = set(vins)
+    extra = [v for v in demo_vins(count, seed=seed) if v not in known][:missing]
+    if register:
+        return vins + register_demo_fleet(container, extra)
+    if vins:
+        typer.echo(
+            f"{len(vins)} vehicles registered; simulating those (--register adds {missing} more)",
+            err=True,
+        )
+        return vins
+    typer.echo(
+        f"no vehicles in the database: simulating {count} unregistered ones, whose records will "
+        "be refused as unknown vehicles (--register registers them with demo owners)",
+        err=True,
+    )
+    return extra
 
 
 def register_demo_fleet(container: Container, vins: list[str]) -> list[str]:
