@@ -21,7 +21,7 @@ ingest_app = typer.Typer(help="Take telemetry in (MQTT worker).", no_args_is_hel
 
 
 def default_client_id(group: str | None) -> str:
-    return f"carprivacy-{group or 'ingest'}-{socket.gethostname()}"[:128]
+    return f"{group or 'carprivacy-ingest'}-{socket.gethostname()}"[:128]
 
 
 @ingest_app.command("mqtt")
