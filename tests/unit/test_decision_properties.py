@@ -256,16 +256,22 @@ def oracle(
     topic = next((x for x in policy.consent_topics if x.id == purpose.consent_topic), None)
     consent_ok = False
     if topic is not None:
-        matching = [
-            (choice, iv)
-            for s, tp, choice, iv, v in tl.consents
-            if s == subject and tp == topic.id and (not topic.vehicle_only or v == vehicle)
-        ]
+        mine = [(c, iv, v) for s, tp, c, iv, v in tl.consents if s == subject and tp == topic.id]
         if topic.kind is ConsentKind.OPT_IN:
-            consent_ok = any(c == "given" and inside(iv, t) for c, iv in matching)
+            # a vehicle-only consent counts only for its own vehicle
+            consent_ok = any(
+                c == "given" and inside(iv, t) and (not topic.vehicle_only or v == vehicle)
+                for c, iv, v in mine
+            )
             ok["consent"] = subject is not None and consent_ok
         else:
-            ok["consent"] = not any(c == "refused" and inside(iv, t) for c, iv in matching)
+            # a refusal counts for its vehicle, and for any request that names no vehicle
+            ok["consent"] = not any(
+                c == "refused"
+                and inside(iv, t)
+                and (not topic.vehicle_only or vehicle is None or v == vehicle)
+                for c, iv, v in mine
+            )
     if purpose.legal_basis is LegalBasis.CONTRACT:
         ok["contract"] = subject is not None and any(
             s == subject and inside(iv, t) and (v is None or vehicle is None or v == vehicle)

@@ -386,3 +386,14 @@ def test_decide_many_and_compiled_policy_agree_with_decide() -> None:
         (req(MARKETING_SYSTEM, "marketing_email", "contact_data"), SubjectFacts("s1")),
     ]
     assert decide_many(POLICY, pairs) == [decide(POLICY, r, f) for r, f in pairs]
+
+
+def test_obfcm_refusal_counts_for_a_request_without_vehicle() -> None:
+    eu = Caller("eu", CallerKind.MACHINE, Role.PARTNER, "eu_commission")
+    refused = consent("obfcm_refusal", choice=ConsentChoice.REFUSED, vehicle="v1")
+    r = req(eu, "obfcm_reporting", "obfcm")
+    check(
+        decide(POLICY, r, SubjectFacts("s1", consents=(refused,))),
+        Outcome.DENY,
+        "consent.refused",
+    )

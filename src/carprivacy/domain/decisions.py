@@ -18,7 +18,9 @@ checked (the first that fails decides; every reason names rule id, GDPR article 
    returned.
 6. ``objection.marketing``: a marketing objection stops every marketing purpose (Art. 21(3)).
 7. ``consent.required`` / ``consent.withdrawn`` / ``consent.refused``: opt-in topics need a consent
-   given and not withdrawn at ``at``; opt-out topics (OBFCM) stop while refused.
+   given and not withdrawn at ``at``; opt-out topics (OBFCM) stop while refused. For a
+   vehicle-only topic a consent counts only for its vehicle, and a refusal of the subject counts
+   for a request that names no vehicle (the conservative reading both ways).
 8. ``contract.required``: contract purposes need a contract covering subject and vehicle at ``at``.
 9. ``objection.art21``: legitimate-interest purposes stop for a subject who objected, unless an
    active override with recorded compelling grounds or legal claims exists (never for marketing).
@@ -535,7 +537,7 @@ def decide(
                     rec.topic == topic_id
                     and rec.subject_id == subject
                     and rec.choice is _REFUSED
-                    and (not idx.vehicle_only or rec.vehicle_id == vehicle)
+                    and (not idx.vehicle_only or vehicle is None or rec.vehicle_id == vehicle)
                     and rec.given_at <= at
                     and (rec.withdrawn_at is None or at < rec.withdrawn_at)
                 ):
