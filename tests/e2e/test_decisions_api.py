@@ -105,8 +105,11 @@ def test_single_decision_with_reasons_and_audit(
     assert audit_count(engine) == before + 2
 
 
-def test_batch_follows_consent_state(api: tuple[TestClient, Container, dict[str, str]]) -> None:
+def test_batch_follows_consent_state(
+    api: tuple[TestClient, Container, dict[str, str]], engine: Engine
+) -> None:
     client, container, tokens = api
+    before = audit_count(engine)
     container.subject_state.give(
         "s1", "marketing_email", at=AT - timedelta(days=1), by="s1", channel="portal"
     )
@@ -118,6 +121,7 @@ def test_batch_follows_consent_state(api: tuple[TestClient, Container, dict[str,
     )
     assert r.status_code == 200, r.text
     assert [d["rule"] for d in r.json()["decisions"]] == ["purpose.allowed", "consent.required"]
+    assert audit_count(engine) == before + 2  # the batch is in the audit log, allow and deny
 
 
 def test_on_behalf_needs_the_scope(api: tuple[TestClient, Container, dict[str, str]]) -> None:

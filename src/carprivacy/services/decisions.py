@@ -4,7 +4,9 @@
 the user of the vehicle at ``at``), reads that subject's consents, objections, overrides and
 restrictions and the contracts and vehicle usage periods from master data, calls
 :func:`carprivacy.domain.decisions.decide`, and appends the request and decision to the audit trail,
-allow and deny alike. ``decide_many`` does the same for a batch, reading each subject's facts once.
+allow and deny alike. ``decide_many`` does the same for a batch, reading each subject's facts once
+and appending the batch to the audit trail at once (``record_many`` where the trail has it).
+Nothing is returned unless it was recorded.
 """
 
 from __future__ import annotations
@@ -125,7 +127,12 @@ class DecisionService:
                 # a vehicle-only request resolves the user at its own time: no sharing
                 facts = self.facts(request.subject_id, request.vehicle_id, request)
                 cache[key] = facts
-            decision = decide_pure(self.policy, request, facts)
-            self.audit.record(request, decision)
-            out.append(decision)
+            out.append(decide_pure(self.policy, request, facts))
+        pairs = list(zip(requests, out, strict=True))
+        record_many = getattr(self.audit, "record_many", None)
+        if callable(record_many):
+            record_many(pairs)  # one transaction for the batch (services/audit.py)
+        else:
+            for request, decision in pairs:
+                self.audit.record(request, decision)
         return out
