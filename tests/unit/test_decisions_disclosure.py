@@ -81,3 +81,47 @@ def test_disclosure_drops_expired_and_unreadable_expiry_and_unknown_fields() -> 
     ]
     out = disclosure.apply(allowed, "maintenance", rows, recipient="dealers", at=AT)
     assert out == [{"vin": "C", "oil_level": 3}, {"vin": "D", "oil_level": 4}]
+
+
+CALLERS_FORMS = [
+    ("product_development", "mini_ag_staff", Role.RND_ANALYST),
+    ("product_development", "catena_x_partners", Role.PARTNER),
+    ("after_sales_service", "dealers", Role.DEALER),
+]
+values = st.text(alphabet="ABCDEFGHJKLMNPRSTUVWXYZ0123456789", min_size=6, max_size=17)
+
+
+@given(
+    case=st.sampled_from(CALLERS_FORMS),
+    rows=st.lists(
+        st.fixed_dictionaries(
+            {
+                "vin": values,
+                "customer_id": values,
+                "oil_level": st.floats(0, 1),
+                "expires_at": st.one_of(
+                    st.none(), st.integers(-5, 5).map(lambda d: AT + timedelta(days=d))
+                ),
+            }
+        ),
+        max_size=5,
+    ),
+)
+def test_no_identifier_leaves_in_a_weaker_form(
+    case: tuple[str, str, Role], rows: list[dict[str, object]]
+) -> None:
+    purpose, org, role = case
+    decision = _decision(purpose, org, role, "maintenance")
+    assert decision.allowed, decision.reasons
+    out = Disclosure(POLICY, SECRET).apply(decision, "maintenance", rows, recipient=org, at=AT)
+    live = [r for r in rows if r["expires_at"] is None or r["expires_at"] > AT]  # type: ignore[operator]
+    assert len(out) == len(live)
+    for released, original in zip(out, live, strict=True):
+        assert "expires_at" not in released
+        assert "customer_id" not in released or released["customer_id"] != original["customer_id"]
+        if decision.form.value == "pseudonymised":  # type: ignore[union-attr]
+            assert original["vin"] not in released.values()
+            assert original["customer_id"] not in released.values()
+        else:  # vehicle_linked: the VIN, never the customer
+            assert released["vin"] == original["vin"]
+            assert "customer_id" not in released
