@@ -308,3 +308,23 @@ def test_a_read_without_a_purpose_is_refused_naming_the_purpose(
         params={"purpose": "customer_service"},
     )
     assert r.status_code in (200, 403)
+
+
+def test_a_read_is_audited_with_caller_purpose_route_and_pseudonymous_subject(
+    walk: tuple[TestClient, Seeded, Engine],
+) -> None:
+    client, seeded, engine = walk
+    headers = {"Authorization": f"Bearer {seeded.tokens['privacy_officer']}"}
+    customer = seeded.ids["customer_id"]
+    r = client.get(f"/v1/customers/{customer}", headers=headers, params={"purpose": "legal_claims"})
+    assert r.status_code == 200 and r.json()["surname"] == "Sentinelius"
+    with engine.connect() as conn:
+        last = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc()).limit(1)).one()
+    assert (last.caller_id, last.purpose, last.outcome, last.categories, last.action) == (
+        "walk_privacy_officer",
+        "legal_claims",
+        "allow",
+        "contact",
+        "GET /v1/customers/{customer_id}",
+    )
+    assert last.subject_ref and customer not in str(tuple(last))

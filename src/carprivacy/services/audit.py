@@ -155,7 +155,7 @@ class AuditService:
             outcome=decision.outcome.value,
             rule=decision.rule,
             form=decision.form.value if decision.form is not None and decision.allowed else "",
-            action=request.extra.get("action", "decision"),
+            action=request.extra.get("action", "decision")[:120],
         )
 
     def record(self, request: DecisionRequest, decision: Decision) -> None:

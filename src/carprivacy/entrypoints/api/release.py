@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -74,6 +74,7 @@ class Reader:
     caller: Caller
     purpose: str
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    action: str = "read"  # what the audit log says was done, e.g. "GET /v1/customers/{id}"
 
     def decide(
         self, view: View, *, subject_id: str | None = None, vehicle_id: str | None = None
@@ -86,6 +87,7 @@ class Reader:
             subject_id=subject_id,
             vehicle_id=vehicle_id,
             at=self.at,
+            extra={"action": self.action},
         )
 
     def apply(
@@ -141,9 +143,12 @@ class Reader:
 
 
 def get_reader(
+    request: Request,
     caller: Caller = Depends(get_caller),
     purpose: str = Depends(get_purpose),
     container: Container = Depends(get_container),
 ) -> Reader:
     """A dependency: the authenticated caller and the purpose it declares (422 without one)."""
-    return Reader(container, caller, purpose)
+    route = request.scope.get("route")
+    template = getattr(route, "path", None) or request.url.path
+    return Reader(container, caller, purpose, action=f"{request.method} {template}"[:120])

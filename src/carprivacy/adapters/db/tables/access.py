@@ -76,7 +76,7 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("rule", String(100), nullable=False),
     Column("form", String(32), nullable=False),
-    Column("action", String(32), nullable=False),
+    Column("action", String(120), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_caller_at", "caller_id", "at"),
     Index("ix_audit_log_subject_ref", "subject_ref"),

@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("rule", sa.String(100), nullable=False),
         sa.Column("form", sa.String(32), nullable=False),
-        sa.Column("action", sa.String(32), nullable=False),
+        sa.Column("action", sa.String(120), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_log")),
     )
