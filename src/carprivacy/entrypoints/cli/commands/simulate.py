@@ -115,6 +115,9 @@ def register(app: typer.Typer) -> None:
         port: int | None = typer.Option(None, help="MQTT broker port (--to mqtt)."),
         tls_ca: Path | None = typer.Option(None, help="MQTT CA certificate: turns TLS on."),
         batch_records: int = typer.Option(1000, min=1, help="Records per HTTP post / db call."),
+        realtime: bool = typer.Option(
+            False, "--realtime", help="Drive from now on at wall-clock pace (a live demo)."
+        ),
     ) -> None:
         """Simulate N vehicles driving M minutes (ending now) and send their telemetry."""
         from rich.progress import Progress
@@ -126,7 +129,8 @@ def register(app: typer.Typer) -> None:
         try:
             vins = fleet_vins(container, vehicles, seed, register_missing)
             assert container.catalogue is not None
-            start = datetime.now(UTC) - timedelta(minutes=minutes)
+            now = datetime.now(UTC)
+            start = now if realtime else now - timedelta(minutes=minutes)
             sim = FleetSimulator(
                 vins, container.catalogue, start=start, seed=seed, interval_s=interval
             )
@@ -137,7 +141,11 @@ def register(app: typer.Typer) -> None:
                 task = progress.add_task(
                     f"{len(vins)} vehicles -> {to.value}", total=sim.tick_count(minutes)
                 )
-                for tick in sim.ticks(minutes):
+                for n, tick in enumerate(sim.ticks(minutes), 1):
+                    if realtime:  # each tick leaves when its timestamp comes
+                        time.sleep(
+                            max(0.0, (now - datetime.now(UTC)).total_seconds() + n * interval)
+                        )
                     for vin, records in tick:
                         send.add(vin, records, tally)
                     progress.advance(task)
