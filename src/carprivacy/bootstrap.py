@@ -199,6 +199,7 @@ def _build_access(container: Container) -> dict[str, Any]:
     from datetime import timedelta
 
     from carprivacy.adapters.db.repositories import access as repos
+    from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
     from carprivacy.adapters.email.outbox import FileEmailOutbox
     from carprivacy.adapters.keyfile import read_or_create_secret
     from carprivacy.adapters.monitoring.rules_file import load_rules
@@ -229,7 +230,11 @@ def _build_access(container: Container) -> dict[str, Any]:
     )
     audit.observers.append(monitoring.observe)
     callers = CallerService(
-        repos.SqlCallerRepository(engine),
+        SqlCallerRepository(
+            engine,
+            container.cipher,
+            hmac.new(token_key, b"carprivacy caller e-mail lookup", hashlib.sha256).digest(),
+        ),
         container.policy,
         FileEmailOutbox(s.data_dir / "outbox"),
         token_key,

@@ -9,15 +9,19 @@ import pytest
 from sqlalchemy import Engine, text, update
 from tests.conftest import POLICY_PATH
 
+from carprivacy.adapters.crypto.envelope import EnvelopeCipher
+from carprivacy.adapters.crypto.master_key import MasterKeyRing, new_master_key
 from carprivacy.adapters.db import migrate
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.repositories.access import (
     SqlAlertRepository,
     SqlAuditLogRepository,
     SqlAutomatedDecisionRepository,
-    SqlCallerRepository,
 )
+from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
+from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.access import audit_log
+from carprivacy.adapters.db.tables.access import callers as callers_table
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.access import (
     Caller,
@@ -176,7 +180,9 @@ def test_monitoring_alerts_are_stored_once(engine: Engine) -> None:
 def test_callers_passwords_codes_and_client_credentials(engine: Engine, policy) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
     outbox = InMemoryEmailOutbox()
-    svc = CallerService(SqlCallerRepository(engine), policy, outbox, b"t" * 32, clock, CHEAP)
+    cipher = EnvelopeCipher(SqlDataKeyRepository(engine), MasterKeyRing(new_master_key()))
+    repo = SqlCallerRepository(engine, cipher, b"l" * 32)
+    svc = CallerService(repo, policy, outbox, b"t" * 32, clock, CHEAP)
     person, _ = svc.create(
         name="Officer",
         kind="person",
@@ -224,6 +230,22 @@ def test_callers_passwords_codes_and_client_credentials(engine: Engine, policy) 
     with pytest.raises(AuthenticationError, match="expired"):
         svc.authenticate(token.access_token)
     assert {c.id for c in svc.list()} == {person.id, machine.id}
+    # the login e-mail is stored only hashed and encrypted; a customer's dies with its key (R3)
+    customer, _ = svc.create(
+        name="Eva",
+        kind="person",
+        role="customer",
+        organisation="mini_nl",
+        subject_id="cust-5",
+        email="eva@example.org",
+        password="eva's passphrase",
+    )
+    with engine.connect() as conn:
+        stored = " ".join(repr(v) for row in conn.execute(callers_table.select()) for v in row)
+    assert "example.org" not in stored and "Example.org" not in stored
+    assert svc.get(customer.id).email == "eva@example.org"
+    cipher.destroy_key("subject:cust-5")
+    assert svc.get(customer.id).email is None and svc.get(person.id).email == "officer@example.org"
 
 
 def test_automated_decisions_and_review(engine: Engine, policy) -> None:  # type: ignore[no-untyped-def]

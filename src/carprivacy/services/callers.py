@@ -294,7 +294,12 @@ class CallerService:
         """Send a one-time code; returns the code id. Unknown addresses get an id and no mail."""
         code_id = secrets.token_urlsafe(16)
         record = self.repository.by_email(email.lower())
-        if record is None or record.disabled or record.kind is not CallerKind.PERSON:
+        if (
+            record is None
+            or record.disabled
+            or record.kind is not CallerKind.PERSON
+            or record.email is None  # erased: the address is gone
+        ):
             return code_id
         code = f"{secrets.randbelow(1_000_000):06d}"
         now = self.clock()
@@ -309,7 +314,7 @@ class CallerService:
         )
         minutes = int(self.settings.code_ttl.total_seconds() // 60)
         self.outbox.send(
-            record.email or "",
+            record.email,
             "Your carprivacy login code",
             f"Your login code is {code}. It is valid for {minutes} minutes and can be used once.",
         )

@@ -1,4 +1,4 @@
-"""SQL repositories of callers, the audit log, alerts and automated decisions."""
+"""SQL repositories of the audit log, alerts and automated decisions (issue 4)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,8 @@ from carprivacy.adapters.db.tables.access import (
     audit_checkpoints,
     audit_log,
     automated_decisions,
-    caller_credentials,
-    callers,
-    email_codes,
     review_requests,
 )
-from carprivacy.domain.access import CallerKind, Role
 from carprivacy.domain.audit import ENTRY_FIELDS, AuditEntry, Checkpoint
 from carprivacy.domain.automated_decisions import (
     AutomatedDecision,
@@ -28,10 +24,8 @@ from carprivacy.domain.automated_decisions import (
     ReviewRequest,
     ReviewStatus,
 )
-from carprivacy.domain.errors import ConflictError
 from carprivacy.domain.monitoring import Alert, AlertRule
 from carprivacy.services.audit import AuditChainConflictError, AuditQuery
-from carprivacy.services.callers import CallerRecord, EmailCode
 
 
 def _utc(value: datetime) -> datetime:
@@ -40,127 +34,6 @@ def _utc(value: datetime) -> datetime:
 
 def _opt_utc(value: datetime | None) -> datetime | None:
     return None if value is None else _utc(value)
-
-
-class SqlCallerRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @staticmethod
-    def _record(row: Row[Any]) -> CallerRecord:
-        return CallerRecord(
-            id=row.id,
-            name=row.name,
-            kind=CallerKind(row.kind),
-            role=Role(row.role),
-            organisation=row.organisation,
-            scopes=frozenset(row.scopes.split()),
-            created_at=_utc(row.created_at),
-            email=row.email,
-            subject_id=row.subject_id,
-            fleet_id=row.fleet_id,
-            disabled=bool(row.disabled),
-        )
-
-    def add(self, record: CallerRecord) -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(callers).values(
-                        id=record.id,
-                        name=record.name,
-                        kind=record.kind.value,
-                        role=record.role.value,
-                        organisation=record.organisation,
-                        scopes=" ".join(sorted(record.scopes)),
-                        email=record.email,
-                        subject_id=record.subject_id,
-                        fleet_id=record.fleet_id,
-                        disabled=record.disabled,
-                        created_at=_utc(record.created_at),
-                    )
-                )
-        except IntegrityError as exc:
-            raise ConflictError("a caller with this id or e-mail address exists") from exc
-
-    def get(self, caller_id: str) -> CallerRecord | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(callers).where(callers.c.id == caller_id)).first()
-        return None if row is None else self._record(row)
-
-    def by_email(self, email: str) -> CallerRecord | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(callers).where(callers.c.email == email)).first()
-        return None if row is None else self._record(row)
-
-    def list(self) -> list[CallerRecord]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(callers).order_by(callers.c.created_at, callers.c.id))
-            return [self._record(r) for r in rows]
-
-    def set_disabled(self, caller_id: str, disabled: bool) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(callers).where(callers.c.id == caller_id).values(disabled=disabled))
-
-    def set_credential(self, caller_id: str, kind: str, secret_hash: str, at: datetime) -> None:
-        c = caller_credentials.c
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(caller_credentials)
-                .where(c.caller_id == caller_id, c.kind == kind)
-                .values(secret_hash=secret_hash, created_at=_utc(at))
-            )
-            if done.rowcount == 0:
-                conn.execute(
-                    insert(caller_credentials).values(
-                        caller_id=caller_id, kind=kind, secret_hash=secret_hash, created_at=_utc(at)
-                    )
-                )
-
-    def credential(self, caller_id: str, kind: str) -> str | None:
-        c = caller_credentials.c
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                select(c.secret_hash).where(c.caller_id == caller_id, c.kind == kind)
-            ).scalar()
-        return None if value is None else str(value)
-
-    def add_email_code(self, code: EmailCode) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(email_codes).values(
-                    id=code.id,
-                    caller_id=code.caller_id,
-                    code_hash=code.code_hash,
-                    expires_at=_utc(code.expires_at),
-                    attempts=code.attempts,
-                    used=code.used,
-                    created_at=_utc(code.created_at),
-                )
-            )
-
-    def email_code(self, code_id: str) -> EmailCode | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(email_codes).where(email_codes.c.id == code_id)).first()
-        if row is None:
-            return None
-        return EmailCode(
-            id=row.id,
-            caller_id=row.caller_id,
-            code_hash=row.code_hash,
-            expires_at=_utc(row.expires_at),
-            created_at=_utc(row.created_at),
-            attempts=row.attempts,
-            used=bool(row.used),
-        )
-
-    def update_email_code(self, code: EmailCode) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(email_codes)
-                .where(email_codes.c.id == code.id)
-                .values(attempts=code.attempts, used=code.used)
-            )
 
 
 class SqlAuditLogRepository:

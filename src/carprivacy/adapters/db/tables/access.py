@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -30,7 +31,10 @@ callers = Table(
     Column("role", String(32), nullable=False),
     Column("organisation", String(64), nullable=False),
     Column("scopes", Text, nullable=False),
-    Column("email", String(320), nullable=True, unique=True),
+    # the login e-mail: a keyed hash for lookup, the address itself encrypted (I3) under the
+    # subject's key for customers (erasure shreds it) or the caller's own key for staff
+    Column("email_hash", String(64), nullable=True, unique=True),
+    Column("email_ciphertext", LargeBinary, nullable=True),
     Column("subject_id", String(64), nullable=True),
     Column("fleet_id", String(64), nullable=True),
     Column("disabled", Boolean, nullable=False),

@@ -27,13 +27,14 @@ def upgrade() -> None:
         sa.Column("role", sa.String(32), nullable=False),
         sa.Column("organisation", sa.String(64), nullable=False),
         sa.Column("scopes", sa.Text(), nullable=False),
-        sa.Column("email", sa.String(320), nullable=True),
+        sa.Column("email_hash", sa.String(64), nullable=True),
+        sa.Column("email_ciphertext", sa.LargeBinary(), nullable=True),
         sa.Column("subject_id", sa.String(64), nullable=True),
         sa.Column("fleet_id", sa.String(64), nullable=True),
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callers")),
-        sa.UniqueConstraint("email", name=op.f("uq_callers_email")),
+        sa.UniqueConstraint("email_hash", name=op.f("uq_callers_email_hash")),
     )
     op.create_table(
         "caller_credentials",
