@@ -28,386 +28,43 @@ checked (the first that fails decides; every reason names rule id, GDPR article 
 
 Allowed: the purpose's form and, per category, the fields the caller may receive (the recipient's
 ``allowed_fields``, minus the identifiers the form hides). For speed the policy is compiled once
-(:func:`compile_policy`) into indexes; the caller-independent part of a decision is cached per
-(purpose, organisation, role, categories).
+(:func:`compile_policy`, ``domain/decision_index.py``) into indexes; the caller-independent part
+of a decision is cached per (purpose, organisation, role, categories).
 
 Standard library only; no clock reads.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
 
-from carprivacy.domain.access import Caller, Decision, DecisionRequest, Outcome, Reason, Role
-from carprivacy.domain.policy import (
-    ConsentKind,
-    ConsentTopic,
-    DataCategory,
-    Form,
-    LegalBasis,
-    Policy,
-    Purpose,
-    Recipient,
-    RecipientKind,
-    TransferMechanism,
+from carprivacy.domain.access import Decision, DecisionRequest, Outcome, Reason, Role
+from carprivacy.domain.decision_index import (
+    BASIS_CONSENT,
+    BASIS_CONTRACT,
+    BASIS_LI,
+    DEFAULT_ROLE_PURPOSES,
+    CompiledPolicy,
+    compile_policy,
+    released_fields,
 )
+from carprivacy.domain.policy import Form, Policy
 from carprivacy.domain.subject_state import ConsentChoice, SubjectFacts
 
-# Which staff roles may use which purposes. An entry is a purpose id, ``section:<letter>`` (every
-# purpose of that notice section) or ``*`` (every purpose of the caller's controller). Staff are
-# callers whose organisation is a controller id, or a recipient that is ``internal`` or names its
-# ``controller`` (e.g. mini_ag_staff, a joint controller's staff).
-# Recipient organisations (dealers, partners, fleet operators, third parties) are authorised by
-# being a recipient of the purpose; their role is not consulted.
-DEFAULT_ROLE_PURPOSES: Final[dict[Role, frozenset[str]]] = {
-    Role.CUSTOMER_SERVICE: frozenset({"section:A", "section:B", "section:E"}),
-    Role.PRIVACY_OFFICER: frozenset({"section:E", "section:G"}),
-    Role.RND_ANALYST: frozenset({"section:C"}),
-    Role.AUTHORITY_LIAISON: frozenset({"section:G"}),
-    Role.SERVICE: frozenset({"*"}),  # internal systems of a controller
-    Role.CUSTOMER: frozenset({"section:A", "section:B", "section:E"}),  # own data only
-    Role.ADMINISTRATOR: frozenset(),  # manages the platform, reads no personal data
-    Role.DEALER: frozenset(),
-    Role.FLEET_MANAGER: frozenset(),
-    Role.PARTNER: frozenset(),
-    Role.VEHICLE: frozenset(),
-}
+__all__ = [
+    "DEFAULT_ROLE_PURPOSES",
+    "CompiledPolicy",
+    "compile_policy",
+    "decide",
+    "decide_many",
+    "released_fields",
+]
 
-VEHICLE_IDENTIFIER_FIELDS: Final = frozenset({"vin"})
-VIN_SIGNAL: Final = "Vehicle.VehicleIdentification.VIN"
-
-_CONSENT, _CONTRACT, _LEGAL, _LI = 0, 1, 2, 3
-_BASIS = {
-    LegalBasis.CONSENT: _CONSENT,
-    LegalBasis.CONTRACT: _CONTRACT,
-    LegalBasis.LEGAL_OBLIGATION: _LEGAL,
-    LegalBasis.LEGITIMATE_INTEREST: _LI,
-}
 _GIVEN = ConsentChoice.GIVEN
 _REFUSED = ConsentChoice.REFUSED
 _CUSTOMER = Role.CUSTOMER
 _ALLOW = Outcome.ALLOW
 _DENY = Outcome.DENY
-_ART_5B = "Art. 5(1)(b) GDPR"
-_ART_5E = "Art. 5(1)(e) GDPR"
-_CACHE_LIMIT = 50_000
-
-
-def is_vehicle_identifier(category: DataCategory, field_name: str) -> bool:
-    if field_name in VEHICLE_IDENTIFIER_FIELDS:
-        return True
-    return any(f.name == field_name and f.vss_signal == VIN_SIGNAL for f in category.fields)
-
-
-def released_fields(
-    category: DataCategory, form: Form, allowed: frozenset[str] | None
-) -> tuple[str, ...]:
-    """The fields of ``category`` a caller receives in ``form`` (minimised by ``allowed``).
-
-    ``identified`` and ``pseudonymised`` keep identifier fields (the disclosure replaces them by
-    pseudonyms in the latter); ``vehicle_linked`` keeps the VIN and drops every other direct
-    identifier; ``aggregated_anonymous`` drops all direct identifiers.
-    """
-    out: list[str] = []
-    for f in category.fields:
-        if allowed is not None and f.name not in allowed:
-            continue
-        if f.direct_identifier:
-            if form is Form.AGGREGATED_ANONYMOUS:
-                continue
-            if form is Form.VEHICLE_LINKED and not is_vehicle_identifier(category, f.name):
-                continue
-        out.append(f.name)
-    return tuple(out)
-
-
-def _is_staff(recipient: Recipient) -> bool:
-    """People of a controller: an ``internal`` recipient, or one that names its controller."""
-    return recipient.kind is RecipientKind.INTERNAL or recipient.controller is not None
-
-
-@dataclass(frozen=True, slots=True)
-class _Grant:
-    """The caller-independent part of an allow: form, fields and the reasons for the grant."""
-
-    form: Form
-    fields: dict[str, tuple[str, ...]]
-    reasons: tuple[Reason, ...]
-    restrictable: tuple[str, ...]  # the requested categories (for the Art. 18 check)
-    idx: _PurposeIndex
-    service_countries: frozenset[str]  # of the caller's recipient organisation; empty: all
-
-
-@dataclass(frozen=True, slots=True)
-class _PurposeIndex:
-    purpose: Purpose
-    categories: frozenset[str]
-    recipients: frozenset[str]
-    controllers: frozenset[str]
-    topic: ConsentTopic | None
-    topic_id: str | None
-    opt_in: bool
-    vehicle_only: bool
-    basis: int  # _CONSENT, _CONTRACT, _LEGAL, _LI
-    marketing: bool
-    override_allowed: bool
-    legal_claims: bool
-    service_country_reason: Reason
-    basis_reason: Reason
-    deny_consent_required: Reason
-    deny_consent_withdrawn: Reason
-    deny_consent_refused: Reason
-    deny_contract: Reason
-    deny_objection: Reason
-    deny_marketing_objection: Reason
-    deny_restriction: Reason
-    deny_expired: Reason
-    deny_no_subject: Reason
-    override_reason: Reason
-
-
-class CompiledPolicy:
-    """Indexes of one policy, built once; :func:`decide` reads only these."""
-
-    def __init__(
-        self, policy: Policy, role_purposes: dict[Role, frozenset[str]] | None = None
-    ) -> None:
-        self.policy = policy
-        self.role_purposes = dict(DEFAULT_ROLE_PURPOSES if role_purposes is None else role_purposes)
-        self.categories = policy.categories_by_id
-        self.recipients = policy.recipients_by_id
-        self.controller_ids = frozenset(policy.controllers_by_id)
-        self.purposes = {p.id: self._index(p) for p in policy.purposes}
-        self._static: dict[tuple[str, str, int, tuple[str, ...]], _Grant | Reason] = {}
-        self.not_own_data = Reason(
-            "caller.not_own_data", "Art. 15 GDPR", "", "customers see only their own data"
-        )
-        self.unknown_purpose = Reason(
-            "purpose.unknown", _ART_5B, "", "the purpose is not declared in the policy"
-        )
-
-    def _index(self, p: Purpose) -> _PurposeIndex:
-        s = p.section
-        topic = self.policy.consent_topics_by_id.get(p.consent_topic) if p.consent_topic else None
-        art21 = "Art. 21(3) GDPR" if p.is_marketing else "Art. 21(1) GDPR"
-        return _PurposeIndex(
-            purpose=p,
-            categories=frozenset(p.categories),
-            recipients=frozenset(p.recipients),
-            controllers=frozenset(p.controllers),
-            topic=topic,
-            topic_id=topic.id if topic else None,
-            opt_in=topic is not None and topic.kind is ConsentKind.OPT_IN,
-            vehicle_only=topic is not None and topic.vehicle_only,
-            basis=_BASIS[p.legal_basis],
-            marketing=p.is_marketing,
-            override_allowed=p.objection_override_allowed and not p.is_marketing,
-            legal_claims=p.legal_claims,
-            service_country_reason=Reason(
-                "recipient.service_country",
-                "Art. 5(1)(c) GDPR",
-                s,
-                "the recipient serves only some countries, not the subject's",
-            ),
-            basis_reason=Reason(
-                f"basis.{p.legal_basis.value}",
-                p.legal_basis.article,
-                s,
-                f"purpose {p.id} on its legal basis ({p.legal_basis.value})",
-            ),
-            deny_consent_required=Reason(
-                "consent.required",
-                "Art. 6(1)(a) GDPR",
-                s,
-                f"purpose {p.id} needs a consent for topic {p.consent_topic} at that time",
-            ),
-            deny_consent_withdrawn=Reason(
-                "consent.withdrawn",
-                "Art. 7(3) GDPR",
-                s,
-                f"the consent for topic {p.consent_topic} was withdrawn before that time",
-            ),
-            deny_consent_refused=Reason(
-                "consent.refused",
-                "Art. 21 GDPR",
-                s,
-                f"the subject refused topic {p.consent_topic}",
-            ),
-            deny_contract=Reason(
-                "contract.required",
-                "Art. 6(1)(b) GDPR",
-                s,
-                f"purpose {p.id} needs a contract covering the subject and vehicle at that time",
-            ),
-            deny_objection=Reason(
-                "objection.art21",
-                art21,
-                s,
-                f"the subject objected to purpose {p.id} and no override is recorded",
-            ),
-            deny_marketing_objection=Reason(
-                "objection.marketing",
-                "Art. 21(3) GDPR",
-                s,
-                "the subject objected to direct marketing; no override is possible",
-            ),
-            deny_restriction=Reason(
-                "restriction.art18",
-                "Art. 18(2) GDPR",
-                s,
-                "processing of this data is restricted: only storage, legal claims or consent",
-            ),
-            deny_expired=Reason(
-                "retention.expired",
-                _ART_5E,
-                "retention",
-                "the data has passed its retention period and is never returned",
-            ),
-            deny_no_subject=Reason(
-                "subject.unknown",
-                p.legal_basis.article,
-                s,
-                f"purpose {p.id} needs a known subject for its legal basis",
-            ),
-            override_reason=Reason(
-                "objection.overridden",
-                "Art. 21(1) GDPR",
-                s,
-                "an objection is overridden by recorded compelling grounds or legal claims",
-            ),
-        )
-
-    # -- the static (caller-independent) part ---------------------------------------------
-
-    def static(self, purpose: str, caller: Caller, categories: tuple[str, ...]) -> _Grant | Reason:
-        # id(role): enum members are singletons, and Enum.__hash__ is a Python-level call
-        key = (purpose, caller.organisation, id(caller.role), categories)
-        hit = self._static.get(key)
-        if hit is None:
-            if len(self._static) >= _CACHE_LIMIT:
-                self._static.clear()
-            hit = self._static[key] = self._compute_static(purpose, caller, categories)
-        return hit
-
-    def _role_allows(self, role: Role, p: Purpose) -> bool:
-        allowed = self.role_purposes.get(role, frozenset())
-        return "*" in allowed or p.id in allowed or f"section:{p.section}" in allowed
-
-    def _compute_static(
-        self, purpose_id: str, caller: Caller, categories: tuple[str, ...]
-    ) -> _Grant | Reason:
-        idx = self.purposes.get(purpose_id)
-        if idx is None:
-            return self.unknown_purpose
-        p = idx.purpose
-        if not categories:
-            return Reason("category.none", _ART_5B, p.section, "the request names no category")
-        for c in categories:
-            if c not in idx.categories:
-                return Reason(
-                    "category.not_allowed",
-                    "Art. 5(1)(b),(c) GDPR",
-                    p.section,
-                    f"category {c} is not used for purpose {p.id}",
-                )
-        org = caller.organisation
-        recipient = self.recipients.get(org) if org in idx.recipients else None
-        staff = False
-        if recipient is not None:
-            staff = _is_staff(recipient)
-        elif org in idx.controllers:
-            staff = True
-        else:
-            internal = self.recipients.get(org)
-            if (
-                internal is not None
-                and _is_staff(internal)
-                and internal.controller in idx.controllers
-            ):
-                staff = True
-            else:
-                return Reason(
-                    "caller.not_recipient",
-                    "Art. 13(1)(e) GDPR",
-                    p.section,
-                    f"organisation {org} is not a recipient of purpose {p.id}",
-                )
-        if staff and not self._role_allows(caller.role, p):
-            return Reason(
-                "caller.role",
-                "Art. 32(4) GDPR",
-                p.section,
-                f"role {caller.role.value} may not use purpose {p.id}",
-            )
-        if recipient is not None:
-            refused = self._transfer_refusal(recipient, p)
-            if refused is not None:
-                return refused
-        allowed = (
-            frozenset(recipient.allowed_fields)
-            if recipient is not None and recipient.allowed_fields
-            else None
-        )
-        fields = {c: released_fields(self.categories[c], p.form, allowed) for c in categories}
-        reasons = [
-            Reason(
-                "purpose.allowed",
-                _ART_5B,
-                p.section,
-                f"organisation {org} may use purpose {p.id} in form {p.form.value}",
-            ),
-            idx.basis_reason,
-        ]
-        if recipient is not None and not recipient.in_eea:
-            reasons.append(
-                Reason(
-                    "transfer.safeguarded",
-                    recipient.transfer_mechanism.article,
-                    recipient.section or p.section,
-                    f"recipient {recipient.id} in {recipient.country} under "
-                    f"{recipient.transfer_mechanism.value}",
-                )
-            )
-        if allowed is not None:
-            reasons.append(
-                Reason(
-                    "minimisation.fields",
-                    "Art. 5(1)(c) GDPR",
-                    recipient.section if recipient and recipient.section else p.section,
-                    f"recipient {org} receives only its allowed fields",
-                )
-            )
-        own = self.recipients.get(org)
-        countries = frozenset(own.service_countries) if own is not None else frozenset()
-        return _Grant(p.form, fields, tuple(reasons), categories, idx, countries)
-
-    def _transfer_refusal(self, r: Recipient, p: Purpose) -> Reason | None:
-        if r.in_eea:
-            return None
-        if r.transfer_mechanism in (TransferMechanism.ADEQUACY, TransferMechanism.SCC):
-            return None
-        return Reason(
-            "transfer.no_mechanism",
-            "Art. 44 GDPR",
-            r.section or p.section,
-            f"recipient {r.id} is in {r.country}, outside the EEA, without adequacy or SCC",
-        )
-
-
-_COMPILED: dict[int, CompiledPolicy] = {}
-
-
-def compile_policy(policy: Policy) -> CompiledPolicy:
-    """The compiled indexes of ``policy`` (cached per policy object)."""
-    cp = _COMPILED.get(id(policy))
-    if cp is None or cp.policy is not policy:
-        if len(_COMPILED) > 16:
-            _COMPILED.clear()
-        cp = _COMPILED[id(policy)] = CompiledPolicy(policy)
-    return cp
-
 
 _new = object.__new__
 _set = object.__setattr__
@@ -542,11 +199,11 @@ def decide(
                     and (rec.withdrawn_at is None or at < rec.withdrawn_at)
                 ):
                     return _deny(request, idx.deny_consent_refused)
-    elif basis == _CONSENT:
+    elif basis == BASIS_CONSENT:
         return _deny(request, idx.deny_consent_required)
 
     extra_reasons: tuple[Reason, ...] = ()
-    if basis == _CONTRACT:
+    if basis == BASIS_CONTRACT:
         if subject is None:
             return _deny(request, idx.deny_no_subject)
         for c in facts.contracts:
@@ -559,7 +216,7 @@ def decide(
                 break
         else:
             return _deny(request, idx.deny_contract)
-    elif basis == _LI and subject is not None and facts.objections:
+    elif basis == BASIS_LI and subject is not None and facts.objections:
         pid = request.purpose
         for o in facts.objections:
             if (
@@ -583,7 +240,7 @@ def decide(
                 r.subject_id == subject
                 and r.active(at)
                 and any(r.restricts(c) for c in static.restrictable)
-                and not (basis == _CONSENT and consented)
+                and not (basis == BASIS_CONSENT and consented)
             ):
                 return _deny(request, idx.deny_restriction)
 
