@@ -222,3 +222,33 @@ def test_the_fast_path_takes_the_common_records():
         {"signal": "Vehicle.Body.Hood.IsOpen", "value": False, "ts": "2025-12-31T23:00:00Z"},
     ):
         assert _well_formed(CATALOGUE, record, 0, "WMW11111111111111", NOW + SKEW) is not None
+
+
+ENCODED_VALUES = st.one_of(
+    VALUES,
+    st.integers(-(2**70), 2**70),
+    st.floats(-1e9, 1e9),
+    st.sampled_from([0, 1, 255, 256, -1, 1.0, 0.5, "", "JAM", "NORMAL", [1], {"a": 1}]),
+    st.text(min_size=195, max_size=205),
+)
+
+
+@given(st.sampled_from(CATALOGUE.signals), ENCODED_VALUES)
+def test_compiled_value_check_agrees_with_check_value_and_stored_text(signal: Signal, value):
+    """The per-record path stores ``value_encoder``'s text: only for values ``check_value``
+    accepts, and exactly what ``encode_value`` stores for them (issue 3 item 7)."""
+    from carprivacy.domain.signals import value_encoder
+    from carprivacy.domain.telemetry import encode_value
+
+    text = value_encoder(signal)(value)
+    checked, problems = check_value(signal, value, "v")
+    if text is not None:
+        assert not problems and text == encode_value(checked)
+    elif not problems:  # look closer: only whole floats of integer signals take that path
+        assert signal.type.is_integer and type(value) is float
+
+
+def test_huge_integers_are_a_range_error_not_a_crash():
+    speed = CATALOGUE.get("Vehicle.Speed")
+    assert speed is not None
+    assert check_value(speed, 10**400, "v")[1][0].rule == "range"

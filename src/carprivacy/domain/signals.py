@@ -11,8 +11,10 @@ Standard library only; the catalogue file is read by ``carprivacy.adapters.catal
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -80,10 +82,16 @@ class SignalCatalogue:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {s.name: s for s in self.signals})
+        object.__setattr__(self, "_encoders", {s.name: value_encoder(s) for s in self.signals})
 
     def get(self, name: str) -> Signal | None:
         by_name: dict[str, Signal] = self._by_name  # type: ignore[attr-defined]
         return by_name.get(name)
+
+    def encoder(self, name: str) -> ValueEncoder:
+        """The compiled check of ``name``'s values (see :func:`value_encoder`)."""
+        encoders: dict[str, ValueEncoder] = self._encoders  # type: ignore[attr-defined]
+        return encoders[name]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
@@ -197,6 +205,22 @@ def parse_timestamp(raw: object) -> datetime | None:
     return ts.astimezone(UTC)
 
 
+def timestamp_until(raw: str, latest: datetime) -> datetime | None:
+    """``raw`` as :func:`parse_timestamp` reads it, when that is not after ``latest``; else None
+    (the full check then says which rule it breaks)."""
+    if len(raw) > 40:
+        return None
+    try:
+        ts = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if ts.tzinfo is not UTC:
+        if ts.tzinfo is None or ts.utcoffset() is None:
+            return None
+        ts = ts.astimezone(UTC)
+    return None if ts > latest else ts
+
+
 def check_value(signal: Signal, value: object, path: str) -> tuple[Any, list[Problem]]:
     """The value as stored (ints for integer types) and the problems it has against ``signal``."""
     stype = signal.type
@@ -232,7 +256,7 @@ def check_value(signal: Signal, value: object, path: str) -> tuple[Any, list[Pro
                     path, "range", f"{signal.name} takes [{lo}, {hi}] {signal.unit or ''}".rstrip()
                 )
             ]
-    elif not math.isfinite(number):
+    elif isinstance(number, float) and not math.isfinite(number):  # ints are finite (any size)
         return None, [Problem(path, "finite", "must be a finite number")]
     if (signal.min is not None and number < signal.min) or (
         signal.max is not None and number > signal.max
@@ -251,6 +275,65 @@ def _range_text(signal: Signal) -> str:
     lo = "-inf" if signal.min is None else f"{signal.min:g}"
     hi = "inf" if signal.max is None else f"{signal.max:g}"
     return f"[{lo}, {hi}]"
+
+
+ValueEncoder = Callable[[object], str | None]
+_MAX_FINITE = sys.float_info.max
+_json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def value_encoder(signal: Signal) -> ValueEncoder:
+    """A compiled check of ``signal``'s values for the per-record path: it returns the value's
+    stored JSON text (what ``encode_value`` gives for what ``check_value`` returns) when the value
+    is valid in its common form, else None ("look closer": ``check_value`` then names the problem;
+    a property test holds the two together). Never raises, whatever the value."""
+    stype = signal.type
+    if stype is SignalType.BOOLEAN:
+
+        def boolean(value: object) -> str | None:
+            return "true" if value is True else "false" if value is False else None
+
+        return boolean
+    if stype is SignalType.STRING:
+        limit = signal.max_length
+        if signal.allowed:
+            texts = {a: _json_text(a) for a in signal.allowed if len(a) <= limit}
+
+            def choice(value: object) -> str | None:
+                return texts.get(value) if type(value) is str else None
+
+            return choice
+
+        def free_text(value: object) -> str | None:
+            if type(value) is str and len(value) <= limit:
+                return _json_text(value)
+            return None
+
+        return free_text
+    lo: float = -_MAX_FINITE if signal.min is None else signal.min
+    hi: float = _MAX_FINITE if signal.max is None else signal.max
+    if stype.is_integer:
+        type_lo, type_hi = stype.integer_bounds
+        ilo, ihi = max(lo, type_lo), min(hi, type_hi)
+
+        def integer(value: object) -> str | None:
+            # floats (even whole ones) take the full check, which stores them as int
+            if type(value) is int and ilo <= value <= ihi:
+                return str(value)
+            return None
+
+        return integer
+
+    def number(value: object) -> str | None:
+        kind = type(value)
+        if kind is float:
+            # NaN fails both comparisons; infinities lie outside the finite bounds
+            return repr(value) if lo <= value <= hi else None  # type: ignore[operator]
+        if kind is int and lo <= value <= hi:  # type: ignore[operator]
+            return str(value)
+        return None
+
+    return number
 
 
 def validate_record(
@@ -337,7 +420,7 @@ def _well_formed(
     transport_vin: str | None,
     latest: datetime,
 ) -> ValidRecord | None:
-    """The common case, checked cheaply: a valid numeric or boolean record. None means "look
+    """The common case, checked cheaply: a valid record in its common form. None means "look
     closer" (the full check above then names every problem); it never accepts what the full
     check refuses (a property test holds the two together)."""
     if type(record) is not dict or not RECORD_FIELDS.issuperset(record):
@@ -352,34 +435,12 @@ def _well_formed(
     if type(vin) is not str or (transport_vin is not None and vin != transport_vin):
         return None
     raw_ts = record.get("ts")
-    if type(raw_ts) is not str or len(raw_ts) > 40:
+    if type(raw_ts) is not str:
         return None
-    try:
-        ts = datetime.fromisoformat(raw_ts)
-    except ValueError:
-        return None
-    if ts.tzinfo is not UTC:
-        if ts.tzinfo is None or ts.utcoffset() is None:
-            return None
-        ts = ts.astimezone(UTC)
-    if ts > latest:
+    ts = timestamp_until(raw_ts, latest)
+    if ts is None:
         return None
     value: Any = record.get("value")
-    kind = type(value)
-    stype = signal.type
-    if stype is SignalType.BOOLEAN:
-        return ValidRecord(index, vin, signal, value, ts) if kind is bool else None
-    if kind is float:
-        if signal._int_bounds is not None or not math.isfinite(value):  # type: ignore[attr-defined]
-            return None
-    elif kind is not int or stype is SignalType.STRING:
-        return None
-    else:
-        bounds = signal._int_bounds  # type: ignore[attr-defined]
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
-            return None
-    if (signal.min is not None and value < signal.min) or (
-        signal.max is not None and value > signal.max
-    ):
+    if catalogue.encoder(name)(value) is None:
         return None
     return ValidRecord(index, vin, signal, value, ts)

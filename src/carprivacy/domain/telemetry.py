@@ -72,7 +72,14 @@ class QuarantineRow:
 
 def aad_for(vehicle_id: str, signal: str, ts: datetime, source: str) -> bytes:
     """Associated data of a telemetry ciphertext: its natural key (unique per stored row)."""
-    return f"telemetry|{vehicle_id}|{signal}|{ts.isoformat()}|{source}".encode()
+    head, tail = aad_parts(vehicle_id, ts, source)
+    return (head + signal + tail).encode()
+
+
+def aad_parts(vehicle_id: str, ts: datetime, source: str) -> tuple[str, str]:
+    """``aad_for`` around the signal name: ingestion computes the parts once per vehicle and
+    moment and joins them per record (``(head + signal + tail).encode()``)."""
+    return f"telemetry|{vehicle_id}|", f"|{ts.isoformat()}|{source}"
 
 
 def quarantine_aad(source: str, received_at: datetime, record_index: int | None) -> bytes:

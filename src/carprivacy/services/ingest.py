@@ -13,21 +13,26 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from carprivacy.domain.errors import InvalidInputError, KeyDestroyedError, Problem
 from carprivacy.domain.policy import Policy, RetentionAnchor, Sensitivity
 from carprivacy.domain.retention import ExpiryFunction, RetentionPlan, plan_for
-from carprivacy.domain.signals import SignalCatalogue, ValidRecord, validate_record
+from carprivacy.domain.signals import (
+    SignalCatalogue,
+    ValueEncoder,
+    timestamp_until,
+    validate_record,
+)
 from carprivacy.domain.telemetry import (
     QUARANTINE_OWNER_UNKNOWN,
     QuarantineRow,
     Source,
     TelemetryRow,
-    aad_for,
+    aad_parts,
     collection_purposes,
     encode_value,
     quarantine_aad,
@@ -68,11 +73,12 @@ class KeyPreparer(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class RecordStatus:
-    index: int
+class RecordStatus(NamedTuple):
+    """One record's outcome (a named tuple: ingestion makes one per record)."""
+
+    index: int  # type: ignore[assignment]  # (shadows tuple.index: the field name is the API)
     status: Literal["accepted", "rejected"]
-    errors: list[Problem] = field(default_factory=list)
+    errors: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,11 +89,54 @@ class IngestResult:
     duplicates: int = 0  # accepted records that were already stored (redelivery)
 
 
-@dataclass(frozen=True)
-class _CategoryPlan:
+@runtime_checkable
+class BatchCipher(Protocol):
+    def encrypt_many(self, owner: str, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """``encrypt`` of many (plaintext, associated data) pairs of one owner."""
+        ...
+
+
+class _Entry(NamedTuple):
+    """A catalogue signal compiled for the per-record path."""
+
+    name: str
+    category: str
+    unit: str | None
     sensitive: bool
     purposes: tuple[str, ...]
-    retention: RetentionPlan
+    encode: ValueEncoder
+
+
+class _Sealing(NamedTuple):
+    """A sensitive value waiting for its owner's key (keys are loaded once per batch)."""
+
+    position: int  # in ``rows``
+    record: int  # index in the batch
+    entry: _Entry
+    text: str
+    moment: _Moment
+
+
+class _Moment(NamedTuple):
+    """What a record's vehicle and time decide, computed once per (vehicle, time) in a batch:
+    the attribution, the expiry per category and the associated data around the signal name."""
+
+    ts: datetime
+    fault: tuple[str, str] | None  # (rule, message) when no record of this moment is stored
+    vehicle_id: str
+    subject_id: str | None
+    fleet_id: str | None
+    owner: str
+    end_of_life: date | None
+    expiries: dict[str, datetime | None]
+    aad_head: str
+    aad_tail: str
+    sealing: list[_Sealing]  # this batch's sensitive values of ``owner``
+
+
+_ABSENT = object()  # a record without a value
+_UNKNOWN = ("known_vehicle", "no vehicle has this VIN")
+_UNLINKED = ("linked_vehicle", "the vehicle has no owner, driver or fleet then")
 
 
 def _utc(moment: datetime) -> datetime:
@@ -114,15 +163,26 @@ class IngestService:
         self._cipher = cipher
         self._max_future_skew = max_future_skew
         self._quarantine_retention = quarantine_retention
-        self._plans: dict[str, _CategoryPlan] = {}
+        self._retention: dict[str, RetentionPlan] = {}
+        self._expiry_functions: dict[tuple[str, date | None], ExpiryFunction] = {}
+        sensitive: dict[str, bool] = {}
+        purposes: dict[str, tuple[str, ...]] = {}
         for category_id in catalogue.categories:
             category = policy.category(category_id)
-            purposes = collection_purposes(policy, category_id)
-            self._plans[category_id] = _CategoryPlan(
-                category.sensitivity is Sensitivity.SENSITIVE,
-                purposes,
-                plan_for(policy, category_id, purposes),
+            purposes[category_id] = collection_purposes(policy, category_id)
+            sensitive[category_id] = category.sensitivity is Sensitivity.SENSITIVE
+            self._retention[category_id] = plan_for(policy, category_id, purposes[category_id])
+        self._entries = {
+            s.name: _Entry(
+                s.name,
+                s.category,
+                s.unit,
+                sensitive[s.category],
+                purposes[s.category],
+                catalogue.encoder(s.name),
             )
+            for s in catalogue.signals
+        }
 
     def ingest(
         self,
@@ -132,131 +192,248 @@ class IngestService:
         vehicle_vin: str | None,
         received_at: datetime,
     ) -> IngestResult:
+        """Validate, attribute, classify, encrypt and store one batch; every record gets a status.
+
+        Per record, the common case costs a few dictionary lookups: the signal's compiled value
+        check gives the stored text, and whatever depends only on the vehicle and the time
+        (parsed timestamp, attribution, expiry, associated data) is computed once per (VIN,
+        timestamp) of the batch. A record off that path gets the full check, which names every
+        problem (:func:`validate_record`)."""
         src = self._source(source)
         received_at = _utc(received_at)
-        problems: dict[int, list[Problem]] = {}
-        valid: list[ValidRecord] = []
-        for index, record in enumerate(records):
-            ok, found = validate_record(
-                self.catalogue,
-                record,
-                index,
-                transport_vin=vehicle_vin,
-                now=received_at,
-                max_future_skew=self._max_future_skew,
-            )
-            if ok is None:
-                problems[index] = found
-            else:
-                valid.append(ok)
-
-        vins = {v.vin for v in valid}
+        latest = received_at + self._max_future_skew
         if vehicle_vin is not None:
-            vins.add(vehicle_vin)
+            vins = {vehicle_vin}  # records naming another vehicle are refused
+        else:
+            vins = {
+                vin
+                for r in records
+                if (type(r) is dict or isinstance(r, Mapping)) and type(vin := r.get("vin")) is str
+            }
         vehicles = self._vehicles.by_vins(vins) if vins else {}
+        moment_at, sealing = self._moments(vehicles, src)
+        moments: dict[tuple[str, object], _Moment | None] = {}
+        entries = self._entries
+        problems: dict[int, list[Problem]] = {}
+        rows: list[TelemetryRow | None] = []
+        entry: _Entry
+        text: str
 
-        # attribute each record to its data subject at its own time (owner changes mid-batch);
-        # the attribution only changes at period boundaries: computed once per interval
-        boundaries = {
-            vin: sorted({t for u in v.usages for t in (u.start, u.end) if t is not None})
-            for vin, v in vehicles.items()
-        }
-        attributions: dict[tuple[str, int], tuple[str | None, str | None, str] | None] = {}
-        attributed: list[tuple[ValidRecord, VehicleInfo, str | None, str | None, str]] = []
-        for rec in valid:
-            vehicle = vehicles.get(rec.vin)
-            if vehicle is None:
-                problems[rec.position] = [
-                    Problem(
-                        f"records[{rec.position}].vin", "known_vehicle", "no vehicle has this VIN"
-                    )
-                ]
-                continue
-            interval = (rec.vin, bisect_right(boundaries[rec.vin], rec.ts))
-            if interval in attributions:
-                who = attributions[interval]
-            else:
-                at = subject_for(vehicle.id, vehicle.usages, rec.ts)
-                who = attributions[interval] = (
-                    None if at.basis is None else (at.customer_id, at.fleet_id, at.owner)
+        for index, record in enumerate(records):
+            m: _Moment | None = None
+            if type(record) is dict:
+                size = len(record)
+                vin = record.get("vin") if size == 4 else vehicle_vin if size == 3 else None
+                raw_ts = record.get("ts")
+                name = record.get("signal")
+                fast_entry = entries.get(name) if type(name) is str else None
+                # 3 fields: signal, value, ts; 4: and a vin (the only other field known)
+                if (
+                    fast_entry is not None
+                    and type(vin) is str
+                    and type(raw_ts) is str
+                    and (vehicle_vin is None or vin == vehicle_vin)
+                ):
+                    fast_text = fast_entry.encode(record.get("value", _ABSENT))
+                    if fast_text is not None:
+                        entry, text = fast_entry, fast_text
+                        key: tuple[str, object] = (vin, raw_ts)
+                        try:
+                            m = moments[key]
+                        except KeyError:
+                            ts = timestamp_until(raw_ts, latest)
+                            m = moments[key] = None if ts is None else moment_at(vin, ts)
+            if m is None:  # off the common path: the full check names every problem
+                ok, found = validate_record(
+                    self.catalogue,
+                    record,
+                    index,
+                    transport_vin=vehicle_vin,
+                    now=received_at,
+                    max_future_skew=self._max_future_skew,
                 )
-            if who is None:
-                problems[rec.position] = [
-                    Problem(
-                        f"records[{rec.position}].vin",
-                        "linked_vehicle",
-                        "the vehicle has no owner, driver or fleet then",
-                    )
-                ]
+                if ok is None:
+                    problems[index] = found
+                    continue
+                entry = entries[ok.signal.name]
+                text = encode_value(ok.value)
+                key = (ok.vin, ok.ts)
+                m = moments.get(key)
+                if m is None:
+                    m = moments[key] = moment_at(ok.vin, ok.ts)
+            if m.fault is not None:
+                rule, message = m.fault
+                problems[index] = [Problem(f"records[{index}].vin", rule, message)]
                 continue
-            attributed.append((rec, vehicle, *who))
-
-        destroyed: set[str] = set()
-        if isinstance(self._cipher, KeyPreparer):
-            owners = {a[4] for a in attributed if self._plans[a[0].signal.category].sensitive}
-            destroyed = self._cipher.prepare(owners) if owners else set()
-
-        rows: list[TelemetryRow] = []
-        expiries: dict[tuple[str, date | None], ExpiryFunction] = {}
-        for rec, vehicle, subject_id, fleet_id, owner in attributed:
-            plan = self._plans[rec.signal.category]
-            if plan.sensitive and owner in destroyed:
-                problems[rec.position] = [
-                    Problem(
-                        f"records[{rec.position}]",
-                        "erased_subject",
-                        "the data subject's key was destroyed (erasure); nothing is stored",
-                    )
-                ]
+            category = entry.category
+            try:
+                expires_at = m.expiries[category]
+            except KeyError:
+                expires_at = m.expiries[category] = self._expiry(category, m.end_of_life, m.ts)
+            if entry.sensitive:
+                m.sealing.append(_Sealing(len(rows), index, entry, text, m))
+                rows.append(None)  # filled in once the owner's key is loaded
                 continue
-            ts = rec.ts  # UTC already
-            expiry_key = (rec.signal.category, vehicle.end_of_life)
-            expiry = expiries.get(expiry_key)
-            if expiry is None:
-                events: dict[RetentionAnchor, datetime | None] = {}
-                if vehicle.end_of_life is not None:
-                    events[RetentionAnchor.VEHICLE_END_OF_LIFE] = datetime.combine(
-                        vehicle.end_of_life, time(), UTC
-                    )
-                expiry = expiries[expiry_key] = plan.retention.for_events(events)
-            text = encode_value(rec.value)
-            ciphertext = None
-            if plan.sensitive:
-                aad = aad_for(vehicle.id, rec.signal.name, ts, src)
-                ciphertext = self._cipher.encrypt(owner, text.encode(), aad)
             rows.append(
                 TelemetryRow(
-                    vehicle_id=vehicle.id,
-                    subject_id=subject_id,
-                    fleet_id=fleet_id,
-                    key_owner=owner,
-                    signal=rec.signal.name,
-                    category=rec.signal.category,
-                    unit=rec.signal.unit,
-                    value=None if plan.sensitive else text,
-                    value_ciphertext=ciphertext,
-                    ts=ts,
-                    received_at=received_at,
-                    source=src,
-                    purposes=plan.purposes,
-                    expires_at=expiry(ts),
+                    m.vehicle_id,
+                    m.subject_id,
+                    m.fleet_id,
+                    m.owner,
+                    entry.name,
+                    category,
+                    entry.unit,
+                    text,
+                    None,
+                    m.ts,
+                    received_at,
+                    src,
+                    entry.purposes,
+                    expires_at,
                 )
             )
 
+        stored_rows: list[TelemetryRow] = rows  # type: ignore[assignment]
+        if self._seal(sealing, rows, problems, received_at, src):
+            stored_rows = [r for r in rows if r is not None]
         quarantine = [
             self._quarantine_row(
                 records[index], index, errs, src, vehicle_vin, vehicles, received_at
             )
             for index, errs in sorted(problems.items())
         ]
-        stored = self._telemetry.store(rows, quarantine)
-        statuses = [
-            RecordStatus(i, "rejected", problems[i])
-            if i in problems
-            else RecordStatus(i, "accepted")
-            for i in range(len(records))
-        ]
-        return IngestResult(len(rows), len(problems), statuses, duplicates=len(rows) - stored)
+        stored = self._telemetry.store(stored_rows, quarantine)
+        if problems:
+            statuses = [
+                RecordStatus(i, "rejected", tuple(problems[i]))
+                if i in problems
+                else RecordStatus(i, "accepted")
+                for i in range(len(records))
+            ]
+        else:
+            statuses = [RecordStatus(i, "accepted") for i in range(len(records))]
+        return IngestResult(
+            len(stored_rows), len(problems), statuses, duplicates=len(stored_rows) - stored
+        )
+
+    def _moments(
+        self, vehicles: Mapping[str, VehicleInfo], source: str
+    ) -> tuple[Callable[[str, datetime], _Moment], dict[str, list[_Sealing]]]:
+        """The batch's function (VIN, UTC time) -> :class:`_Moment`. The attribution only changes
+        at usage-period boundaries: computed once per vehicle and interval."""
+        boundaries: dict[str, list[datetime]] = {}
+        who_by_interval: dict[tuple[str, int], tuple[str | None, str | None, str] | None] = {}
+        sealing: dict[str, list[_Sealing]] = {}  # one list per owner: shared by its moments
+
+        def moment_at(vin: str, ts: datetime) -> _Moment:
+            vehicle = vehicles.get(vin)
+            if vehicle is None:
+                return _Moment(ts, _UNKNOWN, "", None, None, "", None, {}, "", "", [])
+            edges = boundaries.get(vin)
+            if edges is None:
+                edges = boundaries[vin] = sorted(
+                    {t for u in vehicle.usages for t in (u.start, u.end) if t is not None}
+                )
+            interval = (vin, bisect_right(edges, ts))
+            if interval in who_by_interval:
+                who = who_by_interval[interval]
+            else:
+                at = subject_for(vehicle.id, vehicle.usages, ts)
+                who = who_by_interval[interval] = (
+                    None if at.basis is None else (at.customer_id, at.fleet_id, at.owner)
+                )
+            if who is None:
+                return _Moment(ts, _UNLINKED, vehicle.id, None, None, "", None, {}, "", "", [])
+            subject_id, fleet_id, owner = who
+            head, tail = aad_parts(vehicle.id, ts, source)
+            pending = sealing.setdefault(owner, [])
+            return _Moment(
+                ts,
+                None,
+                vehicle.id,
+                subject_id,
+                fleet_id,
+                owner,
+                vehicle.end_of_life,
+                {},
+                head,
+                tail,
+                pending,
+            )
+
+        return moment_at, sealing
+
+    def _expiry(self, category: str, end_of_life: date | None, ts: datetime) -> datetime | None:
+        key = (category, end_of_life)
+        expiry = self._expiry_functions.get(key)
+        if expiry is None:
+            events: dict[RetentionAnchor, datetime | None] = {}
+            if end_of_life is not None:
+                events[RetentionAnchor.VEHICLE_END_OF_LIFE] = datetime.combine(
+                    end_of_life, time(), UTC
+                )
+            expiry = self._retention[category].for_events(events)
+            if len(self._expiry_functions) < 10_000:
+                self._expiry_functions[key] = expiry
+        return expiry(ts)
+
+    def _seal(
+        self,
+        sealing: Mapping[str, list[_Sealing]],
+        rows: list[TelemetryRow | None],
+        problems: dict[int, list[Problem]],
+        received_at: datetime,
+        source: str,
+    ) -> bool:
+        """Encrypt the batch's sensitive values, owner by owner, with the owners' keys loaded at
+        once; an erased owner's (destroyed key) values are refused, nothing of them is stored.
+        True when some were refused (their places in ``rows`` stay None)."""
+        owners = [owner for owner, pending in sealing.items() if pending]
+        if not owners:
+            return False
+        destroyed: set[str] = set()
+        if isinstance(self._cipher, KeyPreparer):
+            destroyed = self._cipher.prepare(owners)
+        batch = self._cipher if isinstance(self._cipher, BatchCipher) else None
+        for owner in owners:
+            pending = sealing[owner]
+            if owner in destroyed:
+                for p in pending:
+                    problems[p.record] = [
+                        Problem(
+                            f"records[{p.record}]",
+                            "erased_subject",
+                            "the data subject's key was destroyed (erasure); nothing is stored",
+                        )
+                    ]
+                continue
+            items = [
+                (p.text.encode(), (p.moment.aad_head + p.entry.name + p.moment.aad_tail).encode())
+                for p in pending
+            ]
+            if batch is not None:
+                sealed = batch.encrypt_many(owner, items)
+            else:
+                sealed = [self._cipher.encrypt(owner, pt, aad) for pt, aad in items]
+            for p, ciphertext in zip(pending, sealed, strict=True):
+                m = p.moment
+                rows[p.position] = TelemetryRow(
+                    m.vehicle_id,
+                    m.subject_id,
+                    m.fleet_id,
+                    owner,
+                    p.entry.name,
+                    p.entry.category,
+                    p.entry.unit,
+                    None,
+                    ciphertext,
+                    m.ts,
+                    received_at,
+                    source,
+                    p.entry.purposes,
+                    m.expiries[p.entry.category],
+                )
+        return bool(destroyed)
 
     def quarantine_message(
         self,

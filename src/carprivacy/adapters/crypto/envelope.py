@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -98,6 +98,17 @@ class EnvelopeCipher:
     def encrypt(self, owner: str, plaintext: bytes, aad: bytes = b"") -> bytes:
         nonce = os.urandom(NONCE)
         return VERSION + nonce + self._aead(owner, create=True).encrypt(nonce, plaintext, aad)
+
+    def encrypt_many(self, owner: str, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """``encrypt`` of many (plaintext, associated data) pairs of one owner: the key is looked
+        up once and the random nonces are drawn with one call (same format, each nonce random)."""
+        encrypt = self._aead(owner, create=True).encrypt
+        nonces = os.urandom(NONCE * len(items))
+        out = []
+        for i, (plaintext, aad) in enumerate(items):
+            nonce = nonces[i * NONCE : (i + 1) * NONCE]
+            out.append(VERSION + nonce + encrypt(nonce, plaintext, aad))
+        return out
 
     def decrypt(self, owner: str, blob: bytes, aad: bytes = b"") -> bytes:
         if blob[:1] != VERSION:

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, String, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from carprivacy.adapters.db.tables.master import vehicle_usages, vehicles
 from carprivacy.adapters.db.tables.telemetry import (
@@ -72,17 +73,27 @@ def _sqlite_time(value: datetime | None) -> str | None:
     )
 
 
+class _SqliteTimes(dict[datetime | None, str | None]):
+    """datetime -> ``_sqlite_time`` text, computed once per distinct value."""
+
+    def __missing__(self, value: datetime | None) -> str | None:
+        text = self[value] = _sqlite_time(value)
+        return text
+
+
+class _PurposesJson(dict[tuple[str, ...], str]):
+    """Purposes -> the JSON text stored, computed once per distinct tuple."""
+
+    def __missing__(self, purposes: tuple[str, ...]) -> str:
+        text = self[purposes] = json.dumps(list(purposes))
+        return text
+
+
 class SqlTelemetryRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._pg = engine.dialect.name == "postgresql"
-        self._purposes_json: dict[tuple[str, ...], str] = {}
-
-    def _purposes(self, purposes: tuple[str, ...]) -> str:
-        text = self._purposes_json.get(purposes)
-        if text is None:
-            text = self._purposes_json[purposes] = json.dumps(list(purposes))
-        return text
+        self._purposes_json = _PurposesJson()
 
     def store(self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]) -> int:
         if not rows and not quarantine:
@@ -117,32 +128,10 @@ class SqlTelemetryRepository:
             f"INSERT INTO telemetry ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING"
         )
-        times: dict[datetime | None, str | None] = {}
-
-        def when(value: datetime | None) -> str | None:
-            text = times.get(value)
-            if text is None and value is not None:
-                text = times[value] = _sqlite_time(value)
-            return text
-
+        when = _SqliteTimes()  # per batch: most rows share their times with others
+        purposes = self._purposes_json
         params = [
-            (
-                r.vehicle_id,
-                r.subject_id,
-                r.fleet_id,
-                r.key_owner,
-                r.signal,
-                r.category,
-                r.unit,
-                r.value,
-                r.value_ciphertext,
-                when(r.ts),
-                when(r.received_at),
-                r.source,
-                self._purposes(r.purposes),
-                when(r.expires_at),
-            )
-            for r in rows
+            (*r[:9], when[r[9]], when[r[10]], r[11], purposes[r[12]], when[r[13]]) for r in rows
         ]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
@@ -155,9 +144,10 @@ class SqlTelemetryRepository:
         cols = ", ".join(COLUMNS)
         with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(PG_COPY_TYPES)
-            purposes = self._purposes
+            purposes = self._purposes_json
+            write = copy.write_row
             for r in rows:
-                copy.write_row((*r[:12], purposes(r.purposes), r.expires_at))
+                write((*r[:12], purposes[r[12]], r[13]))
 
     def _store_pg(self, conn: Connection, rows: Sequence[TelemetryRow]) -> int:
         """Fast path: binary COPY straight into ``telemetry`` under a savepoint. A redelivery
@@ -244,47 +234,62 @@ class SqlTelemetryRepository:
 
 
 class SqlVehicleDirectory:
-    """Vehicles and their usage periods from the master-data tables, two queries per batch."""
+    """Vehicles and their usage periods from the master-data tables: one query per batch (the
+    vehicles outer-joined with their usages; on PostgreSQL the VINs go as one array parameter,
+    so the statement text is the same for every batch)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        v, u = vehicles.c, vehicle_usages.c
+        if engine.dialect.name == "postgresql":
+            wanted = v.vin == any_(bindparam("vins", type_=ARRAY(String)))
+        else:
+            wanted = v.vin.in_(bindparam("vins", expanding=True))
+        self._query = (
+            select(
+                v.id,
+                v.vin,
+                v.end_of_life,
+                u.id.label("usage_id"),
+                u.kind,
+                u.customer_id,
+                u.fleet_id,
+                u.starts_at,
+                u.ends_at,
+                u.created_at,
+            )
+            .select_from(vehicles.outerjoin(vehicle_usages, u.vehicle_id == v.id))
+            .where(wanted)
+        )
 
     def by_vins(self, vins: Collection[str]) -> dict[str, VehicleInfo]:
-        wanted = [v for v in set(vins) if isinstance(v, str) and len(v) <= 17]
+        wanted = sorted({v for v in vins if isinstance(v, str) and len(v) <= 17})
         if not wanted:
             return {}
         with self._engine.connect() as conn:
-            found = conn.execute(
-                select(vehicles.c.id, vehicles.c.vin, vehicles.c.end_of_life).where(
-                    vehicles.c.vin.in_(wanted)
-                )
-            ).all()
-            ids = [f.id for f in found]
-            usages: dict[str, list[VehicleUsage]] = {i: [] for i in ids}
-            if ids:
-                for m in conn.execute(
-                    select(vehicle_usages).where(vehicle_usages.c.vehicle_id.in_(ids))
-                ).mappings():
-                    usages[m["vehicle_id"]].append(
-                        VehicleUsage(
-                            id=m["id"],
-                            vehicle_id=m["vehicle_id"],
-                            kind=UsageKind(m["kind"]),
-                            customer_id=m["customer_id"],
-                            fleet_id=m["fleet_id"],
-                            start=utc(m["starts_at"]),
-                            end=None if m["ends_at"] is None else utc(m["ends_at"]),
-                            created_at=utc(m["created_at"]),
-                        )
+            found = conn.execute(self._query, {"vins": wanted}).all()
+        info: dict[str, tuple[str, date | None]] = {}
+        usages: dict[str, list[VehicleUsage]] = {}
+        for f in found:
+            if f.vin not in info:
+                eol = f.end_of_life if isinstance(f.end_of_life, date) else None
+                info[f.vin] = (f.id, eol)
+                usages[f.vin] = []
+            if f.usage_id is not None:
+                usages[f.vin].append(
+                    VehicleUsage(
+                        id=f.usage_id,
+                        vehicle_id=f.id,
+                        kind=UsageKind(f.kind),
+                        customer_id=f.customer_id,
+                        fleet_id=f.fleet_id,
+                        start=utc(f.starts_at),
+                        end=None if f.ends_at is None else utc(f.ends_at),
+                        created_at=utc(f.created_at),
                     )
+                )
         return {
-            f.vin: VehicleInfo(
-                f.id,
-                f.vin,
-                f.end_of_life if isinstance(f.end_of_life, date) else None,
-                tuple(usages[f.id]),
-            )
-            for f in found
+            vin: VehicleInfo(vid, vin, eol, tuple(usages[vin])) for vin, (vid, eol) in info.items()
         }
 
 
