@@ -1,0 +1,35 @@
+"""Secret files: created 0600, read back unchanged, refused when readable by others."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from carprivacy.adapters.keyfile import read_or_create_secret, read_or_create_token
+
+
+def test_token_file_holds_exactly_the_token(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "admin.token"
+    token, created = read_or_create_token(path)
+    assert created
+    assert path.read_text().strip() == token  # what a user pastes is what the server accepts
+    assert path.stat().st_mode & 0o777 == 0o600
+    again, created_again = read_or_create_token(path)
+    assert (again, created_again) == (token, False)
+
+
+def test_secret_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "k"
+    secret, created = read_or_create_secret(path, 32)
+    assert created and len(secret) == 32
+    assert read_or_create_secret(path, 32) == (secret, False)
+
+
+def test_a_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "admin.token"
+    read_or_create_token(path)
+    os.chmod(path, 0o644)
+    with pytest.raises(PermissionError, match="chmod 600"):
+        read_or_create_token(path)
