@@ -18,7 +18,7 @@ def normalise_url(url: str) -> str:
 
 
 def create_private_file(path: Path) -> None:
-    """Create the SQLite file with mode 0600 (SQLite gives its -wal and -shm files the same mode)."""
+    """Create the SQLite file with mode 0600 (SQLite gives -wal and -shm files the same mode)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
