@@ -25,7 +25,8 @@ def test_configuration_page_is_current() -> None:
 def test_cli_reference_is_current() -> None:
     typer_bin = Path(sys.executable).with_name("typer")
     generated = subprocess.run(
-        [str(typer_bin), "carprivacy.entrypoints.cli.main", "utils", "docs", "--name", "carprivacy"],
+        [str(typer_bin), "carprivacy.entrypoints.cli.main"]
+        + ["utils", "docs", "--name", "carprivacy"],
         capture_output=True,
         text=True,
         check=True,

@@ -42,7 +42,9 @@ def reference_markdown() -> str:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Settings: the reference and the values in force.", no_args_is_help=True)
+    group = typer.Typer(
+        help="Settings: the reference and the values in force.", no_args_is_help=True
+    )
     app.add_typer(group, name="config")
 
     @group.command("reference")
