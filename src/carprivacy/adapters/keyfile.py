@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 
 
-def _write_private(path: Path, content: bytes) -> None:
+def write_private(path: Path, content: bytes) -> None:
     """Create ``path`` atomically with mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -21,7 +21,7 @@ def _write_private(path: Path, content: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _read_private(path: Path) -> str:
+def read_private(path: Path) -> str:
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         raise PermissionError(
@@ -36,16 +36,16 @@ def read_or_create_secret(path: Path, nbytes: int = 32) -> tuple[bytes, bool]:
     The file is created atomically with mode 0600; a file readable by others is refused.
     """
     if path.exists():
-        return base64.urlsafe_b64decode(_read_private(path)), False
+        return base64.urlsafe_b64decode(read_private(path)), False
     value = secrets.token_bytes(nbytes)
-    _write_private(path, base64.urlsafe_b64encode(value) + b"\n")
+    write_private(path, base64.urlsafe_b64encode(value) + b"\n")
     return value, True
 
 
 def read_or_create_token(path: Path) -> tuple[str, bool]:
     """A printable bearer token kept in ``path`` (mode 0600): the file holds exactly the token."""
     if path.exists():
-        return _read_private(path), False
+        return read_private(path), False
     token = secrets.token_urlsafe(32)
-    _write_private(path, token.encode("ascii") + b"\n")
+    write_private(path, token.encode("ascii") + b"\n")
     return token, True

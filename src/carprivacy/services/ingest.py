@@ -191,8 +191,13 @@ class IngestService:
         source: str,
         vehicle_vin: str | None,
         received_at: datetime,
+        positions: Sequence[int] | None = None,
     ) -> IngestResult:
         """Validate, attribute, classify, encrypt and store one batch; every record gets a status.
+
+        ``positions``: each record's index as its sender numbered it, used in problem paths and
+        quarantine rows (an MQTT batch joins several messages: a record is numbered within its
+        own message). Default: its index in ``records``.
 
         Per record, the common case costs a few dictionary lookups: the signal's compiled value
         check gives the stored text, and whatever depends only on the vehicle and the time
@@ -247,7 +252,7 @@ class IngestService:
                 ok, found = validate_record(
                     self.catalogue,
                     record,
-                    index,
+                    index if positions is None else positions[index],
                     transport_vin=vehicle_vin,
                     now=received_at,
                     max_future_skew=self._max_future_skew,
@@ -263,7 +268,8 @@ class IngestService:
                     m = moments[key] = moment_at(ok.vin, ok.ts)
             if m.fault is not None:
                 rule, message = m.fault
-                problems[index] = [Problem(f"records[{index}].vin", rule, message)]
+                at = index if positions is None else positions[index]
+                problems[index] = [Problem(f"records[{at}].vin", rule, message)]
                 continue
             category = entry.category
             try:
@@ -294,11 +300,17 @@ class IngestService:
             )
 
         stored_rows: list[TelemetryRow] = rows  # type: ignore[assignment]
-        if self._seal(sealing, rows, problems, received_at, src):
+        if self._seal(sealing, rows, problems, received_at, src, positions):
             stored_rows = [r for r in rows if r is not None]
         quarantine = [
             self._quarantine_row(
-                records[index], index, errs, src, vehicle_vin, vehicles, received_at
+                records[index],
+                index if positions is None else positions[index],
+                errs,
+                src,
+                vehicle_vin,
+                vehicles,
+                received_at,
             )
             for index, errs in sorted(problems.items())
         ]
@@ -384,6 +396,7 @@ class IngestService:
         problems: dict[int, list[Problem]],
         received_at: datetime,
         source: str,
+        positions: Sequence[int] | None,
     ) -> bool:
         """Encrypt the batch's sensitive values, owner by owner, with the owners' keys loaded at
         once; an erased owner's (destroyed key) values are refused, nothing of them is stored.
@@ -399,9 +412,10 @@ class IngestService:
             pending = sealing[owner]
             if owner in destroyed:
                 for p in pending:
+                    at = p.record if positions is None else positions[p.record]
                     problems[p.record] = [
                         Problem(
-                            f"records[{p.record}]",
+                            f"records[{at}]",
                             "erased_subject",
                             "the data subject's key was destroyed (erasure); nothing is stored",
                         )

@@ -58,6 +58,7 @@ class InMemoryIngestService:
         source: str,
         vehicle_vin: str | None,
         received_at: datetime,
+        positions: Sequence[int] | None = None,
     ) -> FakeIngestResult:
         with self._lock:
             if not self.available:
@@ -65,7 +66,8 @@ class InMemoryIngestService:
             self.calls += 1
             statuses: list[FakeRecordStatus] = []
             for index, record in enumerate(records):
-                problem = self._check(index, record, vehicle_vin)
+                at = index if positions is None else positions[index]
+                problem = self._check(at, record, vehicle_vin)
                 if problem is not None:
                     self.rejected.append((record, problem))
                     statuses.append(FakeRecordStatus(index, "rejected", [problem]))

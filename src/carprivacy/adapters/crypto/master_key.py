@@ -12,12 +12,11 @@ import base64
 import binascii
 import hashlib
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from carprivacy.adapters.keyfile import read_or_create_secret
+from carprivacy.adapters.keyfile import read_or_create_secret, read_private, write_private
 from carprivacy.config import Settings
 
 log = logging.getLogger(__name__)
@@ -67,22 +66,11 @@ def next_key_file(path: Path) -> Path:
 
 def write_key_file(path: Path, key: bytes) -> None:
     """Write ``key`` atomically with mode 0600 (fsync before rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, base64.urlsafe_b64encode(key) + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private(path, base64.urlsafe_b64encode(key) + b"\n")
 
 
 def _read_key_file(path: Path) -> bytes:
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise PermissionError(f"{path} must not be readable by others (mode {oct(mode)})")
-    return decode_key(path.read_text(encoding="ascii"))
+    return decode_key(read_private(path))
 
 
 def load_master_key(settings: Settings) -> MasterKeyRing:

@@ -60,6 +60,7 @@ class TelemetrySink(Protocol):
         source: str,
         vehicle_vin: str | None,
         received_at: datetime,
+        positions: Sequence[int] | None = None,
     ) -> IngestOutcome: ...
 
     def quarantine_message(
@@ -355,10 +356,12 @@ class MqttIngestWorker:
         good = [(d, p) for d, p in parsed if isinstance(p, ParsedMessage)]
         bad = [(d, p) for d, p in parsed if isinstance(p, Problem)]
         records = [r for _, p in good for r in p.records]
+        # problems and quarantine rows number a record within its own message
+        positions = [i for _, p in good for i in range(len(p.records))]
         done: list[Delivery] = []
         try:
             if records:
-                self._ingest(records, good[-1][0].received_at)
+                self._ingest(records, good[-1][0].received_at, positions)
             done.extend(d for d, _ in good)
         except Exception:
             log.exception("batch ingest failed; retrying message by message")
@@ -383,8 +386,19 @@ class MqttIngestWorker:
             done.append(d)
         self._ack(done)
 
-    def _ingest(self, records: list[dict[str, Any]], received_at: datetime) -> None:
-        result = self.sink.ingest(records, source=SOURCE, vehicle_vin=None, received_at=received_at)
+    def _ingest(
+        self,
+        records: list[dict[str, Any]],
+        received_at: datetime,
+        positions: Sequence[int] | None = None,
+    ) -> None:
+        result = self.sink.ingest(
+            records,
+            source=SOURCE,
+            vehicle_vin=None,
+            received_at=received_at,
+            positions=positions,
+        )
         self.stats.accepted += result.accepted
         self.stats.rejected += result.rejected
 
