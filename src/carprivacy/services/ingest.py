@@ -165,6 +165,7 @@ class IngestService:
         self._quarantine_retention = quarantine_retention
         self._retention: dict[str, RetentionPlan] = {}
         self._expiry_functions: dict[tuple[str, date | None], ExpiryFunction] = {}
+        self._accepted: list[RecordStatus] = []
         sensitive: dict[str, bool] = {}
         purposes: dict[str, tuple[str, ...]] = {}
         for category_id in catalogue.categories:
@@ -315,18 +316,22 @@ class IngestService:
             for index, errs in sorted(problems.items())
         ]
         stored = self._telemetry.store(stored_rows, quarantine)
+        accepted = self._accepted_statuses(len(records))  # immutable: shared between results
         if problems:
             statuses = [
-                RecordStatus(i, "rejected", tuple(problems[i]))
-                if i in problems
-                else RecordStatus(i, "accepted")
+                RecordStatus(i, "rejected", tuple(problems[i])) if i in problems else accepted[i]
                 for i in range(len(records))
             ]
         else:
-            statuses = [RecordStatus(i, "accepted") for i in range(len(records))]
+            statuses = accepted[: len(records)]
         return IngestResult(
             len(stored_rows), len(problems), statuses, duplicates=len(stored_rows) - stored
         )
+
+    def _accepted_statuses(self, n: int) -> list[RecordStatus]:
+        if len(self._accepted) < n:
+            self._accepted = [RecordStatus(i, "accepted") for i in range(max(n, 1024))]
+        return self._accepted
 
     def _moments(
         self, vehicles: Mapping[str, VehicleInfo], source: str
@@ -336,6 +341,8 @@ class IngestService:
         boundaries: dict[str, list[datetime]] = {}
         who_by_interval: dict[tuple[str, int], tuple[str | None, str | None, str] | None] = {}
         sealing: dict[str, list[_Sealing]] = {}  # one list per owner: shared by its moments
+        # expiry per category, shared by the moments of one time and vehicle end of life
+        expiries: dict[tuple[date | None, datetime], dict[str, datetime | None]] = {}
 
         def moment_at(vin: str, ts: datetime) -> _Moment:
             vehicle = vehicles.get(vin)
@@ -359,6 +366,10 @@ class IngestService:
             subject_id, fleet_id, owner = who
             head, tail = aad_parts(vehicle.id, ts, source)
             pending = sealing.setdefault(owner, [])
+            eol = vehicle.end_of_life
+            shared = expiries.get((eol, ts))
+            if shared is None:
+                shared = expiries[(eol, ts)] = {}
             return _Moment(
                 ts,
                 None,
@@ -366,8 +377,8 @@ class IngestService:
                 subject_id,
                 fleet_id,
                 owner,
-                vehicle.end_of_life,
-                {},
+                eol,
+                shared,
                 head,
                 tail,
                 pending,

@@ -240,6 +240,7 @@ class SqlVehicleDirectory:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._usages: dict[Any, VehicleUsage] = {}
         v, u = vehicles.c, vehicle_usages.c
         if engine.dialect.name == "postgresql":
             wanted = v.vin == any_(bindparam("vins", type_=ARRAY(String)))
@@ -276,21 +277,30 @@ class SqlVehicleDirectory:
                 info[f.vin] = (f.id, eol)
                 usages[f.vin] = []
             if f.usage_id is not None:
-                usages[f.vin].append(
-                    VehicleUsage(
-                        id=f.usage_id,
-                        vehicle_id=f.id,
-                        kind=UsageKind(f.kind),
-                        customer_id=f.customer_id,
-                        fleet_id=f.fleet_id,
-                        start=utc(f.starts_at),
-                        end=None if f.ends_at is None else utc(f.ends_at),
-                        created_at=utc(f.created_at),
-                    )
-                )
+                usage = self._usages.get(f)
+                if usage is None:
+                    usage = self._usage(f)
+                usages[f.vin].append(usage)
         return {
             vin: VehicleInfo(vid, vin, eol, tuple(usages[vin])) for vin, (vid, eol) in info.items()
         }
+
+    def _usage(self, f: Any) -> VehicleUsage:
+        """The usage period of a result row, kept per row (all its columns): the next batches of
+        the same vehicles build nothing."""
+        if len(self._usages) >= 100_000:
+            self._usages.clear()
+        usage = self._usages[f] = VehicleUsage(
+            id=f.usage_id,
+            vehicle_id=f.id,
+            kind=UsageKind(f.kind),
+            customer_id=f.customer_id,
+            fleet_id=f.fleet_id,
+            start=utc(f.starts_at),
+            end=None if f.ends_at is None else utc(f.ends_at),
+            created_at=utc(f.created_at),
+        )
+        return usage
 
 
 class SqlVehicleCredentialRepository:
