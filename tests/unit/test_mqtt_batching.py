@@ -38,11 +38,16 @@ class Journal(InMemoryIngestService):
         source: str,
         vehicle_vin: str | None,
         received_at: datetime,
+        positions: Sequence[int] | None = None,
     ) -> FakeIngestResult:
         if any(r.get("value") == "poison" for r in records):
             raise RuntimeError("a bug in the store")
         result = super().ingest(
-            records, source=source, vehicle_vin=vehicle_vin, received_at=received_at
+            records,
+            source=source,
+            vehicle_vin=vehicle_vin,
+            received_at=received_at,
+            positions=positions,
         )
         self.journal.append(f"commit:{len(records)}")
         return result
