@@ -73,7 +73,9 @@ class CapturingRepository:
         self.inner = inner
         self.batches: list[list[TelemetryRow]] = []
 
-    def store(self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]) -> int:
+    def store(
+        self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]
+    ) -> Sequence[int]:
         self.batches.append(list(rows))
         return self.inner.store(rows, quarantine)
 

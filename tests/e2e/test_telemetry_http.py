@@ -118,8 +118,11 @@ def test_payload_limit_wrong_type_and_credentials(setup):
 def test_redelivered_batch_is_stored_once(setup):
     client, container, token = setup
     body = json.dumps([{"signal": "Vehicle.Speed", "value": 3.0, "ts": now_iso(1)}]).encode()
-    assert post(client, token, body).json()["duplicates"] == 0
-    assert post(client, token, body).json()["duplicates"] == 1
+    first = post(client, token, body).json()
+    assert (first["accepted"], first["duplicates"]) == (1, 0)
+    again = post(client, token, body).json()
+    assert (again["accepted"], again["duplicates"], again["rejected"]) == (0, 1, 0)
+    assert again["records"] == [{"index": 0, "status": "duplicate", "errors": []}]
     assert container.telemetry.count() == 1
 
 

@@ -68,7 +68,8 @@ def test_ingest_stores_attributes_encrypts_and_dedupes(container: Container, eng
     result = container.ingest.ingest(records, source="http", vehicle_vin=VIN, received_at=NOW)
     assert (result.accepted, result.rejected, result.duplicates) == (120, 1, 0)
     again = container.ingest.ingest(records, source="http", vehicle_vin=VIN, received_at=NOW)
-    assert again.duplicates == 120
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 120, 1)
+    assert [s.status for s in again.statuses] == ["duplicate"] * 120 + ["rejected"]
     assert container.telemetry.count() == 120
     rows = container.telemetry.rows_for_vehicle(ids["vehicle"])
     owners = {r.subject_id for r in rows}
@@ -177,10 +178,12 @@ def test_a_batch_with_a_duplicate_inside_is_stored_once(container: Container):
     result = container.ingest.ingest(
         [one, dict(one)], source="mqtt", vehicle_vin=VIN, received_at=NOW
     )
-    assert (result.accepted, result.duplicates) == (2, 1)
+    assert (result.accepted, result.duplicates) == (1, 1)
+    assert [s.status for s in result.statuses] == ["accepted", "duplicate"]
     assert container.telemetry.count() == 1
     # a later batch that repeats one stored record and adds a new one
     new = {"signal": "Vehicle.Speed", "value": 11.0, "ts": (T0 + timedelta(seconds=1)).isoformat()}
     again = container.ingest.ingest([one, new], source="mqtt", vehicle_vin=VIN, received_at=NOW)
-    assert (again.accepted, again.duplicates) == (2, 1)
+    assert (again.accepted, again.duplicates) == (1, 1)
+    assert [s.status for s in again.statuses] == ["duplicate", "accepted"]
     assert container.telemetry.count() == 2

@@ -198,8 +198,10 @@ def test_redelivery_is_stored_once(world):
     batch = [rec("Vehicle.Speed", 10.0), rec("Vehicle.Speed", 10.0)]
     first = service.ingest(batch, source="mqtt", vehicle_vin=VIN, received_at=NOW)
     second = service.ingest(batch, source="mqtt", vehicle_vin=VIN, received_at=NOW)
-    assert first.accepted == 2 and first.duplicates == 1
-    assert second.accepted == 2 and second.duplicates == 2
+    assert first.accepted == 1 and first.duplicates == 1
+    assert [s.status for s in first.statuses] == ["accepted", "duplicate"]
+    assert second.accepted == 0 and second.duplicates == 2
+    assert [s.status for s in second.statuses] == ["duplicate", "duplicate"]
     assert repo.count() == 1
     # the same instant written with another offset is the same record
     other_offset = T0.astimezone(timezone_plus_two()).isoformat()
@@ -296,3 +298,50 @@ def test_statuses_cover_every_record_in_order(world):
     assert result.statuses[2].errors[0].rule == "type"
     assert json.loads(json.dumps([s.status for s in result.statuses]))[2] == "rejected"
     _ = replace
+
+
+def test_every_missing_required_field_is_named_with_rule_required(world):
+    """New-user trial (issue 3 item 2; SPEC I1): no value, no ts, JSON null, no VIN at all."""
+    service, repo, _ = world
+    ts = T0.isoformat()
+    records = [
+        {"signal": "Vehicle.Speed", "ts": ts},
+        {"signal": "Vehicle.Speed", "value": None, "ts": ts},
+        {"signal": "Vehicle.Speed", "value": 1.0},
+        {"signal": "Vehicle.Speed", "value": 1.0, "ts": None},
+        {"value": 1.0, "ts": ts, "vin": VIN},
+        {},
+    ]
+    result = service.ingest(records, source="mqtt", vehicle_vin=None, received_at=NOW)
+    required = [sorted(e.path for e in s.errors if e.rule == "required") for s in result.statuses]
+    assert required == [
+        ["records[0].value", "records[0].vin"],
+        ["records[1].value", "records[1].vin"],
+        ["records[2].ts", "records[2].vin"],
+        ["records[3].ts", "records[3].vin"],
+        ["records[4].signal"],
+        ["records[5].signal", "records[5].ts", "records[5].value", "records[5].vin"],
+    ]
+    assert result.accepted == 0 and repo.count() == 0
+
+
+def test_duplicates_get_their_own_status_between_rejected_and_accepted(world):
+    """A repeated record is "duplicate" (already stored, nothing new), never counted accepted."""
+    service, repo, _ = world
+    pos = rec("Vehicle.CurrentLocation.Latitude", 52.1)  # sensitive: sealed later in the batch
+    speed = rec("Vehicle.Speed", 10.0)
+    service.ingest([pos, speed], source="http", vehicle_vin=VIN, received_at=NOW)
+    later = rec("Vehicle.Speed", 11.0, T0 + timedelta(seconds=1))
+    bad = rec("Vehicle.Speed", "fast")
+    result = service.ingest(
+        [bad, pos, later, speed, dict(later)], source="http", vehicle_vin=VIN, received_at=NOW
+    )
+    assert [s.status for s in result.statuses] == [
+        "rejected",
+        "duplicate",
+        "accepted",
+        "duplicate",
+        "duplicate",
+    ]
+    assert (result.accepted, result.rejected, result.duplicates) == (1, 1, 3)
+    assert repo.count() == 3

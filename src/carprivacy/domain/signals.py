@@ -383,13 +383,16 @@ def _full_check(
     elif signal is None:
         problems.append(Problem(f"{base}.signal", "known_signal", "not in the signal catalogue"))
     value: Any = None
-    if "value" not in record:
+    if record.get("value") is None:  # absent or JSON null
         problems.append(Problem(f"{base}.value", "required", "a value is required"))
     elif signal is not None:
         value, value_problems = check_value(signal, record["value"], f"{base}.value")
         problems.extend(value_problems)
-    ts = parse_timestamp(record.get("ts"))
-    if ts is None:
+    raw_ts = record.get("ts")
+    ts = parse_timestamp(raw_ts)
+    if raw_ts is None:
+        problems.append(Problem(f"{base}.ts", "required", "a timestamp is required"))
+    elif ts is None:
         problems.append(Problem(f"{base}.ts", "iso8601_tz", "must be ISO 8601 with a timezone"))
     elif ts - now > max_future_skew:
         problems.append(

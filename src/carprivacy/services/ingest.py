@@ -60,9 +60,12 @@ class VehicleDirectory(Protocol):
 
 
 class TelemetryRepository(Protocol):
-    def store(self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]) -> int:
+    def store(
+        self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]
+    ) -> Sequence[int]:
         """Insert ``rows`` (skipping ones whose natural key is stored) and ``quarantine`` in one
-        transaction; return how many telemetry rows were new."""
+        transaction; return the positions in ``rows`` of those already stored (empty when all
+        were new)."""
         ...
 
 
@@ -77,7 +80,7 @@ class RecordStatus(NamedTuple):
     """One record's outcome (a named tuple: ingestion makes one per record)."""
 
     index: int  # type: ignore[assignment]  # (shadows tuple.index: the field name is the API)
-    status: Literal["accepted", "rejected"]
+    status: Literal["accepted", "rejected", "duplicate"]  # duplicate: already stored
     errors: tuple[Problem, ...] = ()
 
 
@@ -86,7 +89,7 @@ class IngestResult:
     accepted: int
     rejected: int
     statuses: list[RecordStatus]
-    duplicates: int = 0  # accepted records that were already stored (redelivery)
+    duplicates: int = 0  # records already stored (redelivery): nothing new, not in ``accepted``
 
 
 @runtime_checkable
@@ -315,17 +318,28 @@ class IngestService:
             )
             for index, errs in sorted(problems.items())
         ]
-        stored = self._telemetry.store(stored_rows, quarantine)
+        duplicates = self._telemetry.store(stored_rows, quarantine)
         accepted = self._accepted_statuses(len(records))  # immutable: shared between results
-        if problems:
+        if problems or duplicates:
+            again: set[int] = set()
+            if duplicates:  # stored_rows holds the records without problems, in order
+                good = [i for i in range(len(records)) if i not in problems]
+                again = {good[p] for p in duplicates}
             statuses = [
-                RecordStatus(i, "rejected", tuple(problems[i])) if i in problems else accepted[i]
+                RecordStatus(i, "rejected", tuple(problems[i]))
+                if i in problems
+                else RecordStatus(i, "duplicate")
+                if i in again
+                else accepted[i]
                 for i in range(len(records))
             ]
         else:
             statuses = accepted[: len(records)]
         return IngestResult(
-            len(stored_rows), len(problems), statuses, duplicates=len(stored_rows) - stored
+            len(stored_rows) - len(duplicates),
+            len(problems),
+            statuses,
+            duplicates=len(duplicates),
         )
 
     def _accepted_statuses(self, n: int) -> list[RecordStatus]:

@@ -21,19 +21,22 @@ class InMemoryTelemetryRepository:
         self.quarantined: list[QuarantineRow] = []
         self.fail_next_store = False  # simulate a crash before commit: nothing is written
 
-    def store(self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]) -> int:
+    def store(
+        self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]
+    ) -> Sequence[int]:
         with self._lock:
             if self.fail_next_store:
                 self.fail_next_store = False
                 raise ConnectionError("store unavailable")
-            new = 0
-            for r in rows:
+            duplicates = []
+            for position, r in enumerate(rows):
                 key = (r.vehicle_id, r.signal, r.ts, r.source)
-                if key not in self.rows:
+                if key in self.rows:
+                    duplicates.append(position)
+                else:
                     self.rows[key] = r
-                    new += 1
             self.quarantined.extend(quarantine)
-            return new
+            return duplicates
 
     def count(self) -> int:
         return len(self.rows)

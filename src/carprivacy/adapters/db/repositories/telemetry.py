@@ -95,13 +95,17 @@ class SqlTelemetryRepository:
         self._pg = engine.dialect.name == "postgresql"
         self._purposes_json = _PurposesJson()
 
-    def store(self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]) -> int:
+    def store(
+        self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]
+    ) -> Sequence[int]:
+        """Positions (in ``rows``) of the rows already stored: a redelivery, or a repeat within
+        ``rows``. Empty in the common case, where every row is new."""
         if not rows and not quarantine:
-            return 0
+            return ()
         with self._engine.begin() as conn:
-            inserted = 0
+            duplicates: Sequence[int] = ()
             if rows:
-                inserted = (
+                duplicates = (
                     self._store_pg(conn, rows) if self._pg else self._store_sqlite(conn, rows)
                 )
             if quarantine:
@@ -121,9 +125,12 @@ class SqlTelemetryRepository:
                         for q in quarantine
                     ],
                 )
-        return inserted
+        return duplicates
 
-    def _store_sqlite(self, conn: Connection, rows: Sequence[TelemetryRow]) -> int:
+    def _store_sqlite(self, conn: Connection, rows: Sequence[TelemetryRow]) -> Sequence[int]:
+        """One ``executemany`` under a savepoint; when it inserted fewer rows than given (a
+        redelivery), roll back to the savepoint and insert row by row to learn which were
+        already stored."""
         sql = (
             f"INSERT INTO telemetry ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING"
@@ -133,10 +140,24 @@ class SqlTelemetryRepository:
         params = [
             (*r[:9], when[r[9]], when[r[10]], r[11], purposes[r[12]], when[r[13]]) for r in rows
         ]
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        raw: Any = conn.connection.driver_connection
+        cursor = raw.cursor()
         try:
+            if not raw.in_transaction:
+                cursor.execute("BEGIN")  # else the savepoint's release would commit
+            cursor.execute("SAVEPOINT telemetry_batch")
             cursor.executemany(sql, params)
-            return int(cursor.rowcount)
+            if cursor.rowcount == len(params):
+                cursor.execute("RELEASE SAVEPOINT telemetry_batch")
+                return ()
+            cursor.execute("ROLLBACK TO SAVEPOINT telemetry_batch")
+            cursor.execute("RELEASE SAVEPOINT telemetry_batch")
+            duplicates = []
+            for position, param in enumerate(params):
+                cursor.execute(sql, param)
+                if cursor.rowcount == 0:
+                    duplicates.append(position)
+            return duplicates
         finally:
             cursor.close()
 
@@ -149,7 +170,7 @@ class SqlTelemetryRepository:
             for r in rows:
                 write((*r[:12], purposes[r[12]], r[13]))
 
-    def _store_pg(self, conn: Connection, rows: Sequence[TelemetryRow]) -> int:
+    def _store_pg(self, conn: Connection, rows: Sequence[TelemetryRow]) -> Sequence[int]:
         """Fast path: binary COPY straight into ``telemetry`` under a savepoint. A redelivery
         (unique violation) rolls back to the savepoint and takes the dedupe path: COPY into a
         temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING."""
@@ -163,7 +184,7 @@ class SqlTelemetryRepository:
                 cur.execute("ROLLBACK TO SAVEPOINT telemetry_copy")
             else:
                 cur.execute("RELEASE SAVEPOINT telemetry_copy")
-                return len(rows)
+                return ()
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage ON COMMIT DELETE ROWS AS "
                 f"SELECT {cols} FROM telemetry WITH NO DATA"
@@ -171,11 +192,18 @@ class SqlTelemetryRepository:
             self._copy(cur, "telemetry_stage", rows)
             cur.execute(
                 f"INSERT INTO telemetry ({cols}) SELECT {cols} FROM telemetry_stage "
-                "ON CONFLICT DO NOTHING"
+                "ON CONFLICT DO NOTHING RETURNING vehicle_id, signal, ts, source"
             )
-            inserted = int(cur.rowcount)
+            new = {(v, s, utc(t), src) for v, s, t, src in cur.fetchall()}
             cur.execute("DELETE FROM telemetry_stage")
-        return inserted
+        duplicates = []
+        for position, r in enumerate(rows):
+            key = (r.vehicle_id, r.signal, r.ts, r.source)
+            if key in new:
+                new.discard(key)  # a repeat within ``rows`` is a duplicate of the first
+            else:
+                duplicates.append(position)
+        return duplicates
 
     # --- reads (tests, CarData views, retention) -------------------------------------------
     def count(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -39,14 +39,17 @@ class RecordError(BaseModel):
 
 class RecordStatusOut(BaseModel):
     index: int
-    status: str = Field(description="accepted or rejected")
+    status: Literal["accepted", "rejected", "duplicate"] = Field(
+        description="accepted (stored now), rejected (see errors; quarantined) or duplicate "
+        "(already stored by an earlier delivery: nothing new)"
+    )
     errors: list[RecordError] = Field(default_factory=list)
 
 
 class IngestAnswer(BaseModel):
-    accepted: int
-    rejected: int
-    duplicates: int = Field(description="accepted records that were already stored")
+    accepted: int = Field(description="records stored by this request")
+    rejected: int = Field(description="records refused (kept in quarantine with the reasons)")
+    duplicates: int = Field(description="records already stored: nothing new, not accepted")
     errors: bool = Field(description="true when at least one record was refused")
     records: list[RecordStatusOut]
 
