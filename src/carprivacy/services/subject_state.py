@@ -153,20 +153,29 @@ class SubjectStateService:
     ) -> ConsentRecord:
         """Art. 7(3): withdraw a consent (or a refusal) from ``at`` on; the record is kept."""
         _fail(_require(channel, "channel") + _require(by, "withdrawn_by") + _aware(at, "at"))
-        for rec in self.repo.consents(subject_id):
-            if (
-                rec.topic == topic
-                and (vehicle_id is None or rec.vehicle_id == vehicle_id)
-                and rec.withdrawn_at is None
-            ):
-                if at < rec.given_at:
-                    raise InvalidInputError(
-                        [Problem("at", "order", "a withdrawal cannot precede the consent")]
-                    )
-                closed = replace(rec, withdrawn_at=at, withdrawn_by=by, withdrawal_channel=channel)
-                self.repo.update_consent(closed)
-                return closed
-        raise NotFoundError("consent", topic)
+        open_records = [
+            rec
+            for rec in self.repo.consents(subject_id)
+            if rec.topic == topic
+            and (vehicle_id is None or rec.vehicle_id == vehicle_id)
+            and rec.withdrawn_at is None
+        ]
+        if not open_records:
+            raise NotFoundError("consent", topic)
+        in_force = [rec for rec in open_records if rec.given_at <= at]
+        if not in_force:
+            raise InvalidInputError(
+                [Problem("at", "order", "a withdrawal cannot precede the consent")]
+            )
+        # Every record in force is closed: consents given through several channels (or entered
+        # out of order) must all stop at the withdrawal, or one of them would keep the use going.
+        closed = [
+            replace(rec, withdrawn_at=at, withdrawn_by=by, withdrawal_channel=channel)
+            for rec in in_force
+        ]
+        for rec in closed:
+            self.repo.update_consent(rec)
+        return max(closed, key=lambda rec: rec.given_at)
 
     def history(self, subject_id: str) -> list[ConsentRecord]:
         return self.repo.consents(subject_id)
