@@ -33,3 +33,21 @@ def test_a_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     os.chmod(path, 0o644)
     with pytest.raises(PermissionError, match="chmod 600"):
         read_or_create_token(path)
+
+
+def test_processes_starting_together_all_get_the_same_key(tmp_path: Path) -> None:
+    """Review finding: two first-run processes must never create two different master keys."""
+    import multiprocessing
+
+    path = tmp_path / "master.key"
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_create, [str(path)] * 16)
+    assert len({secret for secret, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert read_or_create_secret(path) == (results[0][0], False)
+    assert [p.name for p in tmp_path.iterdir()] == ["master.key"]  # no temporary files left
+
+
+def _create(path: str) -> tuple[bytes, bool]:
+    return read_or_create_secret(Path(path), 32)

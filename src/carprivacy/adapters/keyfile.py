@@ -5,20 +5,42 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 
-def write_private(path: Path, content: bytes) -> None:
-    """Create ``path`` atomically with mode 0600."""
+def _private_temp(path: Path, content: bytes) -> Path:
+    """A fully written, fsynced temporary file (mode 0600) beside ``path``, unique per call."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o600)
         os.write(fd, content)
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+    return Path(name)
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write ``path`` atomically with mode 0600, replacing what was there (key rotation)."""
+    os.replace(_private_temp(path, content), path)
+
+
+def create_private(path: Path, content: bytes) -> bool:
+    """Create ``path`` with ``content`` (mode 0600) unless it exists; True if this call made it.
+
+    ``os.link`` of a complete temporary file is an atomic create-if-absent: when two processes
+    start at once, exactly one key wins and both go on with it (never two different keys).
+    """
+    tmp = _private_temp(path, content)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
 
 
 def read_private(path: Path) -> str:
@@ -35,17 +57,17 @@ def read_or_create_secret(path: Path, nbytes: int = 32) -> tuple[bytes, bool]:
 
     The file is created atomically with mode 0600; a file readable by others is refused.
     """
-    if path.exists():
-        return base64.urlsafe_b64decode(read_private(path)), False
-    value = secrets.token_bytes(nbytes)
-    write_private(path, base64.urlsafe_b64encode(value) + b"\n")
-    return value, True
+    if not path.exists():
+        value = secrets.token_bytes(nbytes)
+        if create_private(path, base64.urlsafe_b64encode(value) + b"\n"):
+            return value, True
+    return base64.urlsafe_b64decode(read_private(path)), False
 
 
 def read_or_create_token(path: Path) -> tuple[str, bool]:
     """A printable bearer token kept in ``path`` (mode 0600): the file holds exactly the token."""
-    if path.exists():
-        return read_private(path), False
-    token = secrets.token_urlsafe(32)
-    write_private(path, token.encode("ascii") + b"\n")
-    return token, True
+    if not path.exists():
+        token = secrets.token_urlsafe(32)
+        if create_private(path, token.encode("ascii") + b"\n"):
+            return token, True
+    return read_private(path), False
