@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print(
         f"ingest benchmark: {args.records} records in batches of {args.batch} from "
-        f"{args.vehicles} vehicles, {len(SIGNALS)} signals (2 of them sensitive: encrypted)",
+        f"{args.vehicles} vehicles, {len(SIGNALS)} signals (3 of them sensitive: encrypted)",
         flush=True,
     )
     targets = {"sqlite": 30_000, "postgresql": 20_000}
