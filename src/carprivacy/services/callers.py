@@ -15,7 +15,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, TypeVar
@@ -97,11 +97,23 @@ class CallerRepository(Protocol):
 
     def credential(self, caller_id: str, kind: str) -> str | None: ...
 
-    def add_email_code(self, code: EmailCode) -> None: ...
+    def add_email_code(self, code: EmailCode) -> None:
+        """Store a new code; in the same transaction the caller's earlier unused codes end."""
+        ...
 
     def email_code(self, code_id: str) -> EmailCode | None: ...
 
-    def update_email_code(self, code: EmailCode) -> None: ...
+    def email_codes_since(self, caller_id: str, since: datetime) -> int:
+        """How many codes were issued to the caller since ``since`` (rate limit)."""
+        ...
+
+    def claim_email_code_attempt(self, code_id: str, max_attempts: int) -> bool:
+        """Atomically count one attempt; False when the code has no attempts left or is used."""
+        ...
+
+    def consume_email_code(self, code_id: str) -> bool:
+        """Atomically mark the code used; False when it already was (single use)."""
+        ...
 
 
 class EmailOutbox(Protocol):
@@ -115,6 +127,7 @@ class CallerSettings:
     token_ttl: timedelta = timedelta(minutes=15)
     code_ttl: timedelta = timedelta(minutes=10)
     code_attempts: int = 5
+    codes_per_hour: int = 5  # codes issued per caller per hour (brute force, mail bombing)
     login_failures: int = 10  # failed password logins per login name before a pause ...
     login_pause: timedelta = timedelta(minutes=5)  # ... of this long (per process)
     argon2_time_cost: int = 3
@@ -301,8 +314,13 @@ class CallerService:
             or record.email is None  # erased: the address is gone
         ):
             return code_id
-        code = f"{secrets.randbelow(1_000_000):06d}"
         now = self.clock()
+        if (
+            self.repository.email_codes_since(record.id, now - timedelta(hours=1))
+            >= self.settings.codes_per_hour
+        ):
+            return code_id  # the same answer as for an unknown address: no mail, no hint
+        code = f"{secrets.randbelow(1_000_000):06d}"
         self.repository.add_email_code(
             EmailCode(
                 code_id,
@@ -325,12 +343,12 @@ class CallerService:
         now = self.clock()
         if stored is None or stored.used or stored.expires_at <= now:
             raise AuthenticationError("the code is not valid or has expired")
-        if stored.attempts >= self.settings.code_attempts:
+        if not self.repository.claim_email_code_attempt(code_id, self.settings.code_attempts):
             raise AuthenticationError("too many attempts: ask for a new code")
         if not hmac.compare_digest(stored.code_hash, self._code_hash(code_id, code)):
-            self.repository.update_email_code(replace(stored, attempts=stored.attempts + 1))
             raise AuthenticationError("the code is not valid or has expired")
-        self.repository.update_email_code(replace(stored, used=True))
+        if not self.repository.consume_email_code(code_id):
+            raise AuthenticationError("the code is not valid or has expired")
         record = self.repository.get(stored.caller_id)
         if record is None or record.disabled:
             raise AuthenticationError("the code is not valid or has expired")

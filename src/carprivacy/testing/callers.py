@@ -41,13 +41,32 @@ class InMemoryCallerRepository:
         return self.credentials.get((caller_id, kind))
 
     def add_email_code(self, code: EmailCode) -> None:
+        for other in list(self.codes.values()):
+            if other.caller_id == code.caller_id and not other.used:
+                self.codes[other.id] = replace(other, used=True)
         self.codes[code.id] = code
 
     def email_code(self, code_id: str) -> EmailCode | None:
         return self.codes.get(code_id)
 
-    def update_email_code(self, code: EmailCode) -> None:
-        self.codes[code.id] = code
+    def email_codes_since(self, caller_id: str, since: datetime) -> int:
+        return sum(
+            1 for c in self.codes.values() if c.caller_id == caller_id and c.created_at >= since
+        )
+
+    def claim_email_code_attempt(self, code_id: str, max_attempts: int) -> bool:
+        code = self.codes.get(code_id)
+        if code is None or code.used or code.attempts >= max_attempts:
+            return False
+        self.codes[code_id] = replace(code, attempts=code.attempts + 1)
+        return True
+
+    def consume_email_code(self, code_id: str) -> bool:
+        code = self.codes.get(code_id)
+        if code is None or code.used:
+            return False
+        self.codes[code_id] = replace(code, used=True)
+        return True
 
 
 @dataclass(frozen=True)

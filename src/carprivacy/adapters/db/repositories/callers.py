@@ -7,7 +7,7 @@ import hmac
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from carprivacy.adapters.db.tables.access import caller_credentials, callers, email_codes
@@ -139,6 +139,11 @@ class SqlCallerRepository:
     def add_email_code(self, code: EmailCode) -> None:
         with self.engine.begin() as conn:
             conn.execute(
+                update(email_codes)
+                .where(email_codes.c.caller_id == code.caller_id, email_codes.c.used.is_(False))
+                .values(used=True)
+            )
+            conn.execute(
                 insert(email_codes).values(
                     id=code.id,
                     caller_id=code.caller_id,
@@ -165,10 +170,31 @@ class SqlCallerRepository:
             used=bool(row.used),
         )
 
-    def update_email_code(self, code: EmailCode) -> None:
+    def email_codes_since(self, caller_id: str, since: datetime) -> int:
+        with self.engine.connect() as conn:
+            count = conn.execute(
+                select(func.count())
+                .select_from(email_codes)
+                .where(
+                    email_codes.c.caller_id == caller_id, email_codes.c.created_at >= _utc(since)
+                )
+            ).scalar_one()
+        return int(count)
+
+    def claim_email_code_attempt(self, code_id: str, max_attempts: int) -> bool:
+        c = email_codes.c
         with self.engine.begin() as conn:
-            conn.execute(
+            result = conn.execute(
                 update(email_codes)
-                .where(email_codes.c.id == code.id)
-                .values(attempts=code.attempts, used=code.used)
+                .where(c.id == code_id, c.used.is_(False), c.attempts < max_attempts)
+                .values(attempts=c.attempts + 1)
             )
+        return result.rowcount == 1
+
+    def consume_email_code(self, code_id: str) -> bool:
+        c = email_codes.c
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(email_codes).where(c.id == code_id, c.used.is_(False)).values(used=True)
+            )
+        return result.rowcount == 1
