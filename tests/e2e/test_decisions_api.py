@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.bootstrap import Container, build_container
 from carprivacy.config import Settings
+from carprivacy.domain.master import ContactDetails
 from carprivacy.entrypoints.api.app import create_app
 
 ADMIN = "decisions-admin-token"
@@ -56,6 +57,11 @@ def api(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Container,
             )
             assert t.status_code == 200, t.text
             tokens[label] = t.json()["access_token"]
+        # "s1", "s2": ids of two customers known to master data (an unknown id is subject.unknown)
+        for name in ("s1", "s2"):
+            tokens[name] = container.master.register_customer(
+                ContactDetails(name, "A", "Dorpsstraat", "1", "1234 AB", "Utrecht", "NL")
+            ).id
         yield client, container, tokens
     container.close()
 
@@ -80,7 +86,7 @@ def test_single_decision_with_reasons_and_audit(
         {
             "purpose": "after_sales_service",
             "categories": ["maintenance_service"],
-            "subject_id": "s1",
+            "subject_id": tokens["s1"],
             "at": AT.isoformat(),
         },
     )
@@ -98,7 +104,7 @@ def test_single_decision_with_reasons_and_audit(
     denied = post(
         client,
         tokens["dealer"],
-        {"purpose": "marketing_email", "categories": ["contact"], "subject_id": "s1"},
+        {"purpose": "marketing_email", "categories": ["contact"], "subject_id": tokens["s1"]},
     )
     assert denied.status_code == 200
     assert denied.json()["outcome"] == "deny" and denied.json()["rule"] == "caller.not_recipient"
@@ -111,13 +117,13 @@ def test_batch_follows_consent_state(
     client, container, tokens = api
     before = audit_count(engine)
     container.subject_state.give(
-        "s1", "marketing_email", at=AT - timedelta(days=1), by="s1", channel="portal"
+        tokens["s1"], "marketing_email", at=AT - timedelta(days=1), by="s1", channel="portal"
     )
     one = {"purpose": "marketing_email", "categories": ["contact"], "at": AT.isoformat()}
     r = post(
         client,
         tokens["crm"],
-        {"requests": [{**one, "subject_id": "s1"}, {**one, "subject_id": "s2"}]},
+        {"requests": [{**one, "subject_id": tokens["s1"]}, {**one, "subject_id": tokens["s2"]}]},
     )
     assert r.status_code == 200, r.text
     assert [d["rule"] for d in r.json()["decisions"]] == ["purpose.allowed", "consent.required"]
@@ -129,7 +135,7 @@ def test_on_behalf_needs_the_scope(api: tuple[TestClient, Container, dict[str, s
     body = {
         "purpose": "after_sales_service",
         "categories": ["vehicle_status"],
-        "subject_id": "s1",
+        "subject_id": tokens["s1"],
         "on_behalf_of": {"organisation": "dealers", "role": "dealer"},
     }
     assert post(client, tokens["pdp"], body).json()["outcome"] == "allow"

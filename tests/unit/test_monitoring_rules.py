@@ -68,7 +68,22 @@ def test_a_burst_of_denied_decisions_is_flagged() -> None:
     assert evaluate(seal_many(slow, None), rules) == []
     fast = [record(WORKDAY + timedelta(seconds=i), outcome="deny") for i in range(12)]
     alerts = evaluate(seal_many(fast, None), rules)
-    assert [(a.rule, a.count) for a in alerts] == [(AlertRule.DENIED_BURST, 5)] * 2
+    assert [(a.rule, a.count) for a in alerts] == [(AlertRule.DENIED_BURST, 5)]
+
+
+def test_one_burst_gives_one_alert_and_a_later_burst_another() -> None:
+    """Trial finding: 20 denies 50 ms apart raised two alerts for the same burst (issue 4)."""
+    rules = MonitoringRules(burst_count=10, burst_window=timedelta(minutes=5))
+    burst = [record(WORKDAY + timedelta(milliseconds=50 * i), outcome="deny") for i in range(20)]
+    # denies keep coming every 4 minutes: still the same burst
+    trickle = [record(WORKDAY + timedelta(minutes=4 * i), outcome="deny") for i in range(1, 4)]
+    later = WORKDAY + timedelta(hours=1)  # a quiet window, then a new burst
+    again = [record(later + timedelta(seconds=i), outcome="deny") for i in range(10)]
+    alerts = evaluate(seal_many(burst + trickle + again, None), rules)
+    assert [(a.rule, a.entry_seq) for a in alerts] == [
+        (AlertRule.DENIED_BURST, 10),
+        (AlertRule.DENIED_BURST, 33),
+    ]
 
 
 def test_reads_outside_working_hours_are_flagged_once_per_day_in_local_time() -> None:

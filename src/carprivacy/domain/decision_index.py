@@ -60,6 +60,10 @@ BASIS = {
 }
 _ART_5B = "Art. 5(1)(b) GDPR"
 _ART_5E = "Art. 5(1)(e) GDPR"
+# Notice headings for reasons that no purpose section (A-H) fits (SPEC U1: every reason names one).
+SECTION_SECURITY: Final = "Hoe worden gegevens beveiligd?"
+SECTION_RIGHTS: Final = "Rechten als betrokkene"
+SECTION_TRANSFER: Final = "H"  # fleet operators and other third parties receive data under H
 _CACHE_LIMIT = 50_000
 
 
@@ -150,11 +154,28 @@ class CompiledPolicy:
         self.purposes = {p.id: self._index(p) for p in policy.purposes}
         self._static: dict[tuple[str, str, int, tuple[str, ...]], Grant | Reason] = {}
         self.not_own_data = Reason(
-            "caller.not_own_data", "Art. 15 GDPR", "", "customers see only their own data"
+            "caller.not_own_data",
+            "Art. 15 GDPR",
+            SECTION_RIGHTS,
+            "customers see only their own data",
         )
         self.unknown_purpose = Reason(
-            "purpose.unknown", _ART_5B, "", "the purpose is not declared in the policy"
+            "purpose.unknown",
+            _ART_5B,
+            SECTION_SECURITY,
+            "the purpose is not declared in the policy",
         )
+        self.fleet_not_member = Reason(
+            "fleet.not_member",
+            "Art. 5(1)(b),(c) GDPR",
+            SECTION_TRANSFER,
+            "a fleet manager sees only data of vehicles in its fleet at that time",
+        )
+
+    def reach_reason(self, caller: Caller) -> Reason:
+        """Why a list read leaves out rows the caller can never see (customers: others' data;
+        fleet managers: vehicles outside their fleet)."""
+        return self.fleet_not_member if caller.role is Role.FLEET_MANAGER else self.not_own_data
 
     def _index(self, p: Purpose) -> PurposeIndex:
         s = p.section

@@ -11,6 +11,8 @@ checked (the first that fails decides; every reason names rule id, GDPR article 
    purpose, or the caller is staff of one of the purpose's controllers (a controller id, or a
    recipient that is ``internal`` or names its ``controller``) with a role that
    :data:`DEFAULT_ROLE_PURPOSES` allows for the purpose; customers only for their own data.
+   ``fleet.not_member``: a fleet manager only for a vehicle in its fleet at ``at`` (SPEC B2);
+   ``subject.unknown``: a subject id that master data does not know.
 4. ``transfer.no_mechanism``: a recipient outside the EEA needs an adequacy decision or SCC (Ch. V);
    ``recipient.service_country``: a recipient with service countries gets only data of subjects
    living there (when the subject's country is known).
@@ -57,12 +59,15 @@ __all__ = [
     "compile_policy",
     "decide",
     "decide_many",
+    "deny",
     "released_fields",
+    "screen",
 ]
 
 _GIVEN = ConsentChoice.GIVEN
 _REFUSED = ConsentChoice.REFUSED
 _CUSTOMER = Role.CUSTOMER
+_FLEET = Role.FLEET_MANAGER
 _ALLOW = Outcome.ALLOW
 _DENY = Outcome.DENY
 
@@ -137,6 +142,12 @@ def decide(
     idx = static.idx
     at = request.at
     vehicle = request.vehicle_id
+    if caller.role is _FLEET and (
+        vehicle is None
+        or caller.fleet_id is None
+        or not facts.in_fleet(vehicle, caller.fleet_id, at)
+    ):
+        return _deny(request, cp.fleet_not_member)
 
     subject = request.subject_id or facts.subject_id
     if subject is None and vehicle is not None:
@@ -144,6 +155,8 @@ def decide(
 
     if caller.role is _CUSTOMER and (subject is None or subject != caller.subject_id):
         return _deny(request, cp.not_own_data)
+    if not facts.known:
+        return _deny(request, idx.deny_no_subject)
     if (
         static.service_countries
         and facts.country is not None
@@ -246,6 +259,33 @@ def decide(
 
     reasons = static.reasons + extra_reasons if extra_reasons else static.reasons
     return _decision(_ALLOW, request, reasons, static.form, dict(static.fields))
+
+
+def screen(policy: Policy | CompiledPolicy, request: DecisionRequest) -> Reason | None:
+    """The refusal that does not depend on whether the subject exists, or None (item 6).
+
+    Purpose, categories, organisation, role and transfer (the static part), and for a customer a
+    request naming another subject. A route asks this before looking the subject up, so that a
+    caller who may not read at all learns nothing about which ids exist. Fleet membership needs
+    the vehicle's fleet periods: :func:`decide` checks it (an unknown vehicle has none).
+    """
+    cp = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy)
+    caller = request.caller
+    static = cp.static(request.purpose, caller, request.categories)
+    if isinstance(static, Reason):
+        return static
+    if caller.role is _CUSTOMER and (
+        request.subject_id is not None and request.subject_id != caller.subject_id
+    ):
+        return cp.not_own_data
+    if caller.role is _FLEET and caller.fleet_id is None:
+        return cp.fleet_not_member
+    return None
+
+
+def deny(request: DecisionRequest, reason: Reason) -> Decision:
+    """A refusal of ``request`` for ``reason`` (for :func:`screen` and list remainders)."""
+    return _deny(request, reason)
 
 
 def decide_many(

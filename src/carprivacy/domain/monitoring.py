@@ -5,7 +5,8 @@ Rules, fed with audit entries in order (a :class:`Monitor` keeps the sliding sta
 - ``subjects_per_hour``: one caller reads more distinct subjects in a clock hour than its role's
   threshold (one alert per caller and hour);
 - ``denied_burst``: a caller gets ``burst_count`` or more denied decisions within
-  ``burst_window``;
+  ``burst_window`` (one alert per burst: after an alert, denies count again only once a whole
+  window passed without one);
 - ``off_hours``: a caller reads personal data outside the working hours of its organisation (or of
   its role, which takes precedence), in the organisation's time zone (one alert per caller and day).
 
@@ -123,6 +124,8 @@ class _CallerState:
     subjects: set[str] = field(default_factory=set)
     hour_alerted: bool = False
     denies: deque[datetime] = field(default_factory=deque)
+    in_burst: bool = False  # alerted; quiet until a full window passes without a deny
+    last_deny: datetime | None = None
     off_hours_day: str = ""
 
 
@@ -169,11 +172,17 @@ class Monitor:
 
     def _denied(self, entry: AuditEntry, at: datetime, state: _CallerState) -> list[Alert]:
         window = self.rules.burst_window
+        if state.in_burst and state.last_deny is not None and at - state.last_deny > window:
+            state.in_burst = False  # the burst ended: a later one is a new burst
+        state.last_deny = at
+        if state.in_burst:
+            return []  # one burst, one alert
         state.denies.append(at)
         while state.denies and at - state.denies[0] > window:
             state.denies.popleft()
         if len(state.denies) < self.rules.burst_count:
             return []
+        state.in_burst = True
         start = state.denies[0]
         count = len(state.denies)
         state.denies.clear()

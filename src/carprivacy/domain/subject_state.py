@@ -173,6 +173,19 @@ class UsagePeriod:
 
 
 @dataclass(frozen=True)
+class FleetPeriod:
+    """A period [start, end) in which a vehicle belongs to a fleet (SPEC B2)."""
+
+    vehicle_id: str
+    fleet_id: str
+    start: datetime
+    end: datetime | None = None
+
+    def active(self, at: datetime) -> bool:
+        return covers(self.start, self.end, at)
+
+
+@dataclass(frozen=True)
 class SubjectFacts:
     """Everything about one subject (and vehicle) that the decision engine reads.
 
@@ -190,6 +203,15 @@ class SubjectFacts:
     restrictions: tuple[Restriction, ...] = ()
     contracts: tuple[ContractCover, ...] = ()
     usage: tuple[UsagePeriod, ...] = ()
+    fleets: tuple[FleetPeriod, ...] = ()  # fleet memberships of the vehicle
+    known: bool = True  # False: the request names a subject id that master data does not know
+
+    def in_fleet(self, vehicle_id: str, fleet_id: str, at: datetime) -> bool:
+        """Whether ``vehicle_id`` belongs to fleet ``fleet_id`` at ``at``."""
+        return any(
+            f.vehicle_id == vehicle_id and f.fleet_id == fleet_id and f.active(at)
+            for f in self.fleets
+        )
 
     def user_at(self, vehicle_id: str, at: datetime) -> str | None:
         """The subject who owned or used ``vehicle_id`` at ``at`` (the latest started period)."""

@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from carprivacy.domain.access import Decision, DecisionRequest
-from carprivacy.domain.decisions import CompiledPolicy
+from carprivacy.domain.access import Decision, DecisionRequest, Reason, Role
+from carprivacy.domain.decisions import CompiledPolicy, deny, screen
 from carprivacy.domain.decisions import decide as decide_pure
 from carprivacy.domain.errors import NotFoundError
 from carprivacy.domain.policy import Policy
-from carprivacy.domain.subject_state import ContractCover, SubjectFacts, UsagePeriod
+from carprivacy.domain.subject_state import ContractCover, FleetPeriod, SubjectFacts, UsagePeriod
+from carprivacy.domain.vehicle_usage import UsageKind
 from carprivacy.services.master import MasterDataService
 from carprivacy.services.subject_state import SubjectStateRepository
 
@@ -28,6 +29,8 @@ class AuditRecorder(Protocol):
     """The audit trail port (services/audit.py ``AuditTrail``)."""
 
     def record(self, request: DecisionRequest, decision: Decision) -> None: ...
+
+    def record_many(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> object: ...
 
 
 class MasterFacts(Protocol):
@@ -38,6 +41,10 @@ class MasterFacts(Protocol):
     def usage_of(self, vehicle_id: str) -> list[UsagePeriod]: ...
 
     def country_of(self, subject_id: str) -> str | None: ...
+
+    def fleets_of(self, vehicle_id: str) -> list[FleetPeriod]: ...
+
+    def is_known(self, subject_id: str) -> bool: ...
 
 
 class MasterDataFacts:
@@ -67,6 +74,24 @@ class MasterDataFacts:
             if u.customer_id is not None
         ]
 
+    def fleets_of(self, vehicle_id: str) -> list[FleetPeriod]:
+        try:
+            usages = self.master.usages_of(vehicle_id)
+        except NotFoundError:
+            return []
+        return [
+            FleetPeriod(u.vehicle_id, u.fleet_id, u.start, u.end)
+            for u in usages
+            if u.kind is UsageKind.FLEET and u.fleet_id is not None
+        ]
+
+    def is_known(self, subject_id: str) -> bool:
+        try:
+            self.master.get_customer(subject_id)
+        except NotFoundError:
+            return False
+        return True
+
     def country_of(self, subject_id: str) -> str | None:
         try:
             contact = self.master.get_customer(subject_id).contact
@@ -92,15 +117,21 @@ class DecisionService:
         self, subject_id: str | None, vehicle_id: str | None, request: DecisionRequest
     ) -> SubjectFacts:
         usage: tuple[UsagePeriod, ...] = ()
+        fleets: tuple[FleetPeriod, ...] = ()
         if vehicle_id is not None:
             usage = tuple(self.master.usage_of(vehicle_id))
+            if request.caller.role is Role.FLEET_MANAGER:
+                fleets = tuple(self.master.fleets_of(vehicle_id))
         subject = subject_id
         if subject is None and vehicle_id is not None:
             subject = SubjectFacts(usage=usage).user_at(vehicle_id, request.at)
         if subject is None:
-            return SubjectFacts(vehicle_id=vehicle_id, usage=usage)
+            return SubjectFacts(vehicle_id=vehicle_id, usage=usage, fleets=fleets)
+        if subject_id is not None and not self.master.is_known(subject_id):
+            return SubjectFacts(subject_id=subject, vehicle_id=vehicle_id, known=False)
         return SubjectFacts(
             subject_id=subject,
+            fleets=fleets,
             vehicle_id=vehicle_id,
             country=self.master.country_of(subject),
             consents=tuple(self.state.consents(subject)),
@@ -117,7 +148,32 @@ class DecisionService:
         self.audit.record(request, decision)
         return decision
 
-    def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
+    def screen(self, request: DecisionRequest) -> Decision | None:
+        """The refusal that needs no look-up of the subject, recorded; None if there is none.
+
+        Routes ask this before they look a subject up (a 404 must not come before a 403)."""
+        reason = screen(self.policy, request)
+        if reason is None:
+            return None
+        decision = deny(request, reason)
+        self.audit.record(request, decision)
+        return decision
+
+    def decide_list(
+        self, requests: Sequence[DecisionRequest], remainder: tuple[DecisionRequest, Reason] | None
+    ) -> list[Decision]:
+        """Decide the rows of a list read the caller could see; one entry for the rest.
+
+        Each row's decision is recorded (U3); ``remainder`` (when the list had rows outside the
+        caller's reach) is recorded as a single refusal, in the same transaction."""
+        extra = [] if remainder is None else [(remainder[0], deny(*remainder))]
+        return self.decide_many(requests, extra)
+
+    def decide_many(
+        self,
+        requests: Sequence[DecisionRequest],
+        extra: Sequence[tuple[DecisionRequest, Decision]] = (),
+    ) -> list[Decision]:
         cache: dict[tuple[str | None, str | None], SubjectFacts] = {}
         out: list[Decision] = []
         for request in requests:
@@ -128,11 +184,7 @@ class DecisionService:
                 facts = self.facts(request.subject_id, request.vehicle_id, request)
                 cache[key] = facts
             out.append(decide_pure(self.policy, request, facts))
-        pairs = list(zip(requests, out, strict=True))
-        record_many = getattr(self.audit, "record_many", None)
-        if callable(record_many):
-            record_many(pairs)  # one transaction for the batch (services/audit.py)
-        else:
-            for request, decision in pairs:
-                self.audit.record(request, decision)
+        pairs = [*zip(requests, out, strict=True), *extra]
+        if pairs:
+            self.audit.record_many(pairs)  # one transaction for the batch (services/audit.py)
         return out

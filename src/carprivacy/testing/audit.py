@@ -15,9 +15,16 @@ class InMemoryAuditTrail:
     """Keeps every recorded (request, decision) pair, in order."""
 
     records: list[tuple[DecisionRequest, Decision]] = field(default_factory=list)
+    transactions: list[int] = field(default_factory=list)  # entries per append
 
     def record(self, request: DecisionRequest, decision: Decision) -> None:
         self.records.append((request, decision))
+        self.transactions.append(1)
+
+    def record_many(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> None:
+        """The batch is one transaction (``transactions`` counts them)."""
+        self.records.extend(pairs)
+        self.transactions.append(len(pairs))
 
     @property
     def decisions(self) -> list[Decision]:

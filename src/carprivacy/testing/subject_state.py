@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from carprivacy.domain.subject_state import (
     ConsentRecord,
     ContractCover,
+    FleetPeriod,
     Objection,
     Override,
     Restriction,
@@ -83,6 +84,8 @@ class InMemoryMasterFacts:
     contracts: list[ContractCover] = field(default_factory=list)
     usage: list[UsagePeriod] = field(default_factory=list)
     countries: dict[str, str] = field(default_factory=dict)
+    fleets: list[FleetPeriod] = field(default_factory=list)
+    subjects: set[str] | None = None  # the known subject ids; None: every id is known
 
     def contracts_of(self, subject_id: str) -> list[ContractCover]:
         return [c for c in self.contracts if c.subject_id == subject_id]
@@ -92,3 +95,9 @@ class InMemoryMasterFacts:
 
     def country_of(self, subject_id: str) -> str | None:
         return self.countries.get(subject_id)
+
+    def fleets_of(self, vehicle_id: str) -> list[FleetPeriod]:
+        return [f for f in self.fleets if f.vehicle_id == vehicle_id]
+
+    def is_known(self, subject_id: str) -> bool:
+        return self.subjects is None or subject_id in self.subjects

@@ -14,11 +14,11 @@ fields the caller itself sent, never stored personal data it did not send.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
@@ -26,11 +26,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from carprivacy.bootstrap import Container
-from carprivacy.domain.access import Caller, Decision
+from carprivacy.domain.access import Caller, Decision, DecisionRequest, Role
 from carprivacy.domain.errors import AccessDeniedError
 from carprivacy.domain.policy import Form
 from carprivacy.entrypoints.api.auth import authorize, get_caller, get_purpose
 from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.services.paging import MAX_PAGE, Page
 
 
 @dataclass(frozen=True)
@@ -126,20 +127,104 @@ class Reader:
         decision = self.decide(view, subject_id=subject_id, vehicle_id=vehicle_id)
         return self.apply(view, decision, obj)
 
+    def request(
+        self, view: View, *, subject_id: str | None = None, vehicle_id: str | None = None
+    ) -> DecisionRequest:
+        return DecisionRequest(
+            caller=self.caller,
+            purpose=self.purpose,
+            categories=(view.category,),
+            at=self.at,
+            subject_id=subject_id,
+            vehicle_id=vehicle_id,
+            extra={"action": self.action},
+        )
+
+    def screen(
+        self, view: View, *, subject_id: str | None = None, vehicle_id: str | None = None
+    ) -> None:
+        """Refuse (403, recorded) what needs no look-up: purpose, organisation, role, categories,
+        transfer, a customer naming another subject. Call it before looking a subject up, so
+        that a 404 never tells a refused caller which ids exist (issue 4 item 6)."""
+        request = self.request(view, subject_id=subject_id, vehicle_id=vehicle_id)
+        decision = self.container.decisions.screen(request)
+        if decision is not None:
+            raise AccessDeniedError(
+                f"purpose {self.purpose!r} does not allow this read",
+                tuple(str(r) for r in decision.reasons),
+            )
+
     def many(
+        self, view: View, items: Iterable[Row], remainder: bool = False
+    ) -> list[dict[str, Any]]:
+        """Release the allowed ones of (object, subject id, vehicle id); denied ones are left out.
+
+        The rows are decided as one batch (one audit transaction, each row's decision logged);
+        ``remainder`` adds one refusal entry for rows of the list the caller could not reach."""
+        rows = list(items)
+        requests = [self.request(view, subject_id=s, vehicle_id=v) for _, s, v in rows]
+        rest = None
+        if remainder:
+            reason = self.container.decisions.policy.reach_reason(self.caller)
+            rest = (self.request(view), reason)
+        decisions = self.container.decisions.decide_list(requests, rest)
+        return [
+            self.apply(view, d, obj)
+            for (obj, _, _), d in zip(rows, decisions, strict=True)
+            if d.allowed
+        ]
+
+    def page(
         self,
         view: View,
-        items: Iterable[tuple[BaseModel | Mapping[str, Any], str | None, str | None]],
-    ) -> list[dict[str, Any]]:
-        """Release the allowed ones of (object, subject id, vehicle id); denied ones are left out
-        (each decision, allow or deny, is in the audit log)."""
-        out: list[dict[str, Any]] = []
-        for obj, subject_id, vehicle_id in items:
-            try:
-                out.append(self.one(view, obj, subject_id=subject_id, vehicle_id=vehicle_id))
-            except AccessDeniedError:
-                continue
-        return out
+        fetch: Callable[[int, int], Page[T]],
+        row: Callable[[T], Row],
+        offset: int,
+        limit: int,
+        own: Callable[[str], list[T]],
+    ) -> dict[str, Any]:
+        """A page of a list read, decided per row only for rows the caller could see (item 1).
+
+        Customers reach only their own rows (``own(subject_id)``), fleet managers only rows of
+        vehicles in their fleet at ``at``; for them ``total`` counts the released rows and the
+        unreachable rest is one refusal entry in the audit log. Other callers (staff, partners)
+        get the page decided row by row and ``total`` of the whole list."""
+        self.screen(view)
+        role = self.caller.role
+        if role not in (Role.CUSTOMER, Role.FLEET_MANAGER):
+            found = fetch(offset, limit)
+            items = self.many(view, (row(x) for x in found.items))
+            return {"items": items, "total": found.total, "offset": offset, "limit": limit}
+        if role is Role.CUSTOMER:
+            subject = self.caller.subject_id
+            candidates = [row(x) for x in own(subject)] if subject else []
+        else:
+            candidates = [r for r in map(row, _every(fetch)) if self._in_fleet(r[2])]
+        everything = fetch(0, 1).total
+        released = self.many(view, candidates, remainder=everything > len(candidates))
+        page = released[offset : offset + limit]
+        return {"items": page, "total": len(released), "offset": offset, "limit": limit}
+
+    def _in_fleet(self, vehicle_id: str | None) -> bool:
+        fleet = self.caller.fleet_id
+        if vehicle_id is None or fleet is None:
+            return False
+        periods = self.container.decisions.master.fleets_of(vehicle_id)
+        return any(p.fleet_id == fleet and p.active(self.at) for p in periods)
+
+
+Row = tuple[BaseModel | Mapping[str, Any], str | None, str | None]
+T = TypeVar("T")
+
+
+def _every(fetch: Callable[[int, int], Page[T]]) -> Iterator[T]:
+    offset = 0
+    while True:
+        found = fetch(offset, MAX_PAGE)
+        yield from found.items
+        offset += len(found.items)
+        if not found.items or offset >= found.total:
+            return
 
 
 def get_reader(

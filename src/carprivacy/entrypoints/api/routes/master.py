@@ -7,14 +7,16 @@ in the path are 404; unknown ids in the body are 422 naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Role
-from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
+from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, NotFoundError, Problem
 from carprivacy.domain.master import ContactDetails, PaymentMethod
 from carprivacy.entrypoints.api.auth import get_caller
 from carprivacy.entrypoints.api.deps import get_container
@@ -48,6 +50,14 @@ from carprivacy.entrypoints.api.schemas.master_views import (
     USAGE_VIEW,
     VEHICLE_VIEW,
 )
+from carprivacy.entrypoints.api.schemas.master_written import (
+    AccountWritten,
+    ContractWritten,
+    CustomerWritten,
+    PaymentWritten,
+    UsageWritten,
+    VehicleWritten,
+)
 from carprivacy.services.master import MAX_PAGE, MasterDataService
 
 # Every read names its purpose and is decided by the engine (issue 4 item 3): GET routes release
@@ -64,6 +74,7 @@ def master_access(request: Request, caller: Caller = Depends(get_caller)) -> Cal
 
 router = APIRouter(prefix="/v1", tags=["master data"], dependencies=[Depends(master_access)])
 
+T = TypeVar("T")
 Offset = Query(0, ge=0, description="How many items to skip.")
 Limit = Query(50, ge=1, le=MAX_PAGE, description="How many items to return.")
 
@@ -78,10 +89,18 @@ def _moment(at: datetime | None) -> datetime:
     return (at or datetime.now(UTC)).astimezone(UTC)
 
 
+def _found(read: Callable[[], list[T]]) -> list[T]:
+    """The rows ``read`` returns; none when the customer (a caller's own id) is not found."""
+    try:
+        return read()
+    except NotFoundError:
+        return []
+
+
 # --- customers ---------------------------------------------------------------------------------
 
 
-@router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
+@router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerWritten)
 def create_customer(body: CustomerIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
     customer = CustomerOut.of(svc.register_customer(ContactDetails(**body.model_dump())))
     return echo(CUSTOMER_VIEW, customer, body.model_fields_set, status.HTTP_201_CREATED)
@@ -94,9 +113,16 @@ def list_customers(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
-    page = svc.list_customers(offset, limit)
-    items = reader.many(CUSTOMER_VIEW, ((CustomerOut.of(c), c.id, None) for c in page.items))
-    return respond({"items": items, "total": page.total, "offset": offset, "limit": limit})
+    return respond(
+        reader.page(
+            CUSTOMER_VIEW,
+            svc.list_customers,
+            lambda c: (CustomerOut.of(c), c.id, None),
+            offset,
+            limit,
+            own=lambda subject: _found(lambda: [svc.get_customer(subject)]),
+        )
+    )
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
@@ -105,11 +131,12 @@ def get_customer(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(CUSTOMER_VIEW, subject_id=customer_id)
     customer = CustomerOut.of(svc.get_customer(customer_id))
     return respond(reader.one(CUSTOMER_VIEW, customer, subject_id=customer_id))
 
 
-@router.patch("/customers/{customer_id}", response_model=CustomerOut)
+@router.patch("/customers/{customer_id}", response_model=CustomerWritten)
 def update_customer(
     customer_id: str, body: CustomerPatch, svc: MasterDataService = Depends(get_master)
 ) -> JSONResponse:
@@ -120,7 +147,7 @@ def update_customer(
 @router.post(
     "/customers/{customer_id}/accounts",
     status_code=status.HTTP_201_CREATED,
-    response_model=AccountOut,
+    response_model=AccountWritten,
 )
 def open_account(
     customer_id: str, body: AccountIn, svc: MasterDataService = Depends(get_master)
@@ -136,6 +163,7 @@ def list_accounts(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(ACCOUNT_VIEW, subject_id=customer_id)
     accounts = svc.accounts_of(customer_id)
     return respond(
         reader.many(ACCOUNT_VIEW, ((AccountOut.of(a), customer_id, None) for a in accounts))
@@ -155,6 +183,7 @@ def customer_contracts(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(CONTRACT_VIEW, subject_id=customer_id)
     found = svc.contracts_of(customer_id)
     return respond(
         reader.many(CONTRACT_VIEW, ((ContractOut.of(c), customer_id, c.vehicle_id) for c in found))
@@ -167,6 +196,7 @@ def customer_payments(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(PAYMENT_VIEW, subject_id=customer_id)
     found = svc.payments_of(customer_id)
     return respond(
         reader.many(PAYMENT_VIEW, ((PaymentOut.of(p), customer_id, None) for p in found))
@@ -181,7 +211,9 @@ def customer_vehicles(
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
     """The vehicles whose data belongs to the customer at ``at`` (owner, or assigned driver)."""
-    found = svc.vehicles_of(customer_id, _moment(at))
+    moment = _moment(at)
+    reader.screen(VEHICLE_VIEW, subject_id=customer_id)
+    found = svc.vehicles_of(customer_id, moment)
     return respond(
         reader.many(VEHICLE_VIEW, ((VehicleOut.of(v), customer_id, v.id) for v in found))
     )
@@ -193,6 +225,7 @@ def customer_usages(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(USAGE_VIEW, subject_id=customer_id)
     found = svc.usages_of_customer(customer_id)
     return respond(
         reader.many(USAGE_VIEW, ((UsageOut.of(u), customer_id, u.vehicle_id) for u in found))
@@ -202,7 +235,7 @@ def customer_usages(
 # --- vehicles and usage periods ----------------------------------------------------------------
 
 
-@router.post("/vehicles", status_code=status.HTTP_201_CREATED, response_model=VehicleOut)
+@router.post("/vehicles", status_code=status.HTTP_201_CREATED, response_model=VehicleWritten)
 def create_vehicle(body: VehicleIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
     vehicle = svc.register_vehicle(
         body.vin, body.model, body.colour, body.equipment, body.end_of_life
@@ -219,9 +252,16 @@ def list_vehicles(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
-    page = svc.list_vehicles(offset, limit)
-    items = reader.many(VEHICLE_VIEW, ((VehicleOut.of(v), None, v.id) for v in page.items))
-    return respond({"items": items, "total": page.total, "offset": offset, "limit": limit})
+    return respond(
+        reader.page(
+            VEHICLE_VIEW,
+            svc.list_vehicles,
+            lambda v: (VehicleOut.of(v), None, v.id),
+            offset,
+            limit,
+            own=lambda subject: _found(lambda: svc.vehicles_of(subject, reader.at)),
+        )
+    )
 
 
 @router.get("/vehicles/{vehicle_id}", response_model=VehicleOut)
@@ -230,11 +270,12 @@ def get_vehicle(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(VEHICLE_VIEW, vehicle_id=vehicle_id)
     vehicle = VehicleOut.of(svc.get_vehicle(vehicle_id))
     return respond(reader.one(VEHICLE_VIEW, vehicle, vehicle_id=vehicle_id))
 
 
-@router.patch("/vehicles/{vehicle_id}", response_model=VehicleOut)
+@router.patch("/vehicles/{vehicle_id}", response_model=VehicleWritten)
 def update_vehicle(
     vehicle_id: str, body: VehiclePatch, svc: MasterDataService = Depends(get_master)
 ) -> JSONResponse:
@@ -243,7 +284,9 @@ def update_vehicle(
 
 
 @router.post(
-    "/vehicles/{vehicle_id}/usages", status_code=status.HTTP_201_CREATED, response_model=UsageOut
+    "/vehicles/{vehicle_id}/usages",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UsageWritten,
 )
 def add_usage(
     vehicle_id: str, body: UsageIn, svc: MasterDataService = Depends(get_master)
@@ -268,6 +311,7 @@ def list_usages(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(USAGE_VIEW, vehicle_id=vehicle_id)
     found = svc.usages_of(vehicle_id)
     return respond(
         reader.many(USAGE_VIEW, ((UsageOut.of(u), u.customer_id, vehicle_id) for u in found))
@@ -283,6 +327,7 @@ def vehicle_subject(
 ) -> JSONResponse:
     """Whose data the vehicle produces at ``at``: the driver, else the owner, else its fleet."""
     moment = _moment(at)
+    reader.screen(USAGE_VIEW, vehicle_id=vehicle_id)
     found = svc.subject_for(vehicle_id, moment)
     out = AttributionOut(
         vehicle_id=vehicle_id,
@@ -321,7 +366,7 @@ def get_fleet(fleet_id: str, svc: MasterDataService = Depends(get_master)) -> Fl
 # --- contracts ---------------------------------------------------------------------------------
 
 
-@router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractOut)
+@router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractWritten)
 def create_contract(body: ContractIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
     contract = svc.conclude_contract(
         body.customer_id, body.vehicle_id, body.start, body.services, body.end
@@ -337,11 +382,16 @@ def list_contracts(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
-    page = svc.list_contracts(offset, limit)
-    items = reader.many(
-        CONTRACT_VIEW, ((ContractOut.of(c), c.customer_id, c.vehicle_id) for c in page.items)
+    return respond(
+        reader.page(
+            CONTRACT_VIEW,
+            svc.list_contracts,
+            lambda c: (ContractOut.of(c), c.customer_id, c.vehicle_id),
+            offset,
+            limit,
+            own=lambda subject: _found(lambda: svc.contracts_of(subject)),
+        )
     )
-    return respond({"items": items, "total": page.total, "offset": offset, "limit": limit})
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractOut)
@@ -350,6 +400,7 @@ def get_contract(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(CONTRACT_VIEW)
     c = svc.get_contract(contract_id)
     released = reader.one(
         CONTRACT_VIEW, ContractOut.of(c), subject_id=c.customer_id, vehicle_id=c.vehicle_id
@@ -357,7 +408,7 @@ def get_contract(
     return respond(released)
 
 
-@router.patch("/contracts/{contract_id}", response_model=ContractOut)
+@router.patch("/contracts/{contract_id}", response_model=ContractWritten)
 def update_contract(
     contract_id: str, body: ContractPatch, svc: MasterDataService = Depends(get_master)
 ) -> JSONResponse:
@@ -368,7 +419,7 @@ def update_contract(
 # --- payments ----------------------------------------------------------------------------------
 
 
-@router.post("/payments", status_code=status.HTTP_201_CREATED, response_model=PaymentOut)
+@router.post("/payments", status_code=status.HTTP_201_CREATED, response_model=PaymentWritten)
 def record_payment(body: PaymentIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
     payment = svc.record_payment(
         body.customer_id,
@@ -389,9 +440,16 @@ def list_payments(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
-    page = svc.list_payments(offset, limit)
-    items = reader.many(PAYMENT_VIEW, ((PaymentOut.of(p), p.customer_id, None) for p in page.items))
-    return respond({"items": items, "total": page.total, "offset": offset, "limit": limit})
+    return respond(
+        reader.page(
+            PAYMENT_VIEW,
+            svc.list_payments,
+            lambda p: (PaymentOut.of(p), p.customer_id, None),
+            offset,
+            limit,
+            own=lambda subject: _found(lambda: svc.payments_of(subject)),
+        )
+    )
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut)
@@ -400,5 +458,6 @@ def get_payment(
     svc: MasterDataService = Depends(get_master),
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
+    reader.screen(PAYMENT_VIEW)
     p = svc.get_payment(payment_id)
     return respond(reader.one(PAYMENT_VIEW, PaymentOut.of(p), subject_id=p.customer_id))
