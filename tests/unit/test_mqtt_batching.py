@@ -138,3 +138,33 @@ def test_nothing_is_acknowledged_while_disconnected() -> None:
     worker._conn.connected = False
     worker._process([delivery(1, [rec(1)])])
     assert sink.stored_count() == 1 and journal == ["commit:1"]
+
+
+class LockedOnce(Journal):
+    """The store fails the whole batch, then once more for one message: a lock, not bad data."""
+
+    def __init__(self, journal: list[str]) -> None:
+        super().__init__(journal)
+        self.failures = 2
+
+    def ingest(self, records: Sequence[Mapping[str, Any]], **kwargs: Any) -> FakeIngestResult:
+        if self.failures:
+            self.failures -= 1
+            from sqlalchemy.exc import OperationalError
+
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return super().ingest(records, **kwargs)
+
+
+def test_a_transient_store_error_is_never_quarantined_and_acknowledged() -> None:
+    """Review finding: a lock during the per-message retry must not turn good data into
+    quarantine; the message stays unacknowledged so the broker delivers it again."""
+    journal: list[str] = []
+    sink = LockedOnce(journal)
+    worker = MqttIngestWorker(MqttWorkerConfig(topic="vehicles/+/telemetry"), sink)
+    worker._client = AckRecorder(journal)  # type: ignore[assignment]
+    worker._conn.generation, worker._conn.connected = 1, True
+    with pytest.raises(StoreUnavailableError) as caught:
+        worker._commit([delivery(1, [rec(1)]), delivery(2, [rec(2)])])
+    assert [d.mid for d in caught.value.args[0]] == [1, 2]
+    assert sink.quarantined == [] and not any(j.startswith("ack") for j in journal)

@@ -33,6 +33,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from carprivacy.adapters.mqtt.message import ParsedMessage, TopicPattern, parse_message
 from carprivacy.domain.errors import Problem
@@ -144,6 +145,14 @@ class WorkerStats:
             f"rejected={self.rejected} quarantined={self.quarantined} acked={self.acked} "
             f"connects={self.connects} store_failures={self.failures}"
         )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the store itself (connection, lock, timeout), not of one message's content.
+
+    Such a message is never quarantined and acknowledged: it waits for the store to come back.
+    """
+    return isinstance(exc, OperationalError | InterfaceError | TimeoutError | ConnectionError)
 
 
 class StoreUnavailableError(Exception):
@@ -369,6 +378,11 @@ class MqttIngestWorker:
                 try:
                     self._ingest(p.records, d.received_at)
                 except Exception as exc:
+                    if is_transient(exc):
+                        # the database, not this message: acknowledge nothing more, retry later
+                        self._ack(done)
+                        remaining = [x for x, _ in good[index:]] + [x for x, _ in bad]
+                        raise StoreUnavailableError(remaining) from exc
                     problem = Problem("message", "ingest_failed", type(exc).__name__)
                     try:
                         self._quarantine(d, problem, p.vin)
