@@ -24,7 +24,11 @@ def rotate_master(
         None, help="Where to write the new key when the current one comes from the environment."
     ),
 ) -> None:
-    """Generate a new master key and re-wrap every data key under it."""
+    """Generate a new master key and re-wrap every data key under it.
+
+    Stop every `carprivacy serve` and `carprivacy ingest` process first: they cache the old
+    master key, and a data key they create during the rotation would stay under the old one.
+    """
     from rich.progress import Progress
 
     from carprivacy.adapters.crypto.envelope import rewrap_all
