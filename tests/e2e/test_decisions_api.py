@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.bootstrap import Container, build_container
 from carprivacy.config import Settings
-from carprivacy.domain.master import ContactDetails
+from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
 
 ADMIN = "decisions-admin-token"
@@ -172,3 +172,101 @@ def test_bad_input_and_no_credentials(api: tuple[TestClient, Container, dict[str
         client, tokens["dealer"], {"requests": [{"purpose": "p", "categories": ["c"]}] * 1001}
     )
     assert too_many.status_code == 422
+
+
+def _audit_rows(engine: Engine) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(audit_log).order_by(audit_log.c.seq)))
+
+
+def test_on_behalf_is_logged_with_the_asker_and_the_caller_decided_for(
+    api: tuple[TestClient, Container, dict[str, str]], engine: Engine
+) -> None:
+    """Trial finding 2: the admin's on-behalf question was logged as caller 'on-behalf'."""
+    client, _, tokens = api
+    body = {
+        "purpose": "after_sales_service",
+        "categories": ["vehicle_status"],
+        "subject_id": tokens["s1"],
+        "on_behalf_of": {"organisation": "dealers", "role": "dealer", "caller_id": "dealer-9"},
+    }
+    assert post(client, tokens["admin"], body).status_code == 200
+    last = _audit_rows(engine)[-1]
+    assert last.caller_id == "admin"
+    assert (last.organisation, last.role) == ("dealers", "dealer")
+    assert "dealer-9" in last.action and "on behalf of" in last.action
+    assert post(client, tokens["dealer"], {**body, "on_behalf_of": None}).status_code == 200
+    assert _audit_rows(engine)[-1].caller_id == "dec_dealer"  # asking for itself: unchanged
+
+
+def test_a_bad_body_gets_the_errors_of_the_shape_it_meant(
+    api: tuple[TestClient, Container, dict[str, str]],
+) -> None:
+    """Trial finding 4: one 422 error set, for a batch when the body has "requests"."""
+    client, _, tokens = api
+    single = post(client, tokens["dealer"], {"purpose": "after_sales_service", "categories": 3})
+    assert single.status_code == 422
+    assert [e["field"] for e in single.json()["errors"]] == ["categories"]
+    extra = post(client, tokens["dealer"], {"purpose": "p", "categories": ["c"], "nope": 1})
+    assert [e["field"] for e in extra.json()["errors"]] == ["nope"]
+    batch = post(client, tokens["dealer"], {"requests": [{"purpose": "p"}], "purpose": "x"})
+    assert batch.status_code == 422
+    fields = sorted(e["field"] for e in batch.json()["errors"])
+    assert fields == ["purpose", "requests.0.categories"]
+    assert post(client, tokens["dealer"], [1, 2]).status_code == 422
+    schema = client.get("/openapi.json").json()["paths"]["/v1/decisions"]["post"]
+    assert "anyOf" in str(schema["requestBody"])  # both shapes stay documented
+
+
+def test_an_unknown_subject_is_subject_unknown(
+    api: tuple[TestClient, Container, dict[str, str]],
+) -> None:
+    """Trial finding 5: an unknown subject_id answered contract.required."""
+    client, _, tokens = api
+    body = {"purpose": "contract_conclusion", "categories": ["contact"], "at": AT.isoformat()}
+    r = post(client, tokens["crm"], {**body, "subject_id": "no-such-subject"})
+    assert r.status_code == 200, r.text
+    assert r.json()["rule"] == "subject.unknown"
+    known = post(client, tokens["crm"], {**body, "subject_id": tokens["s1"]})
+    assert known.json()["rule"] == "contract.required"  # known, but without a contract
+
+
+def test_a_fleet_manager_is_decided_by_its_fleet(
+    api: tuple[TestClient, Container, dict[str, str]],
+) -> None:
+    """Trial finding 7 (SPEC B2): fleet operators see only their fleet's vehicles."""
+    client, container, tokens = api
+    master = container.master
+    fleet = master.create_fleet("Athlon", "NL")
+    other = master.create_fleet("Leaseplan", "NL")
+    since = AT - timedelta(days=30)
+    mine = master.register_vehicle("WMW31DH0402T00001", "MINI Cooper", "Black", [], None)
+    theirs = master.register_vehicle("WMW31DH0402T00002", "MINI Cooper", "Black", [], None)
+    master.add_usage(mine.id, UsageKind.FLEET, since, fleet_id=fleet.id)
+    master.add_usage(theirs.id, UsageKind.FLEET, since, fleet_id=other.id)
+    manager = {
+        "id": "fm",
+        "name": "fm",
+        "kind": "person",
+        "role": "fleet_manager",
+        "organisation": "fleet_operators",
+        "fleet_id": fleet.id,
+        "password": "fleet manager passphrase",
+    }
+    created = client.post("/v1/callers", json=manager, headers={"Authorization": f"Bearer {ADMIN}"})
+    assert created.status_code == 201, created.text
+    login = {"login": "fm", "password": manager["password"]}
+    token = client.post("/v1/auth/login", json=login).json()["access_token"]
+    body = {"purpose": "fleet_operation", "categories": ["vehicle_status"], "at": AT.isoformat()}
+    own = post(client, token, {**body, "vehicle_id": mine.id}).json()
+    assert own["outcome"] == "allow", own["reasons"]
+    foreign = post(client, token, {**body, "vehicle_id": theirs.id}).json()
+    assert foreign["rule"] == "fleet.not_member"
+    assert foreign["reasons"][0]["section"] == "H"
+    before = post(client, token, {**body, "vehicle_id": mine.id, "at": since.isoformat()})
+    assert before.json()["outcome"] == "allow"
+    earlier = (since - timedelta(seconds=1)).isoformat()
+    assert (
+        post(client, token, {**body, "vehicle_id": mine.id, "at": earlier}).json()["rule"]
+        == "fleet.not_member"
+    )

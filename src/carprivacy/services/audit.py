@@ -31,6 +31,11 @@ from carprivacy.domain.audit import (
     verify,
 )
 
+# ``DecisionRequest.extra`` key: the caller that asked on behalf of ``request.caller``. The entry
+# then names the asker as caller_id, the caller decided for (id, organisation, role) in
+# ``action``, and keeps that caller's organisation and role (what the decision depended on).
+ASKED_BY = "asked_by"
+
 
 class AuditTrail(Protocol):
     """Where the decision engine records every decision (the agreed port, issue 4)."""
@@ -145,7 +150,7 @@ class AuditService:
     def to_record(self, request: DecisionRequest, decision: Decision, at: datetime) -> AuditRecord:
         return AuditRecord(
             at=iso(at),
-            caller_id=request.caller.id,
+            caller_id=request.extra.get(ASKED_BY) or request.caller.id,
             organisation=request.caller.organisation,
             role=request.caller.role.value,
             purpose=request.purpose,
