@@ -91,18 +91,13 @@ def register(app: typer.Typer) -> None:
     @group.command("disable")
     def disable(caller_id: str = typer.Argument(...)) -> None:
         """Disable a caller: its tokens stop working at once."""
-        from carprivacy.bootstrap import build_container
-        from carprivacy.domain.errors import NotFoundError
+        _set_disabled(caller_id, True)
 
-        container = build_container()
-        try:
-            container.callers.set_disabled(caller_id, True)
-        except NotFoundError:
-            typer.echo(f"error: caller {caller_id} not found", err=True)
-            raise typer.Exit(1) from None
-        finally:
-            container.close()
-        typer.echo(f"caller {caller_id} disabled")
+    @group.command("enable")
+    def enable(caller_id: str = typer.Argument(...)) -> None:
+        """Enable a disabled caller again (as POST /v1/callers/{id}/enable): it may log in and
+        get tokens again; tokens issued before it was disabled stay invalid."""
+        _set_disabled(caller_id, False)
 
     @group.command("rotate-secret")
     def rotate_secret(caller_id: str = typer.Argument(...)) -> None:
@@ -120,3 +115,18 @@ def register(app: typer.Typer) -> None:
             container.close()
         typer.echo(f"client_id:     {caller_id}")
         typer.echo(f"client_secret: {secret}")
+
+
+def _set_disabled(caller_id: str, disabled: bool) -> None:
+    from carprivacy.bootstrap import build_container
+    from carprivacy.domain.errors import NotFoundError
+
+    container = build_container()
+    try:
+        container.callers.set_disabled(caller_id, disabled)
+    except NotFoundError:
+        typer.echo(f"error: caller {caller_id} not found", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    typer.echo(f"caller {caller_id} {'disabled' if disabled else 'enabled'}")
