@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,6 +16,7 @@ from carprivacy.domain.errors import (
     NotFoundError,
     PolicyError,
 )
+from carprivacy.entrypoints.api.input_formats import format_of
 
 
 def _problems(problems: list[object]) -> list[dict[str, str]]:
@@ -23,18 +26,52 @@ def _problems(problems: list[object]) -> list[dict[str, str]]:
     ]
 
 
+def _field_error(e: Any) -> dict[str, str]:
+    """One 422 entry: the field, a rule name and a message; never the submitted value, never a
+    raw regular expression."""
+    field = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
+    rule, message = str(e.get("type", "invalid")), str(e.get("msg", ""))
+    if rule == "string_pattern_mismatch":
+        named = format_of((e.get("ctx") or {}).get("pattern"))
+        rule, message = named.rule, named.message
+    return {"field": field, "rule": rule, "message": message}
+
+
+async def _malformed_json(request: Request, error: Any, document: object) -> JSONResponse:
+    """400 with line, column and position, as POST /v1/telemetry answers malformed JSON.
+    ``document``: the text the JSON parser saw (FastAPI passes it along); position counts its
+    characters."""
+    loc = error.get("loc", ())
+    position = loc[-1] if loc and isinstance(loc[-1], int) else 0
+    if isinstance(document, str):
+        text = document
+    else:
+        text = (await request.body()).decode("utf-8", errors="replace")
+    line = text.count("\n", 0, position) + 1
+    column = position - text.rfind("\n", 0, position)
+    reason = str((error.get("ctx") or {}).get("error", "JSON decode error"))
+    return JSONResponse(
+        status_code=400,
+        content={
+            "detail": f"malformed JSON: {reason}",
+            "line": line,
+            "column": column,
+            "position": position,
+        },
+    )
+
+
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body",
-                "rule": e.get("type", "invalid"),
-                "message": e.get("msg", ""),
-            }
-            for e in exc.errors()
-        ]
-        return JSONResponse(status_code=422, content={"detail": "invalid input", "errors": errors})
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = list(exc.errors())
+        broken = next((e for e in found if e.get("type") == "json_invalid"), None)
+        if broken is not None:
+            return await _malformed_json(request, broken, exc.body)
+        return JSONResponse(
+            status_code=422,
+            content={"detail": "invalid input", "errors": [_field_error(e) for e in found]},
+        )
 
     @app.exception_handler(InvalidInputError)
     async def _invalid(_: Request, exc: InvalidInputError) -> JSONResponse:

@@ -21,6 +21,7 @@ from carprivacy.domain.master import (
     Vehicle,
     VehicleUsage,
 )
+from carprivacy.entrypoints.api.input_formats import COUNTRY, CURRENCY, EMAIL, VIN
 
 T = TypeVar("T")
 
@@ -32,11 +33,12 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Id = Annotated[str, Field(min_length=1, max_length=36)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# patterns with their rule names and messages for 422 answers: entrypoints/api/input_formats.py
+Country = Annotated[str, Field(pattern=COUNTRY.pattern, description="ISO 3166-1 alpha-2")]
+Email = Annotated[str, Field(max_length=254, pattern=EMAIL.pattern, description="e-mail address")]
 Vin = Annotated[
     str,
-    Field(pattern=r"^[A-HJ-NPR-Z0-9]{17}$", description="17 characters, no I, O or Q"),
+    Field(pattern=VIN.pattern, description="17 characters, no I, O or Q"),
 ]
 Service = Annotated[str, Field(min_length=2, max_length=40)]
 
@@ -233,7 +235,7 @@ class PaymentIn(Input):
     customer_id: Id
     contract_id: Id | None = None
     amount: Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")]
+    currency: Annotated[str, Field(pattern=CURRENCY.pattern, description="ISO 4217")]
     booked_at: UtcDatetime
     method: PaymentMethodIn
 
