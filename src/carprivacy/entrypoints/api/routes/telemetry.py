@@ -54,6 +54,48 @@ class IngestAnswer(BaseModel):
     records: list[RecordStatusOut]
 
 
+RECORD_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["signal", "value", "ts"],
+    "additionalProperties": False,
+    "properties": {
+        "signal": {
+            "type": "string",
+            "description": "COVESA VSS name from the signal catalogue",
+            "examples": ["Vehicle.Speed"],
+        },
+        "value": {
+            "description": "a number, boolean or string, as the signal's type and range say",
+            "anyOf": [{"type": "number"}, {"type": "boolean"}, {"type": "string"}],
+        },
+        "ts": {
+            "type": "string",
+            "format": "date-time",
+            "description": "ISO 8601 with a timezone; at most 5 minutes in the future",
+        },
+        "vin": {"type": "string", "description": "optional: must be the credential's vehicle"},
+    },
+}
+EXAMPLE = [
+    {"signal": "Vehicle.Speed", "value": 42.5, "ts": "2026-01-15T08:30:00Z"},
+    {"signal": "Vehicle.TraveledDistance", "value": 12345.6, "ts": "2026-01-15T08:30:00Z"},
+]
+REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "A batch of records: a JSON array, or NDJSON (one record object per line).",
+    "content": {
+        "application/json": {
+            "schema": {"type": "array", "items": RECORD_SCHEMA},
+            "example": EXAMPLE,
+        },
+        "application/x-ndjson": {
+            "schema": {"type": "string", "description": "one record object per line"},
+            "example": "".join(json.dumps(r) + "\n" for r in EXAMPLE),
+        },
+    },
+}
+
+
 class PayloadError(Exception):
     def __init__(self, status: int, content: dict[str, Any]) -> None:
         self.status = status
@@ -162,6 +204,7 @@ def answer(result: IngestResult) -> IngestAnswer:
         415: {"description": "not application/json or application/x-ndjson"},
     },
     summary="Ingest a batch of telemetry records from one vehicle",
+    openapi_extra={"requestBody": REQUEST_BODY},
 )
 async def post_telemetry(
     request: Request,

@@ -1,0 +1,60 @@
+"""The documented answers of master-data WRITES (new-user trial; issue 2 item 9, SPEC I4).
+
+A write answers with the object's id, its metadata and only the fields the writer sent
+(``release.echo``: the writer is not handed personal data it did not send, which a read would
+have to decide). So the answer model of a write is the read model with every other field
+optional: the OpenAPI schema says what the answer really holds (e.g. a contract created without
+``end`` answers without ``end``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+from carprivacy.entrypoints.api.release import View
+from carprivacy.entrypoints.api.schemas.master import (
+    AccountOut,
+    ContractOut,
+    CustomerOut,
+    PaymentOut,
+    UsageOut,
+    VehicleOut,
+)
+from carprivacy.entrypoints.api.schemas.master_views import (
+    ACCOUNT_VIEW,
+    CONTRACT_VIEW,
+    CUSTOMER_VIEW,
+    PAYMENT_VIEW,
+    USAGE_VIEW,
+    VEHICLE_VIEW,
+)
+
+
+def written(model: type[BaseModel], view: View) -> type[BaseModel]:
+    """``model`` as a write answers it: the id and metadata always, the rest when sent."""
+    always = view.metadata | {view.key}
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name in always:
+            fields[name] = (info.annotation, info)
+        else:
+            fields[name] = (
+                info.annotation,
+                Field(default=None, description="present when the request sent it"),
+            )
+    answer: type[BaseModel] = create_model(
+        f"{model.__name__.removesuffix('Out')}Written",
+        __doc__=f"The answer to a write of a {model.__name__.removesuffix('Out').lower()}.",
+        **fields,
+    )
+    return answer
+
+
+CustomerWritten = written(CustomerOut, CUSTOMER_VIEW)
+AccountWritten = written(AccountOut, ACCOUNT_VIEW)
+VehicleWritten = written(VehicleOut, VEHICLE_VIEW)
+UsageWritten = written(UsageOut, USAGE_VIEW)
+ContractWritten = written(ContractOut, CONTRACT_VIEW)
+PaymentWritten = written(PaymentOut, PAYMENT_VIEW)
