@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from carprivacy.adapters.db.tables.master import vehicles
 from carprivacy.adapters.db.tables.telemetry import telemetry
 from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig
 from carprivacy.bootstrap import build_container
@@ -56,9 +57,12 @@ def test_simulate_without_a_fleet_reports_unknown_vehicles(
     engine: Engine, env: dict[str, str]
 ) -> None:
     result = runner.invoke(
-        app, ["simulate", "--vehicles", "2", "--minutes", "2", "--to", "db"], env=env
+        app,
+        ["simulate", "--vehicles", "2", "--minutes", "2", "--to", "db", "--no-register"],
+        env=env,
     )
     assert result.exit_code == 0, result.output
+    assert "simulating 2 unregistered vehicles" in result.stdout
     assert "accepted 0" in result.output and "[known_vehicle]" in result.output
     assert stored(engine) == 0
 
@@ -178,3 +182,37 @@ def test_simulate_to_http_posts_with_issued_vehicle_credentials(
     sent = int(found.group(1))
     assert f"accepted {sent}, rejected 0" in result.output
     assert stored(engine) - before == sent
+
+
+def test_simulate_n_vehicles_means_n_registering_the_missing_by_default(
+    engine: Engine, env: dict[str, str]
+) -> None:
+    """New-user trial (issue 3 item 6): ``--vehicles N`` simulates N vehicles, registering the
+    missing ones with demo owners, and says so on stdout; ``--no-register`` uses only those
+    registered."""
+    base = ["simulate", "--minutes", "0.5", "--to", "db", "--seed", "3"]
+    first = runner.invoke(app, [*base, "--vehicles", "2"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "simulating 2 vehicles: 0 registered, 2 newly registered" in first.stdout
+    more = runner.invoke(app, [*base, "--vehicles", "5"], env=env)
+    assert more.exit_code == 0, more.output
+    assert "simulating 5 vehicles: 2 registered, 3 newly registered" in more.stdout
+    assert re.search(r"from 5 vehicles", more.stdout)
+    assert "rejected 0" in more.stdout
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(vehicles)).scalar_one() == 5
+    only = runner.invoke(app, [*base, "--vehicles", "8", "--no-register"], env=env)
+    assert only.exit_code == 0, only.output
+    assert "simulating 5 registered vehicles, not 8" in only.stdout
+    assert re.search(r"from 5 vehicles", only.stdout)
+
+
+def test_simulate_refuses_a_topic_without_a_vin_level(env: dict[str, str]) -> None:
+    result = runner.invoke(
+        app,
+        ["simulate", "--vehicles", "1", "--minutes", "0.5", "--topic", "cars/telemetry"],
+        env=env,
+    )
+    assert result.exit_code != 0
+    assert "--topic" in result.output and "'+' level" in result.output
+

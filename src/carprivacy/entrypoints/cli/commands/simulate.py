@@ -2,9 +2,9 @@
 
 Targets: ``--to mqtt`` publishes QoS 1 to ``vehicles/{VIN}/telemetry`` (the worker stores it),
 ``--to http`` posts batches to ``/v1/telemetry`` with a per-vehicle credential issued for the run,
-``--to db`` calls the ingestion service directly. Vehicles come from the database; with none there,
-N generated VINs are used (``--register`` registers them, each with a demo owner, so their data is
-stored and attributed instead of quarantined as unknown vehicles).
+``--to db`` calls the ingestion service directly. ``--vehicles N`` means N vehicles: the registered
+ones, and the missing ones registered (each with a demo owner) so that their data is stored and
+attributed; ``--no-register`` uses only the registered ones. What it did is said on stdout.
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ class Tally:
     records: int = 0
     accepted: int = 0
     rejected: int = 0
+    duplicates: int = 0
     problems: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 def fleet_vins(container: Container, count: int, seed: int, register: bool) -> list[str]:
-    """Up to ``count`` VINs of registered vehicles, topped up with generated ones: registered
-    (each with a demo owner) under ``--register``, else only when the database has no vehicles."""
+    """``count`` VINs: the registered vehicles', topped up with generated ones that are
+    registered (each with a demo owner) unless ``register`` is False. Says on stdout what it
+    simulates."""
     from carprivacy.services.simulation import demo_vins
 
     master = container.master
@@ -55,21 +57,26 @@ def fleet_vins(container: Container, count: int, seed: int, register: bool) -> l
         offset += len(page.items)
     missing = count - len(vins)
     if missing <= 0:
+        typer.echo(f"simulating {len(vins)} registered vehicles")
         return vins
     known = set(vins)
     extra = [v for v in demo_vins(count, seed=seed) if v not in known][:missing]
     if register:
-        return vins + register_demo_fleet(container, extra)
+        register_demo_fleet(container, extra)
+        typer.echo(
+            f"simulating {count} vehicles: {len(vins)} registered, {missing} newly registered "
+            "with demo owners (--no-register: only registered ones)"
+        )
+        return vins + extra
     if vins:
         typer.echo(
-            f"{len(vins)} vehicles registered; simulating those (--register adds {missing} more)",
-            err=True,
+            f"simulating {len(vins)} registered vehicles, not {count}: --no-register leaves "
+            f"out the {missing} missing ones"
         )
         return vins
     typer.echo(
-        f"no vehicles in the database: simulating {count} unregistered ones, whose records will "
-        "be refused as unknown vehicles (--register registers them with demo owners)",
-        err=True,
+        f"simulating {count} unregistered vehicles (--no-register and none in the database): "
+        "their records are refused as unknown vehicles"
     )
     return extra
 
@@ -109,7 +116,16 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, help="Random seed: same seed, same telemetry."),
         interval: float = typer.Option(10.0, min=0.5, help="Seconds between reports."),
         register_missing: bool = typer.Option(
-            False, "--register", help="With no vehicles in the database: register the generated."
+            True,
+            "--register/--no-register",
+            help="Register the vehicles missing from the database, each with a demo owner "
+            "(--no-register: simulate only the registered ones).",
+        ),
+        topic: str | None = typer.Option(
+            None,
+            "--topic",
+            help="MQTT topic with a '+' level for the VIN (--to mqtt; default "
+            "CARPRIVACY_MQTT_TOPIC, vehicles/+/telemetry).",
         ),
         host: str | None = typer.Option(None, help="MQTT broker host (--to mqtt)."),
         port: int | None = typer.Option(None, help="MQTT broker port (--to mqtt)."),
@@ -134,7 +150,7 @@ def register(app: typer.Typer) -> None:
             sim = FleetSimulator(
                 vins, container.catalogue, start=start, seed=seed, interval_s=interval
             )
-            send = _sender(to, container, vins, url, host, port, tls_ca, batch_records)
+            send = _sender(to, container, vins, url, host, port, tls_ca, batch_records, topic)
             tally = Tally()
             began = time.monotonic()
             with Progress(transient=False) as progress:
@@ -158,7 +174,10 @@ def register(app: typer.Typer) -> None:
             f"in {elapsed:.1f} s ({tally.records / max(elapsed, 1e-9):,.0f} records/s)"
         )
         if to is not Target.MQTT:
-            typer.echo(f"accepted {tally.accepted}, rejected {tally.rejected}")
+            typer.echo(
+                f"accepted {tally.accepted}, rejected {tally.rejected}"
+                + (f", duplicates {tally.duplicates}" if tally.duplicates else "")
+            )
             for rule, n in sorted(tally.problems.items()):
                 typer.echo(f"  rejected [{rule}]: {n}")
 
@@ -180,13 +199,14 @@ def _sender(
     port: int | None,
     tls_ca: Path | None,
     batch_records: int,
+    topic: str | None = None,
 ) -> _Sender:
     if to is Target.MQTT:
         s = container.settings
         return _MqttSender(
             host or s.mqtt_host,
             port or s.mqtt_port,
-            s.mqtt_topic,
+            topic or s.mqtt_topic,
             tls_ca or s.mqtt_tls_ca,
             s.mqtt_username,
             s.mqtt_password.get_secret_value() if s.mqtt_password else None,
@@ -211,8 +231,10 @@ class _MqttSender(_Sender):
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
-        if "+" not in topic_filter:
-            raise typer.BadParameter("CARPRIVACY_MQTT_TOPIC needs a '+' level for the VIN")
+        if "+" not in topic_filter.split("/") or "#" in topic_filter:
+            raise typer.BadParameter(
+                "needs a '+' level for the VIN, like vehicles/+/telemetry", param_hint="--topic"
+            )
         self.template = topic_filter.replace("+", "{vin}", 1)
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -301,6 +323,7 @@ def _count(body: Any, sent: int, tally: Tally) -> None:
     if isinstance(body, dict) and isinstance(body.get("accepted"), int):
         tally.accepted += body["accepted"]
         tally.rejected += int(body.get("rejected", 0))
+        tally.duplicates += int(body.get("duplicates", 0))
         for status in body.get("records") or body.get("statuses") or []:
             for error in status.get("errors", []) if isinstance(status, dict) else []:
                 tally.problems[str(error.get("rule"))] += 1
@@ -329,6 +352,7 @@ class _DbSender(_Sender):
         )
         tally.accepted += result.accepted
         tally.rejected += result.rejected
+        tally.duplicates += result.duplicates
         for status in result.statuses:
             for problem in status.errors:
                 tally.problems[problem.rule] += 1
