@@ -7,7 +7,11 @@ refused with the field and the rule.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -216,3 +220,40 @@ def test_simulate_refuses_a_topic_without_a_vin_level(env: dict[str, str]) -> No
     assert result.exit_code != 0
     assert "--topic" in result.output and "'+' level" in result.output
 
+
+@pytest.mark.mqtt
+def test_ingest_mqtt_warns_at_start_about_the_brokers_queue_limit(
+    engine: Engine, db_url: str, tmp_path: Path, mqtt_broker: tuple[str, int]
+) -> None:
+    """New-user trial (issue 3 item 3): Mosquitto drops messages beyond max_queued_messages while
+    the worker is down; the worker says so in one line at start-up, even with --quiet."""
+    host, port = mqtt_broker
+    base = f"warn{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "CARPRIVACY_DATABASE_URL": db_url,
+        "CARPRIVACY_DATA_DIR": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "worker.log"
+    args = ["--host", host, "--port", str(port), "--topic", f"{base}/+/telemetry", "--quiet"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "carprivacy.entrypoints.cli.main", "ingest", "mqtt", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while b"subscribed to" not in log.read_bytes():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+    lines = log.read_text().splitlines()
+    warnings = [line for line in lines if "max_queued_messages" in line]
+    assert len(warnings) == 1, lines
+    assert "drops" in warnings[0].lower() and "docs/mqtt.md" in warnings[0]
+    assert lines.index(warnings[0]) < next(i for i, x in enumerate(lines) if "subscribed" in x)

@@ -20,6 +20,13 @@ import typer
 ingest_app = typer.Typer(help="Take telemetry in (MQTT worker).", no_args_is_help=True)
 
 
+BROKER_QUEUE_WARNING = (
+    "warning: while this worker is stopped, Mosquitto keeps at most max_queued_messages "
+    "(default 1000) messages for it and silently DROPS the rest: raise max_queued_messages in "
+    "mosquitto.conf (0 = no limit, bound with max_queued_bytes); see docs/mqtt.md"
+)
+
+
 def default_client_id(group: str | None) -> str:
     return f"{group or 'carprivacy-ingest'}-{socket.gethostname()}"[:128]
 
@@ -112,6 +119,7 @@ def ingest_mqtt(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    typer.echo(BROKER_QUEUE_WARNING, err=True)  # even with --quiet: messages can be lost
     worker.start()
     if worker.wait_subscribed(10):
         typer.echo(
