@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.bootstrap import Container, build_container, load_policy
