@@ -212,3 +212,19 @@ def test_403_comes_before_404_for_a_vehicle_id(
         known = client.get(path.format(id=w["vehicles"][0]), headers=headers)
         unknown = client.get(path.format(id="no-such-vehicle"), headers=headers)
         assert known.status_code == unknown.status_code == 403, path
+
+
+def test_a_customer_cannot_tell_unknown_ids_from_others_rows(
+    world: tuple[TestClient, Container, dict[str, Any]], engine: Engine
+) -> None:
+    client, _, w = world
+    customer = _as(w["tokens"]["customer"], "contract_conclusion")
+    own = client.get("/v1/contracts", headers=customer).json()["items"]
+    assert len(own) == 1
+    assert client.get(f"/v1/contracts/{own[0]['id']}", headers=customer).status_code == 200
+    missing = client.get("/v1/contracts/no-such-contract", headers=customer)
+    assert missing.status_code == 403
+    assert any("caller.not_own_data" in r for r in missing.json()["reasons"])
+    assert _audit(engine, "eva")[-1] == ("deny", "caller.not_own_data", "")
+    staff = _as(w["tokens"]["desk"], "contract_conclusion")
+    assert client.get("/v1/contracts/no-such-contract", headers=staff).status_code == 404

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Decision, DecisionRequest, Role
-from carprivacy.domain.errors import AccessDeniedError
+from carprivacy.domain.errors import AccessDeniedError, NotFoundError
 from carprivacy.domain.policy import Form
 from carprivacy.entrypoints.api.auth import authorize, get_caller, get_purpose
 from carprivacy.entrypoints.api.deps import get_container
@@ -153,6 +153,21 @@ class Reader:
                 f"purpose {self.purpose!r} does not allow this read",
                 tuple(str(r) for r in decision.reasons),
             )
+
+    def find(self, view: View, look_up: Callable[[], T]) -> T:
+        """``look_up()``; for a caller that reaches only some rows (customer, fleet manager) an
+        unknown id is the same 403 as someone else's row, recorded: whether an id exists is
+        not theirs to learn. Others get the 404."""
+        try:
+            return look_up()
+        except NotFoundError:
+            if self.caller.role not in (Role.CUSTOMER, Role.FLEET_MANAGER):
+                raise
+        reason = self.container.decisions.policy.reach_reason(self.caller)
+        self.container.decisions.decide_list([], (self.request(view), reason))
+        raise AccessDeniedError(
+            f"purpose {self.purpose!r} does not allow this read", (str(reason),)
+        )
 
     def many(
         self, view: View, items: Iterable[Row], remainder: bool = False

@@ -271,7 +271,7 @@ def get_vehicle(
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
     reader.screen(VEHICLE_VIEW, vehicle_id=vehicle_id)
-    vehicle = VehicleOut.of(svc.get_vehicle(vehicle_id))
+    vehicle = VehicleOut.of(reader.find(VEHICLE_VIEW, lambda: svc.get_vehicle(vehicle_id)))
     return respond(reader.one(VEHICLE_VIEW, vehicle, vehicle_id=vehicle_id))
 
 
@@ -312,7 +312,7 @@ def list_usages(
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
     reader.screen(USAGE_VIEW, vehicle_id=vehicle_id)
-    found = svc.usages_of(vehicle_id)
+    found = reader.find(USAGE_VIEW, lambda: svc.usages_of(vehicle_id))
     return respond(
         reader.many(USAGE_VIEW, ((UsageOut.of(u), u.customer_id, vehicle_id) for u in found))
     )
@@ -328,7 +328,7 @@ def vehicle_subject(
     """Whose data the vehicle produces at ``at``: the driver, else the owner, else its fleet."""
     moment = _moment(at)
     reader.screen(USAGE_VIEW, vehicle_id=vehicle_id)
-    found = svc.subject_for(vehicle_id, moment)
+    found = reader.find(USAGE_VIEW, lambda: svc.subject_for(vehicle_id, moment))
     out = AttributionOut(
         vehicle_id=vehicle_id,
         at=moment,
@@ -401,7 +401,7 @@ def get_contract(
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
     reader.screen(CONTRACT_VIEW)
-    c = svc.get_contract(contract_id)
+    c = reader.find(CONTRACT_VIEW, lambda: svc.get_contract(contract_id))
     released = reader.one(
         CONTRACT_VIEW, ContractOut.of(c), subject_id=c.customer_id, vehicle_id=c.vehicle_id
     )
@@ -459,5 +459,5 @@ def get_payment(
     reader: Reader = Depends(get_reader),
 ) -> JSONResponse:
     reader.screen(PAYMENT_VIEW)
-    p = svc.get_payment(payment_id)
+    p = reader.find(PAYMENT_VIEW, lambda: svc.get_payment(payment_id))
     return respond(reader.one(PAYMENT_VIEW, PaymentOut.of(p), subject_id=p.customer_id))
