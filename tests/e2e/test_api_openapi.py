@@ -78,3 +78,26 @@ def test_telemetry_documents_its_request_body_with_a_valid_example(api) -> None:
     lines = [json.loads(x) for x in content["application/x-ndjson"]["example"].splitlines()]
     assert lines == example
     assert set(schema["items"]["required"]) == {"signal", "value", "ts"}
+
+
+def test_error_answers_validate_against_the_apps_own_openapi_schema(api) -> None:
+    """422 (every bad field) and 400 (malformed JSON) are documented as they are answered."""
+    client, token = api
+    bad = client.post("/v1/customers", json={**CUSTOMER, "email": "nope"}, headers=AUTH)
+    assert bad.status_code == 422
+    check(client, "post", "/v1/customers", bad)
+    patch = client.patch("/v1/contracts/x", json={"services": "ecall"}, headers=AUTH)
+    assert patch.status_code == 422
+    check(client, "patch", "/v1/contracts/{contract_id}", patch)
+    broken = client.post(
+        "/v1/vehicles", content=b"{", headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400
+    check(client, "post", "/v1/vehicles", broken)
+    telemetry = client.post(
+        "/v1/telemetry",
+        content=b"[{]",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    assert telemetry.status_code == 400
+    check(client, "post", "/v1/telemetry", telemetry)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from carprivacy.domain.errors import (
     AccessDeniedError,
@@ -24,6 +25,61 @@ def _problems(problems: list[object]) -> list[dict[str, str]]:
         {"field": p.path, "rule": p.rule, "message": p.message}  # type: ignore[attr-defined]
         for p in problems
     ]
+
+
+class FieldError(BaseModel):
+    field: str
+    rule: str
+    message: str
+
+
+class InvalidInput(BaseModel):
+    """422: every bad field, each with the rule it broke."""
+
+    detail: str
+    errors: list[FieldError]
+
+
+class MalformedJson(BaseModel):
+    """400: where the JSON broke (line and column from 1, position: characters from 0)."""
+
+    detail: str
+    line: int
+    column: int
+    position: int
+
+
+def _document_errors(app: FastAPI) -> None:
+    """The OpenAPI document describes the answers these handlers give: the 422 schema FastAPI
+    declares for every route is replaced by :class:`InvalidInput`, and every operation with a
+    JSON body declares the 400 of :class:`MalformedJson`."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = generate()  # FastAPI caches it: the changes below are made once
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        if "MalformedJson" in schemas:
+            return spec
+        template = "#/components/schemas/{model}"
+        for model in (InvalidInput, MalformedJson):
+            schema = model.model_json_schema(ref_template=template)
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+        schemas["HTTPValidationError"] = {"$ref": "#/components/schemas/InvalidInput"}
+        malformed = {"schema": {"$ref": "#/components/schemas/MalformedJson"}}
+        for item in spec.get("paths", {}).values():
+            for operation in item.values():
+                if not isinstance(operation, dict):
+                    continue
+                body = operation.get("requestBody", {}).get("content", {})
+                if "application/json" in body:
+                    answer = operation.setdefault("responses", {}).setdefault(
+                        "400", {"description": "malformed JSON (line, column, position)"}
+                    )
+                    answer.setdefault("content", {})["application/json"] = malformed
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _field_error(e: Any) -> dict[str, str]:
@@ -62,6 +118,8 @@ async def _malformed_json(request: Request, error: Any, document: object) -> JSO
 
 
 def register_error_handlers(app: FastAPI) -> None:
+    _document_errors(app)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         found = list(exc.errors())
