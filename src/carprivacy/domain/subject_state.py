@@ -167,6 +167,7 @@ class UsagePeriod:
     subject_id: str
     start: datetime
     end: datetime | None = None
+    driver: bool = False  # an assigned driver wins over the owner (as in vehicle_usage)
 
     def active(self, at: datetime) -> bool:
         return covers(self.start, self.end, at)
@@ -214,13 +215,15 @@ class SubjectFacts:
         )
 
     def user_at(self, vehicle_id: str, at: datetime) -> str | None:
-        """The subject who owned or used ``vehicle_id`` at ``at`` (the latest started period)."""
+        """The subject whose data ``vehicle_id`` produces at ``at``: the same rule as ingestion's
+        attribution (``vehicle_usage.subject_for``): a driver wins over the owner, and among
+        periods of one kind the latest started."""
         best: UsagePeriod | None = None
         for period in self.usage:
             if (
                 period.vehicle_id == vehicle_id
                 and period.active(at)
-                and (best is None or period.start > best.start)
+                and (best is None or (period.driver, period.start) >= (best.driver, best.start))
             ):
                 best = period
         return best.subject_id if best else None

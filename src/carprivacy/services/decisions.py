@@ -69,7 +69,9 @@ class MasterDataFacts:
         except NotFoundError:
             return []
         return [
-            UsagePeriod(u.vehicle_id, u.customer_id, u.start, u.end)
+            UsagePeriod(
+                u.vehicle_id, u.customer_id, u.start, u.end, driver=u.kind is UsageKind.DRIVER
+            )
             for u in usages
             if u.customer_id is not None
         ]
