@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -17,6 +17,9 @@ REPO_DIR = PACKAGE_DIR.parent.parent
 
 def default_policy_path() -> Path:
     return REPO_DIR / "policies" / "mini-connected-nl.yaml"
+
+
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -99,6 +102,14 @@ class Settings(BaseSettings):
         default=300,
         description="How far a telemetry timestamp may lie ahead of the receipt time.",
     )
+
+    @field_validator("admin_token", "token_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        """A short bearer token or signing secret can be guessed offline: refuse it."""
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

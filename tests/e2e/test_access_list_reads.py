@@ -23,7 +23,7 @@ from carprivacy.config import Settings
 from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.app import create_app
 
-TOKEN = "list-reads-admin-token"
+TOKEN = "list-reads-admin-token-kkkkkkkkkkk"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 CUSTOMER = {
     "surname": "Jansen",

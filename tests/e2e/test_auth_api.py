@@ -30,7 +30,7 @@ from carprivacy.domain.access import (
 from carprivacy.entrypoints.api.app import create_app
 from carprivacy.entrypoints.cli.main import app as cli
 
-ADMIN = "admin-token-for-tests"
+ADMIN = "admin-token-for-tests-kkkkkkkkkkkk"
 
 
 def settings_for(tmp_path: Path, url: str | None = None) -> Settings:

@@ -18,14 +18,14 @@ from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
 
-ADMIN = {"Authorization": "Bearer ad-admin"}
+ADMIN = {"Authorization": "Bearer ad-admin-kkkkkkkkkkkkkkkkkkkkkkkkk"}
 
 
 @pytest.fixture
 def env(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, Any]]]:
     settings = Settings(
         data_dir=tmp_path,
-        admin_token=SecretStr("ad-admin"),
+        admin_token=SecretStr("ad-admin-kkkkkkkkkkkkkkkkkkkkkkkkk"),
         argon2_time_cost=1,
         argon2_memory_kib=8,
     )

@@ -19,7 +19,7 @@ from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
 
-ADMIN = "decisions-admin-token"
+ADMIN = "decisions-admin-token-kkkkkkkkkkkk"
 AT = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 

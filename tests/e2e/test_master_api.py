@@ -19,7 +19,7 @@ from carprivacy.config import Settings
 from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.app import create_app
 
-TOKEN = "test-admin-token"
+TOKEN = "test-admin-token-kkkkkkkkkkkkkkkkk"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the administrator manages master data ...
 # ... but reads no personal data: reads name a purpose and are decided by the engine (issue 4).
 # Here a privacy officer reads for legal claims (Art. 6(1)(f), notice G); filled per test.

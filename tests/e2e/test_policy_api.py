@@ -18,7 +18,7 @@ from carprivacy.config import Settings
 from carprivacy.entrypoints.api.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "policy-test-admin-token"
+TOKEN = "policy-test-admin-token-kkkkkkkkkk"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 YAML = {"Content-Type": "application/yaml"}
 

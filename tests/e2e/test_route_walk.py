@@ -38,7 +38,7 @@ from carprivacy.domain.master import (
 )
 from carprivacy.entrypoints.api.app import create_app
 
-ADMIN = "route-walk-admin-token"
+ADMIN = "route-walk-admin-token-kkkkkkkkkkk"
 SENTINELS = (
     "Sentinelius",
     "sentinel.person@example.org",

@@ -88,7 +88,7 @@ def test_every_acknowledged_record_survives_sigkill_exactly_once(
         "CARPRIVACY_DATABASE_URL": db_url,
         "CARPRIVACY_DATA_DIR": str(tmp_path),
         "CARPRIVACY_MASTER_KEY": key,
-        "CARPRIVACY_ADMIN_TOKEN": "sigkill-test-admin",
+        "CARPRIVACY_ADMIN_TOKEN": "sigkill-test-admin-kkkkkkkkkkkkkkk",
     }
     acked: set[tuple[str, str]] = set()
     pending: list[list[dict[str, object]]] = []  # sent, no answer: re-sent after the restart

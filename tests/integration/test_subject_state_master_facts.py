@@ -23,7 +23,7 @@ def test_vehicle_requests_follow_owner_changes_and_contracts(
     engine: Engine, tmp_path: Path
 ) -> None:
     container = build_container(
-        Settings(data_dir=tmp_path, admin_token=SecretStr("x" * 24)), engine=engine
+        Settings(data_dir=tmp_path, admin_token=SecretStr("x" * 32)), engine=engine
     )
     m = container.master
     first = m.register_customer(

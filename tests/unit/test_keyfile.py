@@ -51,3 +51,15 @@ def test_processes_starting_together_all_get_the_same_key(tmp_path: Path) -> Non
 
 def _create(path: str) -> tuple[bytes, bool]:
     return read_or_create_secret(Path(path), 32)
+
+
+def test_short_configured_secrets_are_refused() -> None:
+    """A short admin token or token-signing secret could be guessed offline (review finding)."""
+    from pydantic import SecretStr, ValidationError
+
+    from carprivacy.config import Settings
+
+    for field in ("admin_token", "token_secret"):
+        with pytest.raises(ValidationError, match="at least 32 characters"):
+            Settings(**{field: SecretStr("short")})
+        assert getattr(Settings(**{field: SecretStr("s" * 32)}), field) is not None

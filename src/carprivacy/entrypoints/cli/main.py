@@ -17,7 +17,6 @@ app = typer.Typer(
 )
 
 
-
 def _version(value: bool) -> None:
     if value:
         from carprivacy import __version__
