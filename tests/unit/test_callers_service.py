@@ -166,3 +166,38 @@ def test_password_guessing_is_paused_after_ten_failures() -> None:
         svc.login_password("po", "the right passphrase")
     clock.at += timedelta(minutes=5)
     assert svc.login_password("po", "the right passphrase").access_token
+
+
+def test_failed_logins_of_random_names_are_remembered_in_bounded_memory() -> None:
+    clock, outbox = Clock(), InMemoryEmailOutbox()
+    settings = CallerSettings(argon2_time_cost=1, argon2_memory_kib=8, login_names_tracked=50)
+    svc = CallerService(InMemoryCallerRepository(), POLICY, outbox, b"k" * 32, clock, settings)
+    for i in range(200):
+        with pytest.raises(AuthenticationError, match="not valid"):
+            svc.login_password(f"nobody-{i}", "guess")
+    assert svc.tracked_login_names == 50  # capped: the least recently failed names made room
+    # names whose last failure is older than the pause are forgotten on the next failure
+    clock.at += settings.login_pause
+    with pytest.raises(AuthenticationError, match="not valid"):
+        svc.login_password("someone-else", "guess")
+    assert svc.tracked_login_names == 1
+
+
+def test_the_bound_keeps_the_pause_of_a_name_still_being_guessed() -> None:
+    svc, _, clock = service()
+    svc.create(
+        name="PO",
+        kind="person",
+        role="privacy_officer",
+        organisation="mini_nl",
+        caller_id="po",
+        password="the right passphrase",
+    )
+    for i in range(10):
+        clock.at += timedelta(seconds=10)
+        with pytest.raises(AuthenticationError, match="not valid"):
+            svc.login_password("po", f"guess {i}")
+        with pytest.raises(AuthenticationError, match="not valid"):
+            svc.login_password(f"random-{i}", "guess")
+    with pytest.raises(AuthenticationError, match="too many"):
+        svc.login_password("po", "the right passphrase")

@@ -130,6 +130,7 @@ class CallerSettings:
     codes_per_hour: int = 5  # codes issued per caller per hour (brute force, mail bombing)
     login_failures: int = 10  # failed password logins per login name before a pause ...
     login_pause: timedelta = timedelta(minutes=5)  # ... of this long (per process)
+    login_names_tracked: int = 10_000  # login names whose failures are remembered at most
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
@@ -160,6 +161,7 @@ class CallerService:
         )
         # verifying against this keeps unknown callers as slow as known ones (no enumeration)
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        # failed logins per login name, least recently failed first (bounded: see _note_failure)
         self._failures: dict[str, list[datetime]] = {}
 
     # -- administration -----------------------------------------------------------------------
@@ -298,10 +300,30 @@ class CallerService:
         except (VerificationError, InvalidHashError):
             valid = False
         if not valid or record is None or record.disabled:
-            self._failures[key] = [*failures, now]
+            self._note_failure(key, failures, now)
             raise AuthenticationError("the login or password is not valid")
         self._failures.pop(key, None)
         return self.issue(record)
+
+    @property
+    def tracked_login_names(self) -> int:
+        """How many login names have failures remembered (bounded by the settings)."""
+        return len(self._failures)
+
+    def _note_failure(self, key: str, recent: list[datetime], now: datetime) -> None:
+        """Remember a failure without letting random login names grow memory without limit:
+        names whose last failure is older than the pause are forgotten, and beyond
+        ``login_names_tracked`` the least recently failed names make room."""
+        self._failures.pop(key, None)  # re-inserted last: the dict stays ordered by last failure
+        pause = self.settings.login_pause
+        while self._failures:
+            oldest = next(iter(self._failures))
+            if now - self._failures[oldest][-1] < pause:
+                break
+            del self._failures[oldest]
+        while len(self._failures) >= max(1, self.settings.login_names_tracked):
+            del self._failures[next(iter(self._failures))]
+        self._failures[key] = [*recent, now]
 
     def start_email_code(self, email: str) -> str:
         """Send a one-time code; returns the code id. Unknown addresses get an id and no mail."""
