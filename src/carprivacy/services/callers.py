@@ -310,7 +310,7 @@ class CallerService:
         """How many login names have failures remembered (bounded by the settings)."""
         return len(self._failures)
 
-    def _note_failure(self, key: str, recent: list[datetime], now: datetime) -> None:
+    def _note_failure(self, key: str, recent: Iterable[datetime], now: datetime) -> None:
         """Remember a failure without letting random login names grow memory without limit:
         names whose last failure is older than the pause are forgotten, and beyond
         ``login_names_tracked`` the least recently failed names make room."""
