@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -81,8 +81,10 @@ class EmailCode:
 
 
 class CallerRepository(Protocol):
-    def add(self, record: CallerRecord) -> None:
-        """Raises ConflictError when the id or e-mail address is taken."""
+    def add(self, record: CallerRecord, credentials: Mapping[str, str] | None = None) -> None:
+        """Store the caller and its credentials (kind -> secret hash, stamped with the record's
+        ``created_at``) in one transaction: all or nothing. Raises ConflictError when the id or
+        e-mail address is taken."""
         ...
 
     def get(self, caller_id: str) -> CallerRecord | None: ...
@@ -244,11 +246,14 @@ class CallerService:
         # hash before writing anything: no half-written caller when hashing fails
         pw_hash = self._hasher.hash(password) if password is not None else None
         secret = secrets.token_urlsafe(32) if generate_secret else None
-        self.repository.add(record)
+        credentials: dict[str, str] = {}
         if pw_hash is not None:
-            self.repository.set_credential(record.id, PASSWORD, pw_hash, now)
+            credentials[PASSWORD] = pw_hash
         if secret is not None:
-            self.repository.set_credential(record.id, CLIENT_SECRET, _secret_hash(secret), now)
+            credentials[CLIENT_SECRET] = _secret_hash(secret)
+        # one transaction: a crash cannot leave a caller without its credential (re-creating
+        # it would then conflict)
+        self.repository.add(record, credentials)
         return record, secret
 
     def list(self) -> list[CallerRecord]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -15,12 +16,14 @@ class InMemoryCallerRepository:
     credentials: dict[tuple[str, str], str] = field(default_factory=dict)
     codes: dict[str, EmailCode] = field(default_factory=dict)
 
-    def add(self, record: CallerRecord) -> None:
+    def add(self, record: CallerRecord, credentials: Mapping[str, str] | None = None) -> None:
         if record.id in self.callers or (
             record.email and any(c.email == record.email for c in self.callers.values())
         ):
             raise ConflictError("a caller with this id or e-mail address exists")
         self.callers[record.id] = record
+        for kind, secret_hash in (credentials or {}).items():
+            self.credentials[(record.id, kind)] = secret_hash
 
     def get(self, caller_id: str) -> CallerRecord | None:
         return self.callers.get(caller_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,7 +65,7 @@ class SqlCallerRepository:
             disabled=bool(row.disabled),
         )
 
-    def add(self, record: CallerRecord) -> None:
+    def add(self, record: CallerRecord, credentials: Mapping[str, str] | None = None) -> None:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -89,6 +90,19 @@ class SqlCallerRepository:
                         created_at=_utc(record.created_at),
                     )
                 )
+                if credentials:
+                    conn.execute(
+                        insert(caller_credentials),
+                        [
+                            {
+                                "caller_id": record.id,
+                                "kind": kind,
+                                "secret_hash": secret_hash,
+                                "created_at": _utc(record.created_at),
+                            }
+                            for kind, secret_hash in credentials.items()
+                        ],
+                    )
         except IntegrityError as exc:
             raise ConflictError("a caller with this id or e-mail address exists") from exc
 
