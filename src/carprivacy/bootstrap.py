@@ -250,7 +250,7 @@ def _build_access(container: Container) -> dict[str, Any]:
         "monitoring": monitoring,
         "callers": callers,
         "automated_decisions": AutomatedDecisionService(
-            repos.SqlAutomatedDecisionRepository(engine),
+            repos.SqlAutomatedDecisionRepository(engine, container.cipher),
             utc_now,
             purposes=frozenset(container.policy.purposes_by_id),
             categories=frozenset(container.policy.categories_by_id),

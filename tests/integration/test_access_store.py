@@ -250,7 +250,8 @@ def test_callers_passwords_codes_and_client_credentials(engine: Engine, policy) 
 
 def test_automated_decisions_and_review(engine: Engine, policy) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
-    svc = AutomatedDecisionService(SqlAutomatedDecisionRepository(engine), clock)
+    cipher = EnvelopeCipher(SqlDataKeyRepository(engine), MasterKeyRing(new_master_key()))
+    svc = AutomatedDecisionService(SqlAutomatedDecisionRepository(engine, cipher), clock)
     model = Caller("m_ubi", CallerKind.MACHINE, Role.SERVICE, "mini_ag")
     d = svc.record(
         model,

@@ -1,4 +1,4 @@
-"""SQL repositories of the audit log, alerts and automated decisions (issue 4)."""
+"""SQL repositories of the audit log, alerts and automated decisions (issue 4; sealing: I3)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from carprivacy.adapters.db.repositories.sealing import FieldSealer
 from carprivacy.adapters.db.tables.access import (
     alerts,
     audit_checkpoints,
@@ -24,8 +25,10 @@ from carprivacy.domain.automated_decisions import (
     ReviewRequest,
     ReviewStatus,
 )
+from carprivacy.domain.errors import KeyDestroyedError, NotFoundError
 from carprivacy.domain.monitoring import Alert, AlertRule
 from carprivacy.services.audit import AuditChainConflictError, AuditQuery
+from carprivacy.services.crypto import FieldCipher
 
 
 def _utc(value: datetime) -> datetime:
@@ -170,10 +173,30 @@ class SqlAlertRepository:
 
 
 class SqlAutomatedDecisionRepository:
-    def __init__(self, engine: Engine) -> None:
+    """Automated decisions and their reviews. What describes the person (the decision's inputs,
+    which may be position or payment data; a review's reason and note) is sealed under the
+    subject's data key (I3), bound to table/column/row: once the key is shredded (erasure, R3)
+    the records stay and those values read as erased (empty inputs and reason, no note)."""
+
+    def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
         self.engine = engine
+        self._sealer = FieldSealer(cipher)
+
+    def _seal(self, subject_id: str, table: str, column: str, row_id: str, text: str) -> bytes:
+        blob = self._sealer.seal(subject_id, table, column, row_id, text)
+        assert blob is not None
+        return blob
+
+    def _open(
+        self, subject_id: str, table: str, column: str, row_id: str, blob: bytes | None
+    ) -> str | None:
+        try:
+            return self._sealer.open(subject_id, table, column, row_id, blob)
+        except KeyDestroyedError:
+            return None  # erased by crypto-shredding: the record stays, the text is gone
 
     def add(self, decision: AutomatedDecision) -> None:
+        inputs = json.dumps(decision.inputs, sort_keys=True)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(automated_decisions).values(
@@ -182,7 +205,9 @@ class SqlAutomatedDecisionRepository:
                     purpose=decision.purpose,
                     model=decision.model,
                     model_version=decision.model_version,
-                    inputs=json.dumps(decision.inputs, sort_keys=True),
+                    inputs=self._seal(
+                        decision.subject_id, "automated_decisions", "inputs", decision.id, inputs
+                    ),
                     categories=",".join(decision.categories),
                     outcome=decision.outcome,
                     at=_utc(decision.at),
@@ -196,73 +221,99 @@ class SqlAutomatedDecisionRepository:
             r = conn.execute(select(t).where(t.c.id == decision_id)).first()
         if r is None:
             return None
+        inputs = self._open(r.subject_id, "automated_decisions", "inputs", r.id, r.inputs)
         return AutomatedDecision(
             id=r.id,
             subject_id=r.subject_id,
             purpose=r.purpose,
             model=r.model,
             model_version=r.model_version,
-            inputs=json.loads(r.inputs),
+            inputs={} if inputs is None else json.loads(inputs),
             categories=tuple(c for c in r.categories.split(",") if c),
             outcome=r.outcome,
             at=_utc(r.at),
             recorded_by=r.recorded_by,
         )
 
+    @staticmethod
+    def _subject_of(conn: Connection, decision_id: str) -> str:
+        t = automated_decisions
+        subject = conn.execute(select(t.c.subject_id).where(t.c.id == decision_id)).scalar()
+        if subject is None:
+            raise NotFoundError("automated decision", decision_id)
+        return str(subject)
+
     def add_review(self, review: ReviewRequest) -> None:
         with self.engine.begin() as conn:
-            conn.execute(insert(review_requests).values(**self._review_row(review)))
+            subject = self._subject_of(conn, review.decision_id)
+            conn.execute(
+                insert(review_requests).values(
+                    id=review.id,
+                    decision_id=review.decision_id,
+                    requested_by=review.requested_by,
+                    requested_at=_utc(review.requested_at),
+                    reason=self._seal(
+                        subject, "review_requests", "reason", review.id, review.reason
+                    ),
+                    **self._decided(subject, review),
+                )
+            )
 
     def save_review(self, review: ReviewRequest) -> None:
+        """Store the decision on a review (the request itself, with its reason, is unchanged)."""
         with self.engine.begin() as conn:
+            subject = self._subject_of(conn, review.decision_id)
             conn.execute(
                 update(review_requests)
                 .where(review_requests.c.id == review.id)
-                .values(**self._review_row(review))
+                .values(**self._decided(subject, review))
             )
 
-    @staticmethod
-    def _review_row(review: ReviewRequest) -> dict[str, Any]:
+    def _decided(self, subject_id: str, review: ReviewRequest) -> dict[str, Any]:
+        try:
+            note = self._sealer.seal(subject_id, "review_requests", "note", review.id, review.note)
+        except KeyDestroyedError:
+            note = None  # the subject is erased: nothing about them is kept
         return {
-            "id": review.id,
-            "decision_id": review.decision_id,
-            "requested_by": review.requested_by,
-            "requested_at": _utc(review.requested_at),
-            "reason": review.reason,
             "status": review.status.value,
             "reviewer": review.reviewer,
             "outcome": review.outcome.value if review.outcome else None,
             "new_outcome": review.new_outcome,
-            "note": review.note,
+            "note": note,
             "reviewed_at": _opt_utc(review.reviewed_at),
         }
 
-    def review(self, review_id: str) -> ReviewRequest | None:
+    def _reviews(self, where: ColumnElement[bool]) -> list[ReviewRequest]:
         t = review_requests
+        stmt = (
+            select(t, automated_decisions.c.subject_id)
+            .join(automated_decisions, automated_decisions.c.id == t.c.decision_id)
+            .where(where)
+            .order_by(t.c.requested_at, t.c.id)
+        )
         with self.engine.connect() as conn:
-            r = conn.execute(select(t).where(t.c.id == review_id)).first()
-        return None if r is None else self._review(r)
-
-    def reviews_of(self, decision_id: str) -> list[ReviewRequest]:
-        t = review_requests
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t).where(t.c.decision_id == decision_id).order_by(t.c.requested_at)
-            ).all()
+            rows = conn.execute(stmt).all()
         return [self._review(r) for r in rows]
 
-    @staticmethod
-    def _review(r: Row[Any]) -> ReviewRequest:
+    def review(self, review_id: str) -> ReviewRequest | None:
+        found = self._reviews(review_requests.c.id == review_id)
+        return found[0] if found else None
+
+    def reviews_of(self, decision_id: str) -> list[ReviewRequest]:
+        return self._reviews(review_requests.c.decision_id == decision_id)
+
+    def _review(self, r: Row[Any]) -> ReviewRequest:
+        table = "review_requests"
         return ReviewRequest(
             id=r.id,
             decision_id=r.decision_id,
             requested_by=r.requested_by,
             requested_at=_utc(r.requested_at),
-            reason=r.reason,
+            reason=self._open(r.subject_id, table, "reason", r.id, r.reason) or "",
             status=ReviewStatus(r.status),
             reviewer=r.reviewer,
             outcome=ReviewOutcome(r.outcome) if r.outcome else None,
             new_outcome=r.new_outcome,
-            note=r.note,
+            note=self._open(r.subject_id, table, "note", r.id, r.note),
             reviewed_at=_opt_utc(r.reviewed_at),
         )

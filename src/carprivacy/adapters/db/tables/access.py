@@ -123,7 +123,7 @@ automated_decisions = Table(
     Column("purpose", String(100), nullable=False),
     Column("model", String(200), nullable=False),
     Column("model_version", String(200), nullable=False),
-    Column("inputs", Text, nullable=False),  # JSON object
+    Column("inputs", LargeBinary, nullable=False),  # JSON object, sealed (subject key, I3)
     Column("categories", Text, nullable=False),  # comma-separated category ids
     Column("outcome", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
@@ -138,12 +138,12 @@ review_requests = Table(
     Column("decision_id", String(64), ForeignKey("automated_decisions.id"), nullable=False),
     Column("requested_by", String(64), nullable=False),
     Column("requested_at", DateTime(timezone=True), nullable=False),
-    Column("reason", Text, nullable=False),
+    Column("reason", LargeBinary, nullable=False),  # sealed under the subject's key (I3)
     Column("status", String(16), nullable=False),
     Column("reviewer", String(64), nullable=True),
     Column("outcome", String(16), nullable=True),
     Column("new_outcome", Text, nullable=True),
-    Column("note", Text, nullable=True),
+    Column("note", LargeBinary, nullable=True),  # sealed under the subject's key (I3)
     Column("reviewed_at", DateTime(timezone=True), nullable=True),
     Index("ix_review_requests_decision_id", "decision_id"),
 )
