@@ -14,6 +14,7 @@ from carprivacy.domain.errors import (
     AuthenticationError,
     ConflictError,
     InvalidInputError,
+    KeyDestroyedError,
     NotFoundError,
     PolicyError,
 )
@@ -152,6 +153,13 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(KeyDestroyedError)
+    async def _erased(_: Request, exc: KeyDestroyedError) -> JSONResponse:
+        # crypto-shredded (Art. 17): the data is gone for good, which is not a server fault
+        return JSONResponse(
+            status_code=410, content={"detail": "the data subject's data was erased"}
+        )
 
     @app.exception_handler(AuthenticationError)
     async def _auth(_: Request, exc: AuthenticationError) -> JSONResponse:
