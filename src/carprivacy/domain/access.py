@@ -78,6 +78,9 @@ class Decision:
     form: Form | None = None
     fields: dict[str, tuple[str, ...]] | None = None  # per category: allowed fields (minimised)
     at: datetime | None = None
+    # Whom the data is about as the engine resolved it (the request's subject, else the user of
+    # the vehicle at ``at``): the audit log pseudonymises it, so vehicle-only reads count too (U3).
+    subject_id: str | None = None
 
     @property
     def allowed(self) -> bool:

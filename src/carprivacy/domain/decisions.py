@@ -82,15 +82,16 @@ def _decision(
     reasons: tuple[Reason, ...],
     form: Form | None,
     fields: dict[str, tuple[str, ...]] | None,
+    subject: str | None = None,
 ) -> Decision:
     """A Decision built without the frozen-dataclass ``__init__`` (a third of a decision's cost).
 
-    Equal to ``Decision(outcome, purpose, categories, reasons, form, fields, at)``; falls back to
-    the constructor if Decision ever gets slots or a ``__post_init__``.
+    Equal to ``Decision(outcome, purpose, categories, reasons, form, fields, at, subject)``;
+    falls back to the constructor if Decision ever gets slots or a ``__post_init__``.
     """
     if not _FAST:
         return Decision(
-            outcome, request.purpose, request.categories, reasons, form, fields, request.at
+            outcome, request.purpose, request.categories, reasons, form, fields, request.at, subject
         )
     d: Decision = _new(Decision)
     _set(
@@ -104,13 +105,14 @@ def _decision(
             "form": form,
             "fields": fields,
             "at": request.at,
+            "subject_id": subject,
         },
     )
     return d
 
 
-def _deny(request: DecisionRequest, reason: Reason) -> Decision:
-    return _decision(_DENY, request, (reason,), None, None)
+def _deny(request: DecisionRequest, reason: Reason, subject: str | None = None) -> Decision:
+    return _decision(_DENY, request, (reason,), None, None, subject or request.subject_id)
 
 
 def _expired(request: DecisionRequest) -> bool:
@@ -154,17 +156,17 @@ def decide(
         subject = facts.user_at(vehicle, at)
 
     if caller.role is _CUSTOMER and (subject is None or subject != caller.subject_id):
-        return _deny(request, cp.not_own_data)
+        return _deny(request, cp.not_own_data, subject)
     if not facts.known:
-        return _deny(request, idx.deny_no_subject)
+        return _deny(request, idx.deny_no_subject, subject)
     if (
         static.service_countries
         and facts.country is not None
         and facts.country not in static.service_countries
     ):
-        return _deny(request, idx.service_country_reason)
+        return _deny(request, idx.service_country_reason, subject)
     if request.extra and _expired(request):
-        return _deny(request, idx.deny_expired)
+        return _deny(request, idx.deny_expired, subject)
 
     if idx.marketing and subject is not None:
         for o in facts.objections:
@@ -174,7 +176,7 @@ def decide(
                 and o.made_at <= at
                 and (o.withdrawn_at is None or at < o.withdrawn_at)
             ):
-                return _deny(request, idx.deny_marketing_objection)
+                return _deny(request, idx.deny_marketing_objection, subject)
 
     consented = False
     topic_id = idx.topic_id
@@ -182,7 +184,7 @@ def decide(
     if topic_id is not None:
         if idx.opt_in:
             if subject is None:
-                return _deny(request, idx.deny_no_subject)
+                return _deny(request, idx.deny_no_subject, subject)
             withdrawn = False
             for rec in facts.consents:
                 if (
@@ -199,7 +201,9 @@ def decide(
                 withdrawn = True
             if not consented:
                 return _deny(
-                    request, idx.deny_consent_withdrawn if withdrawn else idx.deny_consent_required
+                    request,
+                    idx.deny_consent_withdrawn if withdrawn else idx.deny_consent_required,
+                    subject,
                 )
         elif subject is not None:
             for rec in facts.consents:
@@ -211,14 +215,14 @@ def decide(
                     and rec.given_at <= at
                     and (rec.withdrawn_at is None or at < rec.withdrawn_at)
                 ):
-                    return _deny(request, idx.deny_consent_refused)
+                    return _deny(request, idx.deny_consent_refused, subject)
     elif basis == BASIS_CONSENT:
-        return _deny(request, idx.deny_consent_required)
+        return _deny(request, idx.deny_consent_required, subject)
 
     extra_reasons: tuple[Reason, ...] = ()
     if basis == BASIS_CONTRACT:
         if subject is None:
-            return _deny(request, idx.deny_no_subject)
+            return _deny(request, idx.deny_no_subject, subject)
         for c in facts.contracts:
             if (
                 c.subject_id == subject
@@ -228,7 +232,7 @@ def decide(
             ):
                 break
         else:
-            return _deny(request, idx.deny_contract)
+            return _deny(request, idx.deny_contract, subject)
     elif basis == BASIS_LI and subject is not None and facts.objections:
         pid = request.purpose
         for o in facts.objections:
@@ -243,7 +247,7 @@ def decide(
                     v.subject_id == subject and v.purpose == pid and v.active(at)
                     for v in facts.overrides
                 ):
-                    return _deny(request, idx.deny_objection)
+                    return _deny(request, idx.deny_objection, subject)
                 extra_reasons = (idx.override_reason,)
                 break
 
@@ -255,10 +259,10 @@ def decide(
                 and any(r.restricts(c) for c in static.restrictable)
                 and not (basis == BASIS_CONSENT and consented)
             ):
-                return _deny(request, idx.deny_restriction)
+                return _deny(request, idx.deny_restriction, subject)
 
     reasons = static.reasons + extra_reasons if extra_reasons else static.reasons
-    return _decision(_ALLOW, request, reasons, static.form, dict(static.fields))
+    return _decision(_ALLOW, request, reasons, static.form, dict(static.fields), subject)
 
 
 def screen(policy: Policy | CompiledPolicy, request: DecisionRequest) -> Reason | None:

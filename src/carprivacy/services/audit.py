@@ -154,7 +154,9 @@ class AuditService:
             organisation=request.caller.organisation,
             role=request.caller.role.value,
             purpose=request.purpose,
-            subject_ref=self.subject_ref(request.subject_id),
+            # the subject the engine resolved (a vehicle-only read names the vehicle's user at
+            # ``at``), so monitoring counts vehicle reads per subject too (U3)
+            subject_ref=self.subject_ref(decision.subject_id or request.subject_id),
             vehicle_ref=self.vehicle_ref(request.vehicle_id),
             categories=",".join(decision.categories or request.categories),
             outcome=decision.outcome.value,
