@@ -1,15 +1,19 @@
 """Vehicle reads over HTTP on SQLite and PostgreSQL with the shipped policy (security review,
-issue 4; SPEC U3).
+issue 4; SPEC U3, P6).
 
-A vehicle-only read is audited with the subject the engine resolved (the vehicle's user at the
-time), pseudonymised, so a partner paging through vehicles of many owners trips the
-distinct-subjects-per-hour alert.
+- A vehicle-only read is audited with the subject the engine resolved (the vehicle's user at the
+  time), pseudonymised, so a partner paging through vehicles of many owners trips the
+  distinct-subjects-per-hour alert.
+- A pseudonymised answer (development_partners: times coarsened to a day) carries no exact time
+  and no raw id; a vehicle-linked answer (after_sales_service) carries the vehicle's id but no id
+  that leads to a customer (customer, usage period, fleet).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 N_OWNERS = 5
 THRESHOLD = 3  # partner: distinct subjects per hour before an alert (rules file below)
 START = datetime(2024, 3, 5, 13, 37, 41, 123456, tzinfo=UTC)  # nowhere near midnight
+ISO = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?")
 
 
 def _contact(i: int) -> ContactDetails:
@@ -132,3 +137,53 @@ def test_a_vehicle_list_page_is_audited_per_owner(
     assert r.status_code == 200 and len(r.json()["items"]) == N_OWNERS, r.text
     refs = {ref for _, ref in _refs(engine, "catena")}
     assert refs == {container.audit.subject_ref(o) for o in w["owners"]}
+
+
+def _raw_ids(w: dict[str, Any]) -> list[str]:
+    return [*w["owners"], *w["vehicles"], *w["usages"], w["fleet"]]
+
+
+def _times(body: object) -> list[datetime]:
+    found = ISO.findall(str(body))
+    return [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in found]
+
+
+@pytest.mark.parametrize("path", ["/v1/vehicles", "/v1/vehicles/{v}", "/v1/vehicles/{v}/usages"])
+def test_pseudonymised_answers_have_day_times_and_no_raw_ids(
+    world: tuple[TestClient, Container, dict[str, Any]], path: str
+) -> None:
+    client, _, w = world
+    url = path.format(v=w["vehicles"][0])
+    r = client.get(url, headers=_as(w["tokens"]["partner"], "development_partners"))
+    assert r.status_code == 200, r.text
+    leaked = [i for i in _raw_ids(w) if i in r.text]
+    assert leaked == []
+    times = _times(r.json())
+    assert times  # the answer has times (created_at, start): all of them coarsened to a day
+    day = timedelta(days=1)
+    assert [t for t in times if (t - datetime(1970, 1, 1, tzinfo=UTC)) % day] == []
+    if path.endswith("usages"):
+        (owner,) = [u for u in r.json() if u["kind"] == "owner"]
+        (fleet,) = [u for u in r.json() if u["kind"] == "fleet"]
+        assert owner["id"].startswith("ps_") and owner["customer_id"].startswith("ps_")
+        assert fleet["fleet_id"].startswith("ps_")
+        assert owner["start"].startswith("2024-03-05T00:00:00")
+
+
+def test_vehicle_linked_usages_keep_the_vehicle_and_drop_customer_links(
+    world: tuple[TestClient, Container, dict[str, Any]],
+) -> None:
+    client, _, w = world
+    vehicle = w["vehicles"][0]
+    r = client.get(
+        f"/v1/vehicles/{vehicle}/usages",
+        headers=_as(w["tokens"]["dealer"], "after_sales_service"),
+    )
+    assert r.status_code == 200, r.text
+    usages = r.json()
+    assert len(usages) == 2
+    for usage in usages:
+        assert usage["vehicle_id"] == vehicle
+        assert not {"id", "customer_id", "fleet_id"} & set(usage)
+    leaked = [i for i in _raw_ids(w) if i in r.text and i != vehicle]
+    assert leaked == []

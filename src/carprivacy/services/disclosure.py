@@ -61,6 +61,11 @@ class Disclosure:
             p = self._pseudonymisers[recipient] = Pseudonymiser(self._secret, recipient)
         return p
 
+    def coarsening(self, purpose_id: str) -> Coarsening:
+        """How coarse times and positions of ``purpose_id`` are in pseudonymised form."""
+        purpose = self.policy.purposes_by_id.get(purpose_id)
+        return purpose.coarsening if purpose is not None else Coarsening()
+
     def apply(
         self,
         decision: Decision,
@@ -85,8 +90,7 @@ class Disclosure:
                 ("form.aggregated_anonymous",),
             )
         pseudo = decision.form is Form.PSEUDONYMISED
-        purpose = self.policy.purposes_by_id.get(decision.purpose)
-        coarsening = purpose.coarsening if purpose is not None else Coarsening()
+        coarsening = self.coarsening(decision.purpose)
         identifiers = self._identifiers.get(category, frozenset())
         positions = self._positions.get(category, frozenset())
         pseudonymiser = self.pseudonymiser(recipient) if pseudo else None

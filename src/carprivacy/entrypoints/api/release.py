@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -28,10 +28,13 @@ from pydantic import BaseModel
 from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Decision, DecisionRequest, Role
 from carprivacy.domain.errors import AccessDeniedError, NotFoundError
-from carprivacy.domain.policy import Form
+from carprivacy.domain.policy import Coarsening, Form
+from carprivacy.domain.pseudonym import coarsen_time
 from carprivacy.entrypoints.api.auth import authorize, get_caller, get_purpose
 from carprivacy.entrypoints.api.deps import get_container
 from carprivacy.services.paging import MAX_PAGE, Page
+
+DAY = 86_400
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class View:
     subject_refs: frozenset[str] = frozenset()  # ids of a customer: identified form only
     vehicle_refs: frozenset[str] = frozenset()  # ids of a vehicle: identified or vehicle-linked
     key: str = "id"  # the object's own id: echoed to the writer that created it
+    # ids of rows that link to a customer (an account, a usage period, a fleet): in clear only
+    # when identified, pseudonyms when pseudonymised, left out when vehicle-linked (P6)
+    linked_ids: frozenset[str] = frozenset()
 
 
 def _plain(obj: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
@@ -99,20 +105,28 @@ class Reader:
         (released,) = self.container.disclosure.apply(
             decision, view.category, [row], recipient=self.caller.organisation, at=self.at
         )
-        out: dict[str, Any] = {k: v for k, v in data.items() if k in view.metadata}
+        form = decision.form
+        pseudonymiser = self.container.disclosure.pseudonymiser(self.caller.organisation)
+        coarsening = self.container.disclosure.coarsening(decision.purpose)
+        out: dict[str, Any] = {}
+        for name in view.metadata:
+            if name in data:
+                value = data[name]
+                out[name] = _coarse(value, coarsening) if form is Form.PSEUDONYMISED else value
         for api, policy in view.fields.items():
             if policy in released:
                 out[api] = released[policy]
-        form = decision.form
-        pseudonymiser = self.container.disclosure.pseudonymiser(self.caller.organisation)
-        for name in view.subject_refs | view.vehicle_refs:
+        for name in view.subject_refs | view.vehicle_refs | view.linked_ids:
             value = data.get(name)
             if value is None:
                 continue
-            clear = form is Form.IDENTIFIED or (
+            if form is Form.IDENTIFIED or (
                 form is Form.VEHICLE_LINKED and name in view.vehicle_refs
-            )
-            out[name] = value if clear else pseudonymiser.pseudonym(name, value)
+            ):
+                out[name] = value
+            elif form is Form.PSEUDONYMISED:
+                out[name] = pseudonymiser.pseudonym(name, value)
+            # vehicle-linked: the vehicle's data only, nothing that leads to a customer
         return out
 
     def one(
@@ -230,6 +244,17 @@ class Reader:
 
 Row = tuple[BaseModel | Mapping[str, Any], str | None, str | None]
 T = TypeVar("T")
+
+
+def _coarse(value: object, coarsening: Coarsening) -> object:
+    """A time as exact as the purpose allows (pseudonymised form): datetimes truncated to the
+    purpose's period, dates too when the period is longer than a day; other values unchanged."""
+    if isinstance(value, datetime):
+        return coarsen_time(value, coarsening)
+    if isinstance(value, date) and coarsening.time_seconds > DAY:
+        midnight = datetime.combine(value, time(0), tzinfo=UTC)
+        return coarsen_time(midnight, coarsening).date()
+    return value
 
 
 def _every(fetch: Callable[[int, int], Page[T]]) -> Iterator[T]:

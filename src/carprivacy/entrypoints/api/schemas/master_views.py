@@ -2,8 +2,10 @@
 
 Each :class:`~carprivacy.entrypoints.api.release.View` names the category an answer object belongs
 to, which of its fields are which policy fields (personal data, released as the decision says),
-which are plain metadata, and which are references to a customer or a vehicle (released in clear
-only in a form that allows it, else as pseudonyms). Fields not listed are never released.
+which are plain metadata (times coarsened in pseudonymised form), and which are references to a
+customer, a vehicle or a customer-linked row (released in clear only in a form that allows it,
+as pseudonyms when pseudonymised, left out when vehicle-linked). Fields not listed are never
+released.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ CUSTOMER_VIEW = View(
 ACCOUNT_VIEW = View(
     "account",
     {"login_id": "login_id"},
-    metadata=frozenset({"id", "controller", "kind", "created_at"}),
+    metadata=frozenset({"controller", "kind", "created_at"}),
     subject_refs=frozenset({"customer_id"}),
+    linked_ids=frozenset({"id"}),
 )
 VEHICLE_VIEW = View(
     "vehicle_general",
@@ -42,9 +45,10 @@ VEHICLE_VIEW = View(
 USAGE_VIEW = View(
     "vehicle_general",
     {},
-    metadata=frozenset({"id", "kind", "fleet_id", "start", "end", "created_at", "at", "basis"}),
+    metadata=frozenset({"kind", "start", "end", "created_at", "at", "basis"}),
     subject_refs=frozenset({"customer_id"}),
     vehicle_refs=frozenset({"vehicle_id"}),
+    linked_ids=frozenset({"id", "fleet_id"}),
 )
 CONTRACT_VIEW = View(
     "contract",
