@@ -38,6 +38,7 @@ Standard library only; no clock reads.
 
 from __future__ import annotations
 
+import gc
 from datetime import datetime
 
 from carprivacy.domain.access import Decision, DecisionRequest, Outcome, Reason, Role
@@ -296,4 +297,12 @@ def decide_many(
     policy: Policy | CompiledPolicy, requests: list[tuple[DecisionRequest, SubjectFacts]]
 ) -> list[Decision]:
     cp = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy)
-    return [decide(cp, r, f) for r, f in requests]
+    # A batch creates many small objects that all stay alive: the cyclic collector would scan
+    # them again and again (a fifth of the batch's time) while none of them can form a cycle.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return [decide(cp, r, f) for r, f in requests]
+    finally:
+        if collecting:
+            gc.enable()
