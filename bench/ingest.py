@@ -51,6 +51,7 @@ from carprivacy.bootstrap import Container, build_container
 from carprivacy.config import load_settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow
+from carprivacy.services.ingest import OnDuplicates
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -74,10 +75,13 @@ class CapturingRepository:
         self.batches: list[list[TelemetryRow]] = []
 
     def store(
-        self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]
+        self,
+        rows: Sequence[TelemetryRow],
+        quarantine: Sequence[QuarantineRow],
+        on_duplicates: OnDuplicates | None = None,
     ) -> Sequence[int]:
         self.batches.append(list(rows))
-        return self.inner.store(rows, quarantine)
+        return self.inner.store(rows, quarantine, on_duplicates)
 
 
 def setup_fleet(container: Container, vehicles: int, since: datetime) -> list[str]:

@@ -40,6 +40,11 @@ def usage(uid: str, vid: str, customer: str, start: datetime, end: datetime | No
 
 @pytest.fixture
 def world() -> tuple[IngestService, InMemoryTelemetryRepository, EnvelopeCipher]:
+    return make_world()
+
+
+def make_world() -> tuple[IngestService, InMemoryTelemetryRepository, EnvelopeCipher]:
+    """Alice owns veh-1 until CHANGE, Bob from then on; veh-2 is in fleet-9; veh-3 is unlinked."""
     directory = InMemoryVehicleDirectory()
     directory.add(
         VehicleInfo(
@@ -260,9 +265,9 @@ def test_quarantined_message_is_sealed(world):
     service.quarantine_message(raw, problem, source="mqtt", vehicle_vin=VIN, received_at=NOW)
     (q,) = repo.quarantine()
     assert q.record_index is None and q.reasons == (problem,) and raw not in q.payload_ciphertext
-    assert (
-        cipher.decrypt(q.key_owner, q.payload_ciphertext, quarantine_aad("mqtt", NOW, None)) == raw
-    )
+    assert q.key_owner == "subject:bob"  # the vehicle's user at receipt (after the owner change)
+    aad = quarantine_aad("mqtt", "veh-1", None, NOW, "subject:bob", (problem,))
+    assert cipher.decrypt(q.key_owner, q.payload_ciphertext, aad) == raw
 
 
 def test_unknown_source_is_refused(world):

@@ -30,6 +30,7 @@ class Source(StrEnum):
 
 
 QUARANTINE_OWNER_UNKNOWN = "quarantine:unidentified"  # key owner of quarantine without a vehicle
+PAYLOAD_WITHHELD = b""  # a quarantine row of an erased subject keeps only its reasons
 
 
 class TelemetryRow(NamedTuple):
@@ -56,8 +57,13 @@ class TelemetryRow(NamedTuple):
 class QuarantineRow:
     """A refused record (``record_index`` set) or a whole unparseable message (``None``).
 
-    The payload is kept encrypted (it may hold a position or a voice command) under the vehicle's
-    key when the vehicle is known, else under ``QUARANTINE_OWNER_UNKNOWN``.
+    The payload is kept encrypted (it may hold a position or a voice command) under the key of
+    the data subject the record belongs to (the vehicle's user at the record's time, or at receipt
+    when the time is unreadable), so that erasing the subject shreds it too; under the vehicle's
+    key when no person is linked, else under ``QUARANTINE_OWNER_UNKNOWN``. The associated data
+    is :func:`quarantine_aad`: the payload does not decrypt beside other reasons, another vehicle
+    or another time. An empty payload (``PAYLOAD_WITHHELD``) means nothing was kept: the
+    subject's key was destroyed (erasure), so only the reasons are stored.
     """
 
     source: str
@@ -82,8 +88,27 @@ def aad_parts(vehicle_id: str, ts: datetime, source: str) -> tuple[str, str]:
     return f"telemetry|{vehicle_id}|", f"|{ts.isoformat()}|{source}"
 
 
-def quarantine_aad(source: str, received_at: datetime, record_index: int | None) -> bytes:
-    return f"telemetry_quarantine|{source}|{received_at.isoformat()}|{record_index}".encode()
+def quarantine_aad(
+    source: str,
+    vehicle_id: str | None,
+    record_index: int | None,
+    received_at: datetime,
+    key_owner: str,
+    reasons: tuple[Problem, ...],
+) -> bytes:
+    """Associated data of a quarantined payload: every column of its row but the id and expiry."""
+    return (
+        f"telemetry_quarantine|{source}|{vehicle_id}|{record_index}|{received_at.isoformat()}|"
+        f"{key_owner}|{reasons_json(reasons)}"
+    ).encode()
+
+
+class StoredValue(NamedTuple):
+    """The value stored under a natural key, as ingestion compares it with a redelivered record."""
+
+    value: str | None
+    value_ciphertext: bytes | None
+    key_owner: str
 
 
 def encode_value(value: bool | int | float | str) -> str:

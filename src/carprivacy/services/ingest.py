@@ -4,21 +4,22 @@ encrypt, store. Used by every transport (HTTP, MQTT, workshop).
 ``IngestService.ingest`` takes a batch of wire records and returns each record's status. Good
 records are stored; refused ones go to quarantine with their reasons; both in ONE transaction, so
 that when ``ingest`` returns, everything it reports is durable (acknowledged = durable). A
-redelivered record (same vehicle, signal, time and source) is stored once.
+redelivered record (same vehicle, signal, time, source and value) is stored once and reported as
+``duplicate``; a record with the natural key of a stored one but another value is refused
+(``conflicting_duplicate``) and quarantined: the stored value stays, the new one is not lost.
 
 Per batch, not per record: one vehicle lookup for all VINs, one key lookup for all owners.
 """
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_right
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
-from carprivacy.domain.errors import InvalidInputError, KeyDestroyedError, Problem
+from carprivacy.domain.errors import InvalidInputError, Problem
 from carprivacy.domain.policy import Policy, RetentionAnchor, Sensitivity
 from carprivacy.domain.retention import ExpiryFunction, RetentionPlan, plan_for
 from carprivacy.domain.signals import (
@@ -28,29 +29,20 @@ from carprivacy.domain.signals import (
     validate_record,
 )
 from carprivacy.domain.telemetry import (
-    QUARANTINE_OWNER_UNKNOWN,
     QuarantineRow,
     Source,
+    StoredValue,
     TelemetryRow,
     aad_parts,
     collection_purposes,
     encode_value,
-    quarantine_aad,
 )
-from carprivacy.domain.vehicle_usage import VehicleUsage, subject_for, vehicle_owner
+from carprivacy.domain.vehicle_usage import subject_for
 from carprivacy.services.crypto import FieldCipher
+from carprivacy.services.ingest_conflicts import ConflictResolver
+from carprivacy.services.quarantine import QUARANTINE_RETENTION, QuarantineSealer, VehicleInfo
 
-QUARANTINE_RETENTION = timedelta(weeks=4)
-
-
-@dataclass(frozen=True)
-class VehicleInfo:
-    """What ingestion needs of a vehicle: its id, end of life and usage periods."""
-
-    id: str
-    vin: str
-    end_of_life: date | None
-    usages: tuple[VehicleUsage, ...]
+__all__ = ["IngestResult", "IngestService", "RecordStatus", "VehicleInfo"]
 
 
 class VehicleDirectory(Protocol):
@@ -59,13 +51,21 @@ class VehicleDirectory(Protocol):
         ...
 
 
+OnDuplicates = Callable[[Mapping[int, StoredValue]], Sequence[QuarantineRow]]
+
+
 class TelemetryRepository(Protocol):
     def store(
-        self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]
+        self,
+        rows: Sequence[TelemetryRow],
+        quarantine: Sequence[QuarantineRow],
+        on_duplicates: OnDuplicates | None = None,
     ) -> Sequence[int]:
         """Insert ``rows`` (skipping ones whose natural key is stored) and ``quarantine`` in one
         transaction; return the positions in ``rows`` of those already stored (empty when all
-        were new)."""
+        were new). When there are such rows, ``on_duplicates`` gets the value stored under each
+        one's key (position -> value; a repeat within ``rows`` gets its first) inside the
+        transaction, and the quarantine rows it returns are inserted in that transaction too."""
         ...
 
 
@@ -165,7 +165,7 @@ class IngestService:
         self._vehicles = vehicles
         self._cipher = cipher
         self._max_future_skew = max_future_skew
-        self._quarantine_retention = quarantine_retention
+        self._quarantine = QuarantineSealer(cipher, quarantine_retention)
         self._retention: dict[str, RetentionPlan] = {}
         self._expiry_functions: dict[tuple[str, date | None], ExpiryFunction] = {}
         self._accepted: list[RecordStatus] = []
@@ -304,30 +304,51 @@ class IngestService:
             )
 
         stored_rows: list[TelemetryRow] = rows  # type: ignore[assignment]
+        kept: list[int] | None = None  # positions in ``rows`` of ``stored_rows`` if some dropped
         if self._seal(sealing, rows, problems, received_at, src, positions):
-            stored_rows = [r for r in rows if r is not None]
+            kept = [p for p, r in enumerate(rows) if r is not None]
+            stored_rows = [rows[p] for p in kept]  # type: ignore[misc]
+
+        def sender(index: int) -> int:
+            return index if positions is None else positions[index]
+
         quarantine = [
-            self._quarantine_row(
+            self._quarantine.record(
                 records[index],
-                index if positions is None else positions[index],
-                errs,
+                sender(index),
+                tuple(errs),
                 src,
-                vehicle_vin,
-                vehicles,
+                self._vehicle_of(records[index], vehicle_vin, vehicles),
                 received_at,
             )
             for index, errs in sorted(problems.items())
         ]
-        duplicates = self._telemetry.store(stored_rows, quarantine)
+        good: list[int] = []  # index in ``records`` of each of ``stored_rows`` (when needed)
+
+        def record_of(position: int) -> int:
+            if not good:
+                good.extend(i for i in range(len(records)) if i not in problems)
+            return good[position]
+
+        resolver = ConflictResolver(
+            self._cipher,
+            self._quarantine,
+            records,
+            stored_rows,
+            lambda: _sensitive_texts(sealing, kept),
+            record_of,
+            sender,
+        )
+        duplicates = self._telemetry.store(stored_rows, quarantine, resolver)
+        refused = resolver.refused  # conflicting duplicates
         accepted = self._accepted_statuses(len(records))  # immutable: shared between results
         if problems or duplicates:
-            again: set[int] = set()
-            if duplicates:  # stored_rows holds the records without problems, in order
-                good = [i for i in range(len(records)) if i not in problems]
-                again = {good[p] for p in duplicates}
+            again = {record_of(p) for p in duplicates} - refused.keys()
             statuses = [
                 RecordStatus(i, "rejected", tuple(problems[i]))
                 if i in problems
+                else RecordStatus(i, "rejected", tuple(refused[i]))
+                if i in refused
                 else RecordStatus(i, "duplicate")
                 if i in again
                 else accepted[i]
@@ -337,9 +358,9 @@ class IngestService:
             statuses = accepted[: len(records)]
         return IngestResult(
             len(stored_rows) - len(duplicates),
-            len(problems),
+            len(problems) + len(refused),
             statuses,
-            duplicates=len(duplicates),
+            duplicates=len(duplicates) - len(refused),
         )
 
     def _accepted_statuses(self, n: int) -> list[RecordStatus]:
@@ -483,12 +504,15 @@ class IngestService:
         vehicle_vin: str | None,
         received_at: datetime,
     ) -> None:
-        """Keep a whole unparseable message aside with its reason (committed on return)."""
+        """Keep a whole unparseable message aside with its reason (committed on return), sealed
+        for the vehicle's user at receipt."""
         src = self._source(source)
         received_at = _utc(received_at)
         vehicles = self._vehicles.by_vins([vehicle_vin]) if vehicle_vin else {}
         vehicle = vehicles.get(vehicle_vin) if vehicle_vin else None
-        row = self._sealed(raw, None, (problem,), src, vehicle, received_at)
+        owner = self._quarantine.owner_of(vehicle, received_at)
+        vehicle_id = vehicle.id if vehicle else None
+        row = self._quarantine.sealed(raw, None, (problem,), src, vehicle_id, owner, received_at)
         self._telemetry.store([], [row])
 
     # --- internals -------------------------------------------------------------------------
@@ -501,44 +525,21 @@ class IngestService:
                 [Problem("source", "enum", "must be http, mqtt or workshop")]
             ) from None
 
-    def _quarantine_row(
-        self,
-        record: object,
-        index: int,
-        errors: list[Problem],
-        source: str,
-        vehicle_vin: str | None,
-        vehicles: Mapping[str, VehicleInfo],
-        received_at: datetime,
-    ) -> QuarantineRow:
+    @staticmethod
+    def _vehicle_of(
+        record: object, vehicle_vin: str | None, vehicles: Mapping[str, VehicleInfo]
+    ) -> VehicleInfo | None:
+        """The vehicle a refused record names (or its transport's), when known."""
         vin = record.get("vin") if isinstance(record, Mapping) else None
-        vehicle = vehicles.get(vin if isinstance(vin, str) else vehicle_vin or "")
-        payload = json.dumps(record, default=str, separators=(",", ":")).encode()
-        return self._sealed(payload, index, tuple(errors), source, vehicle, received_at)
+        return vehicles.get(vin if isinstance(vin, str) else vehicle_vin or "")
 
-    def _sealed(
-        self,
-        payload: bytes,
-        index: int | None,
-        reasons: tuple[Problem, ...],
-        source: str,
-        vehicle: VehicleInfo | None,
-        received_at: datetime,
-    ) -> QuarantineRow:
-        owner = vehicle_owner(vehicle.id) if vehicle else QUARANTINE_OWNER_UNKNOWN
-        aad = quarantine_aad(source, received_at, index)
-        try:
-            sealed = self._cipher.encrypt(owner, payload, aad)
-        except KeyDestroyedError:
-            owner = QUARANTINE_OWNER_UNKNOWN
-            sealed = self._cipher.encrypt(owner, payload, aad)
-        return QuarantineRow(
-            source=source,
-            vehicle_id=vehicle.id if vehicle else None,
-            record_index=index,
-            reasons=reasons,
-            key_owner=owner,
-            payload_ciphertext=sealed,
-            received_at=received_at,
-            expires_at=received_at + self._quarantine_retention,
-        )
+
+def _sensitive_texts(
+    sealing: Mapping[str, list[_Sealing]], kept: list[int] | None
+) -> dict[int, str]:
+    """Position in the stored rows -> plaintext of each sensitive row (the conflict check's
+    input; built only when a stored key was met again)."""
+    by_row = {p.position: p.text for pending in sealing.values() for p in pending}
+    if kept is None:
+        return by_row
+    return {i: by_row[p] for i, p in enumerate(kept) if p in by_row}

@@ -9,9 +9,9 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 from carprivacy.adapters.crypto.envelope import StoredDataKey
-from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow
+from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow
 from carprivacy.domain.vehicle_usage import VehicleUsage
-from carprivacy.services.ingest import VehicleInfo
+from carprivacy.services.ingest import OnDuplicates, VehicleInfo
 
 
 class InMemoryTelemetryRepository:
@@ -22,20 +22,32 @@ class InMemoryTelemetryRepository:
         self.fail_next_store = False  # simulate a crash before commit: nothing is written
 
     def store(
-        self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]
+        self,
+        rows: Sequence[TelemetryRow],
+        quarantine: Sequence[QuarantineRow],
+        on_duplicates: OnDuplicates | None = None,
     ) -> Sequence[int]:
         with self._lock:
             if self.fail_next_store:
                 self.fail_next_store = False
                 raise ConnectionError("store unavailable")
+            added: dict[tuple[str, str, datetime, str], TelemetryRow] = {}
             duplicates = []
+            stored: dict[int, StoredValue] = {}
             for position, r in enumerate(rows):
                 key = (r.vehicle_id, r.signal, r.ts, r.source)
-                if key in self.rows:
-                    duplicates.append(position)
+                first = added.get(key) or self.rows.get(key)
+                if first is None:
+                    added[key] = r
                 else:
-                    self.rows[key] = r
-            self.quarantined.extend(quarantine)
+                    duplicates.append(position)
+                    stored[position] = StoredValue(
+                        first.value, first.value_ciphertext, first.key_owner
+                    )
+            more = on_duplicates(stored) if duplicates and on_duplicates is not None else ()
+            # all or nothing, as one transaction
+            self.rows.update(added)
+            self.quarantined.extend([*quarantine, *more])
             return duplicates
 
     def count(self) -> int:

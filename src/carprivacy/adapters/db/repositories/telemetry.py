@@ -4,7 +4,9 @@ the per-vehicle credentials.
 The store's hot path skips the ORM: on SQLite one ``executemany`` of
 ``INSERT ... ON CONFLICT DO NOTHING``; on PostgreSQL ``COPY`` into a temporary staging table and one
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. Telemetry and quarantine rows are written in the
-same transaction, which has committed when ``store`` returns.
+same transaction, which has committed when ``store`` returns. Only when a natural key was already
+taken (a redelivery, or a conflicting value) are the stored values read back, in that transaction,
+for the service to tell the two apart.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from carprivacy.adapters.db.tables.telemetry import (
     telemetry_quarantine,
     vehicle_credentials,
 )
-from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow, reasons_json
+from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow, reasons_json
 from carprivacy.domain.vehicle_usage import UsageKind, VehicleUsage
-from carprivacy.services.ingest import VehicleInfo
+from carprivacy.services.ingest import OnDuplicates, VehicleInfo
 
 COLUMNS = (
     "vehicle_id",
@@ -96,7 +98,10 @@ class SqlTelemetryRepository:
         self._purposes_json = _PurposesJson()
 
     def store(
-        self, rows: Sequence[TelemetryRow], quarantine: Sequence[QuarantineRow]
+        self,
+        rows: Sequence[TelemetryRow],
+        quarantine: Sequence[QuarantineRow],
+        on_duplicates: OnDuplicates | None = None,
     ) -> Sequence[int]:
         """Positions (in ``rows``) of the rows already stored: a redelivery, or a repeat within
         ``rows``. Empty in the common case, where every row is new."""
@@ -104,11 +109,13 @@ class SqlTelemetryRepository:
             return ()
         with self._engine.begin() as conn:
             duplicates: Sequence[int] = ()
+            more: Sequence[QuarantineRow] = ()
             if rows:
-                duplicates = (
-                    self._store_pg(conn, rows) if self._pg else self._store_sqlite(conn, rows)
-                )
-            if quarantine:
+                store = self._store_pg if self._pg else self._store_sqlite
+                duplicates, stored = store(conn, rows, on_duplicates is not None)
+                if duplicates and on_duplicates is not None:
+                    more = on_duplicates(stored)
+            if quarantine or more:
                 conn.execute(
                     insert(telemetry_quarantine),
                     [
@@ -122,18 +129,24 @@ class SqlTelemetryRepository:
                             "received_at": q.received_at,
                             "expires_at": q.expires_at,
                         }
-                        for q in quarantine
+                        for q in (*quarantine, *more)
                     ],
                 )
         return duplicates
 
-    def _store_sqlite(self, conn: Connection, rows: Sequence[TelemetryRow]) -> Sequence[int]:
+    def _store_sqlite(
+        self, conn: Connection, rows: Sequence[TelemetryRow], read_back: bool
+    ) -> tuple[Sequence[int], dict[int, StoredValue]]:
         """One ``executemany`` under a savepoint; when it inserted fewer rows than given (a
         redelivery), roll back to the savepoint and insert row by row to learn which were
-        already stored."""
+        already stored (and, with ``read_back``, what is stored under their keys)."""
         sql = (
             f"INSERT INTO telemetry ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING"
+        )
+        stored_sql = (
+            "SELECT value, value_ciphertext, key_owner FROM telemetry "
+            "WHERE ts = ? AND vehicle_id = ? AND signal = ? AND source = ?"
         )
         when = _SqliteTimes()  # per batch: most rows share their times with others
         purposes = self._purposes_json
@@ -149,15 +162,21 @@ class SqlTelemetryRepository:
             cursor.executemany(sql, params)
             if cursor.rowcount == len(params):
                 cursor.execute("RELEASE SAVEPOINT telemetry_batch")
-                return ()
+                return (), {}
             cursor.execute("ROLLBACK TO SAVEPOINT telemetry_batch")
             cursor.execute("RELEASE SAVEPOINT telemetry_batch")
             duplicates = []
+            stored: dict[int, StoredValue] = {}
             for position, param in enumerate(params):
                 cursor.execute(sql, param)
                 if cursor.rowcount == 0:
                     duplicates.append(position)
-            return duplicates
+                    if read_back:
+                        cursor.execute(stored_sql, (param[9], param[0], param[4], param[11]))
+                        value, ciphertext, owner = cursor.fetchone()
+                        ct = None if ciphertext is None else bytes(ciphertext)
+                        stored[position] = StoredValue(value, ct, owner)
+            return duplicates, stored
         finally:
             cursor.close()
 
@@ -170,10 +189,13 @@ class SqlTelemetryRepository:
             for r in rows:
                 write((*r[:12], purposes[r[12]], r[13]))
 
-    def _store_pg(self, conn: Connection, rows: Sequence[TelemetryRow]) -> Sequence[int]:
+    def _store_pg(
+        self, conn: Connection, rows: Sequence[TelemetryRow], read_back: bool
+    ) -> tuple[Sequence[int], dict[int, StoredValue]]:
         """Fast path: binary COPY straight into ``telemetry`` under a savepoint. A redelivery
         (unique violation) rolls back to the savepoint and takes the dedupe path: COPY into a
-        temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING."""
+        temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING (and, with
+        ``read_back``, one join for what is stored under the staged keys)."""
         raw: Any = conn.connection.driver_connection
         cols = ", ".join(COLUMNS)
         with raw.cursor() as cur:
@@ -184,7 +206,7 @@ class SqlTelemetryRepository:
                 cur.execute("ROLLBACK TO SAVEPOINT telemetry_copy")
             else:
                 cur.execute("RELEASE SAVEPOINT telemetry_copy")
-                return ()
+                return (), {}
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage ON COMMIT DELETE ROWS AS "
                 f"SELECT {cols} FROM telemetry WITH NO DATA"
@@ -195,15 +217,29 @@ class SqlTelemetryRepository:
                 "ON CONFLICT DO NOTHING RETURNING vehicle_id, signal, ts, source"
             )
             new = {(v, s, utc(t), src) for v, s, t, src in cur.fetchall()}
+            by_key: dict[tuple[str, str, datetime, str], StoredValue] = {}
+            if read_back and len(new) < len(rows):
+                cur.execute(
+                    "SELECT t.vehicle_id, t.signal, t.ts, t.source, t.value, t.value_ciphertext, "
+                    "t.key_owner FROM telemetry t JOIN (SELECT DISTINCT ts, vehicle_id, signal, "
+                    "source FROM telemetry_stage) s USING (ts, vehicle_id, signal, source)"
+                )
+                for v, s, t, src, value, ct, owner in cur.fetchall():
+                    by_key[(v, s, utc(t), src)] = StoredValue(
+                        value, None if ct is None else bytes(ct), owner
+                    )
             cur.execute("DELETE FROM telemetry_stage")
         duplicates = []
+        stored: dict[int, StoredValue] = {}
         for position, r in enumerate(rows):
             key = (r.vehicle_id, r.signal, r.ts, r.source)
             if key in new:
                 new.discard(key)  # a repeat within ``rows`` is a duplicate of the first
             else:
                 duplicates.append(position)
-        return duplicates
+                if key in by_key:
+                    stored[position] = by_key[key]
+        return duplicates, stored
 
     # --- reads (tests, CarData views, retention) -------------------------------------------
     def count(self) -> int:

@@ -1,0 +1,81 @@
+"""Redelivery or conflict (issue 3 item 2; SPEC I1): a record whose natural key (vehicle, signal,
+time, source) is already stored is a redelivery when its value is the stored one (``duplicate``:
+nothing new), and a conflict when the value differs: it is refused with the rule
+``conflicting_duplicate`` and kept in quarantine, so that neither the stored value nor the new one
+is lost. Only the rare redelivery path pays for this: the stored values are read (and, for
+sensitive categories, decrypted) only for keys that were already taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from carprivacy.domain.errors import KeyDestroyedError, Problem
+from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow, aad_for
+from carprivacy.services.crypto import FieldCipher
+from carprivacy.services.quarantine import QuarantineSealer, record_payload
+
+CONFLICT_RULE = "conflicting_duplicate"
+CONFLICT_MESSAGE = (
+    "another value of this signal at this time from this vehicle and source is already stored; "
+    "the stored value is kept and this record is quarantined"
+)
+
+
+def same_value(cipher: FieldCipher, row: TelemetryRow, text: str, stored: StoredValue) -> bool:
+    """Whether ``stored`` holds ``text`` (the JSON text of the new record's value)."""
+    if stored.value is not None:
+        return stored.value == text
+    if stored.value_ciphertext is None:
+        return False
+    aad = aad_for(row.vehicle_id, row.signal, row.ts, row.source)
+    try:
+        plain = cipher.decrypt(stored.key_owner, stored.value_ciphertext, aad)
+    except (KeyDestroyedError, ValueError):  # erased, or not comparable: not the same record
+        return False
+    return plain.decode() == text
+
+
+@dataclass
+class ConflictResolver:
+    """``on_duplicates`` of one batch: finds the conflicts among the rows already stored and
+    returns their quarantine rows; ``refused`` collects their problems by record index."""
+
+    cipher: FieldCipher
+    sealer: QuarantineSealer
+    records: Sequence[object]
+    rows: Sequence[TelemetryRow]  # what was given to ``store``
+    sensitive_texts: Callable[[], Mapping[int, str]]  # position in ``rows`` -> plaintext
+    record_of: Callable[[int], int]  # position in ``rows`` -> index in ``records``
+    sender_index: Callable[[int], int]  # index in ``records`` -> the sender's numbering
+    refused: dict[int, list[Problem]] = field(default_factory=dict)
+    _texts: Mapping[int, str] | None = None
+
+    def __call__(self, stored: Mapping[int, StoredValue]) -> Sequence[QuarantineRow]:
+        out: list[QuarantineRow] = []
+        for position, value in stored.items():
+            row = self.rows[position]
+            text = row.value
+            if text is None:
+                if self._texts is None:
+                    self._texts = self.sensitive_texts()
+                text = self._texts[position]
+            if same_value(self.cipher, row, text, value):
+                continue
+            index = self.record_of(position)
+            at = self.sender_index(index)
+            problems = (Problem(f"records[{at}].value", CONFLICT_RULE, CONFLICT_MESSAGE),)
+            self.refused[index] = list(problems)
+            out.append(
+                self.sealer.sealed(
+                    record_payload(self.records[index]),
+                    at,
+                    problems,
+                    row.source,
+                    row.vehicle_id,
+                    row.key_owner,
+                    row.received_at,
+                )
+            )
+        return out

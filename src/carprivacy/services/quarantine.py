@@ -1,0 +1,119 @@
+"""Quarantine of refused telemetry (issue 3 item 2; SPEC I1, I3, R3): what ingestion keeps of a
+record or message it refuses, and how the payload is sealed.
+
+A refused payload may hold a position or a voice command, so it is encrypted under the key of the
+data subject it belongs to: the vehicle's user at the record's own time when that time is
+readable, else at receipt. Erasing the subject (destroying that key) shreds the quarantined
+payloads too. When the subject's key is already destroyed, nothing of the payload is kept, only
+the reasons (``PAYLOAD_WITHHELD``). The associated data binds the payload to its row's columns
+(source, vehicle, record index, time of receipt, key owner, reasons).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from carprivacy.domain.errors import KeyDestroyedError, Problem
+from carprivacy.domain.signals import parse_timestamp
+from carprivacy.domain.telemetry import (
+    PAYLOAD_WITHHELD,
+    QUARANTINE_OWNER_UNKNOWN,
+    QuarantineRow,
+    quarantine_aad,
+)
+from carprivacy.domain.vehicle_usage import VehicleUsage, subject_for
+from carprivacy.services.crypto import FieldCipher
+
+QUARANTINE_RETENTION = timedelta(weeks=4)
+
+
+@dataclass(frozen=True)
+class VehicleInfo:
+    """What ingestion needs of a vehicle: its id, end of life and usage periods."""
+
+    id: str
+    vin: str
+    end_of_life: date | None
+    usages: tuple[VehicleUsage, ...]
+
+
+def record_payload(record: object) -> bytes:
+    """The bytes kept of a refused record: its JSON as received (parsed and re-serialised)."""
+    return json.dumps(record, default=str, separators=(",", ":")).encode()
+
+
+class QuarantineSealer:
+    """Builds quarantine rows: chooses the key owner and seals the payload."""
+
+    def __init__(self, cipher: FieldCipher, retention: timedelta = QUARANTINE_RETENTION) -> None:
+        self._cipher = cipher
+        self._retention = retention
+
+    def owner_of(self, vehicle: VehicleInfo | None, at: datetime) -> str:
+        """Whose key seals a payload of ``vehicle`` from time ``at``."""
+        if vehicle is None:
+            return QUARANTINE_OWNER_UNKNOWN
+        return subject_for(vehicle.id, vehicle.usages, at).owner
+
+    def record(
+        self,
+        record: object,
+        index: int,
+        reasons: tuple[Problem, ...],
+        source: str,
+        vehicle: VehicleInfo | None,
+        received_at: datetime,
+    ) -> QuarantineRow:
+        """A refused record; its own ``ts``, when readable, decides whose data it is."""
+        ts = parse_timestamp(record.get("ts")) if isinstance(record, Mapping) else None
+        owner = self.owner_of(vehicle, ts or received_at)
+        vehicle_id = vehicle.id if vehicle else None
+        payload = record_payload(record)
+        return self.sealed(payload, index, reasons, source, vehicle_id, owner, received_at)
+
+    def sealed(
+        self,
+        payload: bytes,
+        index: int | None,
+        reasons: tuple[Problem, ...],
+        source: str,
+        vehicle_id: str | None,
+        owner: str,
+        received_at: datetime,
+    ) -> QuarantineRow:
+        aad = quarantine_aad(source, vehicle_id, index, received_at, owner, reasons)
+        try:
+            sealed = self._cipher.encrypt(owner, payload, aad)
+        except KeyDestroyedError:  # an erased subject: keep the reasons, nothing of the data
+            sealed = PAYLOAD_WITHHELD
+        return QuarantineRow(
+            source=source,
+            vehicle_id=vehicle_id,
+            record_index=index,
+            reasons=reasons,
+            key_owner=owner,
+            payload_ciphertext=sealed,
+            received_at=received_at,
+            expires_at=received_at + self._retention,
+        )
+
+    def open(self, row: QuarantineRow) -> bytes | None:
+        """The payload of a quarantine row; None when it was withheld or its key is destroyed.
+        Raises (the cipher's error) when the payload was moved to another row or altered."""
+        if row.payload_ciphertext == PAYLOAD_WITHHELD:
+            return None
+        aad = quarantine_aad(
+            row.source,
+            row.vehicle_id,
+            row.record_index,
+            row.received_at.astimezone(UTC),
+            row.key_owner,
+            row.reasons,
+        )
+        try:
+            return self._cipher.decrypt(row.key_owner, row.payload_ciphertext, aad)
+        except KeyDestroyedError:
+            return None
