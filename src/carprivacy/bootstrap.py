@@ -50,14 +50,17 @@ class Container:
     @property
     def cipher(self) -> EnvelopeCipher:
         """Envelope encryption (issue 3 item 5): per-owner data keys under the master key, which
-        is read (or, on first run, created) when first needed."""
+        is read (or, on first run, created) when first needed, and read again when a rotation
+        in another process changed it (docs/adr/master-key-rotation.md)."""
         if self._cipher is None:
+            from functools import partial
+
             from carprivacy.adapters.crypto.envelope import EnvelopeCipher
             from carprivacy.adapters.crypto.master_key import load_master_key
             from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 
             self._cipher = EnvelopeCipher(
-                SqlDataKeyRepository(self.engine), load_master_key(self.settings)
+                SqlDataKeyRepository(self.engine), partial(load_master_key, self.settings)
             )
         return self._cipher
 

@@ -79,22 +79,41 @@ class InMemoryVehicleDirectory:
 class InMemoryDataKeyRepository:
     def __init__(self) -> None:
         self.keys: dict[str, StoredDataKey] = {}
+        self.retired: dict[str, datetime] = {}  # master key id -> retired at
+        self._lock = threading.Lock()
 
     def get_many(self, owners: Iterable[str]) -> dict[str, StoredDataKey]:
         return {o: self.keys[o] for o in owners if o in self.keys}
 
     def add_if_absent(self, key: StoredDataKey) -> None:
-        self.keys.setdefault(key.owner, key)
+        with self._lock:
+            if key.master_key_id not in self.retired:
+                self.keys.setdefault(key.owner, key)
 
     def destroy(self, owner: str, at: datetime) -> None:
-        old = self.keys.get(owner)
-        self.keys[owner] = StoredDataKey(owner, None, None, old.created_at if old else at, at)
+        with self._lock:
+            old = self.keys.get(owner)
+            self.keys[owner] = StoredDataKey(owner, None, None, old.created_at if old else at, at)
 
     def all_keys(self) -> list[StoredDataKey]:
-        return sorted(self.keys.values(), key=lambda k: k.owner)
+        with self._lock:
+            return sorted(self.keys.values(), key=lambda k: k.owner)
 
     def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
-        for owner, wrapped, master_key_id in updates:
-            old = self.keys[owner]
-            if old.wrapped is not None:
-                self.keys[owner] = StoredDataKey(owner, wrapped, master_key_id, old.created_at)
+        with self._lock:
+            for owner, wrapped, master_key_id in updates:
+                old = self.keys[owner]
+                if old.wrapped is not None:
+                    self.keys[owner] = StoredDataKey(owner, wrapped, master_key_id, old.created_at)
+
+    def retire_master_key(self, master_key_id: str, at: datetime) -> None:
+        with self._lock:
+            self.retired.setdefault(master_key_id, at)
+
+    def retired_master_keys(self) -> set[str]:
+        return set(self.retired)
+
+    def live_under(self, master_key_ids: Collection[str]) -> int:
+        with self._lock:
+            keys = list(self.keys.values())
+        return sum(1 for k in keys if k.wrapped is not None and k.master_key_id in master_key_ids)

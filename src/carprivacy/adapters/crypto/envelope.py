@@ -7,6 +7,11 @@ binding it to its place. ``destroy_key`` replaces the wrapped key with a tombsto
 of that owner becomes unreadable (crypto-shredding; backups of the database hold only the wrapped
 key, and the tombstone prevents a new key from being created silently for an erased owner).
 
+The master key ring comes from a loader: when a data key names a master key id the ring lacks
+(a rotation ran in another process), the cipher reloads the ring once and retries; a new data key
+that the store refuses because its wrapping key is retired makes it reload and wrap under the
+newest key (online rotation, docs/adr/master-key-rotation.md). Neither touches the hot path.
+
 Unwrapped keys are cached per owner as ``AESGCM`` objects (building one per value halves the speed)
 for ``cache_seconds``; another process's ``destroy_key`` takes effect here within that time.
 """
@@ -16,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -35,6 +40,11 @@ class CiphertextError(ValueError):
     """The ciphertext was altered or belongs to another owner or place."""
 
 
+class MasterKeyRetiredError(RuntimeError):
+    """A new data key would be wrapped by a retired master key (I3): restart the process with
+    the new master key (``CARPRIVACY_MASTER_KEY``) or finish the rotation."""
+
+
 @dataclass(frozen=True)
 class StoredDataKey:
     owner: str
@@ -49,7 +59,9 @@ class DataKeyRepository(Protocol):
 
     def get_many(self, owners: Iterable[str]) -> dict[str, StoredDataKey]: ...
 
-    def add_if_absent(self, key: StoredDataKey) -> None: ...
+    def add_if_absent(self, key: StoredDataKey) -> None:
+        """Store ``key`` unless the owner has one, or its ``master_key_id`` is retired."""
+        ...
 
     def destroy(self, owner: str, at: datetime) -> None: ...
 
@@ -57,6 +69,17 @@ class DataKeyRepository(Protocol):
 
     def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
         """Replace (owner, wrapped, master_key_id) for live keys, all in one transaction."""
+        ...
+
+    def retire_master_key(self, master_key_id: str, at: datetime) -> None:
+        """Record (idempotently) that no new data key may be wrapped by ``master_key_id``."""
+        ...
+
+    def retired_master_keys(self) -> set[str]: ...
+
+    def live_under(self, master_key_ids: Collection[str]) -> int:
+        """How many live data keys are wrapped by these ids, counted once every data key
+        creation in progress has committed (the last check of a rotation)."""
         ...
 
 
@@ -82,13 +105,18 @@ class EnvelopeCipher:
     def __init__(
         self,
         keys: DataKeyRepository,
-        master: MasterKeyRing,
+        master: MasterKeyRing | Callable[[], MasterKeyRing],
         *,
         cache_seconds: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``master``: a fixed ring, or a loader (``load_master_key`` bound to the settings) that
+        is called now and again whenever the ring misses a key id."""
         self._keys = keys
-        self._master = master
+        self._loader: Callable[[], MasterKeyRing] = (
+            (lambda: master) if isinstance(master, MasterKeyRing) else master
+        )
+        self._master = self._loader()
         self._cache: dict[str, tuple[AESGCM, float]] = {}
         self._cache_seconds = cache_seconds
         self._clock = clock
@@ -154,18 +182,7 @@ class EnvelopeCipher:
             found = self._keys.get_many(owners)
             absent = [o for o in owners if o not in found]
             if absent and create:
-                for owner in absent:
-                    data_key = AESGCM.generate_key(bit_length=256)
-                    self._keys.add_if_absent(
-                        StoredDataKey(
-                            owner,
-                            wrap_key(self._master.current, owner, data_key),
-                            self._master.current_id,
-                            self._clock(),
-                        )
-                    )
-                # another process may have won the race: read back what is stored
-                found.update(self._keys.get_many(absent))
+                found.update(self._create(absent))
             now = time.monotonic()
             destroyed: set[str] = set()
             for owner in owners:
@@ -174,13 +191,41 @@ class EnvelopeCipher:
                     self._cache.pop(owner, None)
                     destroyed.add(owner)
                     continue
-                master = self._master.by_id(stored.master_key_id or "")
-                if master is None:
-                    raise CiphertextError(
-                        f"data key wrapped by master key {stored.master_key_id}: not loaded"
-                    )
+                master = self._master_for(stored.master_key_id or "")
                 self._cache[owner] = (AESGCM(unwrap_key(master, owner, stored.wrapped)), now)
             return destroyed
+
+    def _create(self, owners: list[str]) -> dict[str, StoredDataKey]:
+        """New data keys under the ring's newest master key; when the store refuses some (that
+        key was retired by a rotation), reload the ring once and wrap those again."""
+        found: dict[str, StoredDataKey] = {}
+        for attempt in (1, 2):
+            for owner in owners:
+                data_key = AESGCM.generate_key(bit_length=256)
+                wrapped = wrap_key(self._master.newest, owner, data_key)
+                stored = StoredDataKey(owner, wrapped, self._master.newest_id, self._clock())
+                self._keys.add_if_absent(stored)
+            # another process may have won the race: read back what is stored
+            found.update(self._keys.get_many(owners))
+            owners = [o for o in owners if o not in found]
+            if not owners:
+                break
+            if attempt == 1:
+                self._master = self._loader()
+        if owners:
+            raise MasterKeyRetiredError(
+                f"master_key_id {self._master.newest_id}: retired, no newer master key loaded"
+            )
+        return found
+
+    def _master_for(self, ident: str) -> bytes:
+        master = self._master.by_id(ident)
+        if master is None:  # a rotation elsewhere: the key file or its .next changed
+            self._master = self._loader()
+            master = self._master.by_id(ident)
+        if master is None:
+            raise CiphertextError(f"data key wrapped by master key {ident}: not loaded")
+        return master
 
 
 def rewrap_all(

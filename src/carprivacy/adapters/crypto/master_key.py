@@ -3,7 +3,9 @@
 Sources, first match wins: ``CARPRIVACY_MASTER_KEY`` (base64 of 32 bytes), else the key file
 (``CARPRIVACY_MASTER_KEY_FILE``, default ``<data_dir>/master.key``), which the embedded default
 creates on first run with mode 0600. During a rotation the new key waits in ``<file>.next`` until
-every data key is re-wrapped; a ring holds both so that an interrupted rotation loses nothing.
+every data key is re-wrapped; a ring holds both so that an interrupted rotation loses nothing, and
+new data keys are wrapped by the waiting key (``MasterKeyRing.newest``). Running processes reload
+the ring when they meet a key id they lack (docs/adr/master-key-rotation.md).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def decode_key(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class MasterKeyRing:
-    """The current master key and, during a rotation, the other one (by key id)."""
+    """The current master key and, during a rotation, the new one waiting in ``.next``."""
 
     current: bytes
     others: tuple[bytes, ...] = ()
@@ -52,6 +54,15 @@ class MasterKeyRing:
     @property
     def current_id(self) -> str:
         return key_id(self.current)
+
+    @property
+    def newest(self) -> bytes:
+        """The key that wraps new data keys: the waiting ``.next`` key during a rotation."""
+        return self.others[-1] if self.others else self.current
+
+    @property
+    def newest_id(self) -> str:
+        return key_id(self.newest)
 
     def by_id(self, ident: str) -> bytes | None:
         for key in (self.current, *self.others):
@@ -77,12 +88,22 @@ def load_master_key(settings: Settings) -> MasterKeyRing:
     if settings.master_key is not None:
         return MasterKeyRing(decode_key(settings.master_key.get_secret_value()))
     path = settings.resolved_master_key_file
+    # ``.next`` before the key file: a rotation that ends meanwhile moves ``.next`` onto the key
+    # file, so the ring still holds the new key (the other order could miss it).
+    pending = next_key_file(path)
+    waiting = _read_waiting(pending)
     key, created = read_or_create_secret(path, KEY_BYTES)
     if created:
         log.warning("created a new master key file at %s (mode 0600); back it up", path)
-    pending = next_key_file(path)
-    others = (_read_key_file(pending),) if pending.exists() else ()
+    others = (waiting,) if waiting is not None and waiting != key else ()
     return MasterKeyRing(key, others, path)
+
+
+def _read_waiting(path: Path) -> bytes | None:
+    try:
+        return _read_key_file(path)
+    except FileNotFoundError:
+        return None
 
 
 def new_master_key() -> bytes:

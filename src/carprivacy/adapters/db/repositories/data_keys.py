@@ -1,17 +1,25 @@
-"""Wrapped data keys in the ``data_keys`` table (SQLite and PostgreSQL)."""
+"""Wrapped data keys in the ``data_keys`` table, and retired master key ids in
+``master_key_retirements`` (SQLite and PostgreSQL; online rotation:
+docs/adr/master-key-rotation.md).
+
+A new data key is inserted by one statement that also checks the retirement of its wrapping key,
+so it either commits before the retirement or sees it. ``live_under`` on PostgreSQL takes a SHARE
+lock on ``data_keys``: it waits for every insert in progress to commit, then counts. SQLite runs one
+writer at a time, so the same holds without a lock.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, exists, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from carprivacy.adapters.crypto.envelope import StoredDataKey
-from carprivacy.adapters.db.tables.telemetry import data_keys
+from carprivacy.adapters.db.tables.telemetry import data_keys, master_key_retirements
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -48,14 +56,18 @@ class SqlDataKeyRepository:
         return found
 
     def add_if_absent(self, key: StoredDataKey) -> None:
+        """Insert unless the owner has a key or ``master_key_id`` is retired (one statement)."""
+        c = data_keys.c
+        retired = exists().where(master_key_retirements.c.key_id == key.master_key_id)
+        row = select(
+            literal(key.owner, c.owner.type),
+            literal(key.wrapped, c.wrapped_key.type),
+            literal(key.master_key_id, c.master_key_id.type),
+            literal(key.created_at, c.created_at.type),
+        ).where(~retired)
         stmt = (
             self._insert(data_keys)
-            .values(
-                owner=key.owner,
-                wrapped_key=key.wrapped,
-                master_key_id=key.master_key_id,
-                created_at=key.created_at,
-            )
+            .from_select(["owner", "wrapped_key", "master_key_id", "created_at"], row)
             .on_conflict_do_nothing(index_elements=["owner"])
         )
         with self._engine.begin() as conn:
@@ -86,3 +98,24 @@ class SqlDataKeyRepository:
                     .where(data_keys.c.owner == owner, data_keys.c.wrapped_key.is_not(None))
                     .values(wrapped_key=wrapped, master_key_id=master_key_id)
                 )
+
+    def retire_master_key(self, master_key_id: str, at: datetime) -> None:
+        stmt = self._insert(master_key_retirements).values(key_id=master_key_id, retired_at=at)
+        with self._engine.begin() as conn:
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["key_id"]))
+
+    def retired_master_keys(self) -> set[str]:
+        with self._engine.connect() as conn:
+            return set(conn.execute(select(master_key_retirements.c.key_id)).scalars())
+
+    def live_under(self, master_key_ids: Collection[str]) -> int:
+        if not master_key_ids:
+            return 0
+        c = data_keys.c
+        query = select(func.count()).where(
+            c.master_key_id.in_(list(master_key_ids)), c.wrapped_key.is_not(None)
+        )
+        with self._engine.begin() as conn:
+            if self._engine.dialect.name == "postgresql":
+                conn.execute(text("LOCK TABLE data_keys IN SHARE MODE"))
+            return int(conn.execute(query).scalar_one())

@@ -12,6 +12,8 @@
 - ``telemetry_quarantine``: refused records and unparseable messages with their reasons; the
   payload is encrypted (it may hold a position or a voice command).
 - ``data_keys``: per-owner data keys wrapped by the master key; ``wrapped_key`` NULL = destroyed.
+- ``master_key_retirements``: master key ids that may wrap no new data key (a rotation retired
+  them; migration 0005_master_key_retirements).
 - ``vehicle_credentials``: per-vehicle bearer tokens, stored as SHA-256 (random 256-bit tokens).
 """
 
@@ -85,6 +87,13 @@ data_keys = Table(
     Column("master_key_id", String(16), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("destroyed_at", DateTime(timezone=True), nullable=True),
+)
+
+master_key_retirements = Table(
+    "master_key_retirements",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("retired_at", DateTime(timezone=True), nullable=False),
 )
 
 vehicle_credentials = Table(

@@ -1,0 +1,264 @@
+"""Online master-key rotation (issue 3 item 5; SPEC I3), on SQLite and PostgreSQL: processes that
+loaded the old key keep encrypting and decrypting through a rotation, no data key is left wrapped
+by a retired key, an interrupted rotation finishes when run again, and the real CLI rotates while
+ingestion runs in another thread."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from carprivacy.adapters.crypto.envelope import EnvelopeCipher, wrap_key
+from carprivacy.adapters.crypto.master_key import (
+    key_id,
+    load_master_key,
+    new_master_key,
+    next_key_file,
+    write_key_file,
+)
+from carprivacy.adapters.crypto.rotation import rotate_master_key
+from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+from carprivacy.adapters.db.tables.telemetry import data_keys
+from carprivacy.bootstrap import build_container
+from carprivacy.config import Settings, load_settings
+from carprivacy.domain.master import ContactDetails, UsageKind
+from carprivacy.domain.telemetry import aad_for, decode_value
+
+
+class Crash(Exception):
+    """The rotating process dies here."""
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return load_settings(data_dir=tmp_path, database_url=db_url)
+
+
+def cipher_for(engine: Engine, settings: Settings) -> EnvelopeCipher:
+    """What ``serve``/``ingest`` build: a ring loader, here with no cache so every value is read
+    through the data_keys table (the worst case for a rotation)."""
+    return EnvelopeCipher(
+        SqlDataKeyRepository(engine), partial(load_master_key, settings), cache_seconds=0
+    )
+
+
+def wrapping_ids(engine: Engine) -> set[str | None]:
+    with engine.connect() as conn:
+        query = select(data_keys.c.master_key_id).where(data_keys.c.wrapped_key.is_not(None))
+        return set(conn.execute(query).scalars())
+
+
+def seal(cipher: EnvelopeCipher, owners: list[str]) -> dict[str, bytes]:
+    return {o: cipher.encrypt(o, o.encode(), b"place") for o in owners}
+
+
+def assert_opens(cipher: EnvelopeCipher, sealed: dict[str, bytes]) -> None:
+    for owner, blob in sealed.items():
+        assert cipher.decrypt(owner, blob, b"place") == owner.encode()
+
+
+def test_a_cipher_built_before_the_rotation_keeps_working_through_it(engine, settings):
+    old = cipher_for(engine, settings)
+    sealed = seal(old, ["subject:a", "vehicle:b"])
+    old_id = load_master_key(settings).current_id
+    assert wrapping_ids(engine) == {old_id}
+
+    done = rotate_master_key(SqlDataKeyRepository(engine), settings)
+
+    assert done.rewrapped == 2 and done.new_id != old_id
+    assert load_master_key(settings).current_id == done.new_id
+    assert not next_key_file(settings.resolved_master_key_file).exists()
+    assert_opens(old, sealed)  # reloads the ring on the unknown id, once
+    sealed |= seal(old, ["subject:c"])  # a new key: wrapped by the new master key
+    assert wrapping_ids(engine) == {done.new_id}
+    assert_opens(cipher_for(engine, settings), sealed)
+    again = rotate_master_key(SqlDataKeyRepository(engine), settings)
+    assert again.rewrapped == 3 and wrapping_ids(engine) == {again.new_id}
+    assert_opens(old, sealed)
+
+
+def test_keys_created_by_old_processes_during_the_rotation_are_readable_after_it(engine, settings):
+    old = cipher_for(engine, settings)  # holds only the old key: loaded before `.next` existed
+    sealed = seal(old, [f"subject:{i}" for i in range(5)])
+    old_key = load_master_key(settings).current
+    keys = SqlDataKeyRepository(engine)
+    created: list[str] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        if len(created) < 2:  # twice, during the first pass
+            owner = f"vehicle:during-{len(created)}"
+            created.append(owner)
+            # the old process creates a key: refused under the retired key, wrapped under .next
+            sealed.update(seal(old, [owner]))
+            # an insert that checked the retirement just before it was committed
+            late = f"vehicle:late-{len(created)}"
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(data_keys).values(
+                        owner=late,
+                        wrapped_key=wrap_key(old_key, late, os.urandom(32)),
+                        master_key_id=key_id(old_key),
+                        created_at=datetime.now(UTC),
+                    )
+                )
+
+    done = rotate_master_key(keys, settings, progress=meanwhile)
+
+    assert done.passes >= 2  # the late keys needed another pass
+    assert wrapping_ids(engine) == {done.new_id}
+    assert keys.live_under({key_id(old_key)}) == 0
+    assert_opens(old, sealed)
+    assert_opens(cipher_for(engine, settings), sealed)
+
+
+def test_a_rotation_interrupted_after_writing_next_finishes_when_run_again(engine, settings):
+    old = cipher_for(engine, settings)
+    sealed = seal(old, ["subject:a"])
+    waiting = new_master_key()
+    write_key_file(next_key_file(settings.resolved_master_key_file), waiting)  # then: crash
+    sealed |= seal(old, ["subject:b"])  # old ring, old key not retired yet
+    during = cipher_for(engine, settings)  # started during the rotation: wraps under `.next`
+    sealed |= seal(during, ["subject:c"])
+    assert wrapping_ids(engine) == {load_master_key(settings).current_id, key_id(waiting)}
+
+    done = rotate_master_key(SqlDataKeyRepository(engine), settings)
+
+    assert done.new_id == key_id(waiting) and done.rewrapped == 2
+    assert load_master_key(settings).current == waiting
+    assert wrapping_ids(engine) == {done.new_id}
+    for cipher in (old, during, cipher_for(engine, settings)):
+        assert_opens(cipher, sealed)
+
+
+def test_a_rotation_interrupted_after_retiring_the_old_key_finishes_when_run_again(
+    engine, settings
+):
+    old = cipher_for(engine, settings)
+    sealed = seal(old, [f"subject:{i}" for i in range(4)])
+    old_id = load_master_key(settings).current_id
+    keys = SqlDataKeyRepository(engine)
+
+    def crash(done: int, total: int) -> None:
+        raise Crash  # mid-pass: nothing of the pass is committed
+
+    with pytest.raises(Crash):
+        rotate_master_key(keys, settings, progress=crash)
+    assert keys.retired_master_keys() == {old_id}
+    assert wrapping_ids(engine) == {old_id}
+    waiting = load_master_key(settings).others
+    sealed |= seal(old, ["subject:new"])  # retired key refused: wrapped under `.next`
+    assert_opens(old, sealed)
+
+    done = rotate_master_key(keys, settings)
+
+    assert (done.new_id,) == tuple(key_id(k) for k in waiting)
+    assert wrapping_ids(engine) == {done.new_id}
+    assert_opens(old, sealed)
+    assert_opens(cipher_for(engine, settings), sealed)
+
+
+def test_the_cli_rotates_while_ingestion_runs(db_url: str, engine: Engine, settings, tmp_path):
+    container = build_container(settings, engine=engine)
+    vins = []
+    for i in range(12):
+        customer = container.master.register_customer(
+            ContactDetails("Visser", f"Eva{i}", "Laan", str(i + 1), "2511 AA", "Den Haag", "NL")
+        )
+        vin = f"WMWCL1000000{i:05d}"
+        vehicle = container.master.register_vehicle(vin, "MINI Clubman", "blue")
+        since = datetime.now(UTC) - timedelta(days=3)
+        container.master.add_usage(vehicle.id, UsageKind.OWNER, since, customer_id=customer.id)
+        vins.append(vin)
+    # many data keys under the old master key, so that the re-wrapping takes a while
+    old_key = load_master_key(settings).current
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(data_keys),
+            [
+                {"owner": f"vehicle:bulk-{i}", "master_key_id": key_id(old_key),
+                 "wrapped_key": wrap_key(old_key, f"vehicle:bulk-{i}", os.urandom(32)),
+                 "created_at": now}
+                for i in range(10_000)
+            ],
+        )  # fmt: skip
+
+    rotation_over = threading.Event()
+    failures: list[BaseException] = []
+    accepted: dict[str, int] = {}
+    sealed: dict[str, bytes] = {}
+    next_file = next_key_file(settings.resolved_master_key_file)
+    during = 0  # rounds that ran while the new key waited in `.next`
+
+    def ingest() -> None:
+        nonlocal during
+        try:
+            rounds = after = 0
+            while after < 3:  # and three rounds once the rotation is over
+                after += rotation_over.is_set()
+                vin = vins[rounds % len(vins)]
+                at = datetime.now(UTC)
+                records = [
+                    {"signal": "Vehicle.CurrentLocation.Latitude", "value": 51.9 + rounds / 1000,
+                     "ts": (at - timedelta(milliseconds=j)).isoformat()}
+                    for j in range(5)
+                ]  # fmt: skip
+                result = container.ingest.ingest(
+                    records, source="http", vehicle_vin=vin, received_at=at
+                )
+                accepted[vin] = accepted.get(vin, 0) + result.accepted
+                owner = f"vehicle:new-{rounds}"  # a new data key on every round
+                sealed[owner] = container.cipher.encrypt(owner, owner.encode(), b"place")
+                during += next_file.exists()
+                rounds += 1
+                time.sleep(0.005)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            failures.append(exc)
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARPRIVACY_")}
+    env |= {"CARPRIVACY_DATABASE_URL": db_url, "CARPRIVACY_DATA_DIR": str(tmp_path)}
+    try:
+        cli = subprocess.run(
+            [sys.executable, "-m", "carprivacy.entrypoints.cli.main", "keys", "rotate-master"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        rotation_over.set()
+        worker.join(timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert not failures, failures
+    new_id = load_master_key(settings).current_id
+    assert f"master key {new_id} now in" in cli.stdout
+    assert wrapping_ids(engine) == {new_id}
+
+    fresh = build_container(settings, engine=engine)  # loads only the new key
+    for vin in vins:
+        vehicle = fresh.master.find_vehicle_by_vin(vin)
+        assert vehicle is not None
+        rows = fresh.telemetry.rows_for_vehicle(vehicle.id)
+        opened = [
+            decode_value(
+                fresh.cipher.decrypt(
+                    r.key_owner, r.value_ciphertext, aad_for(r.vehicle_id, r.signal, r.ts, r.source)
+                )
+            )
+            for r in rows
+            if r.value_ciphertext is not None
+        ]
+        assert len(opened) == len(rows) == accepted[vin] > 0
+    assert len(sealed) > len(vins) and during > 0
+    assert_opens(fresh.cipher, sealed)
