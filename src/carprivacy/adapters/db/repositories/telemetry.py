@@ -26,7 +26,13 @@ from carprivacy.adapters.db.tables.telemetry import (
     telemetry_quarantine,
     vehicle_credentials,
 )
-from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow, reasons_json
+from carprivacy.domain.telemetry import (
+    QuarantineRow,
+    StoredValue,
+    TelemetryRow,
+    reasons_from_json,
+    reasons_json,
+)
 from carprivacy.domain.vehicle_usage import UsageKind, VehicleUsage
 from carprivacy.services.ingest import OnDuplicates, VehicleInfo
 
@@ -256,25 +262,23 @@ class SqlTelemetryRepository:
             return [self._row(m) for m in conn.execute(query).mappings()]
 
     def quarantine(self) -> list[QuarantineRow]:
-        from carprivacy.domain.telemetry import reasons_from_json
+        """Every quarantine row, oldest first."""
+        return [row for _, row in self.quarantine_recent(None)][::-1]
 
+    def quarantine_recent(self, limit: int | None) -> list[tuple[int, QuarantineRow]]:
+        """(id, row) of the newest ``limit`` quarantine rows (all with None), newest first."""
+        query = select(telemetry_quarantine).order_by(telemetry_quarantine.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         with self._engine.connect() as conn:
-            result = conn.execute(
-                select(telemetry_quarantine).order_by(telemetry_quarantine.c.id)
-            ).mappings()
-            return [
-                QuarantineRow(
-                    source=m["source"],
-                    vehicle_id=m["vehicle_id"],
-                    record_index=m["record_index"],
-                    reasons=reasons_from_json(m["reasons"]),
-                    key_owner=m["key_owner"],
-                    payload_ciphertext=bytes(m["payload_ciphertext"]),
-                    received_at=utc(m["received_at"]),
-                    expires_at=utc(m["expires_at"]),
-                )
-                for m in result
-            ]
+            return [(int(m["id"]), _quarantine_row(m)) for m in conn.execute(query).mappings()]
+
+    def quarantine_counts(self) -> dict[str, int]:
+        """Quarantine rows per source."""
+        q = telemetry_quarantine.c
+        query = select(q.source, func.count()).group_by(q.source).order_by(q.source)
+        with self._engine.connect() as conn:
+            return {source: int(n) for source, n in conn.execute(query).all()}
 
     @staticmethod
     def _row(m: Any) -> TelemetryRow:
@@ -295,6 +299,19 @@ class SqlTelemetryRepository:
             purposes=tuple(json.loads(m["purposes"])),
             expires_at=None if m["expires_at"] is None else utc(m["expires_at"]),
         )
+
+
+def _quarantine_row(m: Any) -> QuarantineRow:
+    return QuarantineRow(
+        source=m["source"],
+        vehicle_id=m["vehicle_id"],
+        record_index=m["record_index"],
+        reasons=reasons_from_json(m["reasons"]),
+        key_owner=m["key_owner"],
+        payload_ciphertext=bytes(m["payload_ciphertext"]),
+        received_at=utc(m["received_at"]),
+        expires_at=utc(m["expires_at"]),
+    )
 
 
 class SqlVehicleDirectory:

@@ -17,7 +17,10 @@ from types import FrameType
 
 import typer
 
-ingest_app = typer.Typer(help="Take telemetry in (MQTT worker).", no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="Take telemetry in (MQTT worker) and look at what was refused (quarantine).",
+    no_args_is_help=True,
+)
 
 
 BROKER_QUEUE_WARNING = (
@@ -139,6 +142,69 @@ def ingest_mqtt(
     finally:
         container.close()
     typer.echo(f"stopped: {stats.summary()}", err=True)
+
+
+@ingest_app.command("quarantine")
+def quarantine(
+    limit: int = typer.Option(20, min=1, max=10_000, help="How many of the newest rows to list."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per row, no table."),
+) -> None:
+    """List the newest refused records and messages with their reasons (no payloads: those stay
+    sealed under the data subject's key), and how many rows quarantine holds per source."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from carprivacy.bootstrap import build_container
+    from carprivacy.config import load_settings
+    from carprivacy.domain.telemetry import PAYLOAD_WITHHELD, QuarantineRow
+
+    container = build_container(load_settings())
+    try:
+        counts = container.telemetry.quarantine_counts()
+        recent = container.telemetry.quarantine_recent(limit)
+    finally:
+        container.close()
+
+    def payload(q: QuarantineRow) -> str:
+        return "withheld" if q.payload_ciphertext == PAYLOAD_WITHHELD else "sealed"
+
+    if as_json:
+        for ident, q in recent:
+            row = {
+                "id": ident,
+                "received_at": q.received_at.isoformat(),
+                "source": q.source,
+                "vehicle_id": q.vehicle_id,
+                "record_index": q.record_index,
+                "reasons": [
+                    {"field": p.path, "rule": p.rule, "message": p.message} for p in q.reasons
+                ],
+                "payload": payload(q),
+                "expires_at": q.expires_at.isoformat(),
+            }
+            typer.echo(json.dumps(row, separators=(",", ":")))
+        return
+    console = Console()
+    per_source = ", ".join(f"{source}: {n:,}" for source, n in counts.items()) or "empty"
+    console.print(f"quarantine holds {sum(counts.values()):,} row(s) ({per_source})")
+    if not recent:
+        return
+    table = Table(title=f"newest {len(recent)}")
+    for column in ("id", "received (UTC)", "source", "vehicle", "record", "field: rule", "payload"):
+        table.add_column(column, overflow="fold")
+    for ident, q in recent:
+        table.add_row(
+            str(ident),
+            q.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+            q.source,
+            q.vehicle_id or "unknown",
+            "message" if q.record_index is None else str(q.record_index),
+            "\n".join(f"{p.path}: {p.rule}" for p in q.reasons),
+            payload(q),
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

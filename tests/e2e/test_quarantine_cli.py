@@ -1,0 +1,55 @@
+"""``carprivacy ingest quarantine``: what an operator sees of refused telemetry (issue 3 item 2;
+SPEC I1), on SQLite and PostgreSQL: reasons per row, counts per source, never a payload value."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from tests.e2e.test_telemetry_cli import VIN, env, fleet
+from typer.testing import CliRunner
+
+from carprivacy.bootstrap import Container
+from carprivacy.domain.errors import Problem
+from carprivacy.entrypoints.cli.main import app
+
+__all__ = ["env", "fleet"]
+
+
+def test_quarantine_lists_reasons_newest_first_without_values(fleet: Container, env):
+    now = datetime.now(UTC)
+    ts = (now - timedelta(minutes=1)).isoformat()
+    records = [
+        {"signal": "Vehicle.CurrentLocation.Latitude", "value": 152.123456, "ts": ts},  # range
+        {"signal": "Vehicle.Speed", "value": 88.5, "ts": ts},  # good
+        {"signal": "Vehicle.Nope", "value": 1, "ts": ts},  # unknown signal
+    ]
+    fleet.ingest.ingest(records, source="http", vehicle_vin=VIN, received_at=now)
+    raw = b'{"signal": "Vehicle.Speed", "value": 61.25'
+    fleet.ingest.quarantine_message(
+        raw,
+        Problem("message", "json", "malformed JSON"),
+        source="mqtt",
+        vehicle_vin=VIN,
+        received_at=now + timedelta(seconds=1),
+    )
+
+    table = CliRunner().invoke(app, ["ingest", "quarantine"], env={**env, "COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "quarantine holds 3 row(s) (http: 2, mqtt: 1)" in table.stdout
+    assert "records[0].value: range" in table.stdout and "records[2].signal" in table.stdout
+    for value in ("152.123456", "88.5", "61.25", "Nope"):  # no payload reaches the operator
+        assert value not in table.stdout
+
+    listed = CliRunner().invoke(app, ["ingest", "quarantine", "--json", "--limit", "2"], env=env)
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [r["source"] for r in rows] == ["mqtt", "http"]  # newest first, limited to 2
+    assert rows[0]["record_index"] is None and rows[0]["reasons"][0]["rule"] == "json"
+    assert rows[1]["record_index"] == 2 and rows[1]["payload"] == "sealed"
+    assert rows[0]["id"] > rows[1]["id"]
+
+
+def test_an_empty_quarantine_says_so(fleet: Container, env):
+    result = CliRunner().invoke(app, ["ingest", "quarantine"], env=env)
+    assert result.exit_code == 0 and "quarantine holds 0 row(s) (empty)" in result.stdout
