@@ -199,7 +199,7 @@ def quarantine(
             str(ident),
             q.received_at.strftime("%Y-%m-%d %H:%M:%S"),
             q.source,
-            q.vehicle_id or "unknown",
+            f"{q.vehicle_id[:8]}…" if q.vehicle_id else "unknown",  # --json: the whole id
             "message" if q.record_index is None else str(q.record_index),
             "\n".join(f"{p.path}: {p.rule}" for p in q.reasons),
             payload(q),
