@@ -13,7 +13,6 @@ Per batch, not per record: one vehicle lookup for all VINs, one key lookup for a
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,7 +23,6 @@ from carprivacy.domain.policy import Policy, RetentionAnchor, Sensitivity
 from carprivacy.domain.retention import ExpiryFunction, RetentionPlan, plan_for
 from carprivacy.domain.signals import (
     SignalCatalogue,
-    ValueEncoder,
     timestamp_until,
     validate_record,
 )
@@ -33,13 +31,18 @@ from carprivacy.domain.telemetry import (
     Source,
     StoredValue,
     TelemetryRow,
-    aad_parts,
     collection_purposes,
     encode_value,
 )
-from carprivacy.domain.vehicle_usage import subject_for
 from carprivacy.services.crypto import FieldCipher
 from carprivacy.services.ingest_conflicts import ConflictResolver
+from carprivacy.services.ingest_moments import (
+    Entry,
+    Moment,
+    Sealing,
+    moments_for,
+    sensitive_texts,
+)
 from carprivacy.services.quarantine import QUARANTINE_RETENTION, QuarantineSealer, VehicleInfo
 
 __all__ = ["IngestResult", "IngestService", "RecordStatus", "VehicleInfo"]
@@ -99,47 +102,7 @@ class BatchCipher(Protocol):
         ...
 
 
-class _Entry(NamedTuple):
-    """A catalogue signal compiled for the per-record path."""
-
-    name: str
-    category: str
-    unit: str | None
-    sensitive: bool
-    purposes: tuple[str, ...]
-    encode: ValueEncoder
-
-
-class _Sealing(NamedTuple):
-    """A sensitive value waiting for its owner's key (keys are loaded once per batch)."""
-
-    position: int  # in ``rows``
-    record: int  # index in the batch
-    entry: _Entry
-    text: str
-    moment: _Moment
-
-
-class _Moment(NamedTuple):
-    """What a record's vehicle and time decide, computed once per (vehicle, time) in a batch:
-    the attribution, the expiry per category and the associated data around the signal name."""
-
-    ts: datetime
-    fault: tuple[str, str] | None  # (rule, message) when no record of this moment is stored
-    vehicle_id: str
-    subject_id: str | None
-    fleet_id: str | None
-    owner: str
-    end_of_life: date | None
-    expiries: dict[str, datetime | None]
-    aad_head: str
-    aad_tail: str
-    sealing: list[_Sealing]  # this batch's sensitive values of ``owner``
-
-
 _ABSENT = object()  # a record without a value
-_UNKNOWN = ("known_vehicle", "no vehicle has this VIN")
-_UNLINKED = ("linked_vehicle", "the vehicle has no owner, driver or fleet then")
 
 
 def _utc(moment: datetime) -> datetime:
@@ -177,7 +140,7 @@ class IngestService:
             sensitive[category_id] = category.sensitivity is Sensitivity.SENSITIVE
             self._retention[category_id] = plan_for(policy, category_id, purposes[category_id])
         self._entries = {
-            s.name: _Entry(
+            s.name: Entry(
                 s.name,
                 s.category,
                 s.unit,
@@ -220,16 +183,16 @@ class IngestService:
                 if (type(r) is dict or isinstance(r, Mapping)) and type(vin := r.get("vin")) is str
             }
         vehicles = self._vehicles.by_vins(vins) if vins else {}
-        moment_at, sealing = self._moments(vehicles, src)
-        moments: dict[tuple[str, object], _Moment | None] = {}
+        moment_at, sealing = moments_for(vehicles, src)
+        moments: dict[tuple[str, object], Moment | None] = {}
         entries = self._entries
         problems: dict[int, list[Problem]] = {}
         rows: list[TelemetryRow | None] = []
-        entry: _Entry
+        entry: Entry
         text: str
 
         for index, record in enumerate(records):
-            m: _Moment | None = None
+            m: Moment | None = None
             if type(record) is dict:
                 size = len(record)
                 vin = record.get("vin") if size == 4 else vehicle_vin if size == 3 else None
@@ -281,7 +244,7 @@ class IngestService:
             except KeyError:
                 expires_at = m.expiries[category] = self._expiry(category, m.end_of_life, m.ts)
             if entry.sensitive:
-                m.sealing.append(_Sealing(len(rows), index, entry, text, m))
+                m.sealing.append(Sealing(len(rows), index, entry, text, m))
                 rows.append(None)  # filled in once the owner's key is loaded
                 continue
             rows.append(
@@ -335,7 +298,7 @@ class IngestService:
             self._quarantine,
             records,
             stored_rows,
-            lambda: _sensitive_texts(sealing, kept),
+            lambda: sensitive_texts(sealing, kept),
             record_of,
             sender,
         )
@@ -368,59 +331,6 @@ class IngestService:
             self._accepted = [RecordStatus(i, "accepted") for i in range(max(n, 1024))]
         return self._accepted
 
-    def _moments(
-        self, vehicles: Mapping[str, VehicleInfo], source: str
-    ) -> tuple[Callable[[str, datetime], _Moment], dict[str, list[_Sealing]]]:
-        """The batch's function (VIN, UTC time) -> :class:`_Moment`. The attribution only changes
-        at usage-period boundaries: computed once per vehicle and interval."""
-        boundaries: dict[str, list[datetime]] = {}
-        who_by_interval: dict[tuple[str, int], tuple[str | None, str | None, str] | None] = {}
-        sealing: dict[str, list[_Sealing]] = {}  # one list per owner: shared by its moments
-        # expiry per category, shared by the moments of one time and vehicle end of life
-        expiries: dict[tuple[date | None, datetime], dict[str, datetime | None]] = {}
-
-        def moment_at(vin: str, ts: datetime) -> _Moment:
-            vehicle = vehicles.get(vin)
-            if vehicle is None:
-                return _Moment(ts, _UNKNOWN, "", None, None, "", None, {}, "", "", [])
-            edges = boundaries.get(vin)
-            if edges is None:
-                edges = boundaries[vin] = sorted(
-                    {t for u in vehicle.usages for t in (u.start, u.end) if t is not None}
-                )
-            interval = (vin, bisect_right(edges, ts))
-            if interval in who_by_interval:
-                who = who_by_interval[interval]
-            else:
-                at = subject_for(vehicle.id, vehicle.usages, ts)
-                who = who_by_interval[interval] = (
-                    None if at.basis is None else (at.customer_id, at.fleet_id, at.owner)
-                )
-            if who is None:
-                return _Moment(ts, _UNLINKED, vehicle.id, None, None, "", None, {}, "", "", [])
-            subject_id, fleet_id, owner = who
-            head, tail = aad_parts(vehicle.id, ts, source)
-            pending = sealing.setdefault(owner, [])
-            eol = vehicle.end_of_life
-            shared = expiries.get((eol, ts))
-            if shared is None:
-                shared = expiries[(eol, ts)] = {}
-            return _Moment(
-                ts,
-                None,
-                vehicle.id,
-                subject_id,
-                fleet_id,
-                owner,
-                eol,
-                shared,
-                head,
-                tail,
-                pending,
-            )
-
-        return moment_at, sealing
-
     def _expiry(self, category: str, end_of_life: date | None, ts: datetime) -> datetime | None:
         key = (category, end_of_life)
         expiry = self._expiry_functions.get(key)
@@ -437,7 +347,7 @@ class IngestService:
 
     def _seal(
         self,
-        sealing: Mapping[str, list[_Sealing]],
+        sealing: Mapping[str, list[Sealing]],
         rows: list[TelemetryRow | None],
         problems: dict[int, list[Problem]],
         received_at: datetime,
@@ -532,14 +442,3 @@ class IngestService:
         """The vehicle a refused record names (or its transport's), when known."""
         vin = record.get("vin") if isinstance(record, Mapping) else None
         return vehicles.get(vin if isinstance(vin, str) else vehicle_vin or "")
-
-
-def _sensitive_texts(
-    sealing: Mapping[str, list[_Sealing]], kept: list[int] | None
-) -> dict[int, str]:
-    """Position in the stored rows -> plaintext of each sensitive row (the conflict check's
-    input; built only when a stored key was met again)."""
-    by_row = {p.position: p.text for pending in sealing.values() for p in pending}
-    if kept is None:
-        return by_row
-    return {i: by_row[p] for i, p in enumerate(kept) if p in by_row}
