@@ -17,6 +17,7 @@ With ``CARPRIVACY_MASTER_KEY`` from the environment there is no file to share: t
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from carprivacy.adapters.crypto.master_key import (
     next_key_file,
     write_key_file,
 )
-from carprivacy.adapters.keyfile import read_private
+from carprivacy.adapters.keyfile import create_private, read_private
 from carprivacy.config import Settings
 
 MAX_PASSES = 20
@@ -80,7 +81,11 @@ def rotate_master_key(
         if passes == MAX_PASSES:
             raise RotationError(f"data_keys: still under a retired key after {passes} passes")
     if ring.file is not None:  # step 4
-        os.replace(target, ring.file)
+        try:
+            os.replace(target, ring.file)
+        except FileNotFoundError:  # a rotation run at the same time moved it first
+            if _read_key(ring.file) != new:
+                raise
         return Rotation(new_id, moved, passes, ring.file, False)
     return Rotation(new_id, moved, passes, target, True)
 
@@ -90,10 +95,18 @@ def _new_key(ring: MasterKeyRing, target: Path) -> bytes:
     if ring.others:
         return ring.newest
     if ring.file is None and target.exists():  # environment key: a run that was interrupted
-        waiting = decode_key(read_private(target))
+        waiting = _read_key(target)
         if waiting == ring.current:
             raise RotationError("new_key_file: holds the current master key; give a new path")
         return waiting
     new = new_master_key()
-    write_key_file(target, new)
-    return new
+    if ring.file is None:
+        write_key_file(target, new)
+        return new
+    if create_private(target, base64.urlsafe_b64encode(new) + b"\n"):
+        return new
+    return _read_key(target)  # another rotation started meanwhile: join it
+
+
+def _read_key(path: Path) -> bytes:
+    return decode_key(read_private(path))
