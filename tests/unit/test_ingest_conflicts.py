@@ -174,3 +174,12 @@ def test_statuses_match_an_oracle_of_first_value_wins(batches):
             text = cipher.decrypt(row.key_owner, row.value_ciphertext, aad).decode()
         key = (row.signal, int((row.ts - T0).total_seconds()))
         assert decode_value(text) == stored[key]
+
+
+def test_a_record_naming_another_vin_is_sealed_for_the_sending_vehicle(world):
+    service, repo, _ = world
+    record = {**rec(VOLTAGE, 12.1), "vin": "WMW99999999999999"}
+    result = service.ingest([record], source="http", vehicle_vin=VIN, received_at=NOW)
+    assert result.statuses[0].errors[0].rule == "vin_mismatch"
+    (q,) = repo.quarantine()
+    assert (q.vehicle_id, q.key_owner) == ("veh-1", "subject:alice")  # the credential's car

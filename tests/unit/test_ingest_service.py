@@ -124,6 +124,21 @@ def test_no_value_appears_in_an_error_message(world):
     assert all(secret not in e.message for e in result.statuses[0].errors)
 
 
+def test_no_field_name_of_the_sender_appears_in_an_error_message(world):
+    """A sender's own field names can be personal data ("Jan de Vries, Damrak 1": "x"): the
+    reason counts them and names the fields a record may have, in the answer and in quarantine."""
+    service, repo, _ = world
+    names = ["Jan de Vries, Damrak 1", "lat 52.3731"]
+    record = {**rec("Vehicle.TraveledDistance", 100), **dict.fromkeys(names, "x")}
+    result = service.ingest([record], source="http", vehicle_vin=VIN, received_at=NOW)
+    (problem,) = result.statuses[0].errors
+    assert (problem.path, problem.rule) == ("records[0]", "unknown_fields")
+    assert problem.message.startswith("2 unexpected field(s)")
+    (q,) = repo.quarantine()
+    assert not any(n in p.message or n in p.path for n in names for p in q.reasons)
+    assert not any(n.encode() in q.payload_ciphertext for n in names)
+
+
 def test_unknown_and_unlinked_vehicles_are_refused(world):
     service, repo, _ = world
     result = service.ingest(

@@ -439,6 +439,8 @@ class IngestService:
     def _vehicle_of(
         record: object, vehicle_vin: str | None, vehicles: Mapping[str, VehicleInfo]
     ) -> VehicleInfo | None:
-        """The vehicle a refused record names (or its transport's), when known."""
+        """The vehicle a refused record names when known, else the one its transport
+        authenticated (a record naming another VIN was still sent by that vehicle)."""
         vin = record.get("vin") if isinstance(record, Mapping) else None
-        return vehicles.get(vin if isinstance(vin, str) else vehicle_vin or "")
+        found = vehicles.get(vin) if isinstance(vin, str) else None
+        return found or (vehicles.get(vehicle_vin) if vehicle_vin else None)
