@@ -44,7 +44,12 @@ def test_one_object_is_one_record() -> None:
         (b"[]", TOPIC, "shape", "payload"),
         (b'[{"signal": "x"}, 3]', TOPIC, "shape", "records[1]"),
         (b'[{"value": NaN}]', TOPIC, "json", "payload"),
-        (json.dumps([dict(REC, vin="OTHER")]).encode(), TOPIC, "vin_mismatch", "records[0].vin"),
+        (
+            json.dumps([dict(REC, vin="WMW11111111000002")]).encode(),
+            TOPIC,
+            "vin_mismatch",
+            "records[0].vin",
+        ),
         (json.dumps([REC]).encode(), "vehicles/bad-vin!/telemetry", "vin", "topic"),
         (json.dumps([REC]).encode(), "vehicles", "vin", "topic"),
         (b"[" + b" " * 20_000 + b"]", TOPIC, "size", "payload"),

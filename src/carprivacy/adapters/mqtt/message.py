@@ -3,7 +3,10 @@
 The agreed wire format (issue 3): topic ``vehicles/{VIN}/telemetry``, payload a JSON array of
 records or one record object ``{"signal", "value", "ts"}``. The VIN comes from the topic, so a
 vehicle can only speak for itself (the broker's ACL binds the topic to the vehicle's credential); a
-record naming another VIN contradicts its transport and makes the whole message malformed.
+record naming another VIN contradicts its transport and makes the whole message malformed. A
+VIN is 17 capital letters and digits without I, O and Q (ISO 3779): a topic level or record ``vin``
+that is not one is malformed (rule ``vin``); a well-formed VIN of no registered vehicle is refused
+record by record by ingestion (``known_vehicle``).
 
 Problems name the rule and where, never the payload's values (they may be personal data).
 """
@@ -11,13 +14,17 @@ Problems name the rule and where, never the payload's values (they may be person
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from carprivacy.domain.errors import Problem
+from carprivacy.domain.master import VIN_PATTERN
 
-VIN_PATTERN = re.compile(r"^[A-Za-z0-9]{1,32}$")
+NOT_A_VIN = "not a VIN: 17 capital letters and digits, no I, O or Q"
+
+
+def is_vin(value: object) -> bool:
+    return isinstance(value, str) and VIN_PATTERN.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -73,10 +80,8 @@ def parse_message(
 ) -> ParsedMessage | Problem:
     """Wire records of one message (``vin`` set from the topic), or why it is malformed."""
     vin = pattern.vin_of(topic)
-    if pattern.vin_level is not None and (vin is None or not VIN_PATTERN.match(vin)):
-        return Problem(
-            "topic", "vin", "the topic does not name a vehicle (VIN level missing/invalid)"
-        )
+    if pattern.vin_level is not None and not is_vin(vin):
+        return Problem("topic", "vin", f"the VIN level is missing or {NOT_A_VIN}")
     if len(payload) > max_bytes:
         return Problem("payload", "size", f"the message is larger than {max_bytes} bytes")
     try:
@@ -100,6 +105,8 @@ def parse_message(
             return Problem(f"records[{index}]", "shape", "a record is a JSON object")
         named = item.get("vin")
         if vin is not None:
+            if named is not None and not is_vin(named):
+                return Problem(f"records[{index}].vin", "vin", NOT_A_VIN)
             if named is not None and named != vin:
                 return Problem(
                     f"records[{index}].vin", "vin_mismatch", "differs from the topic VIN"
@@ -110,6 +117,8 @@ def parse_message(
             return Problem(
                 f"records[{index}].vin", "required", "neither topic nor record names a VIN"
             )
+        elif not is_vin(named):
+            return Problem(f"records[{index}].vin", "vin", NOT_A_VIN)
         else:
             record = dict(item)
         records.append(record)

@@ -393,7 +393,9 @@ class MqttIngestWorker:
                 done.append(d)
         for index, (d, problem) in enumerate(bad):
             try:
-                self._quarantine(d, problem, self.pattern.vin_of(d.topic))
+                # a topic that names no vehicle (problem path "topic") names no key owner either
+                vin = None if problem.path == "topic" else self.pattern.vin_of(d.topic)
+                self._quarantine(d, problem, vin)
             except Exception as exc:
                 self._ack(done)
                 raise StoreUnavailableError([x for x, _ in bad[index:]]) from exc

@@ -6,11 +6,14 @@
   limit. Malformed JSON: 400 with line, column and position.
 - The answer lists every record's status; refused records name index, field and rule and are kept
   in quarantine. A 2xx answer means the accepted records AND the quarantined ones are committed.
+- A record ``vin`` that is not a VIN is refused as ``records[i].vin`` / ``vin`` (the rule MQTT
+  gives it too); the quarantine row keeps the service's reason (it differs from the credential's).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -23,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from carprivacy.bootstrap import Container
 from carprivacy.domain.errors import AuthenticationError
 from carprivacy.entrypoints.api.deps import bearer, get_container
+from carprivacy.entrypoints.api.input_formats import VIN
 from carprivacy.services.ingest import IngestResult
 
 router = APIRouter(prefix="/v1/telemetry", tags=["telemetry"])
@@ -175,7 +179,24 @@ def parse_body(body: bytes, media_type: str) -> list[Any]:
     return parsed
 
 
-def answer(result: IngestResult) -> IngestAnswer:
+def vin_format_errors(records: list[Any]) -> dict[str, RecordError]:
+    """``records[i].vin`` -> the format error, for each record whose ``vin`` is not a VIN."""
+    return {
+        f"records[{i}].vin": RecordError(
+            field=f"records[{i}].vin", rule=VIN.rule, message=VIN.message
+        )
+        for i, r in enumerate(records)
+        if isinstance(r, dict) and isinstance(vin := r.get("vin"), str) and not _VIN.match(vin)
+    }
+
+
+_VIN = re.compile(VIN.pattern)
+
+
+def answer(result: IngestResult, overrides: dict[str, RecordError] | None = None) -> IngestAnswer:
+    """The answer of ``result``; ``overrides`` replace the service's error of a field with a more
+    precise one (what the route knows of the wire: the VIN format, the line of malformed JSON)."""
+    named = overrides or {}
     return IngestAnswer(
         accepted=result.accepted,
         rejected=result.rejected,
@@ -186,7 +207,8 @@ def answer(result: IngestResult) -> IngestAnswer:
                 index=s.index,
                 status=s.status,
                 errors=[
-                    RecordError(field=e.path, rule=e.rule, message=e.message) for e in s.errors
+                    named.get(e.path) or RecordError(field=e.path, rule=e.rule, message=e.message)
+                    for e in s.errors
                 ],
             )
             for s in result.statuses
@@ -232,4 +254,4 @@ async def post_telemetry(
         vehicle_vin=vin,
         received_at=datetime.now(UTC),
     )
-    return answer(result)
+    return answer(result, vin_format_errors(records))

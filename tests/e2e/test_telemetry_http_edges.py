@@ -1,0 +1,76 @@
+"""POST /v1/telemetry edge cases from the new-user trial (issue 3 items 2, 3; SPEC I1), on SQLite
+and PostgreSQL: a record VIN that is not a VIN, content encodings, a malformed NDJSON line."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from carprivacy.adapters.crypto.master_key import new_master_key
+from carprivacy.bootstrap import Container, build_container
+from carprivacy.config import load_settings
+from carprivacy.domain.master import ContactDetails, UsageKind
+from carprivacy.entrypoints.api.app import create_app
+
+VIN = "WMWHT000000000001"
+LIMIT = 4096
+
+
+@pytest.fixture
+def setup(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Container, str]]:
+    settings = load_settings(
+        data_dir=tmp_path,
+        master_key=SecretStr(base64.b64encode(new_master_key()).decode()),
+        max_payload_bytes=LIMIT,
+    )
+    container = build_container(settings, engine=engine)
+    customer = container.master.register_customer(
+        ContactDetails("Jansen", "Piet", "Kerkstraat", "1", "2281 AA", "Rijswijk", "NL")
+    )
+    vehicle = container.master.register_vehicle(VIN, "MINI Countryman", "white")
+    container.master.add_usage(
+        vehicle.id, UsageKind.OWNER, datetime.now(UTC) - timedelta(days=10), customer_id=customer.id
+    )
+    token = container.vehicle_credentials.issue(vehicle.id, VIN).token
+    with TestClient(create_app(container)) as client:
+        yield client, container, token
+
+
+def record(seconds: int, **extra: object) -> dict[str, object]:
+    ts = (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat()
+    return {"signal": "Vehicle.Speed", "value": float(seconds), "ts": ts, **extra}
+
+
+def post(client: TestClient, token: str, body: bytes, ctype: str = "application/json", **headers):
+    return client.post(
+        "/v1/telemetry",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": ctype, **headers},
+    )
+
+
+def errors_of(body: dict, index: int) -> list[tuple[str, str]]:
+    [status] = [r for r in body["records"] if r["index"] == index]
+    return [(e["field"], e["rule"]) for e in status["errors"]]
+
+
+def test_a_record_vin_that_is_not_a_vin_is_named_as_such(setup):
+    client, container, token = setup
+    records = [record(3), record(2, vin="NOTAVIN"), record(1, vin="WMWHT000000000002")]
+    response = post(client, token, json.dumps(records).encode())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (1, 2)
+    assert errors_of(body, 1) == [("records[1].vin", "vin")]
+    assert "NOTAVIN" not in response.text
+    # a well-formed VIN of another vehicle is still a mismatch with the credential
+    assert errors_of(body, 2) == [("records[2].vin", "vin_mismatch")]
+    assert container.telemetry.count() == 1 and len(container.telemetry.quarantine()) == 2

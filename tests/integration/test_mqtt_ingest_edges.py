@@ -1,0 +1,57 @@
+"""MQTT edge cases from the new-user trial, through the real Mosquitto and store (issue 3
+items 2, 3; SPEC I1): what the quarantine says of a topic that names no vehicle, an unknown
+vehicle, an empty message. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from mqtt_support import Publisher, base_config, running_worker, unique, wait_until
+from sqlalchemy import Engine
+
+from carprivacy.bootstrap import Container, build_container
+from carprivacy.config import load_settings
+
+pytestmark = pytest.mark.mqtt
+
+UNKNOWN_VIN = "WMWUNKNWN00000001"
+
+
+@pytest.fixture
+def container(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Container]:
+    yield build_container(load_settings(data_dir=tmp_path, database_url=db_url), engine=engine)
+
+
+def reasons(container: Container) -> list[tuple[str, str]]:
+    return sorted((p.path, p.rule) for row in container.telemetry.quarantine() for p in row.reasons)
+
+
+def publish_all(container: Container, broker: tuple[str, int], messages: list[tuple[str, bytes]]):
+    host, port = broker
+    base = unique()
+    pub = Publisher(host, port)
+    try:
+        with running_worker(base_config(host, port, base), container.ingest) as worker:
+            for level, payload in messages:
+                pub.publish(f"{base}/{level}/telemetry", payload).wait_for_publish(10)
+            assert wait_until(lambda: worker.stats.acked == len(messages), timeout=20)
+            return worker.stats
+    finally:
+        pub.close()
+
+
+def test_a_topic_without_a_vin_is_a_topic_problem_an_unknown_vin_a_vehicle_one(
+    container: Container, mqtt_broker: tuple[str, int]
+) -> None:
+    ts = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    one = json.dumps([{"signal": "Vehicle.Speed", "value": 50.0, "ts": ts}]).encode()
+    stats = publish_all(container, mqtt_broker, [("NOTAVIN", one), (UNKNOWN_VIN, one)])
+    assert (stats.quarantined, stats.rejected) == (1, 1)
+    assert reasons(container) == [("records[0].vin", "known_vehicle"), ("topic", "vin")]
+    [topic_row] = [r for r in container.telemetry.quarantine() if r.record_index is None]
+    assert topic_row.vehicle_id is None
+    assert "NOTAVIN" not in topic_row.reasons[0].message
