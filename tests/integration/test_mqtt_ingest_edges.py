@@ -55,3 +55,13 @@ def test_a_topic_without_a_vin_is_a_topic_problem_an_unknown_vin_a_vehicle_one(
     [topic_row] = [r for r in container.telemetry.quarantine() if r.record_index is None]
     assert topic_row.vehicle_id is None
     assert "NOTAVIN" not in topic_row.reasons[0].message
+
+
+def test_an_empty_message_is_quarantined_as_empty(
+    container: Container, mqtt_broker: tuple[str, int]
+) -> None:
+    stats = publish_all(container, mqtt_broker, [("WMWHT000000000001", b"")])
+    assert stats.quarantined == 1
+    assert reasons(container) == [("payload", "empty")]
+    [row] = container.telemetry.quarantine()
+    assert row.reasons[0].message.startswith("the message is empty")

@@ -63,3 +63,11 @@ def test_a_record_vin_that_is_not_a_vin_names_the_rule(pattern: TopicPattern) ->
     assert isinstance(problem, Problem)
     assert (problem.path, problem.rule) == ("records[1].vin", "vin")
     assert "NOTAVIN" not in problem.message
+
+
+@pytest.mark.parametrize("payload", [b"", b" ", b"\n\t\r\n "])
+def test_an_empty_message_is_reported_as_empty(payload: bytes) -> None:
+    problem = parse(payload, f"vehicles/{VIN}/telemetry")
+    assert isinstance(problem, Problem)
+    assert (problem.path, problem.rule) == ("payload", "empty")
+    assert "JSON" not in problem.message and "empty" in problem.message

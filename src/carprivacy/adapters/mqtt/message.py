@@ -84,6 +84,8 @@ def parse_message(
         return Problem("topic", "vin", f"the VIN level is missing or {NOT_A_VIN}")
     if len(payload) > max_bytes:
         return Problem("payload", "size", f"the message is larger than {max_bytes} bytes")
+    if not payload.strip():
+        return Problem("payload", "empty", "the message is empty (no bytes or only whitespace)")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
