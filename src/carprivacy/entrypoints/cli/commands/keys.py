@@ -29,6 +29,7 @@ def rotate_master(
     rotation. With CARPRIVACY_MASTER_KEY, the new key goes to --new-key-file: set the variable to
     it and restart the processes (until then they cannot read re-wrapped keys).
     """
+    from rich.console import Console
     from rich.progress import Progress
 
     from carprivacy.adapters.crypto.rotation import RotationError, rotate_master_key
@@ -44,7 +45,7 @@ def rotate_master(
         raise typer.Exit(2)
     engine = make_engine(settings.resolved_database_url)
     try:
-        with Progress(transient=True) as progress:
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
             task = progress.add_task("re-wrapping data keys", total=None)
 
             def step(done: int, total: int) -> None:
