@@ -4,6 +4,7 @@ and PostgreSQL: a record VIN that is not a VIN, content encodings, a malformed N
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -74,3 +75,25 @@ def test_a_record_vin_that_is_not_a_vin_is_named_as_such(setup):
     # a well-formed VIN of another vehicle is still a mismatch with the credential
     assert errors_of(body, 2) == [("records[2].vin", "vin_mismatch")]
     assert container.telemetry.count() == 1 and len(container.telemetry.quarantine()) == 2
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br", "deflate", "identity, gzip", "x-unknown"])
+def test_a_compressed_body_is_415_naming_the_header(setup, encoding):
+    client, container, token = setup
+    body = gzip.compress(json.dumps([record(1)]).encode())
+    response = post(client, token, body, **{"Content-Encoding": encoding})
+    assert response.status_code == 415
+    assert response.json()["header"] == "Content-Encoding"
+    assert response.json()["accepted"] == ["identity"]
+    assert "Content-Encoding" in response.json()["detail"]
+    assert response.headers["accept-encoding"] == "identity"
+    assert container.telemetry.count() == 0
+
+
+@pytest.mark.parametrize("encoding", ["identity", "IDENTITY", ""])
+def test_identity_encoding_is_the_plain_body(setup, encoding):
+    client, container, token = setup
+    response = post(
+        client, token, json.dumps([record(1)]).encode(), **{"Content-Encoding": encoding}
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 1

@@ -2,8 +2,11 @@
 
 - ``Authorization: Bearer <vehicle token>`` (``carprivacy vehicles credential VIN``); 401 otherwise.
 - Body: a JSON array of records (``application/json``) or one record per line
-  (``application/x-ndjson``); anything else 415. Larger than ``max_payload_bytes``: 413 naming the
-  limit. Malformed JSON: 400 with line, column and position.
+  (``application/x-ndjson``); anything else 415. A ``Content-Encoding`` other than ``identity``
+  (gzip, ...) is 415 naming the header, with ``Accept-Encoding: identity`` (RFC 7694): the limit
+  then counts the bytes that are parsed, and no decompression runs on the request path. Larger
+  than ``max_payload_bytes``: 413 naming the limit. Malformed JSON: 400 with line, column and
+  position.
 - The answer lists every record's status; refused records name index, field and rule and are kept
   in quarantine. A 2xx answer means the accepted records AND the quarantined ones are committed.
 - A record ``vin`` that is not a VIN is refused as ``records[i].vin`` / ``vin`` (the rule MQTT
@@ -223,7 +226,10 @@ def answer(result: IngestResult, overrides: dict[str, RecordError] | None = None
         400: {"description": "malformed JSON (line, column, position)"},
         401: {"description": "no or unknown vehicle credential"},
         413: {"description": "payload larger than max_payload_bytes (named)"},
-        415: {"description": "not application/json or application/x-ndjson"},
+        415: {
+            "description": "not application/json or application/x-ndjson, or a "
+            "Content-Encoding other than identity"
+        },
     },
     summary="Ingest a batch of telemetry records from one vehicle",
     openapi_extra={"requestBody": REQUEST_BODY},
@@ -241,6 +247,17 @@ async def post_telemetry(
                 "detail": "unsupported content type",
                 "accepted": list(JSON_TYPES + NDJSON_TYPES),
             },
+        )
+    encodings = request.headers.get("content-encoding", "").lower().split(",")
+    if any(e.strip() not in ("", "identity") for e in encodings):
+        return JSONResponse(
+            status_code=415,
+            content={
+                "detail": "unsupported Content-Encoding: send the body uncompressed",
+                "header": "Content-Encoding",
+                "accepted": ["identity"],
+            },
+            headers={"Accept-Encoding": "identity"},
         )
     try:
         body = await read_limited(request, container.settings.max_payload_bytes)
