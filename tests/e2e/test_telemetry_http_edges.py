@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
@@ -97,3 +99,70 @@ def test_identity_encoding_is_the_plain_body(setup, encoding):
         client, token, json.dumps([record(1)]).encode(), **{"Content-Encoding": encoding}
     )
     assert response.status_code == 200 and response.json()["accepted"] == 1
+
+
+NDJSON = "application/x-ndjson"
+
+
+def test_a_malformed_ndjson_line_is_one_refused_record_and_the_good_lines_are_stored(setup):
+    client, container, token = setup
+    lines = [
+        json.dumps(record(4)),
+        '{"signal": "Vehicle.Speed", "value": ',  # line 2: cut off
+        "",  # blank lines are skipped, not numbered as records
+        json.dumps(record(3)),
+        "[" * 3000,  # line 5: nested too deep for the parser
+        json.dumps(record(2)) + "\r",
+    ]
+    response = post(client, token, "\n".join(lines).encode(), NDJSON)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"], body["errors"]) == (3, 2, True)
+    assert [r["status"] for r in body["records"]] == [
+        "accepted",
+        "rejected",
+        "accepted",
+        "rejected",
+        "accepted",
+    ]
+    [cut] = body["records"][1]["errors"]
+    assert (cut["field"], cut["rule"]) == ("records[1]", "json")
+    assert cut["message"].startswith("malformed JSON at line 2 column 38")
+    [deep] = body["records"][3]["errors"]
+    assert (deep["field"], deep["rule"]) == ("records[3]", "json") and "line 5" in deep["message"]
+    assert "Vehicle.Speed" not in response.text
+    assert container.telemetry.count() == 3
+    # quarantined like any refused record, numbered as the answer numbers it, sealed
+    rows = sorted(container.telemetry.quarantine(), key=lambda r: r.record_index or 0)
+    assert [(r.source, r.record_index) for r in rows] == [("http", 1), ("http", 3)]
+    assert all(b"Vehicle.Speed" not in r.payload_ciphertext for r in rows)
+
+
+def test_nothing_good_is_lost_to_a_bad_line(setup):
+    client, container, token = setup
+
+    @given(st.lists(st.booleans(), min_size=1, max_size=12))
+    @settings(max_examples=15, deadline=None)
+    def check(good_or_bad: list[bool]) -> None:
+        before = container.telemetry.count()
+        lines = [
+            json.dumps(record(1 + i, vin=VIN)) if good else '{"signal": "Vehicle.Speed"'
+            for i, good in enumerate(good_or_bad)
+        ]
+        response = post(client, token, "\n".join(lines).encode(), NDJSON)
+        assert response.status_code == 200
+        statuses = [r["status"] for r in response.json()["records"]]
+        assert [s != "rejected" for s in statuses] == good_or_bad
+        rules = {e["rule"] for r in response.json()["records"] for e in r["errors"]}
+        assert rules <= {"json"}
+        assert container.telemetry.count() - before == statuses.count("accepted")
+
+    check()
+
+
+def test_a_json_array_that_does_not_parse_is_still_400(setup):
+    client, container, token = setup
+    for payload in (b'[{"signal": "Vehicle.Speed"', b"[" * 3000):
+        response = post(client, token, payload)
+        assert response.status_code == 400 and "malformed JSON" in response.json()["detail"]
+    assert container.telemetry.count() == 0 and container.telemetry.quarantine() == []

@@ -5,8 +5,10 @@
   (``application/x-ndjson``); anything else 415. A ``Content-Encoding`` other than ``identity``
   (gzip, ...) is 415 naming the header, with ``Accept-Encoding: identity`` (RFC 7694): the limit
   then counts the bytes that are parsed, and no decompression runs on the request path. Larger
-  than ``max_payload_bytes``: 413 naming the limit. Malformed JSON: 400 with line, column and
-  position.
+  than ``max_payload_bytes``: 413 naming the limit. A JSON array that does not parse (one
+  document): 400 with line, column and position. A malformed NDJSON line is one refused record
+  (``records[i]`` / ``json``, with its line and column) and the other lines are stored; its
+  quarantine row keeps the service's reason (``type``: not a JSON object).
 - The answer lists every record's status; refused records name index, field and rule and are kept
   in quarantine. A 2xx answer means the accepted records AND the quarantined ones are committed.
 - A record ``vin`` that is not a VIN is refused as ``records[i].vin`` / ``vin`` (the rule MQTT
@@ -137,38 +139,54 @@ def _too_large(limit: int) -> dict[str, Any]:
     }
 
 
-def _malformed(exc: json.JSONDecodeError, line: int, offset: int) -> PayloadError:
+def _malformed(exc: json.JSONDecodeError) -> PayloadError:
     return PayloadError(
         400,
         {
             "detail": f"malformed JSON: {exc.msg}",
-            "line": line,
+            "line": exc.lineno,
             "column": exc.colno,
-            "position": offset + exc.pos,
+            "position": exc.pos,
         },
     )
 
 
-def parse_body(body: bytes, media_type: str) -> list[Any]:
+def parse_ndjson(text: str) -> tuple[list[Any], dict[str, RecordError]]:
+    """One record per non-blank line. A line that is not JSON is a record too: the service refuses
+    it (not an object) and quarantines it while the other lines are stored; the answer names it
+    ``records[i]`` / ``json`` with its line and column (the returned errors)."""
+    records: list[Any] = []
+    malformed: dict[str, RecordError] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+            continue
+        except json.JSONDecodeError as exc:
+            where = f"malformed JSON at line {number} column {exc.colno}: {exc.msg}"
+        except RecursionError:
+            where = f"malformed JSON at line {number}: nested too deep"
+        field = f"records[{len(records)}]"
+        malformed[field] = RecordError(field=field, rule="json", message=where)
+        records.append(line)  # a string, not a record object: refused and quarantined
+    return records, malformed
+
+
+def parse_body(body: bytes, media_type: str) -> tuple[list[Any], dict[str, RecordError]]:
+    """The records of a body, and the errors the route names itself (malformed NDJSON lines)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError(400, {"detail": "body is not UTF-8", "position": exc.start}) from None
     if media_type in NDJSON_TYPES:
-        records: list[Any] = []
-        offset = 0
-        for number, line in enumerate(text.split("\n"), start=1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise _malformed(exc, number, offset) from None
-            offset += len(line) + 1
-        return records
+        return parse_ndjson(text)
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _malformed(exc, exc.lineno, 0) from None
+        raise _malformed(exc) from None
+    except RecursionError:
+        raise PayloadError(400, {"detail": "malformed JSON: nested too deep"}) from None
     if not isinstance(parsed, list):
         raise PayloadError(
             422,
@@ -179,7 +197,7 @@ def parse_body(body: bytes, media_type: str) -> list[Any]:
                 ],
             },
         )
-    return parsed
+    return parsed, {}
 
 
 def vin_format_errors(records: list[Any]) -> dict[str, RecordError]:
@@ -223,7 +241,7 @@ def answer(result: IngestResult, overrides: dict[str, RecordError] | None = None
     "",
     response_model=IngestAnswer,
     responses={
-        400: {"description": "malformed JSON (line, column, position)"},
+        400: {"description": "a JSON array that does not parse (line, column, position)"},
         401: {"description": "no or unknown vehicle credential"},
         413: {"description": "payload larger than max_payload_bytes (named)"},
         415: {
@@ -261,7 +279,7 @@ async def post_telemetry(
         )
     try:
         body = await read_limited(request, container.settings.max_payload_bytes)
-        records = parse_body(body, media_type)
+        records, malformed = parse_body(body, media_type)
     except PayloadError as exc:
         return JSONResponse(status_code=exc.status, content=exc.content)
     result = await run_in_threadpool(
@@ -271,4 +289,4 @@ async def post_telemetry(
         vehicle_vin=vin,
         received_at=datetime.now(UTC),
     )
-    return answer(result, vin_format_errors(records))
+    return answer(result, malformed | vin_format_errors(records))
