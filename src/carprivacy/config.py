@@ -92,11 +92,14 @@ class Settings(BaseSettings):
         description="Broker keeps the worker's session (and unacknowledged messages) this long.",
     )
     mqtt_topic: str = Field(
-        default="vehicles/+/telemetry", description="Topic filter; the VIN is the second level."
+        default="vehicles/+/telemetry",
+        description="Topic filter; its first + level is the VIN (17 characters, no I, O or Q).",
     )
     max_payload_bytes: int = Field(
         default=1_048_576,
-        description="Largest telemetry request body (POST /v1/telemetry); larger gets 413.",
+        description="Largest telemetry payload in bytes: a POST /v1/telemetry body (larger gets "
+        "413) and an MQTT message (larger is quarantined as payload/size); also a POST "
+        "/v1/policy/check text.",
     )
     max_future_skew_seconds: int = Field(
         default=300,

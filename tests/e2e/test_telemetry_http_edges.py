@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from carprivacy.adapters.crypto.master_key import new_master_key
 from carprivacy.bootstrap import Container, build_container
-from carprivacy.config import load_settings
+from carprivacy.config import Settings, load_settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
 
@@ -166,3 +166,17 @@ def test_a_json_array_that_does_not_parse_is_still_400(setup):
         response = post(client, token, payload)
         assert response.status_code == 400 and "malformed JSON" in response.json()["detail"]
     assert container.telemetry.count() == 0 and container.telemetry.quarantine() == []
+
+
+def test_usage_md_shows_the_answers_the_route_gives(setup):
+    """docs/usage.md §5 quotes the 413 of the default limit and the 422 of a single object."""
+    client, _, token = setup
+    usage = (Path(__file__).parents[2] / "docs" / "usage.md").read_text(encoding="utf-8")
+    default = Settings.model_fields["max_payload_bytes"].default
+    too_large = {"detail": f"payload larger than the limit of {default} bytes"}
+    quoted = json.dumps({**too_large, "limit_bytes": default}, separators=(",", ":"))
+    assert quoted in usage and "CARPRIVACY_MAX_PAYLOAD_BYTES" in usage
+    single = post(client, token, json.dumps(record(1)).encode())
+    assert single.status_code == 422
+    [error] = single.json()["errors"]
+    assert f'(`{error["field"]}` / `{error["rule"]}`, "{error["message"]}")' in usage

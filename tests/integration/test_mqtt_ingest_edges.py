@@ -5,6 +5,11 @@ vehicle, an empty message. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +19,7 @@ from mqtt_support import Publisher, base_config, running_worker, unique, wait_un
 from sqlalchemy import Engine
 
 from carprivacy.bootstrap import Container, build_container
-from carprivacy.config import load_settings
+from carprivacy.config import Settings, load_settings
 
 pytestmark = pytest.mark.mqtt
 
@@ -65,3 +70,45 @@ def test_an_empty_message_is_quarantined_as_empty(
     assert reasons(container) == [("payload", "empty")]
     [row] = container.telemetry.quarantine()
     assert row.reasons[0].message.startswith("the message is empty")
+
+
+def test_the_payload_limit_setting_applies_to_the_mqtt_worker(
+    container: Container, db_url: str, tmp_path: Path, mqtt_broker: tuple[str, int]
+) -> None:
+    """CARPRIVACY_MAX_PAYLOAD_BYTES bounds MQTT messages too, as its description says."""
+    description = Settings.model_fields["max_payload_bytes"].description or ""
+    assert "POST /v1/telemetry" in description and "MQTT message" in description
+    host, port = mqtt_broker
+    base = unique()
+    env = {
+        **os.environ,
+        "CARPRIVACY_DATABASE_URL": db_url,
+        "CARPRIVACY_DATA_DIR": str(tmp_path),
+        "CARPRIVACY_MAX_PAYLOAD_BYTES": "300",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = tmp_path / "worker.log"
+    args = ["--host", host, "--port", str(port), "--topic", f"{base}/+/telemetry", "--no-group"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "carprivacy.entrypoints.cli.main", "ingest", "mqtt", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    pub = Publisher(host, port)
+    try:
+        deadline = time.monotonic() + 60
+        while b"subscribed to" not in log.read_bytes():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        big = json.dumps([{"signal": "Vehicle.Speed", "value": 1.0, "ts": "x" * 300}]).encode()
+        pub.publish(f"{base}/WMWHT000000000001/telemetry", big).wait_for_publish(10)
+        assert wait_until(lambda: len(container.telemetry.quarantine()) == 1, timeout=30)
+    finally:
+        pub.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+    [row] = container.telemetry.quarantine()
+    assert [(p.path, p.rule) for p in row.reasons] == [("payload", "size")]
+    assert "300 bytes" in row.reasons[0].message
