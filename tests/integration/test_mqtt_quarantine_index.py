@@ -22,7 +22,7 @@ from carprivacy.services.simulation import demo_vins
 
 pytestmark = pytest.mark.mqtt
 
-UNKNOWN_VIN = "WMWUNKNOWN0000001"
+UNKNOWN_VIN = "WMWUNKNWN00000001"  # well-formed (no I, O, Q), not registered
 
 
 @pytest.fixture
