@@ -133,3 +133,42 @@ def test_quarantine_is_sealed_per_subject_and_withheld_after_erasure(container, 
     ingest(container, bad[:1])  # alice is erased: only the reasons are kept now
     latest = repo.quarantine()[-1]
     assert latest.payload_ciphertext == PAYLOAD_WITHHELD and latest.reasons[0].rule == "type"
+
+
+def test_a_conflict_of_a_vehicle_without_a_key_yet_is_quarantined_at_once(container, engine):
+    """A fleet car without a driver has only plain values so far: its own key did not exist when
+    its first conflict came. The key is made before the store's transaction opens (creating it
+    inside would wait for SQLite's write lock on another connection, then fail)."""
+    from carprivacy.domain.master import UsageKind
+
+    fleet = container.master.create_fleet("Lease BV", "NL")
+    vin = "WMWXX000000000077"
+    car = container.master.register_vehicle(vin, "MINI Countryman", "grey")
+    container.master.add_usage(car.id, UsageKind.FLEET, T0 - timedelta(days=1), fleet_id=fleet.id)
+    ts = T0.isoformat()
+    first = container.ingest.ingest(
+        [{"signal": MILEAGE, "value": 1, "ts": ts}], source="http", vehicle_vin=vin, received_at=NOW
+    )
+    assert first.accepted == 1
+    again = container.ingest.ingest(
+        [{"signal": MILEAGE, "value": 2, "ts": ts}], source="http", vehicle_vin=vin, received_at=NOW
+    )
+    assert again.statuses[0].errors[0].rule == "conflicting_duplicate"
+    (q,) = [q for q in SqlTelemetryRepository(engine).quarantine() if q.vehicle_id == car.id]
+    assert q.key_owner == f"vehicle:{car.id}"
+    assert json.loads(QuarantineSealer(container.cipher).open(q) or b"{}")["value"] == 2
+
+
+def test_a_conflict_inside_a_redelivered_batch_keeps_the_first_of_the_batch(container, engine):
+    """On the dedupe path (a key already stored), a key new to the store that appears twice in
+    the batch with two values keeps the first one, on both databases."""
+    ingest(container, batch(T0, 1))  # makes the next batch take the dedupe path
+    later = (T0 - timedelta(minutes=10)).isoformat()
+    records = [
+        *batch(T0, 1),
+        {"signal": MILEAGE, "value": 500, "ts": later},
+        {"signal": MILEAGE, "value": 501, "ts": later},
+    ]
+    result = ingest(container, records)
+    assert [s.status for s in result.statuses] == ["duplicate", "duplicate", "accepted", "rejected"]
+    assert stored_values(container)[(MILEAGE, later)] == 500

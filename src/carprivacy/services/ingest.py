@@ -357,12 +357,17 @@ class IngestService:
         """Encrypt the batch's sensitive values, owner by owner, with the owners' keys loaded at
         once; an erased owner's (destroyed key) values are refused, nothing of them is stored.
         True when some were refused (their places in ``rows`` stay None)."""
-        owners = [owner for owner, pending in sealing.items() if pending]
-        if not owners:
+        if not sealing:
             return False
         destroyed: set[str] = set()
         if isinstance(self._cipher, KeyPreparer):
-            destroyed = self._cipher.prepare(owners)
+            # every owner of the batch, not only those with sensitive values: a conflicting
+            # duplicate is quarantined under its owner's key inside the store's transaction,
+            # where creating that key (another connection) would wait for SQLite's write lock
+            destroyed = self._cipher.prepare(list(sealing))
+        owners = [owner for owner, pending in sealing.items() if pending]
+        if not owners:
+            return False
         batch = self._cipher if isinstance(self._cipher, BatchCipher) else None
         for owner in owners:
             pending = sealing[owner]

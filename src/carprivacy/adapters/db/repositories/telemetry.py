@@ -217,7 +217,12 @@ class SqlTelemetryRepository:
                 "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage ON COMMIT DELETE ROWS AS "
                 f"SELECT {cols} FROM telemetry WITH NO DATA"
             )
-            self._copy(cur, "telemetry_stage", rows)
+            # only the first of each key: which one INSERT ... SELECT keeps is then not up to
+            # the heap order (a repeat within ``rows`` is a duplicate of the first)
+            firsts: dict[tuple[str, str, datetime, str], TelemetryRow] = {}
+            for r in rows:
+                firsts.setdefault((r.vehicle_id, r.signal, r.ts, r.source), r)
+            self._copy(cur, "telemetry_stage", list(firsts.values()))
             cur.execute(
                 f"INSERT INTO telemetry ({cols}) SELECT {cols} FROM telemetry_stage "
                 "ON CONFLICT DO NOTHING RETURNING vehicle_id, signal, ts, source"
