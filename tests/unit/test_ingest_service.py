@@ -365,3 +365,43 @@ def test_duplicates_get_their_own_status_between_rejected_and_accepted(world):
     ]
     assert (result.accepted, result.rejected, result.duplicates) == (1, 1, 3)
     assert repo.count() == 3
+
+
+@pytest.mark.parametrize("transport", [None, VIN])
+def test_a_vin_that_is_not_a_vin_is_named_by_syntax_not_as_unknown(world, transport):
+    """Rule ``vin`` for a malformed VIN, ``known_vehicle`` for a well-formed unknown one, on the
+    fast path (no transport VIN) and on the full check (a transport VIN)."""
+    service, repo, _ = world
+    records = [
+        rec("Vehicle.TraveledDistance", 1, vin="NOTAVIN"),
+        rec("Vehicle.TraveledDistance", 1, vin="WMW99999999999999"),
+    ]
+    result = service.ingest(records, source="mqtt", vehicle_vin=transport, received_at=NOW)
+    rules = [[(e.path, e.rule) for e in s.errors] for s in result.statuses]
+    assert rules[0] == [("records[0].vin", "vin")]
+    assert rules[1] == [
+        ("records[1].vin", "known_vehicle" if transport is None else "vin_mismatch")
+    ]
+    assert [[(p.path, p.rule) for p in q.reasons] for q in repo.quarantine()] == rules
+
+
+def test_records_the_transport_refused_keep_its_reasons(world):
+    from carprivacy.domain.errors import Problem
+
+    service, repo, _ = world
+    problem = Problem("records[1]", "json", "malformed JSON at line 2 column 3: Expecting value")
+    result = service.ingest(
+        [
+            rec("Vehicle.TraveledDistance", 1),
+            '{"signal": ',
+            rec("Vehicle.TraveledDistance", 2, T0 + timedelta(seconds=1)),
+        ],
+        source="http",
+        vehicle_vin=VIN,
+        received_at=NOW,
+        refused={1: [problem]},
+    )
+    assert [s.status for s in result.statuses] == ["accepted", "rejected", "accepted"]
+    assert result.statuses[1].errors == (problem,)
+    (q,) = repo.quarantine()
+    assert q.reasons == (problem,) and q.record_index == 1

@@ -21,9 +21,12 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from carprivacy.domain.errors import PolicyError, Problem
+from carprivacy.domain.master import VIN_PATTERN
 
 PRIVATE_BRANCH = "Private.CarPrivacy"
 RECORD_FIELDS = frozenset({"vin", "signal", "value", "ts"})
+# (rule, message) of a record ``vin`` that is not a VIN (ISO 3779)
+NOT_A_VIN = ("vin", "must be a VIN: 17 capital letters and digits, no I, O or Q")
 
 
 class SignalType(StrEnum):
@@ -372,6 +375,8 @@ def _full_check(
             problems.append(Problem(f"{base}.vin", "required", "the vehicle is not named"))
     elif not isinstance(vin, str):
         problems.append(Problem(f"{base}.vin", "type", "must be a string"))
+    elif not VIN_PATTERN.fullmatch(vin):
+        problems.append(Problem(f"{base}.vin", *NOT_A_VIN))
     elif transport_vin is not None and vin != transport_vin:
         problems.append(
             Problem(f"{base}.vin", "vin_mismatch", "differs from the authenticated vehicle")

@@ -159,8 +159,13 @@ class IngestService:
         vehicle_vin: str | None,
         received_at: datetime,
         positions: Sequence[int] | None = None,
+        refused: Mapping[int, Sequence[Problem]] | None = None,
     ) -> IngestResult:
         """Validate, attribute, classify, encrypt and store one batch; every record gets a status.
+
+        ``refused``: records the transport already refused (index -> problems), e.g. an NDJSON
+        line that is not JSON: they are not checked again, and are answered and quarantined with
+        the transport's problems.
 
         ``positions``: each record's index as its sender numbered it, used in problem paths and
         quarantine rows (an MQTT batch joins several messages: a record is numbered within its
@@ -192,6 +197,9 @@ class IngestService:
         text: str
 
         for index, record in enumerate(records):
+            if refused and index in refused:
+                problems[index] = list(refused[index])
+                continue
             m: Moment | None = None
             if type(record) is dict:
                 size = len(record)

@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import NamedTuple
 
-from carprivacy.domain.signals import ValueEncoder
+from carprivacy.domain.master import VIN_PATTERN
+from carprivacy.domain.signals import NOT_A_VIN, ValueEncoder
 from carprivacy.domain.telemetry import aad_parts
 from carprivacy.domain.vehicle_usage import subject_for
 from carprivacy.services.quarantine import VehicleInfo
@@ -72,7 +73,8 @@ def moments_for(
     def moment_at(vin: str, ts: datetime) -> Moment:
         vehicle = vehicles.get(vin)
         if vehicle is None:
-            return Moment(ts, UNKNOWN, "", None, None, "", None, {}, "", "", [])
+            fault = UNKNOWN if VIN_PATTERN.fullmatch(vin) else NOT_A_VIN
+            return Moment(ts, fault, "", None, None, "", None, {}, "", "", [])
         edges = boundaries.get(vin)
         if edges is None:
             edges = boundaries[vin] = sorted(

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -29,9 +28,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from carprivacy.bootstrap import Container
-from carprivacy.domain.errors import AuthenticationError
+from carprivacy.domain.errors import AuthenticationError, Problem
 from carprivacy.entrypoints.api.deps import bearer, get_container
-from carprivacy.entrypoints.api.input_formats import VIN
 from carprivacy.services.ingest import IngestResult
 
 router = APIRouter(prefix="/v1/telemetry", tags=["telemetry"])
@@ -151,12 +149,12 @@ def _malformed(exc: json.JSONDecodeError) -> PayloadError:
     )
 
 
-def parse_ndjson(text: str) -> tuple[list[Any], dict[str, RecordError]]:
-    """One record per non-blank line. A line that is not JSON is a record too: the service refuses
-    it (not an object) and quarantines it while the other lines are stored; the answer names it
-    ``records[i]`` / ``json`` with its line and column (the returned errors)."""
+def parse_ndjson(text: str) -> tuple[list[Any], dict[int, list[Problem]]]:
+    """One record per non-blank line. A line that is not JSON is a record too, refused with
+    ``records[i]`` / ``json`` and its line and column (the returned problems, by record index):
+    the service quarantines it with that reason while the other lines are stored."""
     records: list[Any] = []
-    malformed: dict[str, RecordError] = {}
+    malformed: dict[int, list[Problem]] = {}
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
@@ -167,14 +165,13 @@ def parse_ndjson(text: str) -> tuple[list[Any], dict[str, RecordError]]:
             where = f"malformed JSON at line {number} column {exc.colno}: {exc.msg}"
         except RecursionError:
             where = f"malformed JSON at line {number}: nested too deep"
-        field = f"records[{len(records)}]"
-        malformed[field] = RecordError(field=field, rule="json", message=where)
-        records.append(line)  # a string, not a record object: refused and quarantined
+        malformed[len(records)] = [Problem(f"records[{len(records)}]", "json", where)]
+        records.append(line)  # kept as received: quarantined (sealed) with its reason
     return records, malformed
 
 
-def parse_body(body: bytes, media_type: str) -> tuple[list[Any], dict[str, RecordError]]:
-    """The records of a body, and the errors the route names itself (malformed NDJSON lines)."""
+def parse_body(body: bytes, media_type: str) -> tuple[list[Any], dict[int, list[Problem]]]:
+    """The records of a body, and the records the route refuses itself (malformed NDJSON lines)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -200,24 +197,7 @@ def parse_body(body: bytes, media_type: str) -> tuple[list[Any], dict[str, Recor
     return parsed, {}
 
 
-def vin_format_errors(records: list[Any]) -> dict[str, RecordError]:
-    """``records[i].vin`` -> the format error, for each record whose ``vin`` is not a VIN."""
-    return {
-        f"records[{i}].vin": RecordError(
-            field=f"records[{i}].vin", rule=VIN.rule, message=VIN.message
-        )
-        for i, r in enumerate(records)
-        if isinstance(r, dict) and isinstance(vin := r.get("vin"), str) and not _VIN.match(vin)
-    }
-
-
-_VIN = re.compile(VIN.pattern)
-
-
-def answer(result: IngestResult, overrides: dict[str, RecordError] | None = None) -> IngestAnswer:
-    """The answer of ``result``; ``overrides`` replace the service's error of a field with a more
-    precise one (what the route knows of the wire: the VIN format, the line of malformed JSON)."""
-    named = overrides or {}
+def answer(result: IngestResult) -> IngestAnswer:
     return IngestAnswer(
         accepted=result.accepted,
         rejected=result.rejected,
@@ -228,8 +208,7 @@ def answer(result: IngestResult, overrides: dict[str, RecordError] | None = None
                 index=s.index,
                 status=s.status,
                 errors=[
-                    named.get(e.path) or RecordError(field=e.path, rule=e.rule, message=e.message)
-                    for e in s.errors
+                    RecordError(field=e.path, rule=e.rule, message=e.message) for e in s.errors
                 ],
             )
             for s in result.statuses
@@ -288,5 +267,6 @@ async def post_telemetry(
         source="http",
         vehicle_vin=vin,
         received_at=datetime.now(UTC),
+        refused=malformed,
     )
-    return answer(result, malformed | vin_format_errors(records))
+    return answer(result)
