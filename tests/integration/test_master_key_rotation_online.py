@@ -5,6 +5,7 @@ ingestion runs in another thread."""
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -15,9 +16,9 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, event, insert, select
 
-from carprivacy.adapters.crypto.envelope import EnvelopeCipher, wrap_key
+from carprivacy.adapters.crypto.envelope import REWRAP_CHUNK, EnvelopeCipher, wrap_key
 from carprivacy.adapters.crypto.master_key import (
     key_id,
     load_master_key,
@@ -25,7 +26,7 @@ from carprivacy.adapters.crypto.master_key import (
     next_key_file,
     write_key_file,
 )
-from carprivacy.adapters.crypto.rotation import rotate_master_key
+from carprivacy.adapters.crypto.rotation import RotationError, rotate_master_key
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.telemetry import data_keys
 from carprivacy.bootstrap import build_container
@@ -264,16 +265,21 @@ def test_the_cli_rotates_while_ingestion_runs(db_url: str, engine: Engine, setti
     assert_opens(fresh.cipher, sealed)
 
 
-def test_two_rotations_started_together_leave_one_readable_key(engine, settings):
+def test_two_rotations_started_together_run_one_after_the_other(engine, settings):
     old = cipher_for(engine, settings)
     sealed = seal(old, [f"subject:{i}" for i in range(50)])
     start = threading.Barrier(2)
     failures: list[BaseException] = []
+    done: list[str] = []
+    waited: list[bool] = []
 
     def rotate() -> None:
         start.wait()
         try:
-            rotate_master_key(SqlDataKeyRepository(engine), settings)
+            keys = SqlDataKeyRepository(engine)
+            done.append(
+                rotate_master_key(keys, settings, waiting=lambda: waited.append(True)).new_id
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             failures.append(exc)
 
@@ -282,8 +288,119 @@ def test_two_rotations_started_together_leave_one_readable_key(engine, settings)
         t.start()
     for t in threads:
         t.join()
-    if failures:  # the later one started after the first had finished: run again, as documented
-        rotate_master_key(SqlDataKeyRepository(engine), settings)
+    assert not failures, failures  # no "run it again": the later one waits for the lock
+    assert len(set(done)) == 2 and done[-1] == load_master_key(settings).current_id
     assert not next_key_file(settings.resolved_master_key_file).exists()
-    assert wrapping_ids(engine) == {load_master_key(settings).current_id}
+    assert wrapping_ids(engine) == {done[-1]}
     assert_opens(old, sealed)
+
+
+def test_a_rotation_never_moves_another_rotations_next_onto_the_key_file(engine, settings):
+    """The review's sequence: B is in its pass; A (which B had joined) finishes; C starts and
+    dies in its first pass; B finishes. Without the lock B moved C's `.next` onto the key file,
+    and the key every data key was wrapped by was on disk nowhere."""
+    old = cipher_for(engine, settings)
+    sealed = seal(old, [f"subject:{i}" for i in range(50)])
+    b_in_pass, go_b = threading.Event(), threading.Event()
+    failures: dict[str, BaseException] = {}
+
+    def pause_b(done: int, total: int) -> None:
+        if not b_in_pass.is_set():
+            b_in_pass.set()
+            go_b.wait(timeout=60)
+
+    def crash(done: int, total: int) -> None:
+        raise Crash
+
+    def run(name: str, **kwargs) -> threading.Thread:
+        def target() -> None:
+            try:
+                rotate_master_key(SqlDataKeyRepository(engine), settings, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - reported by the test
+                failures[name] = exc
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    b = run("B", progress=pause_b)
+    assert b_in_pass.wait(timeout=60)
+    a = run("A")
+    a.join(timeout=1)  # the old code: A joined B's key and finished here
+    c = run("C", progress=crash)
+    c.join(timeout=1)  # the old code: C wrote a third key to `.next` and died
+    a_and_c_waited = a.is_alive() and c.is_alive()
+    go_b.set()
+    for thread in (a, b, c):
+        thread.join(timeout=120)
+
+    ring = load_master_key(settings)
+    assert all(ring.by_id(i or "") is not None for i in wrapping_ids(engine))
+    assert_opens(cipher_for(engine, settings), sealed)
+    assert_opens(old, sealed)
+    assert isinstance(failures.pop("C"), Crash) and not failures, failures
+    assert a_and_c_waited  # B held the rotation lock for its whole run
+
+
+def test_the_waiting_key_is_checked_before_it_replaces_the_key_file(engine, settings, tmp_path):
+    seal(cipher_for(engine, settings), ["subject:a"])
+    key_file = settings.resolved_master_key_file
+    before = key_file.read_bytes()
+    stranger = new_master_key()
+
+    def swap(done: int, total: int) -> None:  # written by something that ignores the lock
+        write_key_file(next_key_file(key_file), stranger)
+
+    with pytest.raises(RotationError, match=f"holds master key {key_id(stranger)}"):
+        rotate_master_key(SqlDataKeyRepository(engine), settings, progress=swap)
+    assert key_file.read_bytes() == before
+    assert load_master_key(settings).others == (stranger,)
+
+    # a retired key never comes back as the new one (environment key: --new-key-file)
+    keys = SqlDataKeyRepository(engine)
+    retired = load_master_key(settings).current
+    assert key_id(retired) in keys.retired_master_keys()
+    target = tmp_path / "new.key"
+    write_key_file(target, retired)
+    in_env = load_settings(
+        data_dir=tmp_path, database_url=settings.database_url,
+        master_key=base64.b64encode(stranger).decode(),
+    )  # fmt: skip
+    with pytest.raises(RotationError, match=f"master key {key_id(retired)} is retired"):
+        rotate_master_key(keys, in_env, new_key_file=target)
+    assert (tmp_path / "new.key.lock").exists()
+
+
+def test_a_pass_commits_in_chunks_so_sqlite_writers_are_not_locked_out(engine, settings):
+    old_key = load_master_key(settings).current
+    with engine.begin() as conn:
+        conn.execute(
+            insert(data_keys),
+            [
+                {"owner": f"vehicle:bulk-{i}", "master_key_id": key_id(old_key),
+                 "wrapped_key": wrap_key(old_key, f"vehicle:bulk-{i}", os.urandom(32)),
+                 "created_at": datetime.now(UTC)}
+                for i in range(2 * REWRAP_CHUNK + 500)
+            ],
+        )  # fmt: skip
+    pending: list[int] = []
+    committed: list[int] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("UPDATE DATA_KEYS"):
+            pending.append(len(parameters) if executemany else 1)
+
+    def on_commit(conn) -> None:
+        if pending:
+            committed.append(sum(pending))
+            pending.clear()
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "commit", on_commit)
+    try:
+        done = rotate_master_key(SqlDataKeyRepository(engine), settings)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "commit", on_commit)
+    assert committed == [REWRAP_CHUNK, REWRAP_CHUNK, 500]
+    assert done.rewrapped == 2 * REWRAP_CHUNK + 500 and wrapping_ids(engine) == {done.new_id}

@@ -63,3 +63,28 @@ def test_new_keys_go_under_the_waiting_key_and_never_under_a_retired_one():
     assert [k.master_key_id for k in keys.all_keys()] == [key_id(NEW)]
     assert keys.live_under({key_id(OLD)}) == 0 and keys.retired_master_keys() == {key_id(OLD)}
     assert EnvelopeCipher(keys, MasterKeyRing(NEW)).decrypt("subject:a", blob) == b"x"
+
+
+class CountingKeys(InMemoryDataKeyRepository):
+    """The in-memory store, recording the size of each ``rewrap`` (one transaction each)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
+        self.batches.append(len(updates))
+        super().rewrap(updates)
+
+
+def test_a_pass_rewraps_in_chunks_and_skips_keys_already_under_the_new_key():
+    keys = CountingKeys()
+    cipher = EnvelopeCipher(keys, MasterKeyRing(OLD), cache_seconds=0)
+    blobs = {f"subject:{i}": cipher.encrypt(f"subject:{i}", b"v") for i in range(7)}
+    ring = MasterKeyRing(OLD, (NEW,))
+    assert rewrap_all(keys, ring, NEW, key_id(NEW), chunk_size=3) == 7
+    assert keys.batches == [3, 3, 1]
+    assert rewrap_all(keys, ring, NEW, key_id(NEW), chunk_size=3) == 0  # idempotent
+    assert keys.batches == [3, 3, 1]
+    fresh = EnvelopeCipher(keys, MasterKeyRing(NEW))
+    assert all(fresh.decrypt(owner, blob) == b"v" for owner, blob in blobs.items())

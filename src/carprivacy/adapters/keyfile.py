@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import secrets
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -22,9 +25,25 @@ def _private_temp(path: Path, content: bytes) -> Path:
     return Path(name)
 
 
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename or link in ``directory`` durable (the entry, not only the file's bytes)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def write_private(path: Path, content: bytes) -> None:
     """Write ``path`` atomically with mode 0600, replacing what was there (key rotation)."""
     os.replace(_private_temp(path, content), path)
+    _fsync_dir(path.parent)
+
+
+def move_private(source: Path, target: Path) -> None:
+    """Rename ``source`` onto ``target`` atomically and durably (same directory)."""
+    os.replace(source, target)
+    _fsync_dir(target.parent)
 
 
 def create_private(path: Path, content: bytes) -> bool:
@@ -36,11 +55,12 @@ def create_private(path: Path, content: bytes) -> bool:
     tmp = _private_temp(path, content)
     try:
         os.link(tmp, path)
-        return True
     except FileExistsError:
         return False
     finally:
         tmp.unlink()
+    _fsync_dir(path.parent)  # the new name and the temporary's removal reach the disk
+    return True
 
 
 def read_private(path: Path) -> str:
@@ -71,3 +91,21 @@ def read_or_create_token(path: Path) -> tuple[str, bool]:
         if create_private(path, token.encode("ascii") + b"\n"):
             return token, True
     return read_private(path), False
+
+
+@contextmanager
+def exclusive_lock(path: Path, waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created with mode 0600, never deleted) for the
+    block; ``waiting`` is called once if another process holds it. The kernel releases the lock
+    when the holder exits, crashed or not, so a stale lock cannot outlive its process."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waiting()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock

@@ -34,10 +34,19 @@ from carprivacy.domain.errors import KeyDestroyedError
 
 VERSION = b"\x01"
 NONCE = 12
+REWRAP_CHUNK = 1_000  # data keys re-wrapped per transaction during a master-key rotation
 
 
 class CiphertextError(ValueError):
     """The ciphertext was altered or belongs to another owner or place."""
+
+
+class UnknownMasterKeyError(CiphertextError):
+    """A data key names a master key id that neither the key file nor its ``.next`` holds."""
+
+    def __init__(self, message: str, master_key_id: str) -> None:
+        super().__init__(message)
+        self.master_key_id = master_key_id
 
 
 class MasterKeyRetiredError(RuntimeError):
@@ -68,7 +77,8 @@ class DataKeyRepository(Protocol):
     def all_keys(self) -> list[StoredDataKey]: ...
 
     def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
-        """Replace (owner, wrapped, master_key_id) for live keys, all in one transaction."""
+        """Replace (owner, wrapped, master_key_id) for live keys, in one transaction (callers
+        keep the list short: ``rewrap_all`` sends ``REWRAP_CHUNK`` at a time)."""
         ...
 
     def retire_master_key(self, master_key_id: str, at: datetime) -> None:
@@ -224,7 +234,9 @@ class EnvelopeCipher:
             self._master = self._loader()
             master = self._master.by_id(ident)
         if master is None:
-            raise CiphertextError(f"data key wrapped by master key {ident}: not loaded")
+            raise UnknownMasterKeyError(
+                f"data key wrapped by master key {ident}: not loaded", ident
+            )
         return master
 
 
@@ -234,20 +246,29 @@ def rewrap_all(
     new_master: bytes,
     new_id: str,
     progress: Callable[[int, int], None] = lambda done, total: None,
+    chunk_size: int = REWRAP_CHUNK,
 ) -> int:
-    """Re-wrap every live data key under ``new_master`` in one transaction; returns the count."""
+    """Re-wrap every live data key under ``new_master``, ``chunk_size`` keys per ``rewrap``
+    (one transaction each: a SQLite writer waits for one chunk, never for the whole pass); returns
+    the count. Each update is idempotent; the rotation's final count is what proves completeness."""
     stored = [k for k in keys.all_keys() if k.wrapped is not None]
     updates: list[tuple[str, bytes, str]] = []
+    moved = 0
     for i, key in enumerate(stored, 1):
         assert key.wrapped is not None
-        if key.master_key_id == new_id:
-            progress(i, len(stored))
-            continue
-        master = ring.by_id(key.master_key_id or "")
-        if master is None:
-            raise CiphertextError(f"data key wrapped by unknown master key {key.master_key_id}")
-        data_key = unwrap_key(master, key.owner, key.wrapped)
-        updates.append((key.owner, wrap_key(new_master, key.owner, data_key), new_id))
+        if key.master_key_id != new_id:
+            master = ring.by_id(key.master_key_id or "")
+            if master is None:
+                ident = key.master_key_id or ""
+                raise UnknownMasterKeyError(
+                    f"data key wrapped by unknown master key {ident}", ident
+                )
+            data_key = unwrap_key(master, key.owner, key.wrapped)
+            updates.append((key.owner, wrap_key(new_master, key.owner, data_key), new_id))
+            if len(updates) == chunk_size:
+                keys.rewrap(updates)
+                moved, updates = moved + len(updates), []
         progress(i, len(stored))
-    keys.rewrap(updates)
-    return len(updates)
+    if updates:
+        keys.rewrap(updates)
+    return moved + len(updates)

@@ -75,9 +75,14 @@ def next_key_file(path: Path) -> Path:
     return path.with_name(path.name + ".next")
 
 
+def encode_key(key: bytes) -> bytes:
+    """The content of a key file: URL-safe base64 and a newline."""
+    return base64.urlsafe_b64encode(key) + b"\n"
+
+
 def write_key_file(path: Path, key: bytes) -> None:
-    """Write ``key`` atomically with mode 0600 (fsync before rename)."""
-    write_private(path, base64.urlsafe_b64encode(key) + b"\n")
+    """Write ``key`` atomically with mode 0600 (file fsync, rename, directory fsync)."""
+    write_private(path, encode_key(key))
 
 
 def _read_key_file(path: Path) -> bytes:

@@ -9,7 +9,11 @@ interrupted; running the rotation again finishes it with the same new key:
    process that still holds only the old ring reloads it (finding ``.next``) and wraps again;
 3. passes re-wrap every live data key under the new key until none is left under a retired id,
    the last check counted after every data key creation in progress has committed;
-4. ``.next`` replaces the key file.
+4. ``.next`` replaces the key file, once it is checked to hold this rotation's key.
+
+Rotations are serialised by an ``flock`` on ``<key file>.lock`` (``<new key file>.lock`` with an
+environment key), held for the whole rotation and released by the kernel if the process dies; the
+ring is loaded only once the lock is held. A second rotation waits, then rotates again.
 
 With ``CARPRIVACY_MASTER_KEY`` from the environment there is no file to share: the new key goes to
 ``new_key_file`` and the operator switches the variable and restarts the processes.
@@ -17,24 +21,22 @@ With ``CARPRIVACY_MASTER_KEY`` from the environment there is no file to share: t
 
 from __future__ import annotations
 
-import base64
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from carprivacy.adapters.crypto.envelope import DataKeyRepository, rewrap_all
+from carprivacy.adapters.crypto.envelope import REWRAP_CHUNK, DataKeyRepository, rewrap_all
 from carprivacy.adapters.crypto.master_key import (
     MasterKeyRing,
     decode_key,
+    encode_key,
     key_id,
     load_master_key,
     new_master_key,
     next_key_file,
-    write_key_file,
 )
-from carprivacy.adapters.keyfile import create_private, read_private
+from carprivacy.adapters.keyfile import create_private, exclusive_lock, move_private, read_private
 from carprivacy.config import Settings
 
 MAX_PASSES = 20
@@ -53,6 +55,11 @@ class Rotation:
     from_environment: bool
 
 
+def lock_file(path: Path) -> Path:
+    """The lock that serialises rotations of the key in ``path``."""
+    return path.with_name(path.name + ".lock")
+
+
 def rotate_master_key(
     keys: DataKeyRepository,
     settings: Settings,
@@ -60,34 +67,41 @@ def rotate_master_key(
     new_key_file: Path | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    waiting: Callable[[], None] = lambda: None,
+    chunk_size: int = REWRAP_CHUNK,
 ) -> Rotation:
-    ring = load_master_key(settings)
-    if ring.file is None and new_key_file is None:
+    """Rotate, holding the rotation lock throughout; ``waiting`` is called if another rotation
+    holds it (this one then waits for it to end)."""
+    if settings.master_key is None:
+        locked = settings.resolved_master_key_file
+    elif new_key_file is not None:
+        locked = new_key_file
+    else:
         raise RotationError("new_key_file: required when the master key comes from the environment")
-    target = next_key_file(ring.file) if ring.file is not None else new_key_file
-    assert target is not None
-    new = _new_key(ring, target)
-    new_id = key_id(new)
-    if ring.current_id != new_id:
-        keys.retire_master_key(ring.current_id, clock())  # step 2: no new keys under it
-    retired = keys.retired_master_keys() - {new_id}
-    full = MasterKeyRing(ring.current, (*ring.others, new), ring.file)
-    moved = passes = 0
-    while True:  # step 3
-        passes += 1
-        moved += rewrap_all(keys, full, new, new_id, progress)
-        if keys.live_under(retired) == 0:
-            break
-        if passes == MAX_PASSES:
-            raise RotationError(f"data_keys: still under a retired key after {passes} passes")
-    if ring.file is not None:  # step 4
-        try:
-            os.replace(target, ring.file)
-        except FileNotFoundError:  # a rotation run at the same time moved it first
-            if _read_key(ring.file) != new:
-                raise
+    with exclusive_lock(lock_file(locked), waiting):
+        ring = load_master_key(settings)  # only now: no other rotation changes the files
+        target = next_key_file(ring.file) if ring.file is not None else new_key_file
+        assert target is not None
+        new = _new_key(ring, target)
+        new_id = key_id(new)
+        if new_id in keys.retired_master_keys():
+            raise RotationError(f"{target.name}: master key {new_id} is retired; it cannot return")
+        if ring.current_id != new_id:
+            keys.retire_master_key(ring.current_id, clock())  # step 2: no new keys under it
+        retired = keys.retired_master_keys() - {new_id}
+        full = MasterKeyRing(ring.current, (*ring.others, new), ring.file)
+        moved = passes = 0
+        while True:  # step 3
+            passes += 1
+            moved += rewrap_all(keys, full, new, new_id, progress, chunk_size)
+            if keys.live_under(retired) == 0:
+                break
+            if passes == MAX_PASSES:
+                raise RotationError(f"data_keys: still under a retired key after {passes} passes")
+        if ring.file is None:
+            return Rotation(new_id, moved, passes, target, True)
+        _install(target, ring.file, new)  # step 4
         return Rotation(new_id, moved, passes, ring.file, False)
-    return Rotation(new_id, moved, passes, target, True)
 
 
 def _new_key(ring: MasterKeyRing, target: Path) -> bytes:
@@ -100,12 +114,25 @@ def _new_key(ring: MasterKeyRing, target: Path) -> bytes:
             raise RotationError("new_key_file: holds the current master key; give a new path")
         return waiting
     new = new_master_key()
-    if ring.file is None:
-        write_key_file(target, new)
-        return new
-    if create_private(target, base64.urlsafe_b64encode(new) + b"\n"):
-        return new
-    return _read_key(target)  # another rotation started meanwhile: join it
+    if not create_private(target, encode_key(new)):  # written by something not holding the lock
+        raise RotationError(f"{target.name}: appeared during the rotation; run it again")
+    return new
+
+
+def _install(waiting: Path, key_file: Path, new: bytes) -> None:
+    """Step 4: move ``waiting`` onto ``key_file``, only if it holds this rotation's key."""
+    try:
+        found = _read_key(waiting)
+    except FileNotFoundError:
+        if _read_key(key_file) == new:
+            return  # already installed
+        raise RotationError(f"{waiting.name}: missing, the key file is left as it is") from None
+    if found != new:
+        raise RotationError(
+            f"{waiting.name}: holds master key {key_id(found)}, not {key_id(new)} of this "
+            "rotation; the key file is left as it is"
+        )
+    move_private(waiting, key_file)
 
 
 def _read_key(path: Path) -> bytes:

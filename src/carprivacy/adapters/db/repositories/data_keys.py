@@ -5,7 +5,8 @@ docs/adr/master-key-rotation.md).
 A new data key is inserted by one statement that also checks the retirement of its wrapping key,
 so it either commits before the retirement or sees it. ``live_under`` on PostgreSQL takes a SHARE
 lock on ``data_keys``: it waits for every insert in progress to commit, then counts. SQLite runs one
-writer at a time, so the same holds without a lock.
+writer at a time, so the same holds without a lock. ``rewrap`` is called per chunk of keys (one
+short write transaction each), so a rotation never holds SQLite's single writer lock for long.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, literal, select, text, update
+from sqlalchemy import Engine, bindparam, exists, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -91,13 +92,18 @@ class SqlDataKeyRepository:
             return [self._key(m) for m in rows]
 
     def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
+        """One transaction, one executemany: a rotation sends ``REWRAP_CHUNK`` keys at a time so
+        that SQLite writers (ingestion) wait for one chunk, not for a whole pass."""
+        if not updates:
+            return
+        c = data_keys.c
+        stmt = (
+            update(data_keys)
+            .where(c.owner == bindparam("o"), c.wrapped_key.is_not(None))
+            .values(wrapped_key=bindparam("w"), master_key_id=bindparam("m"))
+        )
         with self._engine.begin() as conn:
-            for owner, wrapped, master_key_id in updates:
-                conn.execute(
-                    update(data_keys)
-                    .where(data_keys.c.owner == owner, data_keys.c.wrapped_key.is_not(None))
-                    .values(wrapped_key=wrapped, master_key_id=master_key_id)
-                )
+            conn.execute(stmt, [{"o": o, "w": w, "m": m} for o, w, m in updates])
 
     def retire_master_key(self, master_key_id: str, at: datetime) -> None:
         stmt = self._insert(master_key_retirements).values(key_id=master_key_id, retired_at=at)

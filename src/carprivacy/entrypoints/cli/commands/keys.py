@@ -24,14 +24,16 @@ def rotate_master(
 ) -> None:
     """Generate a new master key and re-wrap every data key under it.
 
-    Safe while `carprivacy serve` and `carprivacy ingest` run: they pick up the new key from
-    `<key file>.next` and then the key file. If interrupted, run it again: it finishes the same
-    rotation. With CARPRIVACY_MASTER_KEY, the new key goes to --new-key-file: set the variable to
-    it and restart the processes (until then they cannot read re-wrapped keys).
+    Safe while `carprivacy serve` and `carprivacy ingest` run on this host (or share the key
+    file's directory): they pick up the new key from `<key file>.next` and then the key file.
+    Rotations wait for each other (`<key file>.lock`). If interrupted, run it again: it finishes
+    the same rotation. With CARPRIVACY_MASTER_KEY, the new key goes to --new-key-file: set the
+    variable to it and restart the processes (until then they cannot read re-wrapped keys).
     """
     from rich.console import Console
     from rich.progress import Progress
 
+    from carprivacy.adapters.crypto.envelope import CiphertextError, UnknownMasterKeyError
     from carprivacy.adapters.crypto.rotation import RotationError, rotate_master_key
     from carprivacy.adapters.db.engine import make_engine
     from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
@@ -51,12 +53,30 @@ def rotate_master(
             def step(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
+            def waiting() -> None:
+                progress.console.print("waiting for another rotation to finish")
+
             done = rotate_master_key(
-                SqlDataKeyRepository(engine), settings, new_key_file=new_key_file, progress=step
+                SqlDataKeyRepository(engine),
+                settings,
+                new_key_file=new_key_file,
+                progress=step,
+                waiting=waiting,
             )
     except RotationError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
+    except UnknownMasterKeyError as exc:  # key ids only, never an owner
+        typer.echo(
+            f"error: data_keys: wrapped by master key {exc.master_key_id}, which neither the "
+            "key file nor its .next holds; the rotation stopped (keys re-wrapped so far are under "
+            "the new key); find the key with that id in a backup before going on",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    except CiphertextError as exc:  # a wrapped data key that does not open: no owner named
+        typer.echo(f"error: data_keys: {exc}; the rotation stopped", err=True)
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     if done.from_environment:
