@@ -24,8 +24,8 @@ def rotate_master(
 ) -> None:
     """Generate a new master key and re-wrap every data key under it.
 
-    Safe while `carprivacy serve` and `carprivacy ingest` run on this host (or share the key
-    file's directory): they pick up the new key from `<key file>.next` and then the key file.
+    Safe while `carprivacy serve` and `carprivacy ingest` run on this host (or see the same key
+    file directory): they pick up the new key from `<key file>.next` and then the key file.
     Rotations wait for each other (`<key file>.lock`). If interrupted, run it again: it finishes
     the same rotation. With CARPRIVACY_MASTER_KEY, the new key goes to --new-key-file: set the
     variable to it and restart the processes (until then they cannot read re-wrapped keys).
