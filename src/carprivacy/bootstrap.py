@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from carprivacy.services.monitoring import MonitoringService
     from carprivacy.services.subject_state import SubjectStateService
     from carprivacy.services.vehicle_credentials import VehicleCredentialService
+    from carprivacy.services.workshop import WorkshopCollector
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Container:
     _vehicle_credentials: VehicleCredentialService | None = field(
         default=None, init=False, repr=False
     )
+    _workshop: WorkshopCollector | None = field(default=None, init=False, repr=False)
 
     @property
     def cipher(self) -> EnvelopeCipher:
@@ -90,6 +92,19 @@ class Container:
                 max_future_skew=timedelta(seconds=self.settings.max_future_skew_seconds),
             )
         return self._ingest
+
+    @property
+    def workshop(self) -> WorkshopCollector:
+        """Telemetry a workshop uploads, decided by the engine first (source ``workshop``)."""
+        if self._workshop is None:
+            from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
+            from carprivacy.services.workshop import WorkshopCollector
+
+            ingest = self.ingest
+            self._workshop = WorkshopCollector(
+                self.decisions, ingest, ingest.catalogue, SqlVehicleDirectory(self.engine)
+            )
+        return self._workshop
 
     @property
     def vehicle_credentials(self) -> VehicleCredentialService:

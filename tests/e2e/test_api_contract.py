@@ -98,6 +98,7 @@ def test_every_json_body_route_answers_malformed_json_with_400(api) -> None:
             headers={
                 "Authorization": f"Bearer {token if path == '/v1/telemetry' else TOKEN}",
                 "Content-Type": "application/json",
+                "X-Purpose": "obfcm_reporting",  # routes that need one (a workshop upload)
             },
         )
         assert r.status_code == 400, (method, path, r.status_code, r.text)

@@ -8,11 +8,11 @@
   than ``max_payload_bytes``: 413 naming the limit. A JSON array that does not parse (one
   document): 400 with line, column and position. A malformed NDJSON line is one refused record
   (``records[i]`` / ``json``, with its line and column) and the other lines are stored; its
-  quarantine row keeps the service's reason (``type``: not a JSON object).
+  quarantine row keeps that reason.
 - The answer lists every record's status; refused records name index, field and rule and are kept
   in quarantine. A 2xx answer means the accepted records AND the quarantined ones are committed.
 - A record ``vin`` that is not a VIN is refused as ``records[i].vin`` / ``vin`` (the rule MQTT
-  gives it too); the quarantine row keeps the service's reason (it differs from the credential's).
+  gives it too).
 """
 
 from __future__ import annotations
@@ -104,9 +104,39 @@ REQUEST_BODY: dict[str, Any] = {
 
 
 class PayloadError(Exception):
-    def __init__(self, status: int, content: dict[str, Any]) -> None:
+    def __init__(
+        self, status: int, content: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         self.status = status
         self.content = content
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(status_code=self.status, content=self.content, headers=self.headers)
+
+
+async def read_records(request: Request, limit: int) -> tuple[list[Any], dict[int, list[Problem]]]:
+    """The records of a telemetry upload and the ones refused on the wire (malformed NDJSON
+    lines); PayloadError (415, 413, 400, 422) when the body as a whole cannot be taken."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in JSON_TYPES + NDJSON_TYPES:
+        raise PayloadError(
+            415,
+            {"detail": "unsupported content type", "accepted": list(JSON_TYPES + NDJSON_TYPES)},
+        )
+    encodings = request.headers.get("content-encoding", "").lower().split(",")
+    if any(e.strip() not in ("", "identity") for e in encodings):
+        raise PayloadError(
+            415,
+            {
+                "detail": "unsupported Content-Encoding: send the body uncompressed",
+                "header": "Content-Encoding",
+                "accepted": ["identity"],
+            },
+            headers={"Accept-Encoding": "identity"},
+        )
+    body = await read_limited(request, limit)
+    return parse_body(body, media_type)
 
 
 def authenticated_vin(
@@ -236,31 +266,10 @@ async def post_telemetry(
     vin: str = Depends(authenticated_vin),
     container: Container = Depends(get_container),
 ) -> Any:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in JSON_TYPES + NDJSON_TYPES:
-        return JSONResponse(
-            status_code=415,
-            content={
-                "detail": "unsupported content type",
-                "accepted": list(JSON_TYPES + NDJSON_TYPES),
-            },
-        )
-    encodings = request.headers.get("content-encoding", "").lower().split(",")
-    if any(e.strip() not in ("", "identity") for e in encodings):
-        return JSONResponse(
-            status_code=415,
-            content={
-                "detail": "unsupported Content-Encoding: send the body uncompressed",
-                "header": "Content-Encoding",
-                "accepted": ["identity"],
-            },
-            headers={"Accept-Encoding": "identity"},
-        )
     try:
-        body = await read_limited(request, container.settings.max_payload_bytes)
-        records, malformed = parse_body(body, media_type)
+        records, malformed = await read_records(request, container.settings.max_payload_bytes)
     except PayloadError as exc:
-        return JSONResponse(status_code=exc.status, content=exc.content)
+        return exc.response()
     result = await run_in_threadpool(
         container.ingest.ingest,
         records,
