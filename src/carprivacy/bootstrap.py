@@ -102,7 +102,11 @@ class Container:
 
             ingest = self.ingest
             self._workshop = WorkshopCollector(
-                self.decisions, ingest, ingest.catalogue, SqlVehicleDirectory(self.engine)
+                self.decisions,
+                ingest,
+                ingest.catalogue,
+                SqlVehicleDirectory(self.engine),
+                self.settings.workshop_organisations,
             )
         return self._workshop
 

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         default=300,
         description="How far a telemetry timestamp may lie ahead of the receipt time.",
     )
+    workshop_organisations: list[str] = Field(
+        default=["workshops"],
+        description="Policy recipients whose dealer or partner callers may upload workshop "
+        "read-outs (POST /v1/workshop/telemetry); every other organisation gets 403.",
+    )
 
     @field_validator("admin_token", "token_secret")
     @classmethod

@@ -25,6 +25,7 @@ from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.bootstrap import Container, build_container
 from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails
+from carprivacy.domain.telemetry import PAYLOAD_WITHHELD
 from carprivacy.domain.vehicle_usage import UsageKind
 from carprivacy.entrypoints.api.app import create_app
 
@@ -64,8 +65,15 @@ def shop(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Container
         tokens = {
             "workshop": _person(client, "garage-west", "dealer", "workshops"),
             "dealer": _person(client, "showroom", "dealer", "dealers"),  # not a recipient
+            # a recipient of obfcm_reporting, but it receives: it does not read out cars
+            "commission": _person(client, "dg-clima", "authority_liaison", "eu_commission"),
         }
-        yield client, container, {"tokens": tokens, "owners": owners, "vehicles": vehicles}
+        ids = {"commission": "dg-clima", "dealer": "showroom"}
+        yield (
+            client,
+            container,
+            {"tokens": tokens, "owners": owners, "vehicles": vehicles, "ids": ids},
+        )
     container.close()
 
 
@@ -81,8 +89,10 @@ def upload(client: TestClient, token: str, records: list[dict[str, Any]], purpos
     )
 
 
-def readout(vin: str, value: float, signal: str = DISTANCE) -> dict[str, Any]:
-    ts = (datetime.now(UTC) - timedelta(minutes=2)).replace(microsecond=0).isoformat()
+def readout(
+    vin: str, value: float, signal: str = DISTANCE, ago: timedelta = timedelta(minutes=2)
+) -> dict[str, Any]:
+    ts = (datetime.now(UTC) - ago).replace(microsecond=0).isoformat()
     return {"vin": vin, "signal": signal, "value": value, "ts": ts}
 
 
@@ -120,23 +130,68 @@ def test_a_refusal_stops_collection_and_keeps_nothing(shop, engine: Engine):
     assert outcomes == ["allow", "deny"]
 
 
-def test_a_caller_outside_the_recipients_is_refused_before_any_lookup(shop):
+def test_a_caller_outside_the_workshops_is_refused_before_any_lookup(shop):
     client, container, w = shop
     response = upload(client, w["tokens"]["dealer"], [readout(VINS[0], 1.0)])
     assert response.status_code == 403, response.text
-    assert "recipient" in response.text or "organisation" in response.text
+    assert "caller.not_collector" in response.text and VINS[0] not in response.text
     assert container.telemetry.count() == 0
 
 
-def test_malformed_records_are_quarantined_like_any_transport(shop):
+def test_malformed_records_leave_only_their_reasons_in_quarantine(shop):
+    """No decision covered a malformed record (its car or time is unreadable): quarantine keeps
+    why it was refused, never the read-out, also for the customer who refused."""
     client, container, w = shop
-    records = [readout(VINS[0], -5.0), readout("WMW51DH0402W99999", 1.0), {"signal": DISTANCE}]
+    records = [
+        readout(VINS[0], -5.0),
+        readout("WMW51DH0402W99999", 1.0),
+        {"signal": DISTANCE},
+        readout(VINS[1], 7_000.0, signal="Private.CarPrivacy.OBFCM.Distance"),  # misspelt
+        readout(VINS[1].lower(), 7_000.0),
+    ]
     body = upload(client, w["tokens"]["workshop"], records).json()
     rules = [[e["rule"] for e in r["errors"]] for r in body["records"]]
     assert rules[0] == ["range"] and rules[1] == ["known_vehicle"]
-    assert "required" in rules[2]
-    assert len(container.telemetry.quarantine()) == 3
-    assert {q.source for q in container.telemetry.quarantine()} == {"workshop"}
+    assert "required" in rules[2] and rules[3] == ["known_signal"] and rules[4] == ["vin"]
+    quarantined = container.telemetry.quarantine()
+    assert len(quarantined) == 5 and {q.source for q in quarantined} == {"workshop"}
+    assert all(q.payload_ciphertext == PAYLOAD_WITHHELD for q in quarantined)
+
+
+def test_the_refusal_of_the_owner_of_the_read_out_time_counts(shop):
+    """The car of the refusing owner was sold yesterday: a read-out from before the sale is
+    hers and stays out; one from today is the new owner's and is stored."""
+    client, container, w = shop
+    new_owner = container.master.register_customer(
+        ContactDetails("Nieuw", "Kim", "Havenweg", "9", "3012 CC", "Rotterdam", "NL")
+    )
+    container.master.add_usage(
+        w["vehicles"][1],
+        UsageKind.OWNER,
+        datetime.now(UTC) - timedelta(days=1),
+        customer_id=new_owner.id,
+    )
+    records = [readout(VINS[1], 6_900.0, ago=timedelta(days=2)), readout(VINS[1], 7_000.0)]
+    body = upload(client, w["tokens"]["workshop"], records).json()
+    assert [r["status"] for r in body["records"]] == ["rejected", "accepted"]
+    assert body["records"][0]["errors"][0]["rule"] == "consent.refused"
+    (row,) = container.telemetry.rows_for_vehicle(w["vehicles"][1])
+    assert (row.subject_id, row.source) == (new_owner.id, "workshop")
+    assert container.telemetry.quarantine() == []
+
+
+@pytest.mark.parametrize("who", ["commission", "dealer"])
+def test_only_workshop_callers_upload_even_with_nothing_known_in_the_batch(shop, who, engine):
+    client, container, w = shop
+    for records in ([readout(VINS[0], 1.0)], [], [{"vin": VINS[1], "signal": "Nope"}]):
+        response = upload(client, w["tokens"][who], records)
+        assert response.status_code == 403, (who, records, response.text)
+    assert container.telemetry.count() == 0 and container.telemetry.quarantine() == []
+    with engine.connect() as conn:  # every refusal is recorded
+        denials = conn.execute(
+            select(audit_log.c.outcome).where(audit_log.c.caller_id == w["ids"][who])
+        ).all()
+    assert [d.outcome for d in denials] == ["deny"] * 3
 
 
 def test_without_a_purpose_or_token_nothing_is_taken(shop):
@@ -150,3 +205,11 @@ def test_without_a_purpose_or_token_nothing_is_taken(shop):
     )
     assert no_purpose.status_code in (400, 422) and "purpose" in no_purpose.text
     assert container.telemetry.count() == 0
+
+
+def test_a_workshop_organisation_the_policy_lacks_is_a_configuration_error(engine, tmp_path):
+    settings = Settings(data_dir=tmp_path, workshop_organisations=["workshops", "garage_x"])
+    container = build_container(settings, engine=engine)
+    with pytest.raises(ValueError, match="garage_x"):
+        _ = container.workshop
+    container.close()

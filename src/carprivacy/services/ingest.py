@@ -160,12 +160,19 @@ class IngestService:
         received_at: datetime,
         positions: Sequence[int] | None = None,
         refused: Mapping[int, Sequence[Problem]] | None = None,
+        vehicles: Mapping[str, VehicleInfo] | None = None,
+        keep_refused: bool = True,
     ) -> IngestResult:
         """Validate, attribute, classify, encrypt and store one batch; every record gets a status.
 
         ``refused``: records the transport already refused (index -> problems), e.g. an NDJSON
         line that is not JSON: they are not checked again, and are answered and quarantined with
         the transport's problems.
+
+        ``vehicles``: the vehicles (by VIN) the caller already looked up and decided on; used
+        instead of a lookup of its own, so that what was decided is what is stored.
+        ``keep_refused=False``: quarantine keeps only the reasons of refused records, no payload
+        (a workshop upload: its records were decided per subject, a malformed one was not).
 
         ``positions``: each record's index as its sender numbered it, used in problem paths and
         quarantine rows (an MQTT batch joins several messages: a record is numbered within its
@@ -187,7 +194,10 @@ class IngestService:
                 for r in records
                 if (type(r) is dict or isinstance(r, Mapping)) and type(vin := r.get("vin")) is str
             }
-        vehicles = self._vehicles.by_vins(vins) if vins else {}
+        if vehicles is None:
+            vehicles = self._vehicles.by_vins(vins) if vins else {}
+        else:
+            vehicles = {vin: vehicles[vin] for vin in vins if vin in vehicles}
         moment_at, sealing = moments_for(vehicles, src)
         moments: dict[tuple[str, object], Moment | None] = {}
         entries = self._entries
@@ -291,6 +301,7 @@ class IngestService:
                 src,
                 self._vehicle_of(records[index], vehicle_vin, vehicles),
                 received_at,
+                withhold=not keep_refused,
             )
             for index, errs in sorted(problems.items())
         ]

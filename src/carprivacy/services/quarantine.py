@@ -66,12 +66,15 @@ class QuarantineSealer:
         source: str,
         vehicle: VehicleInfo | None,
         received_at: datetime,
+        *,
+        withhold: bool = False,
     ) -> QuarantineRow:
-        """A refused record; its own ``ts``, when readable, decides whose data it is."""
+        """A refused record; its own ``ts``, when readable, decides whose data it is.
+        ``withhold``: keep only the reasons (``PAYLOAD_WITHHELD``), nothing of the record."""
         ts = parse_timestamp(record.get("ts")) if isinstance(record, Mapping) else None
         owner = self.owner_of(vehicle, ts or received_at)
         vehicle_id = vehicle.id if vehicle else None
-        payload = record_payload(record)
+        payload = PAYLOAD_WITHHELD if withhold else record_payload(record)
         return self.sealed(payload, index, reasons, source, vehicle_id, owner, received_at)
 
     def sealed(
@@ -85,10 +88,12 @@ class QuarantineSealer:
         received_at: datetime,
     ) -> QuarantineRow:
         aad = quarantine_aad(source, vehicle_id, index, received_at, owner, reasons)
-        try:
-            sealed = self._cipher.encrypt(owner, payload, aad)
-        except KeyDestroyedError:  # an erased subject: keep the reasons, nothing of the data
-            sealed = PAYLOAD_WITHHELD
+        sealed = PAYLOAD_WITHHELD
+        if payload != PAYLOAD_WITHHELD:
+            try:
+                sealed = self._cipher.encrypt(owner, payload, aad)
+            except KeyDestroyedError:  # an erased subject: keep the reasons, nothing of the data
+                sealed = PAYLOAD_WITHHELD
         return QuarantineRow(
             source=source,
             vehicle_id=vehicle_id,

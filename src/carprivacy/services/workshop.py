@@ -9,7 +9,17 @@ purpose, recipient and category, the customer's refusal of OBFCM collection (con
 ``obfcm_refusal``: "processing stops while refused"), objection, restriction. A refused record is
 answered with the engine's rule and article and is kept nowhere, not even in quarantine: the
 customer said no. Allowed records then take the same path as every other transport
-(``IngestService``: validation, attribution, encryption, quarantine of malformed records).
+(``IngestService``: validation, attribution, encryption), on the same snapshot of the vehicles
+that was decided on; a malformed record (which no decision covered) leaves only its reasons in
+quarantine, never its payload.
+
+Who may upload: dealer or partner callers of the configured workshop organisations
+(``workshop_organisations``, default the ``workshops`` recipient). Being a recipient of the
+purpose is not enough (the EU Commission receives OBFCM data; it does not read out cars).
+
+Whose data a record is: the vehicle's user at the record's own time (as ingestion attributes
+it), decided at the time of upload (a refusal given since the read-out counts). A record of a
+time when no person used the car is decided for the vehicle at that time.
 """
 
 from __future__ import annotations
@@ -18,13 +28,15 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from carprivacy.domain.access import Caller, Decision, DecisionRequest, Outcome
+from carprivacy.domain.access import Caller, Decision, DecisionRequest, Outcome, Reason, Role
 from carprivacy.domain.errors import AccessDeniedError, Problem
-from carprivacy.domain.signals import SignalCatalogue
+from carprivacy.domain.signals import SignalCatalogue, parse_timestamp
+from carprivacy.domain.vehicle_usage import subject_for
 from carprivacy.services.ingest import IngestResult, IngestService, RecordStatus
 from carprivacy.services.quarantine import VehicleInfo
 
 ACTION = "POST /v1/workshop/telemetry"
+COLLECTING_ROLES = frozenset({Role.DEALER, Role.PARTNER})
 
 
 class Decider(Protocol):
@@ -32,9 +44,17 @@ class Decider(Protocol):
 
     def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]: ...
 
+    def decide_list(
+        self, requests: Sequence[DecisionRequest], remainder: tuple[DecisionRequest, Reason] | None
+    ) -> list[Decision]: ...
+
 
 class Vehicles(Protocol):
     def by_vins(self, vins: Collection[str]) -> dict[str, VehicleInfo]: ...
+
+
+# (vehicle id, subject id or None, category, at): one decision covers the records of one key
+_Key = tuple[str, str | None, str, datetime]
 
 
 class WorkshopCollector:
@@ -44,11 +64,16 @@ class WorkshopCollector:
         ingest: IngestService,
         catalogue: SignalCatalogue,
         vehicles: Vehicles,
+        organisations: Collection[str] = ("workshops",),
     ) -> None:
         self._decisions = decisions
         self._ingest = ingest
         self._catalogue = catalogue
         self._vehicles = vehicles
+        self._organisations = frozenset(organisations)
+        unknown = self._organisations - set(ingest.policy.recipients_by_id)
+        if unknown:  # a configuration error, found at start-up
+            raise ValueError(f"workshop_organisations: not policy recipients: {sorted(unknown)}")
 
     def collect(
         self,
@@ -61,38 +86,33 @@ class WorkshopCollector:
     ) -> IngestResult:
         """Decide, then ingest what is allowed; every record gets a status (``IngestResult``).
 
-        Raises AccessDeniedError (403, recorded) when the caller may not collect any of the
-        records' categories for ``purpose`` at all, before any vehicle is looked up."""
+        Raises AccessDeniedError (403, recorded) before any vehicle is looked up when the caller
+        may not upload workshop data, or not for ``purpose`` and the records' categories."""
         category_of = {i: self._category(r) for i, r in enumerate(records)}
         categories = tuple(sorted({c for c in category_of.values() if c is not None}))
-        if categories:
-            screened = self._decisions.screen(
-                self._request(caller, purpose, categories, received_at)
-            )
-            if screened is not None:
-                raise AccessDeniedError(
-                    f"purpose {purpose!r} does not allow this collection",
-                    tuple(str(r) for r in screened.reasons),
-                )
+        self._screen(caller, purpose, categories, received_at)
         vins = {r["vin"] for r in records if isinstance(r, dict) and isinstance(r.get("vin"), str)}
         known = self._vehicles.by_vins(vins) if vins else {}
-        pairs = sorted(
-            {
-                (known[r["vin"]].id, c)
-                for i, r in enumerate(records)
-                if (c := category_of[i]) is not None and r["vin"] in known
-            }
-        )
-        requests = [
-            self._request(caller, purpose, (c,), received_at, vehicle_id=v) for v, c in pairs
-        ]
-        decided = dict(zip(pairs, self._decisions.decide_many(requests), strict=True))
-        denied: dict[int, tuple[Problem, ...]] = {}
+        key_of: dict[int, _Key] = {}
         for i, r in enumerate(records):
             c = category_of[i]
-            if c is None or r["vin"] not in known:
-                continue  # ingestion names what is wrong with it
-            decision = decided[(known[r["vin"]].id, c)]
+            vehicle = known.get(r["vin"]) if c is not None else None
+            ts = parse_timestamp(r.get("ts")) if vehicle is not None else None
+            if vehicle is None or ts is None or c is None:
+                continue  # ingestion refuses it; only its reasons are kept
+            subject = subject_for(vehicle.id, vehicle.usages, ts).customer_id
+            # a person's record: decided at upload (a later refusal counts); no person: the
+            # vehicle at the record's time, as ingestion attributes it
+            key_of[i] = (vehicle.id, subject, c, received_at if subject is not None else ts)
+        keys = sorted(set(key_of.values()), key=lambda k: (k[0], k[1] or "", k[2], k[3]))
+        requests = [
+            self._request(caller, purpose, (c,), at, vehicle_id=v, subject_id=s)
+            for v, s, c, at in keys
+        ]
+        decided = dict(zip(keys, self._decisions.decide_many(requests), strict=True))
+        denied: dict[int, tuple[Problem, ...]] = {}
+        for i, key in key_of.items():
+            decision = decided[key]
             if decision.outcome is not Outcome.ALLOW:
                 denied[i] = tuple(
                     Problem(f"records[{i}]", reason.rule, f"{reason.message} ({reason.article})")
@@ -106,8 +126,36 @@ class WorkshopCollector:
             received_at=received_at,
             positions=kept,
             refused={n: refused[i] for n, i in enumerate(kept) if refused and i in refused},
+            vehicles=known,
+            keep_refused=False,
         )
         return _merge(len(records), kept, result, denied)
+
+    def _screen(
+        self, caller: Caller, purpose: str, categories: tuple[str, ...], at: datetime
+    ) -> None:
+        """Who may upload at all, for this purpose (recorded; 403 before any look-up). A batch
+        without a known category is screened with the purpose's own categories."""
+        if not categories:
+            p = self._ingest.policy.purposes_by_id.get(purpose)
+            categories = p.categories if p is not None and p.categories else ("none",)
+        request = self._request(caller, purpose, categories, at)
+        if caller.role not in COLLECTING_ROLES or caller.organisation not in self._organisations:
+            reason = Reason(
+                "caller.not_collector",
+                "Art. 32(4) GDPR",
+                "G",
+                f"organisation {caller.organisation} with role {caller.role.value} does not "
+                "read out cars: only workshop dealers and partners upload workshop data",
+            )
+            self._decisions.decide_list([], (request, reason))
+            raise AccessDeniedError("this caller may not upload workshop data", (str(reason),))
+        screened = self._decisions.screen(request)
+        if screened is not None:
+            raise AccessDeniedError(
+                f"purpose {purpose!r} does not allow this collection",
+                tuple(str(r) for r in screened.reasons),
+            )
 
     def _category(self, record: object) -> str | None:
         """The policy category of a record that names a known signal and a vehicle."""
@@ -123,13 +171,16 @@ class WorkshopCollector:
         purpose: str,
         categories: tuple[str, ...],
         at: datetime,
+        *,
         vehicle_id: str | None = None,
+        subject_id: str | None = None,
     ) -> DecisionRequest:
         return DecisionRequest(
             caller=caller,
             purpose=purpose,
             categories=categories,
             at=at,
+            subject_id=subject_id,
             vehicle_id=vehicle_id,
             extra={"action": ACTION},
         )
