@@ -5,10 +5,11 @@ all-or-nothing ``store``), no I/O. For carprivacy's tests and users' tests."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
-from carprivacy.adapters.crypto.envelope import StoredDataKey
+from carprivacy.adapters.crypto.envelope import Rewrap, StoredDataKey
 from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow
 from carprivacy.domain.vehicle_usage import VehicleUsage
 from carprivacy.services.ingest import OnDuplicates, VehicleInfo
@@ -81,6 +82,7 @@ class InMemoryDataKeyRepository:
         self.keys: dict[str, StoredDataKey] = {}
         self.retired: dict[str, datetime] = {}  # master key id -> retired at
         self._lock = threading.Lock()
+        self._rotation = threading.Lock()
 
     def get_many(self, owners: Iterable[str]) -> dict[str, StoredDataKey]:
         return {o: self.keys[o] for o in owners if o in self.keys}
@@ -96,15 +98,30 @@ class InMemoryDataKeyRepository:
             self.keys[owner] = StoredDataKey(owner, None, None, old.created_at if old else at, at)
 
     def all_keys(self) -> list[StoredDataKey]:
+        """Every key, destroyed ones too, in owner order (for tests to look at)."""
         with self._lock:
             return sorted(self.keys.values(), key=lambda k: k.owner)
 
-    def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
+    def live_page(self, after: str | None, limit: int, not_under: str) -> list[StoredDataKey]:
+        return [
+            k
+            for k in self.all_keys()
+            if k.wrapped is not None
+            and k.master_key_id != not_under
+            and (after is None or k.owner > after)
+        ][:limit]
+
+    def rewrap(self, updates: list[Rewrap]) -> int:
+        moved = 0
         with self._lock:
-            for owner, wrapped, master_key_id in updates:
-                old = self.keys[owner]
-                if old.wrapped is not None:
-                    self.keys[owner] = StoredDataKey(owner, wrapped, master_key_id, old.created_at)
+            for u in updates:
+                old = self.keys.get(u.owner)
+                if old is not None and old.wrapped is not None and old.master_key_id == u.was:
+                    self.keys[u.owner] = StoredDataKey(
+                        u.owner, u.wrapped, u.master_key_id, old.created_at
+                    )
+                    moved += 1
+        return moved
 
     def retire_master_key(self, master_key_id: str, at: datetime) -> None:
         with self._lock:
@@ -113,7 +130,21 @@ class InMemoryDataKeyRepository:
     def retired_master_keys(self) -> set[str]:
         return set(self.retired)
 
-    def live_under(self, master_key_ids: Collection[str]) -> int:
+    def live_master_key_ids(self) -> set[str]:
+        with self._lock:
+            return {k.master_key_id for k in self.keys.values() if k.wrapped and k.master_key_id}
+
+    def live_not_under(self, master_key_id: str) -> int:
         with self._lock:
             keys = list(self.keys.values())
-        return sum(1 for k in keys if k.wrapped is not None and k.master_key_id in master_key_ids)
+        return sum(1 for k in keys if k.wrapped is not None and k.master_key_id != master_key_id)
+
+    @contextmanager
+    def rotation_lock(self, waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+        if not self._rotation.acquire(blocking=False):
+            waiting()
+            self._rotation.acquire()
+        try:
+            yield
+        finally:
+            self._rotation.release()

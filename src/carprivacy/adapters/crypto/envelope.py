@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -34,7 +35,7 @@ from carprivacy.domain.errors import KeyDestroyedError
 
 VERSION = b"\x01"
 NONCE = 12
-REWRAP_CHUNK = 1_000  # data keys re-wrapped per transaction during a master-key rotation
+REWRAP_CHUNK = 1_000  # data keys read and re-wrapped per page (one transaction) in a rotation
 
 
 class CiphertextError(ValueError):
@@ -63,6 +64,17 @@ class StoredDataKey:
     destroyed_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Rewrap:
+    """Move ``owner``'s data key to ``wrapped`` under ``master_key_id``, if it is still live and
+    under ``was`` (the id the rotation read): compare-and-set."""
+
+    owner: str
+    wrapped: bytes
+    master_key_id: str
+    was: str
+
+
 class DataKeyRepository(Protocol):
     """Where wrapped data keys live (the ``data_keys`` table, or memory in tests)."""
 
@@ -74,11 +86,14 @@ class DataKeyRepository(Protocol):
 
     def destroy(self, owner: str, at: datetime) -> None: ...
 
-    def all_keys(self) -> list[StoredDataKey]: ...
+    def live_page(self, after: str | None, limit: int, not_under: str) -> list[StoredDataKey]:
+        """Up to ``limit`` live keys not wrapped by ``not_under`` whose owner sorts after
+        ``after`` (all owners if None), in owner order."""
+        ...
 
-    def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
-        """Replace (owner, wrapped, master_key_id) for live keys, in one transaction (callers
-        keep the list short: ``rewrap_all`` sends ``REWRAP_CHUNK`` at a time)."""
+    def rewrap(self, updates: list[Rewrap]) -> int:
+        """Apply the compare-and-set updates in one transaction; returns the keys moved (callers
+        keep the list short: ``rewrap_all`` sends one page at a time)."""
         ...
 
     def retire_master_key(self, master_key_id: str, at: datetime) -> None:
@@ -87,9 +102,17 @@ class DataKeyRepository(Protocol):
 
     def retired_master_keys(self) -> set[str]: ...
 
-    def live_under(self, master_key_ids: Collection[str]) -> int:
-        """How many live data keys are wrapped by these ids, counted once every data key
-        creation in progress has committed (the last check of a rotation)."""
+    def live_master_key_ids(self) -> set[str]:
+        """The master key ids that live data keys are wrapped by."""
+        ...
+
+    def live_not_under(self, master_key_id: str) -> int:
+        """How many live data keys are wrapped by another id than ``master_key_id``, counted
+        once every data key creation in progress has committed (the last check of a rotation)."""
+        ...
+
+    def rotation_lock(self, waiting: Callable[[], None] = ...) -> AbstractContextManager[None]:
+        """Held for a whole rotation: one rotation at a time per store, from any host."""
         ...
 
 
@@ -248,27 +271,30 @@ def rewrap_all(
     progress: Callable[[int, int], None] = lambda done, total: None,
     chunk_size: int = REWRAP_CHUNK,
 ) -> int:
-    """Re-wrap every live data key under ``new_master``, ``chunk_size`` keys per ``rewrap``
-    (one transaction each: a SQLite writer waits for one chunk, never for the whole pass); returns
-    the count. Each update is idempotent; the rotation's final count is what proves completeness."""
-    stored = [k for k in keys.all_keys() if k.wrapped is not None]
-    updates: list[tuple[str, bytes, str]] = []
-    moved = 0
-    for i, key in enumerate(stored, 1):
-        assert key.wrapped is not None
-        if key.master_key_id != new_id:
-            master = ring.by_id(key.master_key_id or "")
+    """One pass: re-wrap every live data key not under ``new_id``, reading and updating
+    ``chunk_size`` keys at a time (keyset pagination by owner; one transaction per page, so a
+    SQLite writer waits for one page, never for the whole pass, and memory stays flat). Returns
+    the keys actually moved. ``progress(done, total)`` counts the keys seen against those left at
+    the start. Each update is a compare-and-set; the rotation's final count proves completeness."""
+    total = keys.live_not_under(new_id)
+    after: str | None = None
+    moved = done = 0
+    while page := keys.live_page(after, chunk_size, new_id):
+        updates: list[Rewrap] = []
+        for key in page:
+            assert key.wrapped is not None
+            ident = key.master_key_id or ""
+            master = ring.by_id(ident)
             if master is None:
-                ident = key.master_key_id or ""
                 raise UnknownMasterKeyError(
                     f"data key wrapped by unknown master key {ident}", ident
                 )
             data_key = unwrap_key(master, key.owner, key.wrapped)
-            updates.append((key.owner, wrap_key(new_master, key.owner, data_key), new_id))
-            if len(updates) == chunk_size:
-                keys.rewrap(updates)
-                moved, updates = moved + len(updates), []
-        progress(i, len(stored))
-    if updates:
-        keys.rewrap(updates)
-    return moved + len(updates)
+            updates.append(
+                Rewrap(key.owner, wrap_key(new_master, key.owner, data_key), new_id, ident)
+            )
+            done += 1
+            progress(done, max(total, done))
+        moved += keys.rewrap(updates)
+        after = page[-1].owner
+    return moved

@@ -3,24 +3,37 @@
 docs/adr/master-key-rotation.md).
 
 A new data key is inserted by one statement that also checks the retirement of its wrapping key,
-so it either commits before the retirement or sees it. ``live_under`` on PostgreSQL takes a SHARE
-lock on ``data_keys``: it waits for every insert in progress to commit, then counts. SQLite runs one
-writer at a time, so the same holds without a lock. ``rewrap`` is called per chunk of keys (one
-short write transaction each), so a rotation never holds SQLite's single writer lock for long.
+so it either commits before the retirement or sees it. ``live_not_under`` on PostgreSQL takes a
+SHARE lock on ``data_keys``: it waits for every insert in progress to commit, then counts. SQLite
+runs one writer at a time, so the same holds without a lock. ``rewrap`` is called per page of keys
+(one short write transaction each), so a rotation never holds SQLite's single writer lock for long;
+it moves a key only if it is still under the id the rotation read (compare-and-set).
+
+``rotation_lock`` serialises rotations across every process that uses this database: on PostgreSQL
+a session-level ``pg_advisory_lock(ROTATION_LOCK_KEY)`` on a connection of its own, held for the
+whole rotation; on SQLite (a file local to one host) an ``flock`` on
+``<database file>.rotation.lock``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, exists, func, literal, select, text, update
+from sqlalchemy import Engine, bindparam, exists, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from carprivacy.adapters.crypto.envelope import StoredDataKey
+from carprivacy.adapters.crypto.envelope import Rewrap, StoredDataKey
 from carprivacy.adapters.db.tables.telemetry import data_keys, master_key_retirements
+from carprivacy.adapters.keyfile import exclusive_lock
+
+# The PostgreSQL advisory lock of master-key rotations: the ASCII of "carprivk" as a bigint. Fixed
+# so that every process, on any host, that rotates keys in this database takes the same lock.
+ROTATION_LOCK_KEY = int.from_bytes(b"carprivk", "big")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -86,24 +99,35 @@ class SqlDataKeyRepository:
         with self._engine.begin() as conn:
             conn.execute(stmt)
 
-    def all_keys(self) -> list[StoredDataKey]:
+    def live_page(self, after: str | None, limit: int, not_under: str) -> list[StoredDataKey]:
+        """Up to ``limit`` live keys not wrapped by ``not_under``, owners after ``after``, in
+        owner order (keyset pagination on the primary key)."""
+        c = data_keys.c
+        query = select(data_keys).where(c.wrapped_key.is_not(None), self._not_under(not_under))
+        if after is not None:
+            query = query.where(c.owner > after)
         with self._engine.connect() as conn:
-            rows = conn.execute(select(data_keys).order_by(data_keys.c.owner)).mappings()
+            rows = conn.execute(query.order_by(c.owner).limit(limit)).mappings()
             return [self._key(m) for m in rows]
 
-    def rewrap(self, updates: list[tuple[str, bytes, str]]) -> None:
-        """One transaction, one executemany: a rotation sends ``REWRAP_CHUNK`` keys at a time so
-        that SQLite writers (ingestion) wait for one chunk, not for a whole pass."""
+    def rewrap(self, updates: list[Rewrap]) -> int:
+        """One transaction, one executemany; a key moves only if it is live and still under
+        ``u.was`` (another rotation or a destruction meanwhile leaves it alone). Returns the
+        number of keys moved."""
         if not updates:
-            return
+            return 0
         c = data_keys.c
         stmt = (
             update(data_keys)
-            .where(c.owner == bindparam("o"), c.wrapped_key.is_not(None))
+            .where(c.owner == bindparam("o"), c.master_key_id == bindparam("was"))
+            .where(c.wrapped_key.is_not(None))
             .values(wrapped_key=bindparam("w"), master_key_id=bindparam("m"))
         )
+        params = [
+            {"o": u.owner, "w": u.wrapped, "m": u.master_key_id, "was": u.was} for u in updates
+        ]
         with self._engine.begin() as conn:
-            conn.execute(stmt, [{"o": o, "w": w, "m": m} for o, w, m in updates])
+            return int(conn.execute(stmt, params).rowcount)
 
     def retire_master_key(self, master_key_id: str, at: datetime) -> None:
         stmt = self._insert(master_key_retirements).values(key_id=master_key_id, retired_at=at)
@@ -114,14 +138,50 @@ class SqlDataKeyRepository:
         with self._engine.connect() as conn:
             return set(conn.execute(select(master_key_retirements.c.key_id)).scalars())
 
-    def live_under(self, master_key_ids: Collection[str]) -> int:
-        if not master_key_ids:
-            return 0
+    @staticmethod
+    def _not_under(master_key_id: str) -> Any:
+        c = data_keys.c
+        return or_(c.master_key_id.is_(None), c.master_key_id != master_key_id)
+
+    def live_master_key_ids(self) -> set[str]:
+        c = data_keys.c
+        query = select(c.master_key_id).where(c.wrapped_key.is_not(None)).distinct()
+        with self._engine.connect() as conn:
+            return {i for i in conn.execute(query).scalars() if i is not None}
+
+    def live_not_under(self, master_key_id: str) -> int:
         c = data_keys.c
         query = select(func.count()).where(
-            c.master_key_id.in_(list(master_key_ids)), c.wrapped_key.is_not(None)
+            c.wrapped_key.is_not(None), self._not_under(master_key_id)
         )
         with self._engine.begin() as conn:
             if self._engine.dialect.name == "postgresql":
                 conn.execute(text("LOCK TABLE data_keys IN SHARE MODE"))
             return int(conn.execute(query).scalar_one())
+
+    @contextmanager
+    def rotation_lock(self, waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+        """Hold the database's rotation lock for the block; ``waiting`` is called once if another
+        rotation holds it. Released when the block ends or the process dies."""
+        if self._engine.dialect.name != "postgresql":
+            database = self._engine.url.database
+            if not database or database == ":memory:" or database.startswith("file:"):
+                yield  # a private in-memory database: nothing else can rotate in it
+                return
+            path = Path(database)
+            with exclusive_lock(path.with_name(path.name + ".rotation.lock"), waiting):
+                yield
+            return
+        conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ROTATION_LOCK_KEY})
+            if not got.scalar_one():
+                waiting()
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ROTATION_LOCK_KEY})
+            yield
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ROTATION_LOCK_KEY})
+        except BaseException:
+            conn.invalidate()  # the session ends, and with it the lock, whatever state it is in
+            raise
+        finally:
+            conn.close()

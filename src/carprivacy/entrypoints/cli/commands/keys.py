@@ -26,7 +26,8 @@ def rotate_master(
 
     Safe while `carprivacy serve` and `carprivacy ingest` run on this host (or see the same key
     file directory): they pick up the new key from `<key file>.next` and then the key file.
-    Rotations wait for each other (`<key file>.lock`). If interrupted, run it again: it finishes
+    Rotations wait for each other (`<key file>.lock` and a lock in the database), from any
+    host. If interrupted, run it again: it finishes
     the same rotation. With CARPRIVACY_MASTER_KEY, the new key goes to --new-key-file: set the
     variable to it and restart the processes (until then they cannot read re-wrapped keys).
     """
@@ -69,8 +70,9 @@ def rotate_master(
     except UnknownMasterKeyError as exc:  # key ids only, never an owner
         typer.echo(
             f"error: data_keys: wrapped by master key {exc.master_key_id}, which neither the "
-            "key file nor its .next holds; the rotation stopped (keys re-wrapped so far are under "
-            "the new key); find the key with that id in a backup before going on",
+            "key file nor its .next (nor CARPRIVACY_MASTER_KEY) holds; the rotation stopped (keys "
+            "re-wrapped so far are under the new key); another rotation may have used that key: "
+            "load it, or find it in a backup, before going on",
             err=True,
         )
         raise typer.Exit(1) from None
