@@ -166,7 +166,7 @@ class SqlDataKeyRepository:
         if self._engine.dialect.name != "postgresql":
             database = self._engine.url.database
             if not database or database == ":memory:" or database.startswith("file:"):
-                yield  # a private in-memory database: nothing else can rotate in it
+                yield  # in-memory (or a ``file:`` URI, not resolved here): no lock file
                 return
             path = Path(database)
             with exclusive_lock(path.with_name(path.name + ".rotation.lock"), waiting):
