@@ -90,6 +90,7 @@ class Container:
                 SqlVehicleDirectory(self.engine),
                 self.cipher,
                 max_future_skew=timedelta(seconds=self.settings.max_future_skew_seconds),
+                consents=self.subject_state.repo,  # OBFCM: a refusal stops collection (C3)
             )
         return self._ingest
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
+from carprivacy.domain.collection_gate import CollectionGate, GateRefusal, collection_gate
 from carprivacy.domain.errors import InvalidInputError, Problem
 from carprivacy.domain.policy import Policy, RetentionAnchor, Sensitivity
 from carprivacy.domain.retention import ExpiryFunction, RetentionPlan, plan_for
@@ -26,6 +27,7 @@ from carprivacy.domain.signals import (
     timestamp_until,
     validate_record,
 )
+from carprivacy.domain.subject_state import ConsentRecord
 from carprivacy.domain.telemetry import (
     QuarantineRow,
     Source,
@@ -55,6 +57,12 @@ class VehicleDirectory(Protocol):
 
 
 OnDuplicates = Callable[[Mapping[int, StoredValue]], Sequence[QuarantineRow]]
+
+
+class ConsentLookup(Protocol):
+    def consents(self, subject_id: str) -> list[ConsentRecord]:
+        """Every consent and refusal record of the subject."""
+        ...
 
 
 class TelemetryRepository(Protocol):
@@ -120,7 +128,10 @@ class IngestService:
         *,
         max_future_skew: timedelta = timedelta(minutes=5),
         quarantine_retention: timedelta = QUARANTINE_RETENTION,
+        consents: ConsentLookup | None = None,
     ) -> None:
+        """``consents``: the subjects' consent records, for categories whose every collection
+        purpose depends on a consent topic (OBFCM); without it nothing is gated."""
         catalogue.check_categories(policy.categories_by_id)  # PolicyError at start-up
         self.policy = policy
         self.catalogue = catalogue
@@ -129,6 +140,7 @@ class IngestService:
         self._cipher = cipher
         self._max_future_skew = max_future_skew
         self._quarantine = QuarantineSealer(cipher, quarantine_retention)
+        self._consents = consents
         self._retention: dict[str, RetentionPlan] = {}
         self._expiry_functions: dict[tuple[str, date | None], ExpiryFunction] = {}
         self._accepted: list[RecordStatus] = []
@@ -147,6 +159,7 @@ class IngestService:
                 sensitive[s.category],
                 purposes[s.category],
                 catalogue.encoder(s.name),
+                collection_gate(policy, s.category, purposes[s.category]) if consents else None,
             )
             for s in catalogue.signals
         }
@@ -201,7 +214,9 @@ class IngestService:
         moment_at, sealing = moments_for(vehicles, src)
         moments: dict[tuple[str, object], Moment | None] = {}
         entries = self._entries
-        problems: dict[int, list[Problem]] = {}
+        problems: dict[int, list[Problem]] = {}  # refused and quarantined
+        blocked: dict[int, tuple[Problem, ...]] = {}  # refused by the subject's choice: not kept
+        consent_cache: dict[str, list[ConsentRecord]] = {}
         rows: list[TelemetryRow | None] = []
         entry: Entry
         text: str
@@ -256,6 +271,12 @@ class IngestService:
                 at = index if positions is None else positions[index]
                 problems[index] = [Problem(f"records[{at}].vin", rule, message)]
                 continue
+            if entry.gate is not None and m.subject_id is not None:
+                refusal = self._gate(entry.gate, m, received_at, consent_cache)
+                if refusal is not None:  # the subject said no: answered, kept nowhere
+                    at = index if positions is None else positions[index]
+                    blocked[index] = (Problem(f"records[{at}]", refusal.rule, refusal.message),)
+                    continue
             category = entry.category
             try:
                 expires_at = m.expiries[category]
@@ -309,7 +330,9 @@ class IngestService:
 
         def record_of(position: int) -> int:
             if not good:
-                good.extend(i for i in range(len(records)) if i not in problems)
+                good.extend(
+                    i for i in range(len(records)) if i not in problems and i not in blocked
+                )
             return good[position]
 
         resolver = ConflictResolver(
@@ -324,11 +347,13 @@ class IngestService:
         duplicates = self._telemetry.store(stored_rows, quarantine, resolver)
         refused = resolver.refused  # conflicting duplicates
         accepted = self._accepted_statuses(len(records))  # immutable: shared between results
-        if problems or duplicates:
+        if problems or duplicates or blocked:
             again = {record_of(p) for p in duplicates} - refused.keys()
             statuses = [
                 RecordStatus(i, "rejected", tuple(problems[i]))
                 if i in problems
+                else RecordStatus(i, "rejected", blocked[i])
+                if i in blocked
                 else RecordStatus(i, "rejected", tuple(refused[i]))
                 if i in refused
                 else RecordStatus(i, "duplicate")
@@ -340,10 +365,25 @@ class IngestService:
             statuses = accepted[: len(records)]
         return IngestResult(
             len(stored_rows) - len(duplicates),
-            len(problems) + len(refused),
+            len(problems) + len(blocked) + len(refused),
             statuses,
             duplicates=len(duplicates) - len(refused),
         )
+
+    def _gate(
+        self,
+        gate: CollectionGate,
+        m: Moment,
+        at: datetime,
+        cache: dict[str, list[ConsentRecord]],
+    ) -> GateRefusal | None:
+        """The subject's consents (read once per subject and batch) decide whether a gated
+        category is collected, at the time of receipt (a refusal in force stops collection)."""
+        assert m.subject_id is not None and self._consents is not None
+        consents = cache.get(m.subject_id)
+        if consents is None:
+            consents = cache[m.subject_id] = self._consents.consents(m.subject_id)
+        return gate.refusal(consents, m.subject_id, m.vehicle_id, at)
 
     def _accepted_statuses(self, n: int) -> list[RecordStatus]:
         if len(self._accepted) < n:

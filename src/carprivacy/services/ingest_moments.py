@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import NamedTuple
 
+from carprivacy.domain.collection_gate import CollectionGate
 from carprivacy.domain.master import VIN_PATTERN
 from carprivacy.domain.signals import NOT_A_VIN, ValueEncoder
 from carprivacy.domain.telemetry import aad_parts
@@ -30,6 +31,7 @@ class Entry(NamedTuple):
     sensitive: bool
     purposes: tuple[str, ...]
     encode: ValueEncoder
+    gate: CollectionGate | None = None  # consents decide whether it is collected at all
 
 
 class Sealing(NamedTuple):
