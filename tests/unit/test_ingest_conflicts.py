@@ -183,3 +183,14 @@ def test_a_record_naming_another_vin_is_sealed_for_the_sending_vehicle(world):
     assert result.statuses[0].errors[0].rule == "vin_mismatch"
     (q,) = repo.quarantine()
     assert (q.vehicle_id, q.key_owner) == ("veh-1", "subject:alice")  # the credential's car
+
+
+@pytest.mark.parametrize(("first", "again"), [(13, 13.0), (13.0, 13), (52, 52.0), (1.3e1, 13)])
+@pytest.mark.parametrize("signal", [VOLTAGE, LATITUDE])
+def test_a_whole_number_and_its_float_are_one_value_of_a_float_signal(world, signal, first, again):
+    """Another JSON writer may resend 13 as 13.0: a duplicate, not a conflict."""
+    service, repo, _ = world
+    records = [rec(signal, first), rec(signal, again)]
+    result = service.ingest(records, source="mqtt", vehicle_vin=VIN, received_at=NOW)
+    assert [s.status for s in result.statuses] == ["accepted", "duplicate"]
+    assert repo.quarantine() == []

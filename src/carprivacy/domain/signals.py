@@ -225,7 +225,8 @@ def timestamp_until(raw: str, latest: datetime) -> datetime | None:
 
 
 def check_value(signal: Signal, value: object, path: str) -> tuple[Any, list[Problem]]:
-    """The value as stored (ints for integer types) and the problems it has against ``signal``."""
+    """The value as stored (ints for integer types, floats for float types) and the problems it
+    has against ``signal``."""
     stype = signal.type
     if stype is SignalType.BOOLEAN:
         if not isinstance(value, bool):
@@ -271,6 +272,13 @@ def check_value(signal: Signal, value: object, path: str) -> tuple[Any, list[Pro
                 f"{signal.name} takes {_range_text(signal)} {signal.unit or ''}".rstrip(),
             )
         ]
+    if bounds is None and isinstance(number, int):
+        # a float signal stores floats: 13 and 13.0 are one value (a record resent by another
+        # JSON writer is a duplicate, not a conflict)
+        try:
+            number = float(number)
+        except OverflowError:
+            return None, [Problem(path, "finite", "must be a finite number")]
     return number, []
 
 
@@ -333,7 +341,7 @@ def value_encoder(signal: Signal) -> ValueEncoder:
             # NaN fails both comparisons; infinities lie outside the finite bounds
             return repr(value) if lo <= value <= hi else None  # type: ignore[operator]
         if kind is int and lo <= value <= hi:  # type: ignore[operator]
-            return str(value)
+            return repr(float(value))  # type: ignore[arg-type]  # stored as a float (check_value)
         return None
 
     return number
