@@ -86,8 +86,13 @@ def _document_errors(app: FastAPI) -> None:
 def _field_error(e: Any) -> dict[str, str]:
     """One 422 entry: the field, a rule name and a message; never the submitted value, never a
     raw regular expression."""
-    field = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
+    loc = [str(x) for x in e.get("loc", ()) if x != "body"]
     rule, message = str(e.get("type", "invalid")), str(e.get("msg", ""))
+    if rule == "extra_forbidden" and loc:
+        # the sender's own field name can itself be personal data: name where, not what
+        loc[-1] = "*"
+        message = "unexpected field: the schema of this request lists the fields it takes"
+    field = ".".join(loc) or "body"
     if rule == "string_pattern_mismatch":
         named = format_of((e.get("ctx") or {}).get("pattern"))
         rule, message = named.rule, named.message
