@@ -53,3 +53,29 @@ def test_quarantine_lists_reasons_newest_first_without_values(fleet: Container, 
 def test_an_empty_quarantine_says_so(fleet: Container, env):
     result = CliRunner().invoke(app, ["ingest", "quarantine"], env=env)
     assert result.exit_code == 0 and "quarantine holds 0 row(s) (empty)" in result.stdout
+
+
+def test_quarantine_filters_by_source_rule_and_time(fleet: Container, env):
+    now = datetime.now(UTC)
+    ts = (now - timedelta(minutes=1)).isoformat()
+    bad = [
+        {"signal": "Vehicle.Speed", "value": 999.0, "ts": ts},  # range
+        {"signal": "Vehicle.Nope", "value": 1, "ts": ts},  # known_signal
+    ]
+    fleet.ingest.ingest(bad, source="http", vehicle_vin=VIN, received_at=now - timedelta(hours=2))
+    fleet.ingest.ingest(bad, source="mqtt", vehicle_vin=VIN, received_at=now)
+
+    def listed(*args: str) -> list[dict]:
+        result = CliRunner().invoke(app, ["ingest", "quarantine", "--json", *args], env=env)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    assert len(listed()) == 4
+    assert {r["source"] for r in listed("--source", "mqtt")} == {"mqtt"}
+    ranged = listed("--rule", "range")
+    assert len(ranged) == 2 and all(r["reasons"][0]["rule"] == "range" for r in ranged)
+    since = (now - timedelta(hours=1)).replace(tzinfo=None).isoformat(timespec="seconds")
+    assert [r["source"] for r in listed("--since", since)] == ["mqtt", "mqtt"]
+    assert listed("--rule", "ran%") == []  # a rule is matched exactly, no wildcards
+    refused = CliRunner().invoke(app, ["ingest", "quarantine", "--source", "fax"], env=env)
+    assert refused.exit_code == 2

@@ -191,3 +191,22 @@ def test_usage_md_shows_the_answers_the_route_gives(setup):
     assert single.status_code == 422
     [error] = single.json()["errors"]
     assert f'(`{error["field"]}` / `{error["rule"]}`, "{error["message"]}")' in usage
+
+
+def test_an_ndjson_line_that_is_not_utf8_is_one_refused_record(setup):
+    client, container, token = setup
+    lines = [
+        json.dumps(record(3)).encode(),
+        b'{"signal": "Vehicle.Speed", "value": 1.0, "ts": "\xff\xfe"}',
+        json.dumps(record(1)).encode(),
+    ]
+    response = post(client, token, b"\n".join(lines), NDJSON)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [r["status"] for r in body["records"]] == ["accepted", "rejected", "accepted"]
+    [error] = body["records"][1]["errors"]
+    assert (error["field"], error["rule"]) == ("records[1]", "utf8")
+    assert error["message"].startswith("line 2 is not UTF-8")
+    assert container.telemetry.count() == 2
+    [q] = container.telemetry.quarantine()
+    assert [(p.path, p.rule) for p in q.reasons] == [("records[1]", "utf8")]

@@ -213,3 +213,12 @@ def test_a_workshop_organisation_the_policy_lacks_is_a_configuration_error(engin
     with pytest.raises(ValueError, match="garage_x"):
         _ = container.workshop
     container.close()
+
+
+def test_a_record_of_another_category_is_refused_alone(shop):
+    client, container, w = shop
+    speed = {**readout(VINS[0], 50.0), "signal": "Vehicle.Speed"}  # not an OBFCM value
+    body = upload(client, w["tokens"]["workshop"], [readout(VINS[0], 41_000.0), speed]).json()
+    assert [r["status"] for r in body["records"]] == ["accepted", "rejected"]
+    assert body["records"][1]["errors"][0]["rule"] == "category.not_allowed"
+    assert container.telemetry.count() == 1 and container.telemetry.quarantine() == []

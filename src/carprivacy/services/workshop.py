@@ -134,11 +134,14 @@ class WorkshopCollector:
     def _screen(
         self, caller: Caller, purpose: str, categories: tuple[str, ...], at: datetime
     ) -> None:
-        """Who may upload at all, for this purpose (recorded; 403 before any look-up). A batch
-        without a known category is screened with the purpose's own categories."""
-        if not categories:
-            p = self._ingest.policy.purposes_by_id.get(purpose)
-            categories = p.categories if p is not None and p.categories else ("none",)
+        """Who may upload at all, for this purpose (recorded; 403 before any look-up). Screened
+        with the records' categories that the purpose uses, or the purpose's own when none is:
+        a record of another category is refused on its own (``category.not_allowed``), not the
+        whole upload."""
+        p = self._ingest.policy.purposes_by_id.get(purpose)
+        if p is not None:
+            categories = tuple(c for c in categories if c in p.categories) or p.categories
+        categories = categories or ("none",)
         request = self._request(caller, purpose, categories, at)
         if caller.role not in COLLECTING_ROLES or caller.organisation not in self._organisations:
             reason = Reason(

@@ -113,7 +113,7 @@ def get_purpose(
                 Problem(
                     "purpose",
                     "required",
-                    "name the purpose of this read (query parameter purpose or header X-Purpose)",
+                    "name the purpose (query parameter purpose or header X-Purpose)",
                 )
             ]
         )

@@ -270,9 +270,25 @@ class SqlTelemetryRepository:
         """Every quarantine row, oldest first."""
         return [row for _, row in self.quarantine_recent(None)][::-1]
 
-    def quarantine_recent(self, limit: int | None) -> list[tuple[int, QuarantineRow]]:
-        """(id, row) of the newest ``limit`` quarantine rows (all with None), newest first."""
-        query = select(telemetry_quarantine).order_by(telemetry_quarantine.c.id.desc())
+    def quarantine_recent(
+        self,
+        limit: int | None,
+        *,
+        source: str | None = None,
+        rule: str | None = None,
+        since: datetime | None = None,
+    ) -> list[tuple[int, QuarantineRow]]:
+        """(id, row) of the newest ``limit`` quarantine rows (all with None), newest first;
+        only those of ``source``, with a reason of ``rule``, received at or after ``since``."""
+        q = telemetry_quarantine.c
+        query = select(telemetry_quarantine).order_by(q.id.desc())
+        if source is not None:
+            query = query.where(q.source == source)
+        if rule is not None:  # reasons_json writes '"rule":"<rule>"' without spaces
+            pattern = json.dumps({"rule": rule}, separators=(",", ":"))[1:-1]
+            query = query.where(q.reasons.contains(pattern, autoescape=True))
+        if since is not None:
+            query = query.where(q.received_at >= since)
         if limit is not None:
             query = query.limit(limit)
         with self._engine.connect() as conn:

@@ -179,13 +179,21 @@ def _malformed(exc: json.JSONDecodeError) -> PayloadError:
     )
 
 
-def parse_ndjson(text: str) -> tuple[list[Any], dict[int, list[Problem]]]:
-    """One record per non-blank line. A line that is not JSON is a record too, refused with
-    ``records[i]`` / ``json`` and its line and column (the returned problems, by record index):
-    the service quarantines it with that reason while the other lines are stored."""
+def parse_ndjson(body: bytes) -> tuple[list[Any], dict[int, list[Problem]]]:
+    """One record per non-blank line. A line that is not UTF-8 or not JSON is a record too,
+    refused with ``records[i]`` / ``utf8`` or ``json`` and where it broke (the returned problems,
+    by record index): the service quarantines it with that reason while the other lines are
+    stored."""
     records: list[Any] = []
     malformed: dict[int, list[Problem]] = {}
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, raw in enumerate(body.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            where = f"line {number} is not UTF-8 (byte {exc.start + 1} of the line)"
+            malformed[len(records)] = [Problem(f"records[{len(records)}]", "utf8", where)]
+            records.append(raw.decode("utf-8", errors="replace"))
+            continue
         if not line.strip():
             continue
         try:
@@ -202,12 +210,12 @@ def parse_ndjson(text: str) -> tuple[list[Any], dict[int, list[Problem]]]:
 
 def parse_body(body: bytes, media_type: str) -> tuple[list[Any], dict[int, list[Problem]]]:
     """The records of a body, and the records the route refuses itself (malformed NDJSON lines)."""
+    if media_type in NDJSON_TYPES:
+        return parse_ndjson(body)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError(400, {"detail": "body is not UTF-8", "position": exc.start}) from None
-    if media_type in NDJSON_TYPES:
-        return parse_ndjson(text)
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -12,10 +12,13 @@ import signal
 import socket
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 import typer
+
+from carprivacy.domain.telemetry import Source
 
 ingest_app = typer.Typer(
     help="Take telemetry in (MQTT worker) and look at what was refused (quarantine).",
@@ -147,6 +150,11 @@ def ingest_mqtt(
 @ingest_app.command("quarantine")
 def quarantine(
     limit: int = typer.Option(20, min=1, max=10_000, help="How many of the newest rows to list."),
+    source: Source | None = typer.Option(None, help="Only rows from this transport."),
+    rule: str | None = typer.Option(None, help="Only rows with a reason of this rule, e.g. range."),
+    since: datetime | None = typer.Option(
+        None, help="Only rows received at or after this time (ISO 8601; UTC if no offset)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per row, no table."),
 ) -> None:
     """List the newest refused records and messages with their reasons (no payloads: those stay
@@ -163,7 +171,9 @@ def quarantine(
     container = build_container(load_settings())
     try:
         counts = container.telemetry.quarantine_counts()
-        recent = container.telemetry.quarantine_recent(limit)
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        recent = container.telemetry.quarantine_recent(limit, source=source, rule=rule, since=since)
     finally:
         container.close()
 

@@ -48,7 +48,9 @@ def rotate_master(
         raise typer.Exit(2)
     engine = make_engine(settings.resolved_database_url)
     try:
-        with Progress(transient=True, console=Console(stderr=True)) as progress:
+        err = Console(stderr=True)
+        # a bar on a terminal only: piped, it would leave an empty line behind
+        with Progress(transient=True, console=err, disable=not err.is_terminal) as progress:
             task = progress.add_task("re-wrapping data keys", total=None)
 
             def step(done: int, total: int) -> None:
