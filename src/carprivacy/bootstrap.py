@@ -79,6 +79,9 @@ class Container:
             from datetime import timedelta
 
             from carprivacy.adapters.catalogue import load_catalogue
+            from carprivacy.adapters.db.repositories.subject_state import (
+                SqlSubjectStateRepository,
+            )
             from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
             from carprivacy.services.ingest import IngestService
 
@@ -90,7 +93,8 @@ class Container:
                 SqlVehicleDirectory(self.engine),
                 self.cipher,
                 max_future_skew=timedelta(seconds=self.settings.max_future_skew_seconds),
-                consents=self.subject_state.repo,  # OBFCM: a refusal stops collection (C3)
+                # OBFCM: a refusal stops collection (C3)
+                consents=SqlSubjectStateRepository(self.engine, self.cipher),
             )
         return self._ingest
 

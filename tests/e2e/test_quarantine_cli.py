@@ -4,7 +4,7 @@ SPEC I1), on SQLite and PostgreSQL: reasons per row, counts per source, never a 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from tests.e2e.test_telemetry_cli import VIN, env, fleet
 from typer.testing import CliRunner
@@ -77,5 +77,9 @@ def test_quarantine_filters_by_source_rule_and_time(fleet: Container, env):
     since = (now - timedelta(hours=1)).replace(tzinfo=None).isoformat(timespec="seconds")
     assert [r["source"] for r in listed("--since", since)] == ["mqtt", "mqtt"]
     assert listed("--rule", "ran%") == []  # a rule is matched exactly, no wildcards
+    assert listed("--rule", "RANGE") == []  # and with its case, on both databases
+    plus_two = (now - timedelta(hours=1)).astimezone(timezone(timedelta(hours=2)))
+    offset = plus_two.isoformat(timespec="seconds")  # the same instant, another offset
+    assert [r["source"] for r in listed("--since", offset)] == ["mqtt", "mqtt"]
     refused = CliRunner().invoke(app, ["ingest", "quarantine", "--source", "fax"], env=env)
     assert refused.exit_code == 2

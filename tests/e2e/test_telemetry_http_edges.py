@@ -205,8 +205,21 @@ def test_an_ndjson_line_that_is_not_utf8_is_one_refused_record(setup):
     body = response.json()
     assert [r["status"] for r in body["records"]] == ["accepted", "rejected", "accepted"]
     [error] = body["records"][1]["errors"]
-    assert (error["field"], error["rule"]) == ("records[1]", "utf8")
+    assert (error["field"], error["rule"]) == ("records[1]", "encoding")
     assert error["message"].startswith("line 2 is not UTF-8")
     assert container.telemetry.count() == 2
     [q] = container.telemetry.quarantine()
-    assert [(p.path, p.rule) for p in q.reasons] == [("records[1]", "utf8")]
+    assert [(p.path, p.rule) for p in q.reasons] == [("records[1]", "encoding")]
+
+
+def test_a_number_too_long_to_read_is_a_refused_line_or_a_400_never_a_500(setup):
+    client, container, token = setup
+    container.settings = container.settings.model_copy(update={"max_payload_bytes": 1 << 20})
+    huge = "9" * 5000  # json.loads refuses integers of more than 4,300 digits
+    line = '{"signal": "Vehicle.Speed", "value": ' + huge + ', "ts": "2026-01-01T00:00:00Z"}'
+    ndjson = post(client, token, (json.dumps(record(1)) + "\n" + line).encode(), NDJSON)
+    assert ndjson.status_code == 200, ndjson.text
+    assert [r["status"] for r in ndjson.json()["records"]] == ["accepted", "rejected"]
+    assert ndjson.json()["records"][1]["errors"][0]["rule"] == "json"
+    array = post(client, token, ("[" + line + "]").encode())
+    assert array.status_code == 400 and "too long" in array.json()["detail"]

@@ -159,3 +159,25 @@ def test_the_gate_agrees_with_the_engine(history, at_back):
     assert (refused is None) == (decision.outcome is Outcome.ALLOW)
     if refused is not None:
         assert refused.rule in {r.rule for r in decision.reasons}
+
+
+def test_one_consent_lookup_per_batch_and_none_without_a_gated_signal(world):
+    service, store, state = world
+    calls: list[set[str]] = []
+    real = state.consents_of
+
+    def counting(subject_ids):
+        calls.append(set(subject_ids))
+        return real(subject_ids)
+
+    state.consents_of = counting  # type: ignore[method-assign]
+    ts = (NOW - timedelta(minutes=1)).isoformat()
+    records = [
+        {"vin": vin, "signal": OBFCM, "value": 1.0, "ts": ts}
+        for vin in ("WMW11111111111111", "WMW22222222222222", "WMW33333333333333")
+    ]
+    assert service.ingest(records, source="mqtt", vehicle_vin=None, received_at=NOW).accepted == 3
+    assert calls == [{"anna"}]  # every person of the batch's cars, at once
+    plain = [{**r, "signal": MILEAGE, "value": 7} for r in records]
+    service.ingest(plain, source="mqtt", vehicle_vin=None, received_at=NOW)
+    assert len(calls) == 1  # no gated signal: nothing read

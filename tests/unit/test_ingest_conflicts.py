@@ -194,3 +194,37 @@ def test_a_whole_number_and_its_float_are_one_value_of_a_float_signal(world, sig
     result = service.ingest(records, source="mqtt", vehicle_vin=VIN, received_at=NOW)
     assert [s.status for s in result.statuses] == ["accepted", "duplicate"]
     assert repo.quarantine() == []
+
+
+@pytest.mark.parametrize(
+    ("stored", "new", "same"),
+    [
+        ("13", "13.0", True),  # stored before float signals stored floats
+        ("-0.0", "0.0", True),
+        ("52.1", "52.1", True),
+        ("true", "1", False),  # a boolean is not a number
+        ('"13"', "13.0", False),  # a string is not a number
+        ("13", "14.0", False),
+        ("not json", "13", False),
+    ],
+)
+def test_stored_texts_are_compared_by_value(stored, new, same):
+    from carprivacy.services.ingest_conflicts import same_text
+
+    assert same_text(stored, new) is same
+
+
+@pytest.mark.parametrize("signal", [VOLTAGE, LATITUDE])
+def test_a_value_stored_the_old_way_is_still_a_duplicate(world, signal):
+    """Rows stored before whole numbers of float signals were stored as floats hold "13"."""
+    service, repo, cipher = world
+    service.ingest([rec(signal, 13)], source="mqtt", vehicle_vin=VIN, received_at=NOW)
+    [(key, row)] = repo.rows.items()
+    if row.value is None:
+        aad = aad_for(row.vehicle_id, row.signal, row.ts, row.source)
+        old = cipher.encrypt(row.key_owner, b"13", aad)
+        repo.rows[key] = row._replace(value_ciphertext=old)
+    else:
+        repo.rows[key] = row._replace(value="13")
+    again = service.ingest([rec(signal, 13)], source="mqtt", vehicle_vin=VIN, received_at=NOW)
+    assert [s.status for s in again.statuses] == ["duplicate"] and repo.quarantine() == []

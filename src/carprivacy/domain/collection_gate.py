@@ -9,7 +9,7 @@ always collected (the decision engine decides each later use).
 
 The rules are those of the decision engine (``decisions.py``, rule 7), for a request that names
 the vehicle: a consent or refusal of a vehicle-only topic counts for its vehicle only.
-``tests/unit/test_collection_gate_agreement.py`` checks that both agree.
+``tests/unit/test_collection_gate.py`` checks that both agree (a property test).
 
 Standard library only.
 """

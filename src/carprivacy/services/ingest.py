@@ -60,8 +60,8 @@ OnDuplicates = Callable[[Mapping[int, StoredValue]], Sequence[QuarantineRow]]
 
 
 class ConsentLookup(Protocol):
-    def consents(self, subject_id: str) -> list[ConsentRecord]:
-        """Every consent and refusal record of the subject."""
+    def consents_of(self, subject_ids: Collection[str]) -> dict[str, list[ConsentRecord]]:
+        """Every consent and refusal record of each subject (one lookup for a batch)."""
         ...
 
 
@@ -151,7 +151,7 @@ class IngestService:
             purposes[category_id] = collection_purposes(policy, category_id)
             sensitive[category_id] = category.sensitivity is Sensitivity.SENSITIVE
             self._retention[category_id] = plan_for(policy, category_id, purposes[category_id])
-        self._entries = {
+        self._entries: dict[str, Entry] = {
             s.name: Entry(
                 s.name,
                 s.category,
@@ -159,10 +159,13 @@ class IngestService:
                 sensitive[s.category],
                 purposes[s.category],
                 catalogue.encoder(s.name),
-                collection_gate(policy, s.category, purposes[s.category]) if consents else None,
+                collection_gate(policy, s.category, purposes[s.category])
+                if consents is not None
+                else None,
             )
             for s in catalogue.signals
         }
+        self._gated_signals = frozenset(n for n, e in self._entries.items() if e.gate)
 
     def ingest(
         self,
@@ -216,7 +219,7 @@ class IngestService:
         entries = self._entries
         problems: dict[int, list[Problem]] = {}  # refused and quarantined
         blocked: dict[int, tuple[Problem, ...]] = {}  # refused by the subject's choice: not kept
-        consent_cache: dict[str, list[ConsentRecord]] = {}
+        consent_cache = self._consents_for(records, vehicles)
         rows: list[TelemetryRow | None] = []
         entry: Entry
         text: str
@@ -381,9 +384,26 @@ class IngestService:
         category is collected, at the time of receipt (a refusal in force stops collection)."""
         assert m.subject_id is not None and self._consents is not None
         consents = cache.get(m.subject_id)
-        if consents is None:
-            consents = cache[m.subject_id] = self._consents.consents(m.subject_id)
+        if consents is None:  # not a user the batch's vehicles named: look it up alone
+            found = self._consents.consents_of([m.subject_id])
+            consents = cache[m.subject_id] = found.get(m.subject_id, [])
         return gate.refusal(consents, m.subject_id, m.vehicle_id, at)
+
+    def _consents_for(
+        self, records: Sequence[object], vehicles: Mapping[str, VehicleInfo]
+    ) -> dict[str, list[ConsentRecord]]:
+        """The consents of every person who used the batch's vehicles, in one lookup, when the
+        batch holds a gated signal (OBFCM); else nothing is read."""
+        gated = self._gated_signals
+        if not gated or self._consents is None:
+            return {}
+        if not any(
+            type(r) is dict and type(name := r.get("signal")) is str and name in gated
+            for r in records
+        ):
+            return {}
+        people = {u.customer_id for v in vehicles.values() for u in v.usages if u.customer_id}
+        return dict(self._consents.consents_of(people)) if people else {}
 
     def _accepted_statuses(self, n: int) -> list[RecordStatus]:
         if len(self._accepted) < n:

@@ -8,6 +8,7 @@ sensitive categories, decrypted) only for keys that were already taken.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,10 +24,26 @@ CONFLICT_MESSAGE = (
 )
 
 
+def same_text(stored: str, new: str) -> bool:
+    """Whether two stored JSON texts hold one value: the same text, or the same number written
+    two ways (``13`` stored before float signals stored floats, ``13.0`` now; ``-0.0`` and
+    ``0.0``)."""
+    if stored == new:
+        return True
+    try:
+        a, b = json.loads(stored), json.loads(new)
+    except ValueError:
+        return False
+    numbers = (int, float)
+    if type(a) in numbers and type(b) in numbers:  # not bool: True is not 1 here
+        return bool(a == b)
+    return False
+
+
 def same_value(cipher: FieldCipher, row: TelemetryRow, text: str, stored: StoredValue) -> bool:
-    """Whether ``stored`` holds ``text`` (the JSON text of the new record's value)."""
+    """Whether ``stored`` holds the value of ``text`` (the JSON text of the new record's)."""
     if stored.value is not None:
-        return stored.value == text
+        return same_text(stored.value, text)
     if stored.value_ciphertext is None:
         return False
     aad = aad_for(row.vehicle_id, row.signal, row.ts, row.source)
@@ -34,7 +51,7 @@ def same_value(cipher: FieldCipher, row: TelemetryRow, text: str, stored: Stored
         plain = cipher.decrypt(stored.key_owner, stored.value_ciphertext, aad)
     except (KeyDestroyedError, ValueError):  # erased, or not comparable: not the same record
         return False
-    return plain.decode() == text
+    return same_text(plain.decode(), text)
 
 
 @dataclass

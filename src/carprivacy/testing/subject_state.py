@@ -3,6 +3,7 @@ services/decisions.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from carprivacy.domain.subject_state import (
@@ -45,6 +46,9 @@ class InMemorySubjectStateRepository:
     def consents(self, subject_id: str) -> list[ConsentRecord]:
         rows = [r for r in self.consent_rows if r.subject_id == subject_id]
         return sorted(rows, key=lambda r: (r.given_at, r.id))
+
+    def consents_of(self, subject_ids: Collection[str]) -> dict[str, list[ConsentRecord]]:
+        return {s: self.consents(s) for s in set(subject_ids)}
 
     def add_objection(self, objection: Objection) -> None:
         _put(self.objection_rows, objection, add=True)  # type: ignore[arg-type]

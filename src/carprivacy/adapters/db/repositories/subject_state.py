@@ -9,7 +9,7 @@ as an empty string.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,23 +112,24 @@ class SqlSubjectStateRepository:
         self._update(subject_consents, self._consent_values(record))
 
     def consents(self, subject_id: str) -> list[ConsentRecord]:
-        return [
-            ConsentRecord(
-                id=m["id"],
-                subject_id=m["subject_id"],
-                topic=m["topic"],
-                choice=ConsentChoice(m["choice"]),
-                text_version=m["text_version"],
-                channel=m["channel"],
-                given_at=_req_utc(m["given_at"]),
-                recorded_by=m["recorded_by"],
-                vehicle_id=m["vehicle_id"],
-                withdrawn_at=_utc(m["withdrawn_at"]),
-                withdrawn_by=m["withdrawn_by"],
-                withdrawal_channel=m["withdrawal_channel"],
-            )
-            for m in self._rows(subject_consents, subject_id, "given_at")
-        ]
+        return [_consent(m) for m in self._rows(subject_consents, subject_id, "given_at")]
+
+    def consents_of(self, subject_ids: Collection[str]) -> dict[str, list[ConsentRecord]]:
+        """The consents of many subjects at once (ingestion: one query per batch, in chunks
+        that stay under SQLite's bound-parameter limit); every id gets a list."""
+        wanted = sorted(set(subject_ids))
+        out: dict[str, list[ConsentRecord]] = {s: [] for s in wanted}
+        c = subject_consents.c
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                stmt = (
+                    select(subject_consents)
+                    .where(c.subject_id.in_(wanted[start : start + 500]))
+                    .order_by(c.subject_id, c.given_at, c.id)
+                )
+                for row in conn.execute(stmt):
+                    out[row.subject_id].append(_consent(row._mapping))
+        return out
 
     # -- objections -------------------------------------------------------------------------
 
@@ -244,3 +245,20 @@ class SqlSubjectStateRepository:
             )
             for m in self._rows(subject_restrictions, subject_id, "started_at")
         ]
+
+
+def _consent(m: RowMapping) -> ConsentRecord:
+    return ConsentRecord(
+        id=m["id"],
+        subject_id=m["subject_id"],
+        topic=m["topic"],
+        choice=ConsentChoice(m["choice"]),
+        text_version=m["text_version"],
+        channel=m["channel"],
+        given_at=_req_utc(m["given_at"]),
+        recorded_by=m["recorded_by"],
+        vehicle_id=m["vehicle_id"],
+        withdrawn_at=_utc(m["withdrawn_at"]),
+        withdrawn_by=m["withdrawn_by"],
+        withdrawal_channel=m["withdrawal_channel"],
+    )

@@ -286,9 +286,11 @@ class SqlTelemetryRepository:
             query = query.where(q.source == source)
         if rule is not None:  # reasons_json writes '"rule":"<rule>"' without spaces
             pattern = json.dumps({"rule": rule}, separators=(",", ":"))[1:-1]
-            query = query.where(q.reasons.contains(pattern, autoescape=True))
+            # a case-sensitive substring test on both (SQLite's LIKE ignores case)
+            found = func.strpos(q.reasons, pattern) if self._pg else func.instr(q.reasons, pattern)
+            query = query.where(found > 0)
         if since is not None:
-            query = query.where(q.received_at >= since)
+            query = query.where(q.received_at >= utc(since))  # SQLite drops an offset
         if limit is not None:
             query = query.limit(limit)
         with self._engine.connect() as conn:

@@ -10,7 +10,9 @@
   (``records[i]`` / ``json``, with its line and column) and the other lines are stored; its
   quarantine row keeps that reason.
 - The answer lists every record's status; refused records name index, field and rule and are kept
-  in quarantine. A 2xx answer means the accepted records AND the quarantined ones are committed.
+  in quarantine, except a value the person's choice keeps from being collected (``consent.*``,
+  e.g. an OBFCM refusal): that is kept nowhere. A 2xx answer means the accepted records AND the
+  quarantined ones are committed.
 - A record ``vin`` that is not a VIN is refused as ``records[i].vin`` / ``vin`` (the rule MQTT
   gives it too).
 """
@@ -47,7 +49,8 @@ class RecordError(BaseModel):
 class RecordStatusOut(BaseModel):
     index: int
     status: Literal["accepted", "rejected", "duplicate"] = Field(
-        description="accepted (stored now), rejected (see errors; quarantined) or duplicate "
+        description="accepted (stored now), rejected (see errors; quarantined, or kept nowhere "
+        "when a consent.* rule refused it) or duplicate "
         "(already stored by an earlier delivery: nothing new)"
     )
     errors: list[RecordError] = Field(default_factory=list)
@@ -55,7 +58,10 @@ class RecordStatusOut(BaseModel):
 
 class IngestAnswer(BaseModel):
     accepted: int = Field(description="records stored by this request")
-    rejected: int = Field(description="records refused (kept in quarantine with the reasons)")
+    rejected: int = Field(
+        description="records refused (kept in quarantine with the reasons; consent.* refusals "
+        "are kept nowhere)"
+    )
     duplicates: int = Field(description="records already stored: nothing new, not accepted")
     errors: bool = Field(description="true when at least one record was refused")
     records: list[RecordStatusOut]
@@ -191,7 +197,7 @@ def parse_ndjson(body: bytes) -> tuple[list[Any], dict[int, list[Problem]]]:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             where = f"line {number} is not UTF-8 (byte {exc.start + 1} of the line)"
-            malformed[len(records)] = [Problem(f"records[{len(records)}]", "utf8", where)]
+            malformed[len(records)] = [Problem(f"records[{len(records)}]", "encoding", where)]
             records.append(raw.decode("utf-8", errors="replace"))
             continue
         if not line.strip():
@@ -203,6 +209,8 @@ def parse_ndjson(body: bytes) -> tuple[list[Any], dict[int, list[Problem]]]:
             where = f"malformed JSON at line {number} column {exc.colno}: {exc.msg}"
         except RecursionError:
             where = f"malformed JSON at line {number}: nested too deep"
+        except ValueError:  # e.g. an integer of more than 4,300 digits
+            where = f"malformed JSON at line {number}: a number too long to read"
         malformed[len(records)] = [Problem(f"records[{len(records)}]", "json", where)]
         records.append(line)  # kept as received: quarantined (sealed) with its reason
     return records, malformed
@@ -222,6 +230,8 @@ def parse_body(body: bytes, media_type: str) -> tuple[list[Any], dict[int, list[
         raise _malformed(exc) from None
     except RecursionError:
         raise PayloadError(400, {"detail": "malformed JSON: nested too deep"}) from None
+    except ValueError:  # e.g. an integer of more than 4,300 digits
+        raise PayloadError(400, {"detail": "malformed JSON: a number too long to read"}) from None
     if not isinstance(parsed, list):
         raise PayloadError(
             422,
