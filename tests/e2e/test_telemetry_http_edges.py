@@ -3,10 +3,8 @@ and PostgreSQL: a record VIN that is not a VIN, content encodings, a malformed N
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,37 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import SecretStr
-from sqlalchemy import Engine
+from tests.e2e.test_telemetry_http import VIN, setup
 
-from carprivacy.adapters.crypto.master_key import new_master_key
-from carprivacy.bootstrap import Container, build_container
-from carprivacy.config import Settings, load_settings
-from carprivacy.domain.master import ContactDetails, UsageKind
-from carprivacy.entrypoints.api.app import create_app
+from carprivacy.config import Settings
 
-VIN = "WMWHT000000000001"
-LIMIT = 4096
-
-
-@pytest.fixture
-def setup(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Container, str]]:
-    settings = load_settings(
-        data_dir=tmp_path,
-        master_key=SecretStr(base64.b64encode(new_master_key()).decode()),
-        max_payload_bytes=LIMIT,
-    )
-    container = build_container(settings, engine=engine)
-    customer = container.master.register_customer(
-        ContactDetails("Jansen", "Piet", "Kerkstraat", "1", "2281 AA", "Rijswijk", "NL")
-    )
-    vehicle = container.master.register_vehicle(VIN, "MINI Countryman", "white")
-    container.master.add_usage(
-        vehicle.id, UsageKind.OWNER, datetime.now(UTC) - timedelta(days=10), customer_id=customer.id
-    )
-    token = container.vehicle_credentials.issue(vehicle.id, VIN).token
-    with TestClient(create_app(container)) as client:
-        yield client, container, token
+__all__ = ["setup"]  # the fixture, shared with test_telemetry_http
 
 
 def record(seconds: int, **extra: object) -> dict[str, object]:
