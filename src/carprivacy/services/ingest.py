@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol
 
-from carprivacy.domain.collection_gate import CollectionGate, GateRefusal, collection_gate
+from carprivacy.domain.collection_gate import collection_gate
 from carprivacy.domain.errors import InvalidInputError, Problem
 from carprivacy.domain.policy import Policy, RetentionAnchor, Sensitivity
 from carprivacy.domain.retention import ExpiryFunction, RetentionPlan, plan_for
@@ -27,7 +27,6 @@ from carprivacy.domain.signals import (
     timestamp_until,
     validate_record,
 )
-from carprivacy.domain.subject_state import ConsentRecord
 from carprivacy.domain.telemetry import (
     QuarantineRow,
     Source,
@@ -45,6 +44,7 @@ from carprivacy.services.ingest_moments import (
     moments_for,
     sensitive_texts,
 )
+from carprivacy.services.ingest_steps import BatchConsents, ConsentLookup, seal_pending
 from carprivacy.services.quarantine import QUARANTINE_RETENTION, QuarantineSealer, VehicleInfo
 
 __all__ = ["IngestResult", "IngestService", "RecordStatus", "VehicleInfo"]
@@ -57,12 +57,6 @@ class VehicleDirectory(Protocol):
 
 
 OnDuplicates = Callable[[Mapping[int, StoredValue]], Sequence[QuarantineRow]]
-
-
-class ConsentLookup(Protocol):
-    def consents_of(self, subject_ids: Collection[str]) -> dict[str, list[ConsentRecord]]:
-        """Every consent and refusal record of each subject (one lookup for a batch)."""
-        ...
 
 
 class TelemetryRepository(Protocol):
@@ -80,13 +74,6 @@ class TelemetryRepository(Protocol):
         ...
 
 
-@runtime_checkable
-class KeyPreparer(Protocol):
-    def prepare(self, owners: Collection[str]) -> set[str]:
-        """Load or create the owners' keys at once; return the owners whose key is destroyed."""
-        ...
-
-
 class RecordStatus(NamedTuple):
     """One record's outcome (a named tuple: ingestion makes one per record)."""
 
@@ -101,13 +88,6 @@ class IngestResult:
     rejected: int
     statuses: list[RecordStatus]
     duplicates: int = 0  # records already stored (redelivery): nothing new, not in ``accepted``
-
-
-@runtime_checkable
-class BatchCipher(Protocol):
-    def encrypt_many(self, owner: str, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
-        """``encrypt`` of many (plaintext, associated data) pairs of one owner."""
-        ...
 
 
 _ABSENT = object()  # a record without a value
@@ -219,7 +199,7 @@ class IngestService:
         entries = self._entries
         problems: dict[int, list[Problem]] = {}  # refused and quarantined
         blocked: dict[int, tuple[Problem, ...]] = {}  # refused by the subject's choice: not kept
-        consent_cache = self._consents_for(records, vehicles)
+        consents = BatchConsents(self._consents, self._gated_signals, records, vehicles)
         rows: list[TelemetryRow | None] = []
         entry: Entry
         text: str
@@ -275,7 +255,7 @@ class IngestService:
                 problems[index] = [Problem(f"records[{at}].vin", rule, message)]
                 continue
             if entry.gate is not None and m.subject_id is not None:
-                refusal = self._gate(entry.gate, m, received_at, consent_cache)
+                refusal = consents.refusal(entry.gate, m, received_at)
                 if refusal is not None:  # the subject said no: answered, kept nowhere
                     at = index if positions is None else positions[index]
                     blocked[index] = (Problem(f"records[{at}]", refusal.rule, refusal.message),)
@@ -310,7 +290,7 @@ class IngestService:
 
         stored_rows: list[TelemetryRow] = rows  # type: ignore[assignment]
         kept: list[int] | None = None  # positions in ``rows`` of ``stored_rows`` if some dropped
-        if self._seal(sealing, rows, problems, received_at, src, positions):
+        if seal_pending(self._cipher, sealing, rows, problems, received_at, src, positions):
             kept = [p for p, r in enumerate(rows) if r is not None]
             stored_rows = [rows[p] for p in kept]  # type: ignore[misc]
 
@@ -373,38 +353,6 @@ class IngestService:
             duplicates=len(duplicates) - len(refused),
         )
 
-    def _gate(
-        self,
-        gate: CollectionGate,
-        m: Moment,
-        at: datetime,
-        cache: dict[str, list[ConsentRecord]],
-    ) -> GateRefusal | None:
-        """The subject's consents (read once per subject and batch) decide whether a gated
-        category is collected, at the time of receipt (a refusal in force stops collection)."""
-        assert m.subject_id is not None and self._consents is not None
-        consents = cache.get(m.subject_id)
-        if consents is None:  # not a user the batch's vehicles named: look it up alone
-            found = self._consents.consents_of([m.subject_id])
-            consents = cache[m.subject_id] = found.get(m.subject_id, [])
-        return gate.refusal(consents, m.subject_id, m.vehicle_id, at)
-
-    def _consents_for(
-        self, records: Sequence[object], vehicles: Mapping[str, VehicleInfo]
-    ) -> dict[str, list[ConsentRecord]]:
-        """The consents of every person who used the batch's vehicles, in one lookup, when the
-        batch holds a gated signal (OBFCM); else nothing is read."""
-        gated = self._gated_signals
-        if not gated or self._consents is None:
-            return {}
-        if not any(
-            type(r) is dict and type(name := r.get("signal")) is str and name in gated
-            for r in records
-        ):
-            return {}
-        people = {u.customer_id for v in vehicles.values() for u in v.usages if u.customer_id}
-        return dict(self._consents.consents_of(people)) if people else {}
-
     def _accepted_statuses(self, n: int) -> list[RecordStatus]:
         if len(self._accepted) < n:
             self._accepted = [RecordStatus(i, "accepted") for i in range(max(n, 1024))]
@@ -423,71 +371,6 @@ class IngestService:
             if len(self._expiry_functions) < 10_000:
                 self._expiry_functions[key] = expiry
         return expiry(ts)
-
-    def _seal(
-        self,
-        sealing: Mapping[str, list[Sealing]],
-        rows: list[TelemetryRow | None],
-        problems: dict[int, list[Problem]],
-        received_at: datetime,
-        source: str,
-        positions: Sequence[int] | None,
-    ) -> bool:
-        """Encrypt the batch's sensitive values, owner by owner, with the owners' keys loaded at
-        once; an erased owner's (destroyed key) values are refused, nothing of them is stored.
-        True when some were refused (their places in ``rows`` stay None)."""
-        if not sealing:
-            return False
-        destroyed: set[str] = set()
-        if isinstance(self._cipher, KeyPreparer):
-            # every owner of the batch, not only those with sensitive values: a conflicting
-            # duplicate is quarantined under its owner's key inside the store's transaction,
-            # where creating that key (another connection) would wait for SQLite's write lock
-            destroyed = self._cipher.prepare(list(sealing))
-        owners = [owner for owner, pending in sealing.items() if pending]
-        if not owners:
-            return False
-        batch = self._cipher if isinstance(self._cipher, BatchCipher) else None
-        for owner in owners:
-            pending = sealing[owner]
-            if owner in destroyed:
-                for p in pending:
-                    at = p.record if positions is None else positions[p.record]
-                    problems[p.record] = [
-                        Problem(
-                            f"records[{at}]",
-                            "erased_subject",
-                            "the data subject's key was destroyed (erasure); nothing is stored",
-                        )
-                    ]
-                continue
-            items = [
-                (p.text.encode(), (p.moment.aad_head + p.entry.name + p.moment.aad_tail).encode())
-                for p in pending
-            ]
-            if batch is not None:
-                sealed = batch.encrypt_many(owner, items)
-            else:
-                sealed = [self._cipher.encrypt(owner, pt, aad) for pt, aad in items]
-            for p, ciphertext in zip(pending, sealed, strict=True):
-                m = p.moment
-                rows[p.position] = TelemetryRow(
-                    m.vehicle_id,
-                    m.subject_id,
-                    m.fleet_id,
-                    owner,
-                    p.entry.name,
-                    p.entry.category,
-                    p.entry.unit,
-                    None,
-                    ciphertext,
-                    m.ts,
-                    received_at,
-                    source,
-                    p.entry.purposes,
-                    m.expiries[p.entry.category],
-                )
-        return bool(destroyed)
 
     def quarantine_message(
         self,
