@@ -37,7 +37,7 @@ from carprivacy.domain.access import (
 )
 from carprivacy.domain.audit import ENTRY_FIELDS
 from carprivacy.domain.policy import Form
-from carprivacy.services.audit import AuditService, CheckpointSigner
+from carprivacy.services.audit.trail import AuditService, CheckpointSigner
 
 CALLER = Caller("p_bench", CallerKind.PERSON, Role.CUSTOMER_SERVICE, "mini_nl")
 REASON = Reason("purpose.allowed", "Art. 6(1)(b) GDPR", "E", "bench")

@@ -48,7 +48,7 @@ from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig, 
 from carprivacy.bootstrap import build_container
 from carprivacy.config import load_settings
 from carprivacy.entrypoints.cli.commands.simulate import register_demo_fleet
-from carprivacy.services.simulation import FleetSimulator, demo_vins
+from carprivacy.services.demo.simulation import FleetSimulator, demo_vins
 from carprivacy.testing.ingest import InMemoryIngestService
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"

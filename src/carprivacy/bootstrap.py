@@ -14,23 +14,23 @@ from sqlalchemy import Engine
 from carprivacy.adapters.db.engine import make_engine
 from carprivacy.config import Settings, load_settings
 from carprivacy.domain.policy import Policy
-from carprivacy.services.crypto import FieldCipher
-from carprivacy.services.master import MasterDataService
+from carprivacy.services.master.service import MasterDataService
+from carprivacy.services.ports.crypto import FieldCipher
 
 if TYPE_CHECKING:
     from carprivacy.adapters.crypto.envelope import EnvelopeCipher
     from carprivacy.adapters.db.repositories.telemetry import SqlTelemetryRepository
     from carprivacy.domain.signals import SignalCatalogue
-    from carprivacy.services.audit import AuditService
-    from carprivacy.services.automated_decisions import AutomatedDecisionService
-    from carprivacy.services.callers import CallerService
-    from carprivacy.services.decisions import DecisionService
-    from carprivacy.services.disclosure import Disclosure
-    from carprivacy.services.ingest import IngestService
-    from carprivacy.services.monitoring import MonitoringService
-    from carprivacy.services.subject_state import SubjectStateService
-    from carprivacy.services.vehicle_credentials import VehicleCredentialService
-    from carprivacy.services.workshop import WorkshopCollector
+    from carprivacy.services.access.automated_decisions import AutomatedDecisionService
+    from carprivacy.services.access.decisions import DecisionService
+    from carprivacy.services.access.disclosure import Disclosure
+    from carprivacy.services.audit.monitoring import MonitoringService
+    from carprivacy.services.audit.trail import AuditService
+    from carprivacy.services.consent.subject_state import SubjectStateService
+    from carprivacy.services.identity.callers import CallerService
+    from carprivacy.services.ingestion.service import IngestService
+    from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
+    from carprivacy.services.ingestion.workshop import WorkshopCollector
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Container:
 
     @property
     def cipher(self) -> EnvelopeCipher:
-        """Envelope encryption (issue 3 item 5): per-owner data keys under the master key, which
+        """Envelope encryption: per-owner data keys under the master key, which
         is read (or, on first run, created) when first needed, and read again when a rotation
         in another process changed it (docs/adr/master-key-rotation.md)."""
         if self._cipher is None:
@@ -74,7 +74,7 @@ class Container:
 
     @property
     def ingest(self) -> IngestService:
-        """Telemetry ingestion for every transport (issue 3; SPEC I1-I3)."""
+        """Telemetry ingestion for every transport (SPEC I1-I3)."""
         if self._ingest is None:
             from datetime import timedelta
 
@@ -83,7 +83,7 @@ class Container:
                 SqlSubjectStateRepository,
             )
             from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
-            from carprivacy.services.ingest import IngestService
+            from carprivacy.services.ingestion.service import IngestService
 
             self.catalogue = self.catalogue or load_catalogue()
             self._ingest = IngestService(
@@ -103,7 +103,7 @@ class Container:
         """Telemetry a workshop uploads, decided by the engine first (source ``workshop``)."""
         if self._workshop is None:
             from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
-            from carprivacy.services.workshop import WorkshopCollector
+            from carprivacy.services.ingestion.workshop import WorkshopCollector
 
             ingest = self.ingest
             self._workshop = WorkshopCollector(
@@ -117,12 +117,12 @@ class Container:
 
     @property
     def vehicle_credentials(self) -> VehicleCredentialService:
-        """Per-vehicle bearer tokens for HTTP ingestion (issue 3 item 2)."""
+        """Per-vehicle bearer tokens for HTTP ingestion."""
         if self._vehicle_credentials is None:
             from carprivacy.adapters.db.repositories.telemetry import (
                 SqlVehicleCredentialRepository,
             )
-            from carprivacy.services.vehicle_credentials import VehicleCredentialService
+            from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
 
             self._vehicle_credentials = VehicleCredentialService(
                 SqlVehicleCredentialRepository(self.engine), utc_now
@@ -145,7 +145,7 @@ class Container:
             )
         return self._master
 
-    # -- access: callers, audit log, monitoring, automated decisions (issue 4) --------------
+    # -- access: callers, audit log, monitoring, automated decisions --------------
     _access: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -165,7 +165,7 @@ class Container:
     def automated_decisions(self) -> AutomatedDecisionService:
         return self._access_part("automated_decisions")  # type: ignore[no-any-return]
 
-    # -- decisions: the policy engine, subject state, disclosure (issue 4) ------------------
+    # -- decisions: the policy engine, subject state, disclosure ------------------
     _decision_parts: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -200,12 +200,12 @@ def utc_now() -> datetime:
 
 
 def _build_decisions(container: Container) -> dict[str, Any]:
-    """Decision service, subject state and disclosure (issue 4 items 2, 3)."""
+    """Decision service, subject state and disclosure (3)."""
     from carprivacy.adapters.db.repositories.subject_state import SqlSubjectStateRepository
     from carprivacy.adapters.keyfile import read_or_create_secret
-    from carprivacy.services.decisions import DecisionService, MasterDataFacts
-    from carprivacy.services.disclosure import Disclosure
-    from carprivacy.services.subject_state import SubjectStateService
+    from carprivacy.services.access.decisions import DecisionService, MasterDataFacts
+    from carprivacy.services.access.disclosure import Disclosure
+    from carprivacy.services.consent.subject_state import SubjectStateService
 
     state = SqlSubjectStateRepository(container.engine, container.cipher)
     secret, _ = read_or_create_secret(container.settings.data_dir / "pseudonym.key")
@@ -219,7 +219,7 @@ def _build_decisions(container: Container) -> dict[str, Any]:
 
 
 def _build_access(container: Container) -> dict[str, Any]:
-    """Callers, audit, monitoring and automated decisions on the SQL store (issue 4)."""
+    """Callers, audit, monitoring and automated decisions on the SQL store."""
     import base64
     import hashlib
     import hmac
@@ -230,10 +230,10 @@ def _build_access(container: Container) -> dict[str, Any]:
     from carprivacy.adapters.email.outbox import FileEmailOutbox
     from carprivacy.adapters.keyfile import read_or_create_secret
     from carprivacy.adapters.monitoring.rules_file import load_rules
-    from carprivacy.services.audit import AuditService, CheckpointSigner
-    from carprivacy.services.automated_decisions import AutomatedDecisionService
-    from carprivacy.services.callers import CallerService, CallerSettings
-    from carprivacy.services.monitoring import MonitoringService
+    from carprivacy.services.access.automated_decisions import AutomatedDecisionService
+    from carprivacy.services.audit.monitoring import MonitoringService
+    from carprivacy.services.audit.trail import AuditService, CheckpointSigner
+    from carprivacy.services.identity.callers import CallerService, CallerSettings
 
     s, engine = container.settings, container.engine
     if s.audit_signing_key is not None:
@@ -303,5 +303,5 @@ def build_container(
     from carprivacy.adapters.catalogue import load_catalogue
 
     catalogue = load_catalogue()
-    catalogue.check_categories(policy.categories_by_id)  # start-up check (issue 3 item 1)
+    catalogue.check_categories(policy.categories_by_id)  # start-up check
     return Container(settings=settings, engine=engine, policy=policy, catalogue=catalogue)

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         description="The policy file; default: policies/mini-connected-nl.yaml of the checkout.",
     )
     admin_token: SecretStr | None = Field(
-        default=None, description="Bearer token of the administrator (issue 2 credential)."
+        default=None, description="Bearer token of the administrator."
     )
     master_key: SecretStr | None = Field(
         default=None, description="Base64 32-byte master key; else read from master_key_file."

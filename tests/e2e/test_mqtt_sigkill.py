@@ -29,7 +29,7 @@ from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarant
 from carprivacy.bootstrap import build_container
 from carprivacy.config import load_settings
 from carprivacy.entrypoints.cli.commands.simulate import register_demo_fleet
-from carprivacy.services.simulation import demo_vins
+from carprivacy.services.demo.simulation import demo_vins
 
 pytestmark = pytest.mark.mqtt
 

@@ -22,7 +22,7 @@ from carprivacy.domain.access import (
 )
 from carprivacy.domain.audit import ENTRY_FIELDS
 from carprivacy.domain.policy import Form
-from carprivacy.services.audit import AuditService, CheckpointSigner
+from carprivacy.services.audit.trail import AuditService, CheckpointSigner
 
 N = 8
 TEXT_FIELDS = tuple(f for f in ENTRY_FIELDS if f != "seq")

@@ -16,7 +16,7 @@ from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.access import caller_credentials, callers
 from carprivacy.adapters.policy.loader import load_policy_file
-from carprivacy.services.callers import CallerService, CallerSettings
+from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.testing.callers import InMemoryEmailOutbox
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from carprivacy.adapters.db.repositories.access import SqlAutomatedDecisionRepos
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.access import automated_decisions, review_requests
 from carprivacy.domain.access import Caller, CallerKind, Role
-from carprivacy.services.automated_decisions import AutomatedDecisionService
+from carprivacy.services.access.automated_decisions import AutomatedDecisionService
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 POSITION = "52.3731,4.8922"

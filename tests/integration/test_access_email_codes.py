@@ -15,7 +15,7 @@ from tests.conftest import POLICY_PATH
 from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.errors import AuthenticationError
-from carprivacy.services.callers import CallerRepository, CallerService, CallerSettings
+from carprivacy.services.identity.callers import CallerRepository, CallerService, CallerSettings
 from carprivacy.testing.callers import InMemoryCallerRepository, InMemoryEmailOutbox
 from carprivacy.testing.crypto import InMemoryFieldCipher
 

@@ -35,10 +35,10 @@ from carprivacy.domain.access import (
 from carprivacy.domain.audit import Tamper
 from carprivacy.domain.errors import AuthenticationError, ConflictError
 from carprivacy.domain.policy import Form
-from carprivacy.services.audit import AuditQuery, AuditService, CheckpointSigner
-from carprivacy.services.automated_decisions import AutomatedDecisionService
-from carprivacy.services.callers import CallerService, CallerSettings
-from carprivacy.services.monitoring import MonitoringService
+from carprivacy.services.access.automated_decisions import AutomatedDecisionService
+from carprivacy.services.audit.monitoring import MonitoringService
+from carprivacy.services.audit.trail import AuditQuery, AuditService, CheckpointSigner
+from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.testing.callers import InMemoryEmailOutbox
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ from carprivacy.adapters.db.repositories.telemetry import SqlTelemetryRepository
 from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarantine
 from carprivacy.bootstrap import Container
 from carprivacy.domain.telemetry import PAYLOAD_WITHHELD, aad_for, decode_value
-from carprivacy.services.quarantine import QuarantineSealer
+from carprivacy.services.ingestion.quarantine import QuarantineSealer
 
 __all__ = ["container"]
 
@@ -103,7 +103,7 @@ def test_a_conflict_inside_one_batch_on_the_slow_path(container, engine):
 
 def test_a_failing_conflict_check_leaves_nothing_half_written(container, engine, monkeypatch):
     ingest(container, batch(T0, 2))
-    import carprivacy.services.ingest_conflicts as conflicts
+    import carprivacy.services.ingestion.conflicts as conflicts
 
     def broken(*args, **kwargs):
         raise RuntimeError("comparison failed")

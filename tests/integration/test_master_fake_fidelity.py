@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from carprivacy.adapters.db.repositories.master import SqlMasterDataUnitOfWork
 from carprivacy.domain.errors import CarPrivacyError
 from carprivacy.domain.master import ContactDetails, UsageKind
-from carprivacy.services.master import MasterDataService
+from carprivacy.services.master.service import MasterDataService
 from carprivacy.testing.crypto import InMemoryFieldCipher
 from carprivacy.testing.master import InMemoryMasterData, InMemoryMasterDataUnitOfWork
 

@@ -27,7 +27,7 @@ from carprivacy.domain.master import (
     UsageKind,
     Vehicle,
 )
-from carprivacy.services.master import MasterDataService
+from carprivacy.services.master.service import MasterDataService
 from carprivacy.testing.crypto import InMemoryFieldCipher
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)

@@ -18,7 +18,7 @@ from carprivacy.adapters.db.tables.telemetry import telemetry_quarantine
 from carprivacy.bootstrap import Container, build_container
 from carprivacy.config import load_settings
 from carprivacy.entrypoints.cli.commands.simulate import register_demo_fleet
-from carprivacy.services.simulation import demo_vins
+from carprivacy.services.demo.simulation import demo_vins
 
 pytestmark = pytest.mark.mqtt
 

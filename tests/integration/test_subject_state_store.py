@@ -14,8 +14,8 @@ from carprivacy.adapters.db.tables import subject_state as tables
 from carprivacy.domain.access import Caller, CallerKind, DecisionRequest, Outcome, Role
 from carprivacy.domain.errors import ConflictError, InvalidInputError
 from carprivacy.domain.subject_state import OverrideGround, RestrictionCase
-from carprivacy.services.decisions import DecisionService
-from carprivacy.services.subject_state import SubjectStateService
+from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.testing.audit import InMemoryAuditTrail
 from carprivacy.testing.crypto import InMemoryFieldCipher
 from carprivacy.testing.decision_policy import sample_policy

@@ -17,7 +17,7 @@ from carprivacy.domain.decision_index import CompiledPolicy, PurposeIndex
 from carprivacy.domain.decisions import decide, screen
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.subject_state import ContractCover, FleetPeriod, SubjectFacts, UsagePeriod
-from carprivacy.services.decisions import DecisionService
+from carprivacy.services.access.decisions import DecisionService
 from carprivacy.testing.audit import InMemoryAuditTrail
 from carprivacy.testing.decision_policy import sample_policy
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository

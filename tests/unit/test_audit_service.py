@@ -15,7 +15,7 @@ from carprivacy.domain.access import (
 )
 from carprivacy.domain.audit import AuditEntry
 from carprivacy.domain.policy import Form
-from carprivacy.services.audit import AuditService, AuditTrail, CheckpointSigner
+from carprivacy.services.audit.trail import AuditService, AuditTrail, CheckpointSigner
 from carprivacy.testing.audit import InMemoryAuditLogRepository, InMemoryAuditTrail
 
 AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

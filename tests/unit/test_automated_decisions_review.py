@@ -8,7 +8,7 @@ import pytest
 
 from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.errors import AccessDeniedError, ConflictError, InvalidInputError
-from carprivacy.services.automated_decisions import AutomatedDecisionService
+from carprivacy.services.access.automated_decisions import AutomatedDecisionService
 from carprivacy.testing.automated_decisions import InMemoryAutomatedDecisionRepository
 
 AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

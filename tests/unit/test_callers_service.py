@@ -9,7 +9,7 @@ from tests.conftest import POLICY_PATH
 
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.errors import AuthenticationError, ConflictError, InvalidInputError
-from carprivacy.services.callers import CallerService, CallerSettings
+from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.testing.callers import InMemoryCallerRepository, InMemoryEmailOutbox
 
 POLICY = load_policy_file(POLICY_PATH)

@@ -19,7 +19,7 @@ from carprivacy.domain.pseudonym import (
     derive_recipient_key,
 )
 from carprivacy.domain.subject_state import SubjectFacts
-from carprivacy.services.disclosure import Disclosure
+from carprivacy.services.access.disclosure import Disclosure
 from carprivacy.testing.decision_policy import sample_policy
 
 SECRET = b"k" * 32

@@ -19,7 +19,7 @@ from tests.unit.test_ingest_service import CHANGE, NOW, T0, VIN, make_world, rec
 
 from carprivacy.adapters.crypto.envelope import CiphertextError
 from carprivacy.domain.telemetry import PAYLOAD_WITHHELD, aad_for, decode_value
-from carprivacy.services.quarantine import QuarantineSealer
+from carprivacy.services.ingestion.quarantine import QuarantineSealer
 
 __all__ = ["world"]  # the fixture, shared with test_ingest_service
 
@@ -209,7 +209,7 @@ def test_a_whole_number_and_its_float_are_one_value_of_a_float_signal(world, sig
     ],
 )
 def test_stored_texts_are_compared_by_value(stored, new, same):
-    from carprivacy.services.ingest_conflicts import same_text
+    from carprivacy.services.ingestion.conflicts import same_text
 
     assert same_text(stored, new) is same
 

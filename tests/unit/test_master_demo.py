@@ -7,8 +7,8 @@ import itertools
 from datetime import UTC, datetime
 
 from carprivacy.domain.master import UsageKind, subject_for, validate_vin
-from carprivacy.services.demo import load_demo
-from carprivacy.services.master import MasterDataService
+from carprivacy.services.demo.master_data import load_demo
+from carprivacy.services.master.service import MasterDataService
 from carprivacy.testing.master import InMemoryMasterData, InMemoryMasterDataUnitOfWork
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

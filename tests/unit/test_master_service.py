@@ -9,7 +9,7 @@ import pytest
 
 from carprivacy.domain.errors import ConflictError, InvalidInputError
 from carprivacy.domain.master import AccountKind, ContactDetails, Fleet, UsageKind
-from carprivacy.services.master import MasterDataService
+from carprivacy.services.master.service import MasterDataService
 from carprivacy.testing.master import InMemoryMasterData, InMemoryMasterDataUnitOfWork
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

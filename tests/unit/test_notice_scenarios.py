@@ -11,9 +11,9 @@ from carprivacy.domain.access import Caller, CallerKind, Decision, DecisionReque
 from carprivacy.domain.errors import AccessDeniedError
 from carprivacy.domain.policy import Form, Policy
 from carprivacy.domain.subject_state import ContractCover, RestrictionCase, UsagePeriod
-from carprivacy.services.decisions import DecisionService
-from carprivacy.services.disclosure import Disclosure
-from carprivacy.services.subject_state import SubjectStateService
+from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.access.disclosure import Disclosure
+from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.testing.audit import InMemoryAuditTrail
 from carprivacy.testing.decision_policy import sample_policy, third_country_recipient
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carprivacy.services.subject_state import SubjectStateService
+from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.testing.decision_policy import sample_policy
 from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 

@@ -24,9 +24,9 @@ from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.master import UsageKind, VehicleUsage
 from carprivacy.domain.subject_state import ConsentChoice, ConsentRecord, UsagePeriod
 from carprivacy.domain.telemetry import PAYLOAD_WITHHELD
-from carprivacy.services.decisions import DecisionService
-from carprivacy.services.ingest import IngestService, VehicleInfo
-from carprivacy.services.workshop import WorkshopCollector
+from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.ingestion.service import IngestService, VehicleInfo
+from carprivacy.services.ingestion.workshop import WorkshopCollector
 from carprivacy.testing.audit import InMemoryAuditTrail
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import (

@@ -1,4 +1,4 @@
-"""The tamper-evident audit log (SPEC U3; issue 4 item 4): hash chain, checkpoints, verification.
+"""The tamper-evident audit log (SPEC U3): hash chain, checkpoints, verification.
 
 Each entry is a flat record of one decision (who, organisation, role, purpose, a
 pseudonymous subject reference, categories, outcome, rule). Its hash is SHA-256 over the

@@ -1,4 +1,4 @@
-"""Collection gated by a consent topic (issue 3 item 4; SPEC I2, C3; notice G).
+"""Collection gated by a consent topic (SPEC I2, C3; notice G).
 
 A category is collected for its collection purposes (``collection_purposes``). When *every* one of
 them depends on a consent topic, the subject's choice decides whether the value may be collected

@@ -1,4 +1,4 @@
-"""The compiled form of a policy that the decision engine reads (issue 4; SPEC U1, P3, P5, P6).
+"""The compiled form of a policy that the decision engine reads (SPEC U1, P3, P5, P6).
 
 :class:`CompiledPolicy` indexes one policy once: per purpose its categories, recipients,
 controllers, consent topic, basis and every Reason pre-built; and it caches the

@@ -267,7 +267,7 @@ def decide(
 
 
 def screen(policy: Policy | CompiledPolicy, request: DecisionRequest) -> Reason | None:
-    """The refusal that does not depend on whether the subject exists, or None (item 6).
+    """The refusal that does not depend on whether the subject exists, or None.
 
     Purpose, categories, organisation, role and transfer (the static part), and for a customer a
     request naming another subject. A route asks this before looking the subject up, so that a

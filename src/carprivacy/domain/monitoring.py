@@ -1,4 +1,4 @@
-"""Continuous monitoring of access (SPEC U3; issue 4 item 5): unusual access becomes an Alert.
+"""Continuous monitoring of access (SPEC U3): unusual access becomes an Alert.
 
 Rules, fed with audit entries in order (a :class:`Monitor` keeps the sliding state):
 

@@ -1,4 +1,4 @@
-"""The signal catalogue (issue 3 item 1; SPEC I1, P2) and pure validation of telemetry records.
+"""The signal catalogue (SPEC I1, P2) and pure validation of telemetry records.
 
 A :class:`SignalCatalogue` holds the vehicle signals carprivacy accepts: their COVESA VSS name, VSS
 datatype, unit, accepted range or allowed values and the policy data category they belong to.
@@ -104,7 +104,7 @@ class SignalCatalogue:
         return frozenset(s.category for s in self.signals)
 
     def check_categories(self, known: Iterable[str]) -> None:
-        """Start-up check: every signal's category is one the policy declares (issue 3 item 1)."""
+        """Start-up check: every signal's category is one the policy declares."""
         known_set = frozenset(known)
         problems = [
             Problem(

@@ -1,4 +1,4 @@
-"""Stored telemetry (issue 3 item 4; SPEC I2): what one accepted vehicle signal value carries, and
+"""Stored telemetry (SPEC I2): what one accepted vehicle signal value carries, and
 what a refused record or message leaves in quarantine.
 
 Every stored value names its vehicle, the data subject at that moment (a customer, or none when no

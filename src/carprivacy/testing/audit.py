@@ -1,4 +1,4 @@
-"""In-memory fakes of the audit ports (issue 4): the AuditTrail and the audit-log repository."""
+"""In-memory fakes of the audit ports: the AuditTrail and the audit-log repository."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from carprivacy.domain.access import Decision, DecisionRequest
 from carprivacy.domain.audit import AuditEntry, Checkpoint
-from carprivacy.services.audit import AuditChainConflictError, AuditQuery
+from carprivacy.services.audit.trail import AuditChainConflictError, AuditQuery
 
 
 @dataclass

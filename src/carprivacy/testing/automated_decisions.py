@@ -1,4 +1,4 @@
-"""In-memory fake of the automated-decision repository (issue 4 item 6)."""
+"""In-memory fake of the automated-decision repository."""
 
 from __future__ import annotations
 

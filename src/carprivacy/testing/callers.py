@@ -1,4 +1,4 @@
-"""In-memory fakes of the caller ports (issue 4 item 1): callers, credentials, e-mail."""
+"""In-memory fakes of the caller ports: callers, credentials, e-mail."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from carprivacy.domain.errors import ConflictError
-from carprivacy.services.callers import CallerRecord, EmailCode
+from carprivacy.services.identity.callers import CallerRecord, EmailCode
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""An in-memory :class:`~carprivacy.services.crypto.FieldCipher`: real AES-256-GCM, per-owner keys
-in a dict, no master key and no persistence. For tests and for users' tests."""
+"""An in-memory :class:`~carprivacy.services.ports.crypto.FieldCipher`: real AES-256-GCM,
+per-owner keys in a dict, no master key and no persistence. For tests and for users' tests."""
 
 from __future__ import annotations
 

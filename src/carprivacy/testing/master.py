@@ -1,4 +1,4 @@
-"""In-memory fakes of the master data ports (services/master_ports.py).
+"""In-memory fakes of the master data ports (services/master/ports.py).
 
 ``InMemoryMasterData`` is the store; ``InMemoryMasterDataUnitOfWork(store)`` is a transaction over
 it: leaving the ``with`` block without ``commit()`` restores the store as it was.

@@ -1,4 +1,4 @@
-"""In-memory fake of the alert repository (issue 4 item 5)."""
+"""In-memory fake of the alert repository."""
 
 from __future__ import annotations
 

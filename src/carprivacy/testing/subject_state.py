@@ -1,5 +1,5 @@
-"""In-memory fakes of the subject state and master facts ports (services/subject_state.py,
-services/decisions.py)."""
+"""In-memory fakes of the subject state and master facts ports (services/consent/subject_state.py,
+services/access/decisions.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Envelope encryption (issue 3 item 5; SPEC I3, R3): AES-256-GCM values under per-owner data keys,
+"""Envelope encryption (SPEC I3, R3): AES-256-GCM values under per-owner data keys,
 each data key wrapped (AES-256-GCM) by the master key kept outside the database.
 
 Owners are ``subject:<customer id>``, or ``vehicle:<vehicle id>`` for data linked to no person.
@@ -133,7 +133,7 @@ def unwrap_key(master: bytes, owner: str, wrapped: bytes) -> bytes:
 
 
 class EnvelopeCipher:
-    """Implements ``carprivacy.services.crypto.FieldCipher``."""
+    """Implements ``carprivacy.services.ports.crypto.FieldCipher``."""
 
     def __init__(
         self,

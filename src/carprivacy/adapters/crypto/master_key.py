@@ -1,4 +1,4 @@
-"""The master key that wraps every data key (issue 3 item 5): kept outside the database.
+"""The master key that wraps every data key: kept outside the database.
 
 Sources, first match wins: ``CARPRIVACY_MASTER_KEY`` (base64 of 32 bytes), else the key file
 (``CARPRIVACY_MASTER_KEY_FILE``, default ``<data_dir>/master.key``), which the embedded default

@@ -1,4 +1,4 @@
-"""Online master-key rotation (issue 3 item 5; SPEC I3): ``carprivacy keys rotate-master``.
+"""Online master-key rotation (SPEC I3): ``carprivacy keys rotate-master``.
 
 Safe while ``serve`` and ``ingest`` run (docs/adr/master-key-rotation.md). Each step can be
 interrupted; running the rotation again finishes it with the same new key:

@@ -1,6 +1,6 @@
 """One MQTT telemetry message: topic + payload -> wire records, or the reason it is malformed (I1).
 
-The agreed wire format (issue 3): topic ``vehicles/{VIN}/telemetry``, payload a JSON array of
+The agreed wire format: topic ``vehicles/{VIN}/telemetry``, payload a JSON array of
 records or one record object ``{"signal", "value", "ts"}``. The VIN comes from the topic, so a
 vehicle can only speak for itself (the broker's ACL binds the topic to the vehicle's credential); a
 record naming another VIN contradicts its transport and makes the whole message malformed. A

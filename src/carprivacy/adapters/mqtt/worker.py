@@ -1,4 +1,4 @@
-"""The MQTT ingestion worker (issue 3 item 3; SPEC I1, I3): acknowledged = durable.
+"""The MQTT ingestion worker (SPEC I1, I3): acknowledged = durable.
 
 How a message travels:
 

@@ -1,4 +1,4 @@
-"""The human-readable privacy notice, generated from the policy (SPEC P7, issue 2 item 7).
+"""The human-readable privacy notice, generated from the policy (SPEC P7).
 
 Everything the notice says comes from the policy file; nothing here is a promise of its own, only
 headings and the words for enum values (:mod:`vocabulary`). The order follows the original notice.

@@ -1,4 +1,4 @@
-"""Authentication and the declared purpose of a read (SPEC U1; issue 4 items 1 and 3).
+"""Authentication and the declared purpose of a read (SPEC U1).
 
 - :func:`get_caller`: the authenticated :class:`Caller` of a request: a bearer JWT issued by
   ``/v1/oauth/token`` (machines), ``/v1/auth/login`` or ``/v1/auth/email-code/verify`` (people), or
@@ -80,7 +80,7 @@ def authorize(
 ) -> Decision:
     """Ask the decision engine (which records the decision in the audit log) before a read.
 
-    Returns the Decision when allowed (apply it with ``services/disclosure.py``); raises
+    Returns the Decision when allowed (apply it with ``services/access/disclosure.py``); raises
     AccessDeniedError (403 with the reasons) when denied.
     """
     request = DecisionRequest(

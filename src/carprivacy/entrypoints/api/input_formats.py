@@ -1,5 +1,5 @@
 """Named input formats of the HTTP API: the pattern a field must match, and the rule name and
-message a client sees when it does not (issue 2 item 9 trial finding; SPEC I4).
+message a client sees when it does not (SPEC I4).
 
 A 422 names the rule in words (``email`` / "must be an e-mail address"), never the raw regular
 expression and never the submitted value. Schemas use these patterns; ``errors.py`` finds the

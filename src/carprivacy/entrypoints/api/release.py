@@ -1,10 +1,10 @@
-"""Releasing personal data from a route (SPEC U1; issue 4 item 3: nothing bypasses the engine).
+"""Releasing personal data from a route (SPEC U1: nothing bypasses the engine).
 
 A route that returns personal data builds its usual answer object, then hands it to a
 :class:`Reader` (the authenticated caller and the declared purpose) with a :class:`View` that says
 which policy data category the object is and which of its fields are personal data. The reader
 asks the decision engine (which writes the decision to the audit log) and applies the decision
-with ``services/disclosure.py``: minimised fields, pseudonyms per recipient, coarsened times,
+with ``services/access/disclosure.py``: minimised fields, pseudonyms per recipient, coarsened times,
 vehicle-linked without the customer. Fields a view does not list are dropped: a new field on an
 answer object stays hidden until someone decides which category it belongs to.
 
@@ -32,7 +32,7 @@ from carprivacy.domain.policy import Coarsening, Form
 from carprivacy.domain.pseudonym import coarsen_time
 from carprivacy.entrypoints.api.auth import authorize, get_caller, get_purpose
 from carprivacy.entrypoints.api.deps import get_container
-from carprivacy.services.paging import MAX_PAGE, Page
+from carprivacy.services.master.paging import MAX_PAGE, Page
 
 DAY = 86_400
 
@@ -159,7 +159,7 @@ class Reader:
     ) -> None:
         """Refuse (403, recorded) what needs no look-up: purpose, organisation, role, categories,
         transfer, a customer naming another subject. Call it before looking a subject up, so
-        that a 404 never tells a refused caller which ids exist (issue 4 item 6)."""
+        that a 404 never tells a refused caller which ids exist."""
         request = self.request(view, subject_id=subject_id, vehicle_id=vehicle_id)
         decision = self.container.decisions.screen(request)
         if decision is not None:
@@ -212,7 +212,7 @@ class Reader:
         limit: int,
         own: Callable[[str], list[T]],
     ) -> dict[str, Any]:
-        """A page of a list read, decided per row only for rows the caller could see (item 1).
+        """A page of a list read, decided per row only for rows the caller could see.
 
         Customers reach only their own rows (``own(subject_id)``), fleet managers only rows of
         vehicles in their fleet at ``at``; for them ``total`` counts the released rows and the

@@ -1,4 +1,4 @@
-"""SQL repositories of the audit log, alerts and automated decisions (issue 4; sealing: I3)."""
+"""SQL repositories of the audit log, alerts and automated decisions (sealing: I3)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from carprivacy.domain.automated_decisions import (
 )
 from carprivacy.domain.errors import KeyDestroyedError, NotFoundError
 from carprivacy.domain.monitoring import Alert, AlertRule
-from carprivacy.services.audit import AuditChainConflictError, AuditQuery
-from carprivacy.services.crypto import FieldCipher
+from carprivacy.services.audit.trail import AuditChainConflictError, AuditQuery
+from carprivacy.services.ports.crypto import FieldCipher
 
 
 def _utc(value: datetime) -> datetime:

@@ -1,4 +1,4 @@
-"""SQL repository of callers, their credentials and e-mail login codes (issue 4 item 1)."""
+"""SQL repository of callers, their credentials and e-mail login codes."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from carprivacy.adapters.db.tables.access import caller_credentials, callers, email_codes
 from carprivacy.domain.access import CallerKind, Role
 from carprivacy.domain.errors import ConflictError, KeyDestroyedError
-from carprivacy.services.callers import CallerRecord, EmailCode
-from carprivacy.services.crypto import FieldCipher
+from carprivacy.services.identity.callers import CallerRecord, EmailCode
+from carprivacy.services.ports.crypto import FieldCipher
 
 
 def _utc(value: datetime) -> datetime:

@@ -47,7 +47,7 @@ from carprivacy.domain.master import (
     Vehicle,
     VehicleUsage,
 )
-from carprivacy.services.crypto import FieldCipher
+from carprivacy.services.ports.crypto import FieldCipher
 
 E = TypeVar("E")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from carprivacy.domain.master import subject_owner
-from carprivacy.services.crypto import FieldCipher
+from carprivacy.services.ports.crypto import FieldCipher
 
 
 def to_db_time(value: datetime) -> datetime:

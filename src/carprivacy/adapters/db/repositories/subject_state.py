@@ -1,4 +1,5 @@
-"""SQL store of consents, objections, overrides and restrictions (services/subject_state.py ports).
+"""SQL store of consents, objections, overrides and restrictions
+(the ports of services/consent/subject_state.py).
 
 Every write is one transaction; an update of an unknown id raises KeyError and writes nothing.
 Times are stored and returned in UTC (SQLite returns naive values: they are UTC). Free text that
@@ -32,7 +33,7 @@ from carprivacy.domain.subject_state import (
     Restriction,
     RestrictionCase,
 )
-from carprivacy.services.crypto import FieldCipher
+from carprivacy.services.ports.crypto import FieldCipher
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -34,7 +34,7 @@ from carprivacy.domain.telemetry import (
     reasons_json,
 )
 from carprivacy.domain.vehicle_usage import UsageKind, VehicleUsage
-from carprivacy.services.ingest import OnDuplicates, VehicleInfo
+from carprivacy.services.ingestion.service import OnDuplicates, VehicleInfo
 
 COLUMNS = (
     "vehicle_id",

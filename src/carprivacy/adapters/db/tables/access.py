@@ -1,4 +1,4 @@
-"""Tables of callers, credentials, the audit log, alerts and automated decisions (issue 4).
+"""Tables of callers, credentials, the audit log, alerts and automated decisions.
 
 Migration: ``0003_access``; keep both in step (a test compares them on SQLite and PostgreSQL).
 """

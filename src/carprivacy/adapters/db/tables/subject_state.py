@@ -1,4 +1,4 @@
-"""Tables of consents, objections, overrides and restrictions (issue 4; SPEC U2, C4, R4, R6).
+"""Tables of consents, objections, overrides and restrictions (SPEC U2, C4, R4, R6).
 
 Rows are evidence: they are closed (withdrawn_at, ended_at, lifted_at), never deleted. Free text
 that may describe the person (objection grounds, override justification, lift notice) is

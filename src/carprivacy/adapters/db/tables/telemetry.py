@@ -1,4 +1,4 @@
-"""Telemetry tables (issue 3 items 2, 4, 5; SPEC I1-I3). Migration: 0002_telemetry (keep in step).
+"""Telemetry tables (SPEC I1-I3). Migration: 0002_telemetry (keep in step).
 
 - ``telemetry``: one accepted signal value. Sensitive categories hold only ``value_ciphertext``
   (AES-256-GCM under ``key_owner``'s data key, associated data = the natural key). The natural key

@@ -1,4 +1,4 @@
-"""GET /v1/alerts: unusual access flagged by monitoring (SPEC U3; issue 4 item 5)."""
+"""GET /v1/alerts: unusual access flagged by monitoring (SPEC U3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The audit log for the privacy officer (SPEC U3, B1; issue 4 item 4): entries, integrity check,
+"""The audit log for the privacy officer (SPEC U3, B1): entries, integrity check,
 checkpoints. Entries hold pseudonymous subject references only; the officer can look up the
 accesses to one subject by its id, which is turned into the same keyed reference."""
 
@@ -17,7 +17,7 @@ from carprivacy.entrypoints.api.schemas.access import (
     CheckpointOut,
     VerificationOut,
 )
-from carprivacy.services.audit import AuditQuery, iso
+from carprivacy.services.audit.trail import AuditQuery, iso
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 officer = require_role(Role.PRIVACY_OFFICER)

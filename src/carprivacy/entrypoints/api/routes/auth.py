@@ -1,5 +1,5 @@
 """Logins: OAuth2 client credentials for machines (RFC 6749 section 4.4), password and e-mail code
-for people (SPEC U1; issue 4 item 1). Every login answers a short-lived bearer JWT."""
+for people (SPEC U1). Every login answers a short-lived bearer JWT."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Administration of callers (issue 4 item 1): create, list, disable and enable."""
+"""Administration of callers: create, list, disable and enable."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``POST /v1/decisions``: the policy decision point for external systems (issue 4 item 3; U1).
+"""``POST /v1/decisions``: the policy decision point for external systems (U1).
 
 Like OPA's data API: the body is one request, or ``{"requests": [...]}`` for a batch; the answer
 is the same Decision the engine gives internally, with its reasons (rule, GDPR article, notice
@@ -21,7 +21,7 @@ from carprivacy.domain.access import Caller, CallerKind, Decision, DecisionReque
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
 from carprivacy.entrypoints.api.auth import get_caller
 from carprivacy.entrypoints.api.deps import get_container
-from carprivacy.services.audit import ASKED_BY
+from carprivacy.services.audit.trail import ASKED_BY
 
 router = APIRouter(tags=["decisions"])
 
@@ -130,7 +130,7 @@ def _request(
 ) -> DecisionRequest:
     extra = {"expires_at": body.expires_at.isoformat()} if body.expires_at else {}
     asker = _asker(caller, body, container, path)
-    if asker is not caller:  # the audit log names who asked and for whom (trial finding 2)
+    if asker is not caller:  # the audit log names who asked and for whom
         extra[ASKED_BY] = caller.id
         extra["action"] = (
             f"decision on behalf of {asker.id} ({asker.organisation}, {asker.role.value})"
@@ -154,8 +154,8 @@ _BODY = {"schema": TypeAdapter(DecisionRequestIn | BatchIn).json_schema(ref_temp
 def _parse(raw: Any) -> BatchIn | DecisionRequestIn:
     """The body in the shape it most likely meant: with ``requests`` a batch, else one request.
 
-    Validating against both shapes at once gave a 422 listing the errors of both (trial finding
-    4); this gives the error set of one shape, fields named as in that shape."""
+    Validating against both shapes at once would give a 422 listing the errors of both;
+    this gives the error set of one shape, fields named as in that shape."""
     shape: type[BatchIn] | type[DecisionRequestIn] = (
         BatchIn if isinstance(raw, dict) and "requests" in raw else DecisionRequestIn
     )

@@ -1,4 +1,4 @@
-"""Master data API (issue 2 item 9; SPEC I4, P1): customers, their accounts, vehicles and their
+"""Master data API (SPEC I4, P1): customers, their accounts, vehicles and their
 usage periods, fleets, contracts and payments. Administrator credential for now.
 
 One request is one unit of work: it is validated first and writes everything or nothing. Unknown ids
@@ -58,9 +58,9 @@ from carprivacy.entrypoints.api.schemas.master_written import (
     UsageWritten,
     VehicleWritten,
 )
-from carprivacy.services.master import MAX_PAGE, MasterDataService
+from carprivacy.services.master.service import MAX_PAGE, MasterDataService
 
-# Every read names its purpose and is decided by the engine (issue 4 item 3): GET routes release
+# Every read names its purpose and is decided by the engine: GET routes release
 # their answer through a Reader and the View of its policy category; writes are for staff that
 # manage master data and answer only the object's id, metadata and what the caller sent.
 WRITERS = frozenset({Role.ADMINISTRATOR, Role.CUSTOMER_SERVICE, Role.SERVICE})

@@ -1,4 +1,4 @@
-"""``POST /v1/telemetry`` (issue 3 item 2; SPEC I1, I3): batches from an authenticated vehicle.
+"""``POST /v1/telemetry`` (SPEC I1, I3): batches from an authenticated vehicle.
 
 - ``Authorization: Bearer <vehicle token>`` (``carprivacy vehicles credential VIN``); 401 otherwise.
 - Body: a JSON array of records (``application/json``) or one record per line
@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from carprivacy.bootstrap import Container
 from carprivacy.domain.errors import AuthenticationError, Problem
 from carprivacy.entrypoints.api.deps import bearer, get_container
-from carprivacy.services.ingest import IngestResult
+from carprivacy.services.ingestion.service import IngestResult
 
 router = APIRouter(prefix="/v1/telemetry", tags=["telemetry"])
 

@@ -1,4 +1,4 @@
-"""``POST /v1/workshop/telemetry`` (issue 3 item 4: source ``workshop``; notice section G; SPEC
+"""``POST /v1/workshop/telemetry`` (source ``workshop``; notice section G; SPEC
 C3, U1): OBFCM read-outs and service data uploaded by an authorised workshop.
 
 - ``Authorization: Bearer <caller token>`` of a workshop caller (a dealer or partner of the

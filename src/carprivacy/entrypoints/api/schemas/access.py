@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from carprivacy.domain.audit import AuditEntry, Finding, Verification
 from carprivacy.domain.automated_decisions import AutomatedDecision, ReviewRequest
 from carprivacy.domain.monitoring import Alert
-from carprivacy.services.callers import CallerRecord, Token
+from carprivacy.services.identity.callers import CallerRecord, Token
 
 
 class TokenOut(BaseModel):

@@ -1,4 +1,4 @@
-"""How the master-data answers map onto the policy's data categories (issue 4 item 3).
+"""How the master-data answers map onto the policy's data categories.
 
 Each :class:`~carprivacy.entrypoints.api.release.View` names the category an answer object belongs
 to, which of its fields are which policy fields (personal data, released as the decision says),

@@ -1,4 +1,4 @@
-"""The documented answers of master-data WRITES (new-user trial; issue 2 item 9, SPEC I4).
+"""The documented answers of master-data WRITES (SPEC I4).
 
 A write answers with the object's id, its metadata and only the fields the writer sent
 (``release.echo``: the writer is not handed personal data it did not send, which a read would

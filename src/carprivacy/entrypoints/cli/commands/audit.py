@@ -1,4 +1,4 @@
-"""``carprivacy audit``: verify the hash chain and sign checkpoints (issue 4 item 4; SPEC U3)."""
+"""``carprivacy audit``: verify the hash chain and sign checkpoints (SPEC U3)."""
 
 from __future__ import annotations
 

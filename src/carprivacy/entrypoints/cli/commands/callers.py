@@ -1,4 +1,4 @@
-"""``carprivacy callers``: create and list callers (issue 4 item 1; SPEC U1)."""
+"""``carprivacy callers``: create and list callers (SPEC U1)."""
 
 from __future__ import annotations
 

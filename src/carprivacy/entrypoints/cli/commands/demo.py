@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         from sqlalchemy import inspect
 
         from carprivacy.bootstrap import build_container
-        from carprivacy.services.demo import load_demo
+        from carprivacy.services.demo.master_data import load_demo
 
         console = Console()
         container = build_container()

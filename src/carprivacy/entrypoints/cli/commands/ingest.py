@@ -1,4 +1,4 @@
-"""``carprivacy ingest mqtt``: the MQTT ingestion worker (issue 3 item 3; SPEC I1, I3).
+"""``carprivacy ingest mqtt``: the MQTT ingestion worker (SPEC I1, I3).
 
 Run one per machine or several per machine with distinct ``--client-id``s; workers with the same
 ``--group`` share the topic through an MQTT 5 shared subscription. SIGTERM/SIGINT stop it

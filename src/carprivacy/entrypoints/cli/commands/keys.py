@@ -1,5 +1,5 @@
-"""``carprivacy keys rotate-master``: re-wrap every data key under a new master key (issue 3
-item 5; SPEC I3), while ``serve`` and ``ingest`` keep running.
+"""``carprivacy keys rotate-master``: re-wrap every data key under a new master key (SPEC I3),
+while ``serve`` and ``ingest`` keep running.
 
 The steps and why each can be interrupted are in ``carprivacy.adapters.crypto.rotation`` and
 docs/adr/master-key-rotation.md; running the command again finishes an interrupted rotation.

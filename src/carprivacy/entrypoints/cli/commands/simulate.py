@@ -1,4 +1,4 @@
-"""``carprivacy simulate``: drive a simulated fleet and send its telemetry (issue 3 item 6).
+"""``carprivacy simulate``: drive a simulated fleet and send its telemetry.
 
 Targets: ``--to mqtt`` publishes QoS 1 to ``vehicles/{VIN}/telemetry`` (the worker stores it),
 ``--to http`` posts batches to ``/v1/telemetry`` with a per-vehicle credential issued for the run,
@@ -44,7 +44,7 @@ def fleet_vins(container: Container, count: int, seed: int, register: bool) -> l
     """``count`` VINs: the registered vehicles', topped up with generated ones that are
     registered (each with a demo owner) unless ``register`` is False. Says on stdout what it
     simulates."""
-    from carprivacy.services.simulation import demo_vins
+    from carprivacy.services.demo.simulation import demo_vins
 
     master = container.master
     vins: list[str] = []
@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import Progress
 
         from carprivacy.bootstrap import build_container
-        from carprivacy.services.simulation import FleetSimulator
+        from carprivacy.services.demo.simulation import FleetSimulator
 
         container = build_container()
         try:

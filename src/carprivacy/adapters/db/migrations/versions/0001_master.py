@@ -1,5 +1,5 @@
 """Master data: customers, accounts per controller, fleets, vehicles, usage periods, contracts,
-payment transactions (issue 2 item 8; SPEC I4, P1). Matches adapters/db/tables/master.py.
+payment transactions (SPEC I4, P1). Matches adapters/db/tables/master.py.
 
 Revision ID: 0001_master
 Revises:

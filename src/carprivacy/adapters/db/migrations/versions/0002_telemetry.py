@@ -1,4 +1,4 @@
-"""Telemetry: accepted values, quarantine, wrapped data keys, vehicle credentials (issue 3; SPEC
+"""Telemetry: accepted values, quarantine, wrapped data keys, vehicle credentials (SPEC
 I1-I3). Matches adapters/db/tables/telemetry.py.
 
 Revision ID: 0002_telemetry

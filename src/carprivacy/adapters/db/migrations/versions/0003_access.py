@@ -1,5 +1,5 @@
 """Access: callers, credentials, e-mail codes, the audit log and its checkpoints, alerts, automated
-decisions and review requests (issue 4; SPEC U1, U3, U4). Matches adapters/db/tables/access.py.
+decisions and review requests (SPEC U1, U3, U4). Matches adapters/db/tables/access.py.
 
 Revision ID: 0003_access
 Revises: 0002_telemetry

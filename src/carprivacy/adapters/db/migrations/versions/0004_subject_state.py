@@ -1,4 +1,4 @@
-"""Subject state: consents, objections, overrides, restrictions (issue 4; SPEC U2, C4, R4, R6).
+"""Subject state: consents, objections, overrides, restrictions (SPEC U2, C4, R4, R6).
 Matches adapters/db/tables/subject_state.py.
 
 Revision ID: 0004_subject_state

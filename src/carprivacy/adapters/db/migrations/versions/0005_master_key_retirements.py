@@ -1,4 +1,4 @@
-"""Master key retirements for online rotation (issue 3 item 5; SPEC I3).
+"""Master key retirements for online rotation (SPEC I3).
 Matches ``master_key_retirements`` in adapters/db/tables/telemetry.py.
 
 Revision ID: 0005_master_key_retirements

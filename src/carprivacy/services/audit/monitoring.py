@@ -1,4 +1,4 @@
-"""Monitoring of access (SPEC U3; issue 4 item 5): audit entries flow through the rules of
+"""Monitoring of access (SPEC U3): audit entries flow through the rules of
 ``domain/monitoring.py``; alerts are stored once (their id is stable) and listed for the console."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Telemetry collected at the workshop (issue 3 item 4: source ``workshop``; notice section G,
+"""Telemetry collected at the workshop (source ``workshop``; notice section G,
 SPEC C3, U1): OBFCM read-outs and service data that an authorised workshop uploads for the cars
 it has in for service.
 
@@ -32,8 +32,8 @@ from carprivacy.domain.access import Caller, Decision, DecisionRequest, Outcome,
 from carprivacy.domain.errors import AccessDeniedError, Problem
 from carprivacy.domain.signals import SignalCatalogue, parse_timestamp
 from carprivacy.domain.vehicle_usage import subject_for
-from carprivacy.services.ingest import IngestResult, IngestService, RecordStatus
-from carprivacy.services.quarantine import VehicleInfo
+from carprivacy.services.ingestion.quarantine import VehicleInfo
+from carprivacy.services.ingestion.service import IngestResult, IngestService, RecordStatus
 
 ACTION = "POST /v1/workshop/telemetry"
 COLLECTING_ROLES = frozenset({Role.DEALER, Role.PARTNER})

@@ -1,4 +1,4 @@
-"""Callers and their credentials (SPEC U1; issue 4 item 1).
+"""Callers and their credentials (SPEC U1).
 
 - people log in with a password (argon2id) or a one-time e-mail code (hashed, short expiry);
 - machines use OAuth2 client credentials (client id + secret, the secret stored hashed);
@@ -31,7 +31,7 @@ from carprivacy.domain.errors import (
     Problem,
 )
 from carprivacy.domain.policy import Policy
-from carprivacy.services.tokens import AccessTokens, Token
+from carprivacy.services.identity.tokens import AccessTokens, Token
 
 PASSWORD = "password"
 CLIENT_SECRET = "client_secret"

@@ -40,10 +40,10 @@ from carprivacy.domain.master import (
     validate_usage,
     validate_vehicle,
 )
-from carprivacy.services.master_ports import MasterDataUnitOfWork
-from carprivacy.services.paging import MAX_PAGE as MAX_PAGE
-from carprivacy.services.paging import Page as Page
-from carprivacy.services.paging import page_of
+from carprivacy.services.master.paging import MAX_PAGE as MAX_PAGE
+from carprivacy.services.master.paging import Page as Page
+from carprivacy.services.master.paging import page_of
+from carprivacy.services.master.ports import MasterDataUnitOfWork
 
 Clock = Callable[[], datetime]
 

@@ -1,4 +1,4 @@
-"""Per-vehicle credentials (issue 3 item 2): a random bearer token, shown once, stored as SHA-256.
+"""Per-vehicle credentials: a random bearer token, shown once, stored as SHA-256.
 
 A 256-bit random token needs no slow password hash: SHA-256 of it cannot be reversed, and lookup by
 hash is one indexed query per request.

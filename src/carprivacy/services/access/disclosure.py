@@ -1,4 +1,4 @@
-"""Applying a Decision to rows before they leave (SPEC U1, P4, P6; issue 4 item 2 "form").
+"""Applying a Decision to rows before they leave (SPEC U1, P4, P6).
 
 ``Disclosure.apply(decision, category, rows, recipient=..., at=...)``:
 

@@ -1,4 +1,4 @@
-"""The demo master data (issue 2 item 9): Dutch customers with addresses, MINI vehicles with
+"""The demo master data: Dutch customers with addresses, MINI vehicles with
 real-looking VINs, contracts with connected services, an owner change, a lease fleet with drivers,
 and payment transactions. Deterministic: the same seed gives the same content (ids are random).
 
@@ -18,7 +18,7 @@ from carprivacy.domain.master import (
     PaymentMethodKind,
     UsageKind,
 )
-from carprivacy.services.master import MasterDataService
+from carprivacy.services.master.service import MasterDataService
 
 DEFAULT_SEED = 2024
 START = datetime(2023, 1, 1, 9, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Per-batch steps of ingestion that need a port (issue 3 items 4, 5; SPEC I2, I3, C3): sealing
+"""Per-batch steps of ingestion that need a port (SPEC I2, I3, C3): sealing
 the batch's sensitive values under their owners' keys, and reading the consents that decide
 whether a gated category (OBFCM) is collected. Kept apart from ``ingest`` so that the per-record
 loop there stays readable.
@@ -14,9 +14,9 @@ from carprivacy.domain.collection_gate import CollectionGate, GateRefusal
 from carprivacy.domain.errors import Problem
 from carprivacy.domain.subject_state import ConsentRecord
 from carprivacy.domain.telemetry import TelemetryRow
-from carprivacy.services.crypto import FieldCipher
-from carprivacy.services.ingest_moments import Moment, Sealing
-from carprivacy.services.quarantine import VehicleInfo
+from carprivacy.services.ingestion.moments import Moment, Sealing
+from carprivacy.services.ingestion.quarantine import VehicleInfo
+from carprivacy.services.ports.crypto import FieldCipher
 
 
 @runtime_checkable

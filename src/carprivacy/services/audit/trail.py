@@ -1,4 +1,4 @@
-"""The audit trail (SPEC U3; issue 4 item 4): every decision, allow and deny, appended to a
+"""The audit trail (SPEC U3): every decision, allow and deny, appended to a
 hash-chained log with signed checkpoints; verification reports the first bad entry.
 
 The log holds no plaintext personal data: subjects and vehicles appear as keyed HMAC pseudonyms
@@ -38,7 +38,7 @@ ASKED_BY = "asked_by"
 
 
 class AuditTrail(Protocol):
-    """Where the decision engine records every decision (the agreed port, issue 4)."""
+    """Where the decision engine records every decision (the agreed port)."""
 
     def record(self, request: DecisionRequest, decision: Decision) -> None: ...
 

@@ -1,4 +1,4 @@
-"""Redelivery or conflict (issue 3 item 2; SPEC I1): a record whose natural key (vehicle, signal,
+"""Redelivery or conflict (SPEC I1): a record whose natural key (vehicle, signal,
 time, source) is already stored is a redelivery when its value is the stored one (``duplicate``:
 nothing new), and a conflict when the value differs: it is refused with the rule
 ``conflicting_duplicate`` and kept in quarantine, so that neither the stored value nor the new one
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from carprivacy.domain.errors import KeyDestroyedError, Problem
 from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow, aad_for
-from carprivacy.services.crypto import FieldCipher
-from carprivacy.services.quarantine import QuarantineSealer, record_payload
+from carprivacy.services.ingestion.quarantine import QuarantineSealer, record_payload
+from carprivacy.services.ports.crypto import FieldCipher
 
 CONFLICT_RULE = "conflicting_duplicate"
 CONFLICT_MESSAGE = (

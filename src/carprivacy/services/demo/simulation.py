@@ -1,4 +1,4 @@
-"""A fleet simulator (issue 3 item 6): realistic telemetry for the demo, tests and benchmarks.
+"""A fleet simulator: realistic telemetry for the demo, tests and benchmarks.
 
 Pure and deterministic: a seed, a start time and a list of VINs give the same records every time; no
 clock or I/O. Each vehicle drives trips between Dutch cities along jittered waypoints (urban speeds

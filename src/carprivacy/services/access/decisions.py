@@ -21,12 +21,12 @@ from carprivacy.domain.errors import NotFoundError
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.subject_state import ContractCover, FleetPeriod, SubjectFacts, UsagePeriod
 from carprivacy.domain.vehicle_usage import UsageKind
-from carprivacy.services.master import MasterDataService
-from carprivacy.services.subject_state import SubjectStateRepository
+from carprivacy.services.consent.subject_state import SubjectStateRepository
+from carprivacy.services.master.service import MasterDataService
 
 
 class AuditRecorder(Protocol):
-    """The audit trail port (services/audit.py ``AuditTrail``)."""
+    """The audit trail port (services/audit/trail.py ``AuditTrail``)."""
 
     def record(self, request: DecisionRequest, decision: Decision) -> None: ...
 
@@ -188,5 +188,5 @@ class DecisionService:
             out.append(decide_pure(self.policy, request, facts))
         pairs = [*zip(requests, out, strict=True), *extra]
         if pairs:
-            self.audit.record_many(pairs)  # one transaction for the batch (services/audit.py)
+            self.audit.record_many(pairs)  # one transaction for the batch (services/audit/trail.py)
         return out

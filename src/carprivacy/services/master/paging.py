@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from carprivacy.domain.errors import Problem
 from carprivacy.domain.master import raise_if
-from carprivacy.services.master_ports import EntityRepository
+from carprivacy.services.master.ports import EntityRepository
 
 T = TypeVar("T")
 MAX_PAGE = 500

@@ -1,4 +1,4 @@
-"""Ingest telemetry (issue 3 items 1, 2, 4, 5; SPEC I1-I3, P4): validate, classify, attribute,
+"""Ingest telemetry (SPEC I1-I3, P4): validate, classify, attribute,
 encrypt, store. Used by every transport (HTTP, MQTT, workshop).
 
 ``IngestService.ingest`` takes a batch of wire records and returns each record's status. Good
@@ -35,17 +35,21 @@ from carprivacy.domain.telemetry import (
     collection_purposes,
     encode_value,
 )
-from carprivacy.services.crypto import FieldCipher
-from carprivacy.services.ingest_conflicts import ConflictResolver
-from carprivacy.services.ingest_moments import (
+from carprivacy.services.ingestion.conflicts import ConflictResolver
+from carprivacy.services.ingestion.moments import (
     Entry,
     Moment,
     Sealing,
     moments_for,
     sensitive_texts,
 )
-from carprivacy.services.ingest_steps import BatchConsents, ConsentLookup, seal_pending
-from carprivacy.services.quarantine import QUARANTINE_RETENTION, QuarantineSealer, VehicleInfo
+from carprivacy.services.ingestion.quarantine import (
+    QUARANTINE_RETENTION,
+    QuarantineSealer,
+    VehicleInfo,
+)
+from carprivacy.services.ingestion.steps import BatchConsents, ConsentLookup, seal_pending
+from carprivacy.services.ports.crypto import FieldCipher
 
 __all__ = ["IngestResult", "IngestService", "RecordStatus", "VehicleInfo"]
 

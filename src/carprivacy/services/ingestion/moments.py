@@ -1,4 +1,4 @@
-"""Per-batch helpers of ingestion (issue 3 items 4, 5; SPEC I2, I3): the compiled catalogue entry
+"""Per-batch helpers of ingestion (SPEC I2, I3): the compiled catalogue entry
 of a signal, and what a record's vehicle and time decide (attribution, expiry, associated data),
 computed once per (vehicle, time) of a batch. Kept apart from ``ingest`` so that the per-record
 loop there stays readable; nothing here does I/O.
@@ -16,7 +16,7 @@ from carprivacy.domain.master import VIN_PATTERN
 from carprivacy.domain.signals import NOT_A_VIN, ValueEncoder
 from carprivacy.domain.telemetry import aad_parts
 from carprivacy.domain.vehicle_usage import subject_for
-from carprivacy.services.quarantine import VehicleInfo
+from carprivacy.services.ingestion.quarantine import VehicleInfo
 
 UNKNOWN = ("known_vehicle", "no vehicle has this VIN")
 UNLINKED = ("linked_vehicle", "the vehicle has no owner, driver or fleet then")

@@ -1,4 +1,4 @@
-"""Quarantine of refused telemetry (issue 3 item 2; SPEC I1, I3, R3): what ingestion keeps of a
+"""Quarantine of refused telemetry (SPEC I1, I3, R3): what ingestion keeps of a
 record or message it refuses, and how the payload is sealed.
 
 A refused payload may hold a position or a voice command, so it is encrypted under the key of the
@@ -25,7 +25,7 @@ from carprivacy.domain.telemetry import (
     quarantine_aad,
 )
 from carprivacy.domain.vehicle_usage import VehicleUsage, subject_for
-from carprivacy.services.crypto import FieldCipher
+from carprivacy.services.ports.crypto import FieldCipher
 
 QUARANTINE_RETENTION = timedelta(weeks=4)
 
