@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from carprivacy.services.access.automated_decisions import AutomatedDecisionService
     from carprivacy.services.access.decisions import DecisionService
     from carprivacy.services.access.disclosure import Disclosure
+    from carprivacy.services.access.gate import Gate
     from carprivacy.services.audit.monitoring import MonitoringService
     from carprivacy.services.audit.trail import AuditService
     from carprivacy.services.consent.subject_state import SubjectStateService
@@ -174,6 +175,11 @@ class Container:
         return self._decision_part("decisions")  # type: ignore[no-any-return]
 
     @property
+    def gate(self) -> Gate[Any]:
+        """Every read of personal data: decided, released in its form, audited."""
+        return self._decision_part("gate")  # type: ignore[no-any-return]
+
+    @property
     def subject_state(self) -> SubjectStateService:
         return self._decision_part("subject_state")  # type: ignore[no-any-return]
 
@@ -200,18 +206,28 @@ def utc_now() -> datetime:
 
 
 def _build_decisions(container: Container) -> dict[str, Any]:
-    """Decision service, subject state and disclosure (3)."""
+    """Decision service, the gate, subject state and disclosure."""
+    from carprivacy.adapters.db.repositories.decision_facts import SqlDecisionFacts
+    from carprivacy.adapters.db.repositories.master import SqlMasterDataUnitOfWork
     from carprivacy.adapters.db.repositories.subject_state import SqlSubjectStateRepository
     from carprivacy.adapters.keyfile import read_or_create_secret
-    from carprivacy.services.access.decisions import DecisionService, MasterDataFacts
+    from carprivacy.services.access.decisions import DecisionService
     from carprivacy.services.access.disclosure import Disclosure
+    from carprivacy.services.access.gate import Gate
     from carprivacy.services.consent.subject_state import SubjectStateService
 
-    state = SqlSubjectStateRepository(container.engine, container.cipher)
+    engine, cipher = container.engine, container.cipher
+    state = SqlSubjectStateRepository(engine, cipher)
     secret, _ = read_or_create_secret(container.settings.data_dir / "pseudonym.key")
+    decisions = DecisionService(container.policy, SqlDecisionFacts(engine, cipher), container.audit)
     return {
-        "decisions": DecisionService(
-            container.policy, state, MasterDataFacts(container.master), container.audit
+        "decisions": decisions,
+        "gate": Gate(
+            container.policy,
+            decisions,
+            lambda: SqlMasterDataUnitOfWork(engine, cipher),
+            secret,
+            utc_now,
         ),
         "subject_state": SubjectStateService(container.policy, state),
         "disclosure": Disclosure(container.policy, secret),

@@ -233,7 +233,7 @@ def test_owner_change_and_fleet_through_the_api(client: TestClient) -> None:
         client, usages, {"kind": "fleet", "fleet_id": fleet["id"], "start": "2025-07-01T00:00:00Z"}
     )
     assert (
-        client.get(f"/v1/fleets/{fleet['id']}", headers=AUTH).json()["name"] == "Athlon Car Lease"
+        client.get(f"/v1/fleets/{fleet['id']}", headers=READ).json()["name"] == "Athlon Car Lease"
     )
 
 

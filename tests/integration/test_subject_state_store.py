@@ -18,6 +18,7 @@ from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.testing.audit import InMemoryAuditTrail
 from carprivacy.testing.crypto import InMemoryFieldCipher
+from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 from carprivacy.testing.decision_policy import sample_policy
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
 
@@ -113,7 +114,7 @@ def test_decision_service_reads_the_sql_store(engine: Engine) -> None:
     sql = SqlSubjectStateRepository(engine, InMemoryFieldCipher())
     service = SubjectStateService(POLICY, sql)
     audit = InMemoryAuditTrail()
-    decisions = DecisionService(POLICY, sql, InMemoryMasterFacts(), audit)
+    decisions = DecisionService(POLICY, InMemoryDecisionFacts(sql, InMemoryMasterFacts()), audit)
     ask = DecisionRequest(CRM, "marketing_email", ("contact_data",), T0 + timedelta(days=1), "s1")
     assert decisions.decide(ask).rule == "consent.required"
     service.give("s1", "marketing_email", at=T0, by="s1", channel="portal")

@@ -19,6 +19,7 @@ from carprivacy.domain.policy import Policy
 from carprivacy.domain.subject_state import ContractCover, FleetPeriod, SubjectFacts, UsagePeriod
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.testing.audit import InMemoryAuditTrail
+from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 from carprivacy.testing.decision_policy import sample_policy
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
 
@@ -77,7 +78,11 @@ def test_the_service_reads_fleet_periods_for_fleet_managers() -> None:
     master = InMemoryMasterFacts(
         contracts=[CONTRACT], usage=[USAGE], fleets=[FleetPeriod("v1", "f1", T0)]
     )
-    svc = DecisionService(POLICY, InMemorySubjectStateRepository(), master, InMemoryAuditTrail())
+    svc = DecisionService(
+        POLICY,
+        InMemoryDecisionFacts(InMemorySubjectStateRepository(), master),
+        InMemoryAuditTrail(),
+    )
     assert svc.decide(fleet_req()).allowed
     other = Caller("fm-2", CallerKind.PERSON, Role.FLEET_MANAGER, "fleet_operators", fleet_id="f2")
     assert svc.decide(fleet_req(other)).rule == "fleet.not_member"
@@ -90,7 +95,9 @@ def test_an_unknown_subject_id_is_subject_unknown_not_contract_required() -> Non
     staff = Caller("agent", CallerKind.PERSON, Role.CUSTOMER_SERVICE, "mini_nl_staff")
     audit = InMemoryAuditTrail()
     master = InMemoryMasterFacts(subjects={"s1"})
-    svc = DecisionService(POLICY, InMemorySubjectStateRepository(), master, audit)
+    svc = DecisionService(
+        POLICY, InMemoryDecisionFacts(InMemorySubjectStateRepository(), master), audit
+    )
     purposes = {p.id: p for p in POLICY.purposes}
     for purpose in purposes.values():
         cat = purpose.categories[:1]
@@ -148,7 +155,9 @@ def test_no_reason_has_an_empty_rule_article_or_section(policy: Policy | None) -
 def test_decide_many_writes_the_batch_in_one_audit_transaction() -> None:
     audit = InMemoryAuditTrail()
     master = InMemoryMasterFacts(contracts=[CONTRACT], usage=[USAGE])
-    svc = DecisionService(POLICY, InMemorySubjectStateRepository(), master, audit)
+    svc = DecisionService(
+        POLICY, InMemoryDecisionFacts(InMemorySubjectStateRepository(), master), audit
+    )
     staff = Caller("agent", CallerKind.PERSON, Role.CUSTOMER_SERVICE, "mini_nl_staff")
     requests = [
         DecisionRequest(staff, "customer_service", ("contact",), AT, subject_id=f"s{i}")
@@ -157,3 +166,7 @@ def test_decide_many_writes_the_batch_in_one_audit_transaction() -> None:
     decisions = svc.decide_many(requests)
     assert audit.transactions == [7]
     assert [d for _, d in audit.records] == decisions
+
+
+def _facts(master: InMemoryMasterFacts) -> InMemoryDecisionFacts:
+    return InMemoryDecisionFacts(InMemorySubjectStateRepository(), master)

@@ -15,6 +15,7 @@ from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.disclosure import Disclosure
 from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.testing.audit import InMemoryAuditTrail
+from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 from carprivacy.testing.decision_policy import sample_policy, third_country_recipient
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
 
@@ -41,7 +42,9 @@ class World:
             countries={"s1": "NL"},
         )
         self.audit = InMemoryAuditTrail()
-        self.decisions = DecisionService(self.policy, self.repo, self.master, self.audit)
+        self.decisions = DecisionService(
+            self.policy, InMemoryDecisionFacts(self.repo, self.master), self.audit
+        )
         self.state = SubjectStateService(self.policy, self.repo)
         self.disclosure = Disclosure(self.policy, SECRET)
 

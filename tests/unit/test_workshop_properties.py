@@ -28,6 +28,7 @@ from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.ingestion.service import IngestService, VehicleInfo
 from carprivacy.services.ingestion.workshop import WorkshopCollector
 from carprivacy.testing.audit import InMemoryAuditTrail
+from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import (
     InMemoryDataKeyRepository,
@@ -90,7 +91,9 @@ def build(starts: list[int], refusals: list[tuple[int, int | None] | None]):
     directory = InMemoryVehicleDirectory()
     directory.add(VehicleInfo(VEHICLE, VIN, None, tuple(usages)))
     decisions = DecisionService(
-        POLICY, state, InMemoryMasterFacts(usage=periods), InMemoryAuditTrail()
+        POLICY,
+        InMemoryDecisionFacts(state, InMemoryMasterFacts(usage=periods)),
+        InMemoryAuditTrail(),
     )
     store = InMemoryTelemetryRepository()
     cipher = EnvelopeCipher(InMemoryDataKeyRepository(), MasterKeyRing(new_master_key()))

@@ -94,6 +94,15 @@ CONTACT_FIELDS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class EntityRef:
+    """A record's id and whom it is about (its customer, its vehicle), without its content."""
+
+    id: str
+    subject_id: str | None = None
+    vehicle_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Customer:
     id: str
     contact: ContactDetails | None  # None: erased (the subject's key was destroyed)

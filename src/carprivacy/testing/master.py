@@ -7,20 +7,24 @@ it: leaving the ``with`` block without ``commit()`` restores the store as it was
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
+from carprivacy.domain.decision_facts import FactsSnapshot
 from carprivacy.domain.master import (
     Account,
     Contract,
     Customer,
+    EntityRef,
     Fleet,
     PaymentTransaction,
     Vehicle,
     VehicleUsage,
 )
+from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 
 
 class _Entity(Protocol):
@@ -59,6 +63,17 @@ class InMemoryEntityRepository(Generic[E]):
 
     def count(self) -> int:
         return len(self.rows)
+
+    def refs(self) -> list[EntityRef]:
+        out = []
+        for e in self._ordered():
+            subject = getattr(e, "customer_id", e.id if isinstance(e, Customer) else None)
+            vehicle = getattr(e, "vehicle_id", e.id if isinstance(e, Vehicle) else None)
+            out.append(EntityRef(e.id, subject, vehicle))
+        return out
+
+    def get_many(self, ids: Sequence[str]) -> list[E]:
+        return [self.rows[i] for i in ids if i in self.rows]
 
 
 class InMemoryCustomerRepository(InMemoryEntityRepository[Customer]):
@@ -118,8 +133,11 @@ class InMemoryMasterData:
 
 
 class InMemoryMasterDataUnitOfWork:
-    def __init__(self, store: InMemoryMasterData) -> None:
+    def __init__(
+        self, store: InMemoryMasterData, state: InMemorySubjectStateRepository | None = None
+    ) -> None:
         self._store = store
+        self._state = state or InMemorySubjectStateRepository()
         self._snapshot: InMemoryMasterData | None = None
         self.commits = 0
         self.customers = InMemoryCustomerRepository(store.customers)
@@ -149,6 +167,12 @@ class InMemoryMasterDataUnitOfWork:
                 live.clear()
                 live.update(getattr(self._snapshot, name))
         self._snapshot = None
+
+    def snapshot(self, subject_ids: Collection[str], vehicle_ids: Collection[str]) -> FactsSnapshot:
+        """The decision facts of this store and the subject state, as they are now."""
+        from carprivacy.testing.decision_facts import InMemoryDecisionFacts
+
+        return InMemoryDecisionFacts(self._state, self._store).snapshot(subject_ids, vehicle_ids)
 
     def commit(self) -> None:
         self.commits += 1

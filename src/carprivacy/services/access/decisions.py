@@ -1,151 +1,50 @@
 """The decision service: gathers facts, asks the pure engine, records every decision (U1-U3).
 
-``DecisionService.decide(request)`` resolves who the data is about (the request's subject, else
-the user of the vehicle at ``at``), reads that subject's consents, objections, overrides and
-restrictions and the contracts and vehicle usage periods from master data, calls
-:func:`carprivacy.domain.decisions.decide`, and appends the request and decision to the audit trail,
-allow and deny alike. ``decide_many`` does the same for a batch, reading each subject's facts once
-and appending the batch to the audit trail at once (``record_many`` where the trail has it).
-Nothing is returned unless it was recorded.
+``DecisionService.decide(request)`` reads every fact of the request in one read of the
+:class:`~carprivacy.services.access.ports.DecisionFacts` port (the request's subject, else the user
+of the vehicle at ``at``: consents, objections, overrides, restrictions, contracts, usage and fleet
+periods, country), calls :func:`carprivacy.domain.decisions.decide`, and appends the request and
+decision to the audit trail, allow and deny alike. ``decide_many`` does the same for a batch on one
+read of the facts, appending the batch to the audit trail at once. Nothing is returned unless it
+was recorded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from carprivacy.domain.access import Decision, DecisionRequest, Reason, Role
+from carprivacy.domain.decision_facts import FactsSnapshot
 from carprivacy.domain.decisions import CompiledPolicy, deny, screen
 from carprivacy.domain.decisions import decide as decide_pure
-from carprivacy.domain.errors import NotFoundError
 from carprivacy.domain.policy import Policy
-from carprivacy.domain.subject_state import ContractCover, FleetPeriod, SubjectFacts, UsagePeriod
-from carprivacy.domain.vehicle_usage import UsageKind
-from carprivacy.services.consent.subject_state import SubjectStateRepository
-from carprivacy.services.master.service import MasterDataService
-
-
-class AuditRecorder(Protocol):
-    """The audit trail port (services/audit/trail.py ``AuditTrail``)."""
-
-    def record(self, request: DecisionRequest, decision: Decision) -> None: ...
-
-    def record_many(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> object: ...
-
-
-class MasterFacts(Protocol):
-    """What the engine needs of master data (owned by the master-data service)."""
-
-    def contracts_of(self, subject_id: str) -> list[ContractCover]: ...
-
-    def usage_of(self, vehicle_id: str) -> list[UsagePeriod]: ...
-
-    def country_of(self, subject_id: str) -> str | None: ...
-
-    def fleets_of(self, vehicle_id: str) -> list[FleetPeriod]: ...
-
-    def is_known(self, subject_id: str) -> bool: ...
-
-
-class MasterDataFacts:
-    """:class:`MasterFacts` read through the master data service (unknown ids: no facts)."""
-
-    def __init__(self, master: MasterDataService) -> None:
-        self.master = master
-
-    def contracts_of(self, subject_id: str) -> list[ContractCover]:
-        try:
-            contracts = self.master.contracts_of(subject_id)
-        except NotFoundError:
-            return []
-        return [
-            ContractCover(c.id, c.customer_id, c.start, c.end, vehicle_id=c.vehicle_id)
-            for c in contracts
-        ]
-
-    def usage_of(self, vehicle_id: str) -> list[UsagePeriod]:
-        try:
-            usages = self.master.usages_of(vehicle_id)
-        except NotFoundError:
-            return []
-        return [
-            UsagePeriod(
-                u.vehicle_id, u.customer_id, u.start, u.end, driver=u.kind is UsageKind.DRIVER
-            )
-            for u in usages
-            if u.customer_id is not None
-        ]
-
-    def fleets_of(self, vehicle_id: str) -> list[FleetPeriod]:
-        try:
-            usages = self.master.usages_of(vehicle_id)
-        except NotFoundError:
-            return []
-        return [
-            FleetPeriod(u.vehicle_id, u.fleet_id, u.start, u.end)
-            for u in usages
-            if u.kind is UsageKind.FLEET and u.fleet_id is not None
-        ]
-
-    def is_known(self, subject_id: str) -> bool:
-        try:
-            self.master.get_customer(subject_id)
-        except NotFoundError:
-            return False
-        return True
-
-    def country_of(self, subject_id: str) -> str | None:
-        try:
-            contact = self.master.get_customer(subject_id).contact
-        except NotFoundError:
-            return None
-        return contact.country if contact is not None and contact.country else None
+from carprivacy.domain.subject_state import SubjectFacts
+from carprivacy.services.access.ports import AuditRecorder, DecisionFacts
 
 
 class DecisionService:
-    def __init__(
-        self,
-        policy: Policy,
-        state: SubjectStateRepository,
-        master: MasterFacts,
-        audit: AuditRecorder,
-    ) -> None:
+    def __init__(self, policy: Policy, facts: DecisionFacts, audit: AuditRecorder) -> None:
         self.policy = CompiledPolicy(policy)
-        self.state = state
-        self.master = master
+        self.facts = facts
         self.audit = audit
 
-    def facts(
-        self, subject_id: str | None, vehicle_id: str | None, request: DecisionRequest
-    ) -> SubjectFacts:
-        usage: tuple[UsagePeriod, ...] = ()
-        fleets: tuple[FleetPeriod, ...] = ()
-        if vehicle_id is not None:
-            usage = tuple(self.master.usage_of(vehicle_id))
-            if request.caller.role is Role.FLEET_MANAGER:
-                fleets = tuple(self.master.fleets_of(vehicle_id))
-        subject = subject_id
-        if subject is None and vehicle_id is not None:
-            subject = SubjectFacts(usage=usage).user_at(vehicle_id, request.at)
-        if subject is None:
-            return SubjectFacts(vehicle_id=vehicle_id, usage=usage, fleets=fleets)
-        if subject_id is not None and not self.master.is_known(subject_id):
-            return SubjectFacts(subject_id=subject, vehicle_id=vehicle_id, known=False)
-        return SubjectFacts(
-            subject_id=subject,
-            fleets=fleets,
-            vehicle_id=vehicle_id,
-            country=self.master.country_of(subject),
-            consents=tuple(self.state.consents(subject)),
-            objections=tuple(self.state.objections(subject)),
-            overrides=tuple(self.state.overrides(subject)),
-            restrictions=tuple(self.state.restrictions(subject)),
-            contracts=tuple(self.master.contracts_of(subject)),
-            usage=usage,
-        )
+    def facts_of(self, requests: Sequence[DecisionRequest]) -> list[SubjectFacts]:
+        """The facts of each request, from one read of the decision facts."""
+        subjects = {r.subject_id for r in requests if r.subject_id is not None}
+        vehicles = {r.vehicle_id for r in requests if r.vehicle_id is not None}
+        return self._cut(requests, self.facts.snapshot(subjects, vehicles))
+
+    @staticmethod
+    def _cut(requests: Sequence[DecisionRequest], snapshot: FactsSnapshot) -> list[SubjectFacts]:
+        return [
+            snapshot.facts_for(
+                r.subject_id, r.vehicle_id, r.at, with_fleets=r.caller.role is Role.FLEET_MANAGER
+            )
+            for r in requests
+        ]
 
     def decide(self, request: DecisionRequest) -> Decision:
-        facts = self.facts(request.subject_id, request.vehicle_id, request)
+        (facts,) = self.facts_of([request])
         decision = decide_pure(self.policy, request, facts)
         self.audit.record(request, decision)
         return decision
@@ -176,17 +75,33 @@ class DecisionService:
         requests: Sequence[DecisionRequest],
         extra: Sequence[tuple[DecisionRequest, Decision]] = (),
     ) -> list[Decision]:
-        cache: dict[tuple[str | None, str | None], SubjectFacts] = {}
-        out: list[Decision] = []
-        for request in requests:
-            key = (request.subject_id, request.vehicle_id)
-            facts = cache.get(key)
-            if facts is None or (request.subject_id is None and request.vehicle_id is not None):
-                # a vehicle-only request resolves the user at its own time: no sharing
-                facts = self.facts(request.subject_id, request.vehicle_id, request)
-                cache[key] = facts
-            out.append(decide_pure(self.policy, request, facts))
-        pairs = [*zip(requests, out, strict=True), *extra]
-        if pairs:
-            self.audit.record_many(pairs)  # one transaction for the batch (services/audit/trail.py)
+        facts = self.facts_of(requests) if requests else []
+        out = [decide_pure(self.policy, r, f) for r, f in zip(requests, facts, strict=True)]
+        self.record(requests, out, extra)
         return out
+
+    def decide_with(
+        self,
+        requests: Sequence[DecisionRequest],
+        snapshot: FactsSnapshot,
+        *,
+        record: bool = True,
+    ) -> list[Decision]:
+        """Decide on facts already read (the gate reads them with the records they are about);
+        recorded unless ``record`` is False (then the caller records what it releases)."""
+        facts = self._cut(requests, snapshot)
+        out = [decide_pure(self.policy, r, f) for r, f in zip(requests, facts, strict=True)]
+        if record:
+            self.record(requests, out)
+        return out
+
+    def record(
+        self,
+        requests: Sequence[DecisionRequest],
+        decisions: Sequence[Decision],
+        extra: Sequence[tuple[DecisionRequest, Decision]] = (),
+    ) -> None:
+        """Append decisions to the audit trail in one transaction."""
+        pairs = [*zip(requests, decisions, strict=True), *extra]
+        if pairs:
+            self.audit.record_many(pairs)

@@ -3,13 +3,16 @@ so that a use case writes everything or nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
+from carprivacy.domain.decision_facts import FactsSnapshot
 from carprivacy.domain.master import (
     Account,
     Contract,
     Customer,
+    EntityRef,
     Fleet,
     PaymentTransaction,
     Vehicle,
@@ -31,6 +34,14 @@ class EntityRepository(Protocol[T]):
         ...
 
     def count(self) -> int: ...
+
+    def refs(self) -> list[EntityRef]:
+        """Every row's id and whom it is about, in page order, without its content."""
+        ...
+
+    def get_many(self, ids: Sequence[str]) -> list[T]:
+        """The rows of ``ids`` that exist, in the order of ``ids``."""
+        ...
 
 
 class CustomerRepository(EntityRepository[Customer], Protocol): ...
@@ -110,3 +121,7 @@ class MasterDataUnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None: ...
+
+    def snapshot(self, subject_ids: Collection[str], vehicle_ids: Collection[str]) -> FactsSnapshot:
+        """The decision facts of these subjects and vehicles, read in this transaction."""
+        ...

@@ -30,7 +30,6 @@ from carprivacy.domain.master import (
     VehicleUsage,
     change_usage,
     raise_if,
-    subject_for,
     validate_account,
     validate_contact,
     validate_contract,
@@ -40,6 +39,7 @@ from carprivacy.domain.master import (
     validate_usage,
     validate_vehicle,
 )
+from carprivacy.services.master import reads
 from carprivacy.services.master.paging import MAX_PAGE as MAX_PAGE
 from carprivacy.services.master.paging import Page as Page
 from carprivacy.services.master.paging import page_of
@@ -256,33 +256,21 @@ class MasterDataService:
 
     def usages_of(self, vehicle_id: str) -> list[VehicleUsage]:
         with self._uow() as uow:
-            self._vehicle(uow, vehicle_id)
-            return uow.usages.for_vehicle(vehicle_id)
+            return reads.usages_of(uow, vehicle_id)
 
     def usages_of_customer(self, customer_id: str) -> list[VehicleUsage]:
         """Every period in which the customer owned or drove a vehicle (access requests, R1)."""
         with self._uow() as uow:
-            self._customer(uow, customer_id)
-            return uow.usages.for_customer(customer_id)
+            return reads.usages_of_customer(uow, customer_id)
 
     def vehicles_of(self, customer_id: str, at: datetime) -> list[Vehicle]:
         """The vehicles whose data belongs to the customer at ``at`` (as owner or driver)."""
         with self._uow() as uow:
-            self._customer(uow, customer_id)
-            found = []
-            for vehicle_id in dict.fromkeys(
-                u.vehicle_id for u in uow.usages.for_customer(customer_id)
-            ):
-                who = subject_for(vehicle_id, uow.usages.for_vehicle(vehicle_id), at)
-                vehicle = uow.vehicles.get(vehicle_id)
-                if who.customer_id == customer_id and vehicle is not None:
-                    found.append(vehicle)
-            return found
+            return reads.vehicles_of(uow, customer_id, at)
 
     def subject_for(self, vehicle_id: str, at: datetime) -> Attribution:
         with self._uow() as uow:
-            self._vehicle(uow, vehicle_id)
-            return subject_for(vehicle_id, uow.usages.for_vehicle(vehicle_id), at)
+            return reads.attribution(uow, vehicle_id, at)
 
     # --- contracts --------------------------------------------------------------------------
 
@@ -408,14 +396,8 @@ class MasterDataService:
 
     @staticmethod
     def _customer(uow: MasterDataUnitOfWork, customer_id: str) -> Customer:
-        customer = uow.customers.get(customer_id)
-        if customer is None:
-            raise NotFoundError("customer", customer_id)
-        return customer
+        return reads.customer(uow, customer_id)
 
     @staticmethod
     def _vehicle(uow: MasterDataUnitOfWork, vehicle_id: str) -> Vehicle:
-        vehicle = uow.vehicles.get(vehicle_id)
-        if vehicle is None:
-            raise NotFoundError("vehicle", vehicle_id)
-        return vehicle
+        return reads.vehicle(uow, vehicle_id)

@@ -7,14 +7,15 @@ so a ciphertext copied to another row or column does not decrypt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, String, Table, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
+from carprivacy.adapters.db.repositories.decision_facts import SqlDecisionFacts
 from carprivacy.adapters.db.repositories.sealing import (
     FieldSealer,
     from_db_time,
@@ -31,6 +32,7 @@ from carprivacy.adapters.db.tables.master import (
     vehicle_usages,
     vehicles,
 )
+from carprivacy.domain.decision_facts import FactsSnapshot
 from carprivacy.domain.errors import ConflictError, KeyDestroyedError
 from carprivacy.domain.master import (
     CONTACT_FIELDS,
@@ -39,6 +41,7 @@ from carprivacy.domain.master import (
     ContactDetails,
     Contract,
     Customer,
+    EntityRef,
     Fleet,
     PaymentMethod,
     PaymentMethodKind,
@@ -103,6 +106,29 @@ class SqlEntityRepository(Generic[E]):
 
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(self.table)).scalar_one())
+
+    def refs(self) -> list[EntityRef]:
+        """Every row's id and whom it is about, in page order, without opening sealed columns."""
+        c = self.table.c
+        none = literal(None, String)
+        subject: ColumnElement[Any] = c.customer_id if "customer_id" in c else none
+        vehicle: ColumnElement[Any] = c.vehicle_id if "vehicle_id" in c else none
+        if self.table is customers:
+            subject = c.id
+        if self.table is vehicles:
+            vehicle = c.id
+        query = select(c.id, subject, vehicle).order_by(c.created_at, c.id)
+        return [EntityRef(r[0], r[1], r[2]) for r in self._conn.execute(query)]
+
+    def get_many(self, ids: Sequence[str]) -> list[E]:
+        """The rows of ``ids`` that exist, in the order of ``ids``."""
+        found: dict[str, E] = {}
+        for start in range(0, len(ids), 500):
+            query = select(self.table).where(self.table.c.id.in_(list(ids[start : start + 500])))
+            for row in self._conn.execute(query):
+                entity = self._from_row(row)
+                found[row._mapping["id"]] = entity
+        return [found[i] for i in ids if i in found]
 
 
 class SqlCustomerRepository(SqlEntityRepository[Customer]):
@@ -384,6 +410,7 @@ class SqlMasterDataUnitOfWork:
 
     def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
         self._engine = engine
+        self._cipher = cipher
         self._sealer = FieldSealer(cipher)
         self._conn: Connection | None = None
 
@@ -397,7 +424,12 @@ class SqlMasterDataUnitOfWork:
         self.usages = SqlUsageRepository(conn, self._sealer)
         self.contracts = SqlContractRepository(conn, self._sealer)
         self.payments = SqlPaymentRepository(conn, self._sealer)
+        self._facts = SqlDecisionFacts(self._engine, self._cipher).on(conn)
         return self
+
+    def snapshot(self, subject_ids: Collection[str], vehicle_ids: Collection[str]) -> FactsSnapshot:
+        """The decision facts of these subjects and vehicles, read in this transaction."""
+        return self._facts.snapshot(subject_ids, vehicle_ids)
 
     def __exit__(
         self,

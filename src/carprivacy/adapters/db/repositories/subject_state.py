@@ -10,11 +10,12 @@ as an empty string.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, Table, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, Table, insert, select, update
 
 from carprivacy.adapters.db.repositories.sealing import FieldSealer
 from carprivacy.adapters.db.tables.subject_state import (
@@ -153,19 +154,19 @@ class SqlSubjectStateRepository:
         self._update(subject_objections, self._objection_values(objection))
 
     def objections(self, subject_id: str) -> list[Objection]:
-        return [
-            Objection(
-                id=m["id"],
-                subject_id=m["subject_id"],
-                made_at=_req_utc(m["made_at"]),
-                recorded_by=m["recorded_by"],
-                purpose=m["purpose"],
-                marketing=bool(m["marketing"]),
-                grounds=self._open(m, "subject_objections", "grounds"),
-                withdrawn_at=_utc(m["withdrawn_at"]),
-            )
-            for m in self._rows(subject_objections, subject_id, "made_at")
-        ]
+        return [self._objection(m) for m in self._rows(subject_objections, subject_id, "made_at")]
+
+    def _objection(self, m: RowMapping) -> Objection:
+        return Objection(
+            id=m["id"],
+            subject_id=m["subject_id"],
+            made_at=_req_utc(m["made_at"]),
+            recorded_by=m["recorded_by"],
+            purpose=m["purpose"],
+            marketing=bool(m["marketing"]),
+            grounds=self._open(m, "subject_objections", "grounds"),
+            withdrawn_at=_utc(m["withdrawn_at"]),
+        )
 
     # -- overrides --------------------------------------------------------------------------
 
@@ -190,19 +191,19 @@ class SqlSubjectStateRepository:
         self._update(subject_overrides, self._override_values(override))
 
     def overrides(self, subject_id: str) -> list[Override]:
-        return [
-            Override(
-                id=m["id"],
-                subject_id=m["subject_id"],
-                purpose=m["purpose"],
-                ground=OverrideGround(m["ground"]),
-                justification=self._open(m, "subject_overrides", "justification"),
-                decided_by=m["decided_by"],
-                decided_at=_req_utc(m["decided_at"]),
-                ended_at=_utc(m["ended_at"]),
-            )
-            for m in self._rows(subject_overrides, subject_id, "decided_at")
-        ]
+        return [self._override(m) for m in self._rows(subject_overrides, subject_id, "decided_at")]
+
+    def _override(self, m: RowMapping) -> Override:
+        return Override(
+            id=m["id"],
+            subject_id=m["subject_id"],
+            purpose=m["purpose"],
+            ground=OverrideGround(m["ground"]),
+            justification=self._open(m, "subject_overrides", "justification"),
+            decided_by=m["decided_by"],
+            decided_at=_req_utc(m["decided_at"]),
+            ended_at=_utc(m["ended_at"]),
+        )
 
     # -- restrictions -----------------------------------------------------------------------
 
@@ -231,21 +232,57 @@ class SqlSubjectStateRepository:
 
     def restrictions(self, subject_id: str) -> list[Restriction]:
         return [
-            Restriction(
-                id=m["id"],
-                subject_id=m["subject_id"],
-                case=RestrictionCase(m["restriction_case"]),
-                started_at=_req_utc(m["started_at"]),
-                recorded_by=m["recorded_by"],
-                categories=tuple(m["categories"].split()),
-                lifted_at=_utc(m["lifted_at"]),
-                lifted_by=m["lifted_by"],
-                lift_notice=None
-                if m["lift_notice"] is None
-                else self._open(m, "subject_restrictions", "lift_notice"),
-            )
-            for m in self._rows(subject_restrictions, subject_id, "started_at")
+            self._restriction(m) for m in self._rows(subject_restrictions, subject_id, "started_at")
         ]
+
+    def _restriction(self, m: RowMapping) -> Restriction:
+        return Restriction(
+            id=m["id"],
+            subject_id=m["subject_id"],
+            case=RestrictionCase(m["restriction_case"]),
+            started_at=_req_utc(m["started_at"]),
+            recorded_by=m["recorded_by"],
+            categories=tuple(m["categories"].split()),
+            lifted_at=_utc(m["lifted_at"]),
+            lifted_by=m["lifted_by"],
+            lift_notice=None
+            if m["lift_notice"] is None
+            else self._open(m, "subject_restrictions", "lift_notice"),
+        )
+
+    # -- many subjects at once, on a caller's connection --------------------------------------
+
+    def held_on(self, conn: Connection, subject_ids: Collection[str]) -> dict[str, SubjectState]:
+        """Consents, objections, overrides and restrictions of many subjects, read on ``conn``
+        (in chunks that stay under SQLite's bound-parameter limit); every id gets an entry."""
+        wanted = sorted(set(subject_ids))
+        found: dict[str, SubjectState] = {s: SubjectState() for s in wanted}
+        reads: tuple[tuple[Table, str, Callable[[RowMapping], Any], str], ...] = (
+            (subject_consents, "given_at", _consent, "consents"),
+            (subject_objections, "made_at", self._objection, "objections"),
+            (subject_overrides, "decided_at", self._override, "overrides"),
+            (subject_restrictions, "started_at", self._restriction, "restrictions"),
+        )
+        for table, order, convert, name in reads:
+            for start in range(0, len(wanted), 500):
+                stmt = (
+                    select(table)
+                    .where(table.c.subject_id.in_(wanted[start : start + 500]))
+                    .order_by(table.c.subject_id, table.c[order], table.c.id)
+                )
+                for row in conn.execute(stmt):
+                    getattr(found[row.subject_id], name).append(convert(row._mapping))
+        return found
+
+
+@dataclass
+class SubjectState:
+    """What one subject's state tables hold, in the order of each record's time."""
+
+    consents: list[ConsentRecord] = field(default_factory=list)
+    objections: list[Objection] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
+    restrictions: list[Restriction] = field(default_factory=list)
 
 
 def _consent(m: RowMapping) -> ConsentRecord:

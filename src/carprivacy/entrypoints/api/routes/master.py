@@ -7,20 +7,29 @@ in the path are 404; unknown ids in the body are 422 naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Role
-from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, NotFoundError, Problem
-from carprivacy.domain.master import ContactDetails, PaymentMethod
+from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
+from carprivacy.domain.master import (
+    Account,
+    ContactDetails,
+    Contract,
+    Customer,
+    PaymentMethod,
+    PaymentTransaction,
+    Vehicle,
+    VehicleUsage,
+)
 from carprivacy.entrypoints.api.auth import get_caller
 from carprivacy.entrypoints.api.deps import get_container
-from carprivacy.entrypoints.api.release import Reader, echo, get_reader, respond
+from carprivacy.entrypoints.api.release import echo, get_gate, get_reading, respond
 from carprivacy.entrypoints.api.schemas.master import (
     AccountIn,
     AccountOut,
@@ -42,14 +51,6 @@ from carprivacy.entrypoints.api.schemas.master import (
     VehicleOut,
     VehiclePatch,
 )
-from carprivacy.entrypoints.api.schemas.master_views import (
-    ACCOUNT_VIEW,
-    CONTRACT_VIEW,
-    CUSTOMER_VIEW,
-    PAYMENT_VIEW,
-    USAGE_VIEW,
-    VEHICLE_VIEW,
-)
 from carprivacy.entrypoints.api.schemas.master_written import (
     AccountWritten,
     ContractWritten,
@@ -58,6 +59,9 @@ from carprivacy.entrypoints.api.schemas.master_written import (
     UsageWritten,
     VehicleWritten,
 )
+from carprivacy.services.access.gate import Gate, Reading, Record
+from carprivacy.services.master import reads, views
+from carprivacy.services.master.ports import MasterDataUnitOfWork
 from carprivacy.services.master.service import MAX_PAGE, MasterDataService
 
 # Every read names its purpose and is decided by the engine: GET routes release
@@ -74,7 +78,6 @@ def master_access(request: Request, caller: Caller = Depends(get_caller)) -> Cal
 
 router = APIRouter(prefix="/v1", tags=["master data"], dependencies=[Depends(master_access)])
 
-T = TypeVar("T")
 Offset = Query(0, ge=0, description="How many items to skip.")
 Limit = Query(50, ge=1, le=MAX_PAGE, description="How many items to return.")
 
@@ -89,38 +92,30 @@ def _moment(at: datetime | None) -> datetime:
     return (at or datetime.now(UTC)).astimezone(UTC)
 
 
-def _found(read: Callable[[], list[T]]) -> list[T]:
-    """The rows ``read`` returns; none when the customer (a caller's own id) is not found."""
-    try:
-        return read()
-    except NotFoundError:
-        return []
-
-
 # --- customers ---------------------------------------------------------------------------------
 
 
 @router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerWritten)
 def create_customer(body: CustomerIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
     customer = CustomerOut.of(svc.register_customer(ContactDetails(**body.model_dump())))
-    return echo(CUSTOMER_VIEW, customer, body.model_fields_set, status.HTTP_201_CREATED)
+    return echo(views.CUSTOMER, customer, body.model_fields_set, status.HTTP_201_CREATED)
 
 
 @router.get("/customers", response_model=PageOut[CustomerOut])
 def list_customers(
     offset: int = Offset,
     limit: int = Limit,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
     return respond(
-        reader.page(
-            CUSTOMER_VIEW,
-            svc.list_customers,
-            lambda c: (CustomerOut.of(c), c.id, None),
+        gate.page(
+            reading,
+            views.CUSTOMER,
+            lambda s: s.customers.refs(),
+            lambda s, ids: map(_customer, s.customers.get_many(ids)),
             offset,
             limit,
-            own=lambda subject: _found(lambda: [svc.get_customer(subject)]),
         )
     )
 
@@ -128,12 +123,11 @@ def list_customers(
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
 def get_customer(
     customer_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(CUSTOMER_VIEW, subject_id=customer_id)
-    customer = CustomerOut.of(svc.get_customer(customer_id))
-    return respond(reader.one(CUSTOMER_VIEW, customer, subject_id=customer_id))
+    load = lambda s: _customer(reads.customer(s, customer_id))  # noqa: E731
+    return respond(gate.one(reading, views.CUSTOMER, load, subject_id=customer_id))
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerWritten)
@@ -141,7 +135,7 @@ def update_customer(
     customer_id: str, body: CustomerPatch, svc: MasterDataService = Depends(get_master)
 ) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
-    return echo(CUSTOMER_VIEW, CustomerOut.of(svc.update_customer(customer_id, changes)), changes)
+    return echo(views.CUSTOMER, CustomerOut.of(svc.update_customer(customer_id, changes)), changes)
 
 
 @router.post(
@@ -154,20 +148,17 @@ def open_account(
 ) -> JSONResponse:
     account = svc.open_account(customer_id, body.controller, body.kind, body.login_id)
     sent = body.model_fields_set | {"customer_id"}
-    return echo(ACCOUNT_VIEW, AccountOut.of(account), sent, status.HTTP_201_CREATED)
+    return echo(views.ACCOUNT, AccountOut.of(account), sent, status.HTTP_201_CREATED)
 
 
 @router.get("/customers/{customer_id}/accounts", response_model=list[AccountOut])
 def list_accounts(
     customer_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(ACCOUNT_VIEW, subject_id=customer_id)
-    accounts = svc.accounts_of(customer_id)
-    return respond(
-        reader.many(ACCOUNT_VIEW, ((AccountOut.of(a), customer_id, None) for a in accounts))
-    )
+    load = lambda s: map(_account, reads.accounts_of(s, customer_id))  # noqa: E731
+    return respond(gate.of(reading, views.ACCOUNT, load, subject_id=customer_id))
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -180,56 +171,47 @@ def delete_account(account_id: str, svc: MasterDataService = Depends(get_master)
 @router.get("/customers/{customer_id}/contracts", response_model=list[ContractOut])
 def customer_contracts(
     customer_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(CONTRACT_VIEW, subject_id=customer_id)
-    found = svc.contracts_of(customer_id)
-    return respond(
-        reader.many(CONTRACT_VIEW, ((ContractOut.of(c), customer_id, c.vehicle_id) for c in found))
-    )
+    load = lambda s: map(_contract, reads.contracts_of(s, customer_id))  # noqa: E731
+    return respond(gate.of(reading, views.CONTRACT, load, subject_id=customer_id))
 
 
 @router.get("/customers/{customer_id}/payments", response_model=list[PaymentOut])
 def customer_payments(
     customer_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(PAYMENT_VIEW, subject_id=customer_id)
-    found = svc.payments_of(customer_id)
-    return respond(
-        reader.many(PAYMENT_VIEW, ((PaymentOut.of(p), customer_id, None) for p in found))
-    )
+    load = lambda s: map(_payment, reads.payments_of(s, customer_id))  # noqa: E731
+    return respond(gate.of(reading, views.PAYMENT, load, subject_id=customer_id))
 
 
 @router.get("/customers/{customer_id}/vehicles", response_model=list[VehicleOut])
 def customer_vehicles(
     customer_id: str,
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
     """The vehicles whose data belongs to the customer at ``at`` (owner, or assigned driver)."""
     moment = _moment(at)
-    reader.screen(VEHICLE_VIEW, subject_id=customer_id)
-    found = svc.vehicles_of(customer_id, moment)
-    return respond(
-        reader.many(VEHICLE_VIEW, ((VehicleOut.of(v), customer_id, v.id) for v in found))
-    )
+
+    def load(s: MasterDataUnitOfWork) -> Iterable[Record]:
+        return (_vehicle(v, customer_id) for v in reads.vehicles_of(s, customer_id, moment))
+
+    return respond(gate.of(reading, views.VEHICLE_RECORD, load, subject_id=customer_id))
 
 
 @router.get("/customers/{customer_id}/usages", response_model=list[UsageOut])
 def customer_usages(
     customer_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(USAGE_VIEW, subject_id=customer_id)
-    found = svc.usages_of_customer(customer_id)
-    return respond(
-        reader.many(USAGE_VIEW, ((UsageOut.of(u), customer_id, u.vehicle_id) for u in found))
-    )
+    load = lambda s: map(_usage, reads.usages_of_customer(s, customer_id))  # noqa: E731
+    return respond(gate.of(reading, views.USAGE, load, subject_id=customer_id))
 
 
 # --- vehicles and usage periods ----------------------------------------------------------------
@@ -241,7 +223,7 @@ def create_vehicle(body: VehicleIn, svc: MasterDataService = Depends(get_master)
         body.vin, body.model, body.colour, body.equipment, body.end_of_life
     )
     return echo(
-        VEHICLE_VIEW, VehicleOut.of(vehicle), body.model_fields_set, status.HTTP_201_CREATED
+        views.VEHICLE_RECORD, VehicleOut.of(vehicle), body.model_fields_set, status.HTTP_201_CREATED
     )
 
 
@@ -249,17 +231,17 @@ def create_vehicle(body: VehicleIn, svc: MasterDataService = Depends(get_master)
 def list_vehicles(
     offset: int = Offset,
     limit: int = Limit,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
     return respond(
-        reader.page(
-            VEHICLE_VIEW,
-            svc.list_vehicles,
-            lambda v: (VehicleOut.of(v), None, v.id),
+        gate.page(
+            reading,
+            views.VEHICLE_RECORD,
+            lambda s: s.vehicles.refs(),
+            lambda s, ids: (_vehicle(v) for v in s.vehicles.get_many(ids)),
             offset,
             limit,
-            own=lambda subject: _found(lambda: svc.vehicles_of(subject, reader.at)),
         )
     )
 
@@ -267,12 +249,11 @@ def list_vehicles(
 @router.get("/vehicles/{vehicle_id}", response_model=VehicleOut)
 def get_vehicle(
     vehicle_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(VEHICLE_VIEW, vehicle_id=vehicle_id)
-    vehicle = VehicleOut.of(reader.find(VEHICLE_VIEW, lambda: svc.get_vehicle(vehicle_id)))
-    return respond(reader.one(VEHICLE_VIEW, vehicle, vehicle_id=vehicle_id))
+    load = lambda s: _vehicle(reads.vehicle(s, vehicle_id))  # noqa: E731
+    return respond(gate.one(reading, views.VEHICLE_RECORD, load, vehicle_id=vehicle_id))
 
 
 @router.patch("/vehicles/{vehicle_id}", response_model=VehicleWritten)
@@ -280,7 +261,9 @@ def update_vehicle(
     vehicle_id: str, body: VehiclePatch, svc: MasterDataService = Depends(get_master)
 ) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
-    return echo(VEHICLE_VIEW, VehicleOut.of(svc.update_vehicle(vehicle_id, changes)), changes)
+    return echo(
+        views.VEHICLE_RECORD, VehicleOut.of(svc.update_vehicle(vehicle_id, changes)), changes
+    )
 
 
 @router.post(
@@ -302,42 +285,41 @@ def add_usage(
         end=body.end,
     )
     sent = body.model_fields_set | {"vehicle_id"}
-    return echo(USAGE_VIEW, UsageOut.of(usage), sent, status.HTTP_201_CREATED)
+    return echo(views.USAGE, UsageOut.of(usage), sent, status.HTTP_201_CREATED)
 
 
 @router.get("/vehicles/{vehicle_id}/usages", response_model=list[UsageOut])
 def list_usages(
     vehicle_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(USAGE_VIEW, vehicle_id=vehicle_id)
-    found = reader.find(USAGE_VIEW, lambda: svc.usages_of(vehicle_id))
-    return respond(
-        reader.many(USAGE_VIEW, ((UsageOut.of(u), u.customer_id, vehicle_id) for u in found))
-    )
+    load = lambda s: map(_usage, reads.usages_of(s, vehicle_id))  # noqa: E731
+    return respond(gate.of(reading, views.USAGE, load, vehicle_id=vehicle_id))
 
 
 @router.get("/vehicles/{vehicle_id}/subject", response_model=AttributionOut)
 def vehicle_subject(
     vehicle_id: str,
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
     """Whose data the vehicle produces at ``at``: the driver, else the owner, else its fleet."""
     moment = _moment(at)
-    reader.screen(USAGE_VIEW, vehicle_id=vehicle_id)
-    found = reader.find(USAGE_VIEW, lambda: svc.subject_for(vehicle_id, moment))
-    out = AttributionOut(
-        vehicle_id=vehicle_id,
-        at=moment,
-        customer_id=found.customer_id,
-        fleet_id=found.fleet_id,
-        basis=found.basis,
-    )
-    released = reader.one(USAGE_VIEW, out, subject_id=found.customer_id, vehicle_id=vehicle_id)
-    return respond(released)
+
+    def load(s: MasterDataUnitOfWork) -> Record:
+        found = reads.attribution(s, vehicle_id, moment)
+        out = AttributionOut(
+            vehicle_id=vehicle_id,
+            at=moment,
+            customer_id=found.customer_id,
+            fleet_id=found.fleet_id,
+            basis=found.basis,
+        )
+        return Record(out.model_dump(), found.customer_id, vehicle_id)
+
+    return respond(gate.one(reading, views.ATTRIBUTION, load, vehicle_id=vehicle_id))
 
 
 # --- fleets ------------------------------------------------------------------------------------
@@ -350,17 +332,31 @@ def create_fleet(body: FleetIn, svc: MasterDataService = Depends(get_master)) ->
 
 @router.get("/fleets", response_model=PageOut[FleetOut])
 def list_fleets(
-    offset: int = Offset, limit: int = Limit, svc: MasterDataService = Depends(get_master)
-) -> PageOut[FleetOut]:
-    page = svc.list_fleets(offset, limit)
-    return PageOut[FleetOut](
-        items=[FleetOut.of(f) for f in page.items], total=page.total, offset=offset, limit=limit
+    offset: int = Offset,
+    limit: int = Limit,
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
+) -> JSONResponse:
+    return respond(
+        gate.page(
+            reading,
+            views.FLEET,
+            lambda s: s.fleets.refs(),
+            lambda s, ids: (Record(FleetOut.of(f).model_dump()) for f in s.fleets.get_many(ids)),
+            offset,
+            limit,
+        )
     )
 
 
 @router.get("/fleets/{fleet_id}", response_model=FleetOut)
-def get_fleet(fleet_id: str, svc: MasterDataService = Depends(get_master)) -> FleetOut:
-    return FleetOut.of(svc.get_fleet(fleet_id))
+def get_fleet(
+    fleet_id: str,
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
+) -> JSONResponse:
+    load = lambda s: Record(FleetOut.of(reads.fleet(s, fleet_id)).model_dump())  # noqa: E731
+    return respond(gate.one(reading, views.FLEET, load))
 
 
 # --- contracts ---------------------------------------------------------------------------------
@@ -372,24 +368,24 @@ def create_contract(body: ContractIn, svc: MasterDataService = Depends(get_maste
         body.customer_id, body.vehicle_id, body.start, body.services, body.end
     )
     sent = body.model_fields_set
-    return echo(CONTRACT_VIEW, ContractOut.of(contract), sent, status.HTTP_201_CREATED)
+    return echo(views.CONTRACT, ContractOut.of(contract), sent, status.HTTP_201_CREATED)
 
 
 @router.get("/contracts", response_model=PageOut[ContractOut])
 def list_contracts(
     offset: int = Offset,
     limit: int = Limit,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
     return respond(
-        reader.page(
-            CONTRACT_VIEW,
-            svc.list_contracts,
-            lambda c: (ContractOut.of(c), c.customer_id, c.vehicle_id),
+        gate.page(
+            reading,
+            views.CONTRACT,
+            lambda s: s.contracts.refs(),
+            lambda s, ids: map(_contract, s.contracts.get_many(ids)),
             offset,
             limit,
-            own=lambda subject: _found(lambda: svc.contracts_of(subject)),
         )
     )
 
@@ -397,15 +393,11 @@ def list_contracts(
 @router.get("/contracts/{contract_id}", response_model=ContractOut)
 def get_contract(
     contract_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(CONTRACT_VIEW)
-    c = reader.find(CONTRACT_VIEW, lambda: svc.get_contract(contract_id))
-    released = reader.one(
-        CONTRACT_VIEW, ContractOut.of(c), subject_id=c.customer_id, vehicle_id=c.vehicle_id
-    )
-    return respond(released)
+    load = lambda s: _contract(reads.contract(s, contract_id))  # noqa: E731
+    return respond(gate.one(reading, views.CONTRACT, load))
 
 
 @router.patch("/contracts/{contract_id}", response_model=ContractWritten)
@@ -413,7 +405,7 @@ def update_contract(
     contract_id: str, body: ContractPatch, svc: MasterDataService = Depends(get_master)
 ) -> JSONResponse:
     changes = body.model_dump(exclude_unset=True)
-    return echo(CONTRACT_VIEW, ContractOut.of(svc.update_contract(contract_id, changes)), changes)
+    return echo(views.CONTRACT, ContractOut.of(svc.update_contract(contract_id, changes)), changes)
 
 
 # --- payments ----------------------------------------------------------------------------------
@@ -430,24 +422,24 @@ def record_payment(body: PaymentIn, svc: MasterDataService = Depends(get_master)
         body.contract_id,
     )
     sent = body.model_fields_set
-    return echo(PAYMENT_VIEW, PaymentOut.of(payment), sent, status.HTTP_201_CREATED)
+    return echo(views.PAYMENT, PaymentOut.of(payment), sent, status.HTTP_201_CREATED)
 
 
 @router.get("/payments", response_model=PageOut[PaymentOut])
 def list_payments(
     offset: int = Offset,
     limit: int = Limit,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
     return respond(
-        reader.page(
-            PAYMENT_VIEW,
-            svc.list_payments,
-            lambda p: (PaymentOut.of(p), p.customer_id, None),
+        gate.page(
+            reading,
+            views.PAYMENT,
+            lambda s: s.payments.refs(),
+            lambda s, ids: map(_payment, s.payments.get_many(ids)),
             offset,
             limit,
-            own=lambda subject: _found(lambda: svc.payments_of(subject)),
         )
     )
 
@@ -455,9 +447,35 @@ def list_payments(
 @router.get("/payments/{payment_id}", response_model=PaymentOut)
 def get_payment(
     payment_id: str,
-    svc: MasterDataService = Depends(get_master),
-    reader: Reader = Depends(get_reader),
+    gate: Gate[Any] = Depends(get_gate),
+    reading: Reading = Depends(get_reading),
 ) -> JSONResponse:
-    reader.screen(PAYMENT_VIEW)
-    p = reader.find(PAYMENT_VIEW, lambda: svc.get_payment(payment_id))
-    return respond(reader.one(PAYMENT_VIEW, PaymentOut.of(p), subject_id=p.customer_id))
+    load = lambda s: _payment(reads.payment(s, payment_id))  # noqa: E731
+    return respond(gate.one(reading, views.PAYMENT, load))
+
+
+# --- records as the gate releases them ---------------------------------------------------------
+
+
+def _customer(c: Customer) -> Record:
+    return Record(CustomerOut.of(c).model_dump(), c.id, None)
+
+
+def _account(a: Account) -> Record:
+    return Record(AccountOut.of(a).model_dump(), a.customer_id, None)
+
+
+def _vehicle(v: Vehicle, customer_id: str | None = None) -> Record:
+    return Record(VehicleOut.of(v).model_dump(), customer_id, v.id)
+
+
+def _usage(u: VehicleUsage) -> Record:
+    return Record(UsageOut.of(u).model_dump(), u.customer_id, u.vehicle_id)
+
+
+def _contract(c: Contract) -> Record:
+    return Record(ContractOut.of(c).model_dump(), c.customer_id, c.vehicle_id)
+
+
+def _payment(p: PaymentTransaction) -> Record:
+    return Record(PaymentOut.of(p).model_dump(), p.customer_id, None)

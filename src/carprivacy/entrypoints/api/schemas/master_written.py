@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from carprivacy.entrypoints.api.release import View
 from carprivacy.entrypoints.api.schemas.master import (
     AccountOut,
     ContractOut,
@@ -22,19 +21,13 @@ from carprivacy.entrypoints.api.schemas.master import (
     UsageOut,
     VehicleOut,
 )
-from carprivacy.entrypoints.api.schemas.master_views import (
-    ACCOUNT_VIEW,
-    CONTRACT_VIEW,
-    CUSTOMER_VIEW,
-    PAYMENT_VIEW,
-    USAGE_VIEW,
-    VEHICLE_VIEW,
-)
+from carprivacy.services.access.views import View
+from carprivacy.services.master import views
 
 
 def written(model: type[BaseModel], view: View) -> type[BaseModel]:
     """``model`` as a write answers it: the id and metadata always, the rest when sent."""
-    always = view.metadata | {view.key}
+    always = view.bookkeeping | {view.key}
     fields: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         if name in always:
@@ -52,9 +45,9 @@ def written(model: type[BaseModel], view: View) -> type[BaseModel]:
     return answer
 
 
-CustomerWritten = written(CustomerOut, CUSTOMER_VIEW)
-AccountWritten = written(AccountOut, ACCOUNT_VIEW)
-VehicleWritten = written(VehicleOut, VEHICLE_VIEW)
-UsageWritten = written(UsageOut, USAGE_VIEW)
-ContractWritten = written(ContractOut, CONTRACT_VIEW)
-PaymentWritten = written(PaymentOut, PAYMENT_VIEW)
+CustomerWritten = written(CustomerOut, views.CUSTOMER)
+AccountWritten = written(AccountOut, views.ACCOUNT)
+VehicleWritten = written(VehicleOut, views.VEHICLE_RECORD)
+UsageWritten = written(UsageOut, views.USAGE)
+ContractWritten = written(ContractOut, views.CONTRACT)
+PaymentWritten = written(PaymentOut, views.PAYMENT)

@@ -1,0 +1,431 @@
+"""The gate: every read of personal data is decided, released in its form, and audited (U1-U3).
+
+One use case for every entrypoint (HTTP routes, CLI commands, exports): a :class:`Reading` (who
+reads, for which purpose, as which action, at which time) and a :class:`View` of the records go in,
+released records come out. The gate
+
+1. refuses what needs no look-up (purpose, organisation, role, categories, transfer, a customer
+   naming another subject) before anything is read, so a refused caller learns no ids;
+2. refuses a decision time other than now unless the caller may set one (``decision.time``):
+   the privacy officer or a legal-claims purpose; such decisions are audited as caller-set;
+3. loads the records and every fact their decisions need in one transaction
+   (:class:`~carprivacy.services.access.ports.DecisionFacts`), decides them in one batch, and
+   records every decision in the audit trail in one more;
+4. releases each allowed record in the decision's form (``views.release``): minimised fields,
+   pseudonyms per recipient and per thing named, coarsened times, vehicle-linked without the
+   customer; a record whose ``expires_at`` has passed is never released (Art. 5(1)(e));
+5. answers a forbidden and an unknown record alike: an unknown id is decided as a record nobody's
+   facts cover, so a caller who would be refused is refused with the same rule, and only a caller
+   who may read any such record learns that it does not exist (404);
+6. never reaches vehicle-linked data through a customer (``form.vehicle_linked``): that form
+   exists so a recipient cannot link a person to a VIN;
+7. counts only what the caller may see: a list's ``total`` is the number of records it may read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from carprivacy.domain.access import Caller, Decision, DecisionRequest, Reason, Role
+from carprivacy.domain.decision_facts import FactsSnapshot, SubjectRecord
+from carprivacy.domain.decisions import deny
+from carprivacy.domain.errors import AccessDeniedError, NotFoundError
+from carprivacy.domain.policy import Coarsening, Form, Policy
+from carprivacy.domain.pseudonym import Pseudonymiser
+from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.access.ports import ReadSession
+from carprivacy.services.access.views import Shape, View, release
+
+EXPIRES_AT = "expires_at"
+POSITION_FIELDS = frozenset({"latitude", "longitude", "lat", "lon", "lng"})
+POSITION_SIGNAL_SUFFIXES = (".Latitude", ".Longitude")
+CLOCK_SKEW = timedelta(minutes=5)  # a caller's "now" this close to ours is now
+TIME_ROLES = frozenset({Role.PRIVACY_OFFICER})
+MAX_PAGE = 500
+UNKNOWN_SUBJECT = "unknown"  # the stand-in subject of an unknown record
+
+TIME_NOT_ALLOWED = Reason(
+    "decision.time",
+    "Art. 5(2) GDPR",
+    "rights",
+    "only the privacy officer, or a legal-claims purpose, may decide at another time than now",
+)
+VEHICLE_LINKED_VIA_SUBJECT = Reason(
+    "form.vehicle_linked",
+    "Art. 5(1)(c) GDPR",
+    "D",
+    "vehicle-linked data is released per vehicle, never looked up through a customer",
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Who reads, for which purpose, as which action (for the audit log), at which time."""
+
+    caller: Caller
+    purpose: str
+    action: str = "read"
+    at: datetime | None = None  # a caller-set decision time; None: now
+
+
+@dataclass(frozen=True)
+class Record:
+    """A loaded record and whom it is about."""
+
+    data: dict[str, object]
+    subject_id: str | None = None
+    vehicle_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Whom a record is about, without its content: what a list is counted and decided on."""
+
+    id: str
+    subject_id: str | None = None
+    vehicle_id: str | None = None
+
+
+S = TypeVar("S", bound=ReadSession)
+
+
+@dataclass(frozen=True)
+class Released(Generic[T]):
+    items: list[dict[str, object]]
+    total: int
+    offset: int = 0
+    limit: int = MAX_PAGE
+
+
+@dataclass
+class Gate(Generic[S]):
+    """The gate over read sessions of type ``S`` (a unit of work that also reads the facts)."""
+
+    policy: Policy
+    decisions: DecisionService
+    session: Callable[[], S]  # a context manager: one read transaction
+    pseudonym_secret: bytes
+    clock: Callable[[], datetime]
+    _pseudonymisers: dict[str, Pseudonymiser] = field(default_factory=dict, init=False)
+    _shapes: dict[tuple[str, str], Shape] = field(default_factory=dict, init=False)
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def moment(self, reading: Reading, view: View) -> tuple[datetime, dict[str, str]]:
+        """The decision time of ``reading`` and what the audit log notes about it."""
+        now = self.clock()
+        at = reading.at
+        if at is None or abs(at - now) <= CLOCK_SKEW:
+            return now, {"action": reading.action}
+        purpose = self.policy.purposes_by_id.get(reading.purpose)
+        if reading.caller.role in TIME_ROLES or (purpose is not None and purpose.legal_claims):
+            return at, {"action": reading.action, "time": "caller-set"}
+        request = self._request(reading, view, now, {"action": reading.action})
+        self.decisions.audit.record(request, deny(request, TIME_NOT_ALLOWED))
+        raise AccessDeniedError(_refusal(reading), (str(TIME_NOT_ALLOWED),))
+
+    def screen(
+        self,
+        reading: Reading,
+        view: View,
+        *,
+        subject_id: str | None = None,
+        vehicle_id: str | None = None,
+    ) -> tuple[datetime, dict[str, str]]:
+        """Refuse (recorded) what needs no look-up; the decision time and audit notes else."""
+        at, extra = self.moment(reading, view)
+        request = self._request(reading, view, at, extra, subject_id, vehicle_id)
+        refused = self.decisions.screen(request)
+        if refused is not None:
+            raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in refused.reasons))
+        return at, extra
+
+    # -- one record, the records of one subject or vehicle, a page, a stream -----------------
+
+    def one(
+        self,
+        reading: Reading,
+        view: View,
+        load: Callable[[S], Record],
+        *,
+        subject_id: str | None = None,
+        vehicle_id: str | None = None,
+    ) -> dict[str, object]:
+        """Release one record, or raise AccessDeniedError (403 with the reasons).
+
+        ``subject_id``/``vehicle_id`` are what the caller named (screened before the look-up);
+        ``load`` reads the record in the session, NotFoundError when there is none."""
+        at, extra = self.screen(reading, view, subject_id=subject_id, vehicle_id=vehicle_id)
+        with self.session() as session:
+            missing: NotFoundError | None = None
+            try:
+                record: Record | None = load(session)
+            except NotFoundError as error:
+                record, missing = None, error
+            probe = record or Record({}, subject_id, vehicle_id)
+            snapshot = session.snapshot(_ids([probe.subject_id]), _ids([probe.vehicle_id]))
+        request = self._request(reading, view, at, extra, probe.subject_id, probe.vehicle_id)
+        if record is None:
+            self._unknown(reading, request, missing)
+        (decision,) = self.decisions.decide_with([request], snapshot)
+        if not decision.allowed:
+            raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
+        (released,) = self._release(reading, view, [(record, decision)], at)  # type: ignore[list-item]
+        if released is None:
+            raise AccessDeniedError(_refusal(reading), (str(self._expired_reason(view)),))
+        return released
+
+    def of(
+        self,
+        reading: Reading,
+        view: View,
+        load: Callable[[S], Iterable[Record]],
+        *,
+        subject_id: str | None = None,
+        vehicle_id: str | None = None,
+    ) -> list[dict[str, object]]:
+        """The records of the subject or vehicle the caller named (a customer's contracts, a
+        vehicle's usage periods): refused as a whole when the caller may read none of them, or
+        when the named owner is unknown, exactly as a forbidden one would be."""
+        at, extra = self.screen(reading, view, subject_id=subject_id, vehicle_id=vehicle_id)
+        with self.session() as session:
+            missing: NotFoundError | None = None
+            try:
+                records: list[Record] | None = list(load(session))
+            except NotFoundError as error:
+                records, missing = None, error
+            found = records or []
+            snapshot = session.snapshot(
+                _ids([subject_id, *(r.subject_id for r in found)]),
+                _ids([vehicle_id, *(r.vehicle_id for r in found)]),
+            )
+        named = self._request(reading, view, at, extra, subject_id, vehicle_id)
+        if records is None:
+            self._unknown(reading, named, missing)
+        if subject_id is not None and not found:
+            # Nothing to decide per row: decide the named subject, so an empty answer is given
+            # only to a caller who could read the subject's records.
+            (decision,) = self.decisions.decide_with([named], snapshot)
+            if not decision.allowed:
+                raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
+            self._refuse_vehicle_linked(reading, named, decision, subject_id)
+            return []
+        requests = [
+            self._request(reading, view, at, extra, r.subject_id, r.vehicle_id) for r in found
+        ]
+        decisions = self.decisions.decide_with(requests, snapshot, record=False)
+        if subject_id is not None:
+            for request, decision in zip(requests, decisions, strict=True):
+                self._refuse_vehicle_linked(reading, request, decision, subject_id)
+        if found and not any(d.allowed for d in decisions):
+            self.decisions.record(requests, decisions)
+            first = next(d for d in decisions if not d.allowed)
+            raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in first.reasons))
+        self.decisions.record(requests, decisions)
+        pairs = [(r, d) for r, d in zip(found, decisions, strict=True) if d.allowed]
+        return [x for x in self._release(reading, view, pairs, at) if x is not None]
+
+    def page(
+        self,
+        reading: Reading,
+        view: View,
+        index: Callable[[S], Sequence[Ref]],
+        load: Callable[[S, Sequence[str]], Iterable[Record]],
+        offset: int,
+        limit: int,
+    ) -> Released[object]:
+        """A page of a list: every row the list holds is decided (on one facts read, from
+        ``index``, which reads no content); ``total`` counts the rows the caller may read;
+        only the page's rows are loaded (``load(session, ids)``, in index order) and released.
+        The page's decisions are recorded one by one, the rest as one entry."""
+        at, extra = self.screen(reading, view)
+        with self.session() as session:
+            refs = list(index(session))
+            snapshot = session.snapshot(
+                _ids(r.subject_id for r in refs), _ids(r.vehicle_id for r in refs)
+            )
+        requests = [
+            self._request(reading, view, at, extra, r.subject_id, r.vehicle_id) for r in refs
+        ]
+        decisions = self.decisions.decide_with(requests, snapshot, record=False)
+        rows = list(zip(refs, requests, decisions, strict=True))
+        allowed = [x for x in rows if x[2].allowed]
+        window = allowed[offset : offset + limit]
+        refused = len(rows) - len(allowed)
+        summary: list[tuple[DecisionRequest, Decision]] = []
+        if refused:  # the rows the caller may not read: one entry, neither listed nor counted
+            request = self._request(reading, view, at, {**extra, "rows": str(refused)})
+            summary = [(request, deny(request, self._rest_reason(reading.caller, rows)))]
+        self.decisions.record([w[1] for w in window], [w[2] for w in window], summary)
+        with self.session() as session:
+            loaded = {
+                str(r.data.get(view.key)): r for r in load(session, [w[0].id for w in window])
+            }
+        pairs = [(loaded[w[0].id], w[2]) for w in window if w[0].id in loaded]
+        items = [x for x in self._release(reading, view, pairs, at) if x is not None]
+        return Released(items, len(allowed), offset, limit)
+
+    def stream(
+        self, reading: Reading, view: View, records: Iterable[Record], chunk: int = MAX_PAGE
+    ) -> Iterator[dict[str, object]]:
+        """Release a stream of records (exports, CLI): decided and recorded per chunk, each
+        chunk's facts in one read; denied records are left out."""
+        at, extra = self.screen(reading, view)
+        batch: list[Record] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= chunk:
+                yield from self._stream_chunk(reading, view, batch, at, extra)
+                batch = []
+        if batch:
+            yield from self._stream_chunk(reading, view, batch, at, extra)
+
+    # -- parts -------------------------------------------------------------------------------
+
+    def _stream_chunk(
+        self,
+        reading: Reading,
+        view: View,
+        batch: list[Record],
+        at: datetime,
+        extra: dict[str, str],
+    ) -> Iterator[dict[str, object]]:
+        with self.session() as session:
+            snapshot = session.snapshot(
+                _ids(r.subject_id for r in batch), _ids(r.vehicle_id for r in batch)
+            )
+        requests = [
+            self._request(reading, view, at, extra, r.subject_id, r.vehicle_id) for r in batch
+        ]
+        decisions = self.decisions.decide_with(requests, snapshot)
+        pairs = [(r, d) for r, d in zip(batch, decisions, strict=True) if d.allowed]
+        yield from (x for x in self._release(reading, view, pairs, at) if x is not None)
+
+    def _request(
+        self,
+        reading: Reading,
+        view: View,
+        at: datetime,
+        extra: dict[str, str],
+        subject_id: str | None = None,
+        vehicle_id: str | None = None,
+    ) -> DecisionRequest:
+        return DecisionRequest(
+            caller=reading.caller,
+            purpose=reading.purpose,
+            categories=(view.category,),
+            at=at,
+            subject_id=subject_id,
+            vehicle_id=vehicle_id,
+            extra=dict(extra),
+        )
+
+    def _unknown(
+        self, reading: Reading, request: DecisionRequest, missing: NotFoundError | None
+    ) -> None:
+        """An unknown record: decided as the record of a subject with no consents, contracts or
+        other facts (the one named, else a stand-in), so that a caller who would be refused
+        for such a record gets the same refusal; only one who may read any record gets 404."""
+        subject = request.subject_id or UNKNOWN_SUBJECT
+        probe = replace(request, subject_id=subject)
+        facts = FactsSnapshot({subject: _NO_FACTS})
+        (decision,) = self.decisions.decide_with([probe], facts, record=False)
+        if not decision.allowed:
+            self.decisions.record([request], [deny(request, decision.reasons[0])])
+            raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
+        raise missing or NotFoundError("record", "requested")
+
+    def _refuse_vehicle_linked(
+        self, reading: Reading, request: DecisionRequest, decision: Decision, subject_id: str
+    ) -> None:
+        if decision.allowed and decision.form is Form.VEHICLE_LINKED:
+            refused = deny(request, VEHICLE_LINKED_VIA_SUBJECT)
+            self.decisions.record([request], [refused])
+            raise AccessDeniedError(_refusal(reading), (str(VEHICLE_LINKED_VIA_SUBJECT),))
+
+    def _rest_reason(
+        self, caller: Caller, visible: Sequence[tuple[Ref, DecisionRequest, Decision]]
+    ) -> Reason:
+        for _, _, d in visible:
+            if not d.allowed and d.reasons:
+                return d.reasons[0]
+        return self.decisions.policy.reach_reason(caller)
+
+    def _expired_reason(self, view: View) -> Reason:
+        return Reason(
+            "retention.expired",
+            "Art. 5(1)(e) GDPR",
+            "retention",
+            f"the {view.category} record is past its retention",
+        )
+
+    def _release(
+        self,
+        reading: Reading,
+        view: View,
+        pairs: Sequence[tuple[Record, Decision]],
+        at: datetime,
+    ) -> list[dict[str, object] | None]:
+        pseudonymiser = self.pseudonymiser(reading.caller.organisation)
+        out: list[dict[str, object] | None] = []
+        for record, decision in pairs:
+            if _expired(record.data.get(EXPIRES_AT), at):
+                out.append(None)
+                continue
+            shape = self._shape(view.category, decision.purpose)
+            out.append(release(view, decision, record.data, shape, pseudonymiser))
+        return out
+
+    def pseudonymiser(self, recipient: str) -> Pseudonymiser:
+        """The pseudonyms of one recipient (an organisation of the policy)."""
+        p = self._pseudonymisers.get(recipient)
+        if p is None:
+            p = self._pseudonymisers[recipient] = Pseudonymiser(self.pseudonym_secret, recipient)
+        return p
+
+    def _shape(self, category_id: str, purpose_id: str) -> Shape:
+        key = (category_id, purpose_id)
+        shape = self._shapes.get(key)
+        if shape is None:
+            category = self.policy.categories_by_id.get(category_id)
+            purpose = self.policy.purposes_by_id.get(purpose_id)
+            shape = self._shapes[key] = Shape(
+                identifiers=category.direct_identifier_fields if category else frozenset(),
+                positions=frozenset(
+                    f.name
+                    for f in (category.fields if category else ())
+                    if f.name in POSITION_FIELDS
+                    or (f.vss_signal or "").endswith(POSITION_SIGNAL_SUFFIXES)
+                ),
+                coarsening=purpose.coarsening if purpose else Coarsening(),
+            )
+        return shape
+
+
+_NO_FACTS = SubjectRecord()
+
+
+def _ids(values: Iterable[str | None]) -> set[str]:
+    return {v for v in values if v is not None}
+
+
+def _refusal(reading: Reading) -> str:
+    return f"purpose {reading.purpose!r} does not allow this read"
+
+
+def _expired(value: object, at: datetime) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return True  # unreadable: never release by mistake
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return True
+    return value <= at

@@ -1,0 +1,41 @@
+"""The ports of the gate and the decision service (U1-U3)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from carprivacy.domain.access import Decision, DecisionRequest
+from carprivacy.domain.decision_facts import FactsSnapshot
+
+
+class DecisionFacts(Protocol):
+    """Every fact a decision needs (consents, objections, overrides, restrictions, contracts,
+    usage and fleet periods, country) for some subjects and vehicles, in one transaction."""
+
+    def snapshot(
+        self, subject_ids: Collection[str], vehicle_ids: Collection[str]
+    ) -> FactsSnapshot: ...
+
+
+class AuditRecorder(Protocol):
+    """Where every decision is recorded, allow and deny alike (the audit trail, U3)."""
+
+    def record(self, request: DecisionRequest, decision: Decision) -> None: ...
+
+    def record_many(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> object: ...
+
+
+class ReadSession(DecisionFacts, Protocol):
+    """One read transaction in which the gate loads records and their decision facts (the
+    master-data unit of work is one)."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

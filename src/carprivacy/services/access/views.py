@@ -1,0 +1,121 @@
+"""How a kind of record maps onto a policy data category, and its release in a decision's form.
+
+A :class:`View` names the policy category a record belongs to, which of its fields are which
+policy fields (personal data: released only when the decision lists the policy field, which is the
+recipient's ``allowed_fields`` minus what the form hides), which fields are references that name a
+thing (a customer, a vehicle, a contract...), and which are bookkeeping of the record itself. A
+field a view does not list is never released.
+
+:func:`release` applies an allowed decision to one record (a mapping of field names to values):
+
+- identified: the allowed policy fields, the references and the bookkeeping as they are;
+- pseudonymised: every identifier and reference becomes the recipient's pseudonym of *the thing it
+  names* (``Pseudonymiser.pseudonym(kind, value)``), so one recipient sees one pseudonym for one
+  vehicle on every route and field, and two recipients cannot join theirs; times and positions
+  are coarsened as the purpose says;
+- vehicle-linked: the vehicle's own fields and references to the vehicle only; nothing that leads
+  to a customer (no customer, account, usage, fleet, contract or payment ids);
+- aggregated-anonymous: no records at all.
+
+Standard library and domain only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from carprivacy.domain.access import Decision
+from carprivacy.domain.errors import AccessDeniedError
+from carprivacy.domain.policy import Coarsening, Form
+from carprivacy.domain.pseudonym import Pseudonymiser, coarsen_position, coarsen_time
+
+VEHICLE = "vehicle"  # the kind of a reference that names the vehicle itself
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class View:
+    """How one kind of record maps onto one policy data category."""
+
+    category: str
+    fields: Mapping[str, str]  # record field -> policy field of the category (personal data)
+    refs: Mapping[str, str] = field(default_factory=dict)  # record field -> kind of thing it names
+    bookkeeping: frozenset[str] = frozenset()  # the record's own times and flags
+    key: str = "id"  # the record's own id: echoed to the writer that created it
+
+    def kind_of(self, name: str) -> str:
+        """The namespace of a pseudonym of ``name``: the thing it names, else the field."""
+        return self.refs.get(name) or self.fields.get(name) or name
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What of the policy a release needs: the category's identifiers and position fields."""
+
+    identifiers: frozenset[str]
+    positions: frozenset[str]
+    coarsening: Coarsening
+
+
+def release(
+    view: View,
+    decision: Decision,
+    record: Mapping[str, object],
+    shape: Shape,
+    pseudonymiser: Pseudonymiser,
+) -> dict[str, object]:
+    """One record in the form ``decision`` allows (see the module docstring)."""
+    form = decision.form
+    allowed = (decision.fields or {}).get(view.category)
+    if not decision.allowed or form is None or allowed is None:
+        raise AccessDeniedError(
+            "the decision does not allow this release", tuple(str(r) for r in decision.reasons)
+        )
+    if form is Form.AGGREGATED_ANONYMOUS:
+        raise AccessDeniedError(
+            "records are never released in aggregated_anonymous form; use the anonymised export",
+            ("form.aggregated_anonymous",),
+        )
+    pseudo = form is Form.PSEUDONYMISED
+    permitted = frozenset(allowed)
+    out: dict[str, object] = {}
+    for name in view.bookkeeping:
+        if name in record:
+            value = record[name]
+            out[name] = _coarse(value, shape.coarsening) if pseudo else value
+    for name, policy_field in view.fields.items():
+        if policy_field not in permitted or name not in record:
+            continue
+        value = record[name]
+        if pseudo and value is not None:
+            if policy_field in shape.identifiers or name in view.refs:
+                value = pseudonymiser.pseudonym(view.kind_of(name), value)
+            elif policy_field in shape.positions and isinstance(value, int | float):
+                value = coarsen_position(value, shape.coarsening)
+            else:
+                value = _coarse(value, shape.coarsening)
+        out[name] = value
+    for name, kind in view.refs.items():
+        if name in view.fields:
+            continue  # a policy field: released (or not) above
+        value = record.get(name)
+        if value is None:
+            continue
+        if form is Form.IDENTIFIED or (form is Form.VEHICLE_LINKED and kind == VEHICLE):
+            out[name] = value
+        elif pseudo:
+            out[name] = pseudonymiser.pseudonym(kind, value)
+    return out
+
+
+def _coarse(value: object, coarsening: Coarsening) -> object:
+    """A time as exact as the purpose allows (pseudonymised form): datetimes truncated to the
+    purpose's period, dates too when the period is longer than a day; other values unchanged."""
+    if isinstance(value, datetime):
+        return coarsen_time(value, coarsening)
+    if isinstance(value, date) and coarsening.time_seconds > DAY:
+        midnight = datetime.combine(value, time(0), tzinfo=UTC)
+        return coarsen_time(midnight, coarsening).date()
+    return value
