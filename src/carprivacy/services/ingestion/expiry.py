@@ -26,13 +26,9 @@ EXPIRED_MESSAGE = (
 
 
 def expired_problem(at: int) -> Problem:
-    """The refusal of a record already past its retention (``at``: the sender's numbering)."""
+    """The refusal of a record already past its retention: its ``expires_at`` is not None and
+    not after its receipt (``at``: the record's index as its sender numbered it)."""
     return Problem(f"records[{at}].ts", EXPIRED_RULE, EXPIRED_MESSAGE)
-
-
-def is_expired(expires_at: datetime | None, received_at: datetime) -> bool:
-    """Whether a value expiring at ``expires_at`` is past its retention at ``received_at``."""
-    return expires_at is not None and expires_at <= received_at
 
 
 class Expiries:

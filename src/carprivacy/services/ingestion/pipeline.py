@@ -33,7 +33,7 @@ from carprivacy.domain.signals.catalogue import SignalCatalogue
 from carprivacy.domain.telemetry import TelemetryRow
 from carprivacy.services.ingestion.attribute import Attribution, Moment, VehicleInfo, fault_problem
 from carprivacy.services.ingestion.conflicts import ConflictResolver
-from carprivacy.services.ingestion.expiry import Expiries
+from carprivacy.services.ingestion.expiry import Expiries, expired_problem
 from carprivacy.services.ingestion.gate import BatchConsents
 from carprivacy.services.ingestion.parse import (
     Entry,
@@ -156,6 +156,9 @@ class IngestService:
         entry: Entry
         text: str
 
+        def sender(index: int) -> int:
+            return index if positions is None else positions[index]
+
         for index, record in enumerate(records):
             if refused and index in refused:
                 problems[index] = list(refused[index])
@@ -170,7 +173,7 @@ class IngestService:
                     self.catalogue,
                     entries,
                     record,
-                    index if positions is None else positions[index],
+                    sender(index),
                     vehicle_vin=vehicle_vin,
                     received_at=received_at,
                     max_future_skew=self._max_future_skew,
@@ -186,8 +189,7 @@ class IngestService:
                 ]
                 continue
             if entry.gate is not None and m.subject_id is not None:  # gate
-                at = index if positions is None else positions[index]
-                refusal = consents.refusal(entry.gate, m, received_at, at)
+                refusal = consents.refusal(entry.gate, m, received_at, sender(index))
                 if refusal is not None:  # the subject said no: answered, kept nowhere
                     blocked[index] = (refusal,)
                     continue
@@ -196,6 +198,9 @@ class IngestService:
                 expires_at = m.expiries[category]
             except KeyError:
                 expires_at = m.expiries[category] = expiry(category, m.end_of_life, m.ts)
+            if expires_at is not None and expires_at <= received_at:  # already past retention
+                problems[index] = [expired_problem(sender(index))]
+                continue
             if entry.sensitive:  # sealed below, once the owner's key is loaded
                 m.sealing.append(Sealing(len(rows), index, entry, text, m, expires_at))
                 rows.append(None)
@@ -226,9 +231,6 @@ class IngestService:
         if seal_pending(self._cipher, sealing, rows, problems, received_at, src, positions):
             kept = [p for p, r in enumerate(rows) if r is not None]
             stored_rows = [rows[p] for p in kept]  # type: ignore[misc]
-
-        def sender(index: int) -> int:
-            return index if positions is None else positions[index]
 
         quarantine = [
             self._quarantine.record(
