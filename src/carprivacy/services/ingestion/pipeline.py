@@ -184,9 +184,7 @@ class IngestService:
                 vin, ts, entry, text = checked
                 m = of_time(vin, ts)  # attribute
             if m.fault is not None:
-                problems[index] = [
-                    fault_problem(m, index if positions is None else positions[index])
-                ]
+                problems[index] = [fault_problem(m, sender(index))]
                 continue
             if entry.gate is not None and m.subject_id is not None:  # gate
                 refusal = consents.refusal(entry.gate, m, received_at, sender(index))
