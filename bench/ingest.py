@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from carprivacy.bootstrap import Container, build_container
 from carprivacy.config import load_settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow
-from carprivacy.services.ingestion.service import OnDuplicates
+from carprivacy.services.ingestion.ports import StoreOutcome
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -78,10 +78,10 @@ class CapturingRepository:
         self,
         rows: Sequence[TelemetryRow],
         quarantine: Sequence[QuarantineRow],
-        on_duplicates: OnDuplicates | None = None,
-    ) -> Sequence[int]:
+        taken: Collection[int] = (),
+    ) -> StoreOutcome:
         self.batches.append(list(rows))
-        return self.inner.store(rows, quarantine, on_duplicates)
+        return self.inner.store(rows, quarantine, taken)
 
 
 def setup_fleet(container: Container, vehicles: int, since: datetime) -> list[str]:

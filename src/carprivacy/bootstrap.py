@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from carprivacy.services.audit.trail import AuditService
     from carprivacy.services.consent.subject_state import SubjectStateService
     from carprivacy.services.identity.callers import CallerService
-    from carprivacy.services.ingestion.service import IngestService
+    from carprivacy.services.ingestion.pipeline import IngestService
     from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
     from carprivacy.services.ingestion.workshop import WorkshopCollector
 
@@ -84,7 +84,7 @@ class Container:
                 SqlSubjectStateRepository,
             )
             from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
-            from carprivacy.services.ingestion.service import IngestService
+            from carprivacy.services.ingestion.pipeline import IngestService
 
             self.catalogue = self.catalogue or load_catalogue()
             self._ingest = IngestService(

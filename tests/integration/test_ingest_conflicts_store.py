@@ -1,10 +1,10 @@
 """Redelivery vs conflict and quarantine sealing on the real stores, SQLite and PostgreSQL
 (issue 3 items 2, 5; SPEC I1, I3, R3).
 
-The SQL stores read back what is stored under a taken natural key, inside the insert's
-transaction, on both of their paths (SQLite row by row, PostgreSQL staging table); the service
-tells a redelivery (same value) from a conflict (another value), which is refused and quarantined
-in that same transaction.
+The SQL stores report what is stored under a taken natural key, on both of their paths (SQLite
+row by row, PostgreSQL staging table), and write nothing; the service tells a redelivery (same
+value) from a conflict (another value), and stores the batch again, the conflict refused and
+quarantined in the same transaction as the batch's new rows.
 """
 
 from __future__ import annotations

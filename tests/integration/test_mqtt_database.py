@@ -111,3 +111,30 @@ def test_malformed_message_is_quarantined_and_redelivery_is_stored_once(
     assert any('"json"' in r or "json" in r for r in reasons)
     assert sum("range" in r for r in reasons) == 2
     assert count(engine, telemetry_quarantine, source="mqtt") == 3
+
+
+def test_a_record_past_its_retention_is_refused_over_mqtt(
+    container: Container, engine: Engine, mqtt_broker: tuple[str, int]
+) -> None:
+    """Telemetry stamped 35 days ago (position data is kept 4 weeks) is refused with the rule
+    ``retention.expired`` and quarantined; the fresh record of the same message is stored."""
+    host, port = mqtt_broker
+    base = unique()
+    (vin,) = register_demo_fleet(container, demo_vins(1, seed=11))
+    now = datetime.now(UTC)
+    wire = [
+        {"signal": "Vehicle.Speed", "value": 50.0, "ts": (now - timedelta(days=35)).isoformat()},
+        {"signal": "Vehicle.Speed", "value": 51.0, "ts": (now - timedelta(minutes=1)).isoformat()},
+    ]
+    pub = Publisher(host, port)
+    try:
+        with running_worker(base_config(host, port, base), container.ingest) as worker:
+            pub.publish(f"{base}/{vin}/telemetry", json.dumps(wire)).wait_for_publish(10)
+            assert wait_until(lambda: worker.stats.acked == 1, timeout=30)
+            assert worker.stats.accepted == 1 and worker.stats.rejected == 1
+    finally:
+        pub.close()
+    assert count(engine, telemetry, source="mqtt") == 1
+    (q,) = container.telemetry.quarantine()
+    assert q.source == "mqtt" and q.record_index == 0
+    assert [r.rule for r in q.reasons] == ["retention.expired"]

@@ -26,7 +26,7 @@ from carprivacy.domain.decisions import decide
 from carprivacy.domain.master import UsageKind, VehicleUsage
 from carprivacy.domain.subject_state import ConsentChoice, ConsentRecord, SubjectFacts, UsagePeriod
 from carprivacy.domain.telemetry import collection_purposes
-from carprivacy.services.ingestion.service import IngestService, VehicleInfo
+from carprivacy.services.ingestion.pipeline import IngestService, VehicleInfo
 from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import (
     InMemoryDataKeyRepository,

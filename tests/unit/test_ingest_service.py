@@ -15,9 +15,9 @@ from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.config import default_policy_path
 from carprivacy.domain.errors import KeyDestroyedError, PolicyError
 from carprivacy.domain.master import UsageKind, VehicleUsage
-from carprivacy.domain.signals import Signal, SignalCatalogue, SignalType
+from carprivacy.domain.signals.catalogue import Signal, SignalCatalogue, SignalType
 from carprivacy.domain.telemetry import aad_for, decode_value, quarantine_aad
-from carprivacy.services.ingestion.service import IngestService, VehicleInfo
+from carprivacy.services.ingestion.pipeline import IngestService, VehicleInfo
 from carprivacy.testing.telemetry import (
     InMemoryDataKeyRepository,
     InMemoryTelemetryRepository,

@@ -15,14 +15,13 @@ from carprivacy.adapters.catalogue import load_catalogue
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.config import default_policy_path
 from carprivacy.domain.errors import PolicyError
-from carprivacy.domain.signals import (
+from carprivacy.domain.signals.catalogue import (
     PRIVATE_BRANCH,
     Signal,
     SignalType,
     catalogue_from_mapping,
-    check_value,
-    validate_record,
 )
+from carprivacy.domain.signals.validation import check_value, validate_record
 
 with (Path(__file__).parents[1] / "data" / "vss-6.0.csv").open(encoding="utf-8") as _f:
     VSS = {row["Signal"]: row for row in csv.DictReader(_f)}
@@ -205,7 +204,7 @@ TIMES = st.one_of(
     st.sampled_from([None, "WMW11111111111111"]),
 )
 def test_the_fast_path_agrees_with_the_full_check(record: dict[str, object], transport: str | None):
-    from carprivacy.domain.signals import _full_check, _well_formed
+    from carprivacy.domain.signals.validation import _full_check, _well_formed
 
     fast = _well_formed(CATALOGUE, record, 3, transport, NOW + SKEW)
     full, problems = _full_check(CATALOGUE, record, 3, transport, NOW, SKEW)
@@ -214,7 +213,7 @@ def test_the_fast_path_agrees_with_the_full_check(record: dict[str, object], tra
 
 
 def test_the_fast_path_takes_the_common_records():
-    from carprivacy.domain.signals import _well_formed
+    from carprivacy.domain.signals.validation import _well_formed
 
     for record in (
         {"signal": "Vehicle.Speed", "value": 50.5, "ts": "2026-01-01T00:00:00+00:00"},
@@ -237,7 +236,7 @@ ENCODED_VALUES = st.one_of(
 def test_compiled_value_check_agrees_with_check_value_and_stored_text(signal: Signal, value):
     """The per-record path stores ``value_encoder``'s text: only for values ``check_value``
     accepts, and exactly what ``encode_value`` stores for them (issue 3 item 7)."""
-    from carprivacy.domain.signals import value_encoder
+    from carprivacy.domain.signals.encoding import value_encoder
     from carprivacy.domain.telemetry import encode_value
 
     text = value_encoder(signal)(value)

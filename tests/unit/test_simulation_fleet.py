@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carprivacy.config import PACKAGE_DIR
-from carprivacy.domain.signals import SignalCatalogue, catalogue_from_mapping, validate_record
+from carprivacy.domain.signals.catalogue import SignalCatalogue, catalogue_from_mapping
+from carprivacy.domain.signals.validation import validate_record
 from carprivacy.services.demo.simulation import NL_BOUNDS, FleetSimulator, demo_vins, haversine_m
 
 START = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)

@@ -25,7 +25,7 @@ from carprivacy.domain.master import UsageKind, VehicleUsage
 from carprivacy.domain.subject_state import ConsentChoice, ConsentRecord, UsagePeriod
 from carprivacy.domain.telemetry import PAYLOAD_WITHHELD
 from carprivacy.services.access.decisions import DecisionService
-from carprivacy.services.ingestion.service import IngestService, VehicleInfo
+from carprivacy.services.ingestion.pipeline import IngestService, VehicleInfo
 from carprivacy.services.ingestion.workshop import WorkshopCollector
 from carprivacy.testing.audit import InMemoryAuditTrail
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts

@@ -8,7 +8,7 @@ import yaml
 
 from carprivacy.config import PACKAGE_DIR
 from carprivacy.domain.errors import PolicyError, Problem
-from carprivacy.domain.signals import SignalCatalogue, catalogue_from_mapping
+from carprivacy.domain.signals.catalogue import SignalCatalogue, catalogue_from_mapping
 
 DEFAULT_CATALOGUE = PACKAGE_DIR / "data" / "signals.yaml"
 

@@ -1,4 +1,4 @@
-"""An in-memory stand-in for ``services.ingest.IngestService`` (the agreed ingestion interface).
+"""An in-memory stand-in for ``services.ingestion.pipeline.IngestService`` (its interface).
 
 It keeps what a transport needs to be tested against: records stored once per
 (vin, signal, ts, source) like the real store's insert dedupe, whole messages quarantined with their

@@ -12,7 +12,7 @@ from datetime import datetime
 from carprivacy.adapters.crypto.envelope import Rewrap, StoredDataKey
 from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow
 from carprivacy.domain.vehicle_usage import VehicleUsage
-from carprivacy.services.ingestion.service import OnDuplicates, VehicleInfo
+from carprivacy.services.ingestion.ports import StoreOutcome, VehicleInfo
 
 
 class InMemoryTelemetryRepository:
@@ -26,30 +26,31 @@ class InMemoryTelemetryRepository:
         self,
         rows: Sequence[TelemetryRow],
         quarantine: Sequence[QuarantineRow],
-        on_duplicates: OnDuplicates | None = None,
-    ) -> Sequence[int]:
+        taken: Collection[int] = (),
+    ) -> StoreOutcome:
         with self._lock:
             if self.fail_next_store:
                 self.fail_next_store = False
                 raise ConnectionError("store unavailable")
             added: dict[tuple[str, str, datetime, str], TelemetryRow] = {}
-            duplicates = []
             stored: dict[int, StoredValue] = {}
             for position, r in enumerate(rows):
+                if position in taken:
+                    continue
                 key = (r.vehicle_id, r.signal, r.ts, r.source)
-                first = added.get(key) or self.rows.get(key)
+                first = self.rows.get(key) or added.get(key)
                 if first is None:
                     added[key] = r
                 else:
-                    duplicates.append(position)
                     stored[position] = StoredValue(
                         first.value, first.value_ciphertext, first.key_owner
                     )
-            more = on_duplicates(stored) if duplicates and on_duplicates is not None else ()
+            if stored:  # a taken key: nothing is written, as a rolled-back transaction
+                return StoreOutcome(False, stored)
             # all or nothing, as one transaction
             self.rows.update(added)
-            self.quarantined.extend([*quarantine, *more])
-            return duplicates
+            self.quarantined.extend(quarantine)
+            return StoreOutcome(True)
 
     def count(self) -> int:
         return len(self.rows)

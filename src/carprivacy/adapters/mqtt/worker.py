@@ -52,7 +52,7 @@ class IngestOutcome(Protocol):
 
 
 class TelemetrySink(Protocol):
-    """What the worker needs of ``services.ingest.IngestService`` (the agreed interface)."""
+    """What the worker needs of ``services.ingestion.pipeline.IngestService``."""
 
     def ingest(
         self,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from carprivacy.domain.signals import SignalCatalogue, SignalType
+from carprivacy.domain.signals.catalogue import SignalCatalogue, SignalType
 
 EARTH_RADIUS_M = 6_371_000.0
 MAX_SPEED_KMH = 130.0

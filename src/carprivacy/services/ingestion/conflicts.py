@@ -3,7 +3,8 @@ time, source) is already stored is a redelivery when its value is the stored one
 nothing new), and a conflict when the value differs: it is refused with the rule
 ``conflicting_duplicate`` and kept in quarantine, so that neither the stored value nor the new one
 is lost. Only the rare redelivery path pays for this: the stored values are read (and, for
-sensitive categories, decrypted) only for keys that were already taken.
+sensitive categories, decrypted) only for keys that were already taken. The store reports
+those keys and their values; the check runs here, outside its transaction (``store``).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def same_value(cipher: FieldCipher, row: TelemetryRow, text: str, stored: Stored
 
 @dataclass
 class ConflictResolver:
-    """``on_duplicates`` of one batch: finds the conflicts among the rows already stored and
-    returns their quarantine rows; ``refused`` collects their problems by record index."""
+    """One batch's conflict check, run by the service between two ``store`` calls: finds the
+    conflicts among the rows whose key was taken and returns their quarantine rows; ``refused``
+    collects their problems by record index."""
 
     cipher: FieldCipher
     sealer: QuarantineSealer
@@ -69,7 +71,9 @@ class ConflictResolver:
     refused: dict[int, list[Problem]] = field(default_factory=dict)
     _texts: Mapping[int, str] | None = None
 
-    def __call__(self, stored: Mapping[int, StoredValue]) -> Sequence[QuarantineRow]:
+    def resolve(self, stored: Mapping[int, StoredValue]) -> list[QuarantineRow]:
+        """The quarantine rows of the conflicts among ``stored`` (position in ``rows`` -> the
+        value stored under its key); a redelivery of the stored value gives none."""
         out: list[QuarantineRow] = []
         for position, value in stored.items():
             row = self.rows[position]

@@ -13,31 +13,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from carprivacy.domain.errors import KeyDestroyedError, Problem
-from carprivacy.domain.signals import parse_timestamp
+from carprivacy.domain.signals.validation import parse_timestamp
 from carprivacy.domain.telemetry import (
     PAYLOAD_WITHHELD,
     QUARANTINE_OWNER_UNKNOWN,
     QuarantineRow,
     quarantine_aad,
 )
-from carprivacy.domain.vehicle_usage import VehicleUsage, subject_for
+from carprivacy.domain.vehicle_usage import subject_for
+from carprivacy.services.ingestion.attribute import VehicleInfo
 from carprivacy.services.ports.crypto import FieldCipher
 
 QUARANTINE_RETENTION = timedelta(weeks=4)
-
-
-@dataclass(frozen=True)
-class VehicleInfo:
-    """What ingestion needs of a vehicle: its id, end of life and usage periods."""
-
-    id: str
-    vin: str
-    end_of_life: date | None
-    usages: tuple[VehicleUsage, ...]
 
 
 def record_payload(record: object) -> bytes:

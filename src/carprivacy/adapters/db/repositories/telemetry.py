@@ -2,17 +2,18 @@
 the per-vehicle credentials.
 
 The store's hot path skips the ORM: on SQLite one ``executemany`` of
-``INSERT ... ON CONFLICT DO NOTHING``; on PostgreSQL ``COPY`` into a temporary staging table and one
-``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. Telemetry and quarantine rows are written in the
-same transaction, which has committed when ``store`` returns. Only when a natural key was already
-taken (a redelivery, or a conflicting value) are the stored values read back, in that transaction,
-for the service to tell the two apart.
+``INSERT ... ON CONFLICT DO NOTHING``; on PostgreSQL one binary ``COPY``. Telemetry and quarantine
+rows are written in the same transaction, which has committed when ``store`` returns. When a
+natural key was already taken (a redelivery, a repeat within the batch, or a conflicting value)
+nothing is written: the store rolls back and reports those keys with the values stored under
+them, and the service, which tells a redelivery from a conflict, stores the batch again with them
+set aside. The store never calls back into the service.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,7 +35,7 @@ from carprivacy.domain.telemetry import (
     reasons_json,
 )
 from carprivacy.domain.vehicle_usage import UsageKind, VehicleUsage
-from carprivacy.services.ingestion.service import OnDuplicates, VehicleInfo
+from carprivacy.services.ingestion.ports import StoreOutcome, VehicleInfo
 
 COLUMNS = (
     "vehicle_id",
@@ -97,6 +98,13 @@ class _PurposesJson(dict[tuple[str, ...], str]):
         return text
 
 
+class _TakenKeysError(Exception):  # a signal within ``store``, never raised out of it
+    """Some natural keys of the batch are taken: roll back, report them."""
+
+    def __init__(self, found: Mapping[int, StoredValue]) -> None:
+        self.found = found
+
+
 class SqlTelemetryRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -107,45 +115,57 @@ class SqlTelemetryRepository:
         self,
         rows: Sequence[TelemetryRow],
         quarantine: Sequence[QuarantineRow],
-        on_duplicates: OnDuplicates | None = None,
-    ) -> Sequence[int]:
-        """Positions (in ``rows``) of the rows already stored: a redelivery, or a repeat within
-        ``rows``. Empty in the common case, where every row is new."""
-        if not rows and not quarantine:
-            return ()
-        with self._engine.begin() as conn:
-            duplicates: Sequence[int] = ()
-            more: Sequence[QuarantineRow] = ()
-            if rows:
-                store = self._store_pg if self._pg else self._store_sqlite
-                duplicates, stored = store(conn, rows, on_duplicates is not None)
-                if duplicates and on_duplicates is not None:
-                    more = on_duplicates(stored)
-            if quarantine or more:
-                conn.execute(
-                    insert(telemetry_quarantine),
-                    [
-                        {
-                            "source": q.source,
-                            "vehicle_id": q.vehicle_id,
-                            "record_index": q.record_index,
-                            "reasons": reasons_json(q.reasons),
-                            "key_owner": q.key_owner,
-                            "payload_ciphertext": q.payload_ciphertext,
-                            "received_at": q.received_at,
-                            "expires_at": q.expires_at,
-                        }
-                        for q in (*quarantine, *more)
-                    ],
-                )
-        return duplicates
+        taken: Collection[int] = (),
+    ) -> StoreOutcome:
+        """``rows`` but those at the positions ``taken``, and ``quarantine``, in one transaction,
+        committed when every row written is new (the common case). Otherwise nothing is written
+        and the outcome names the positions whose key is taken, with the values stored under
+        them (see ``TelemetryRepository.store``)."""
+        if len(taken) >= len(rows) and not quarantine:
+            return StoreOutcome(True)
+        try:
+            with self._engine.begin() as conn:
+                self._store(conn, rows, quarantine, taken)
+        except _TakenKeysError as refused:  # rolled back: nothing of the batch is written
+            return StoreOutcome(False, refused.found)
+        return StoreOutcome(True)
+
+    def _store(
+        self,
+        conn: Connection,
+        rows: Sequence[TelemetryRow],
+        quarantine: Sequence[QuarantineRow],
+        taken: Collection[int],
+    ) -> None:
+        if len(taken) < len(rows):
+            store = self._store_pg if self._pg else self._store_sqlite
+            found = store(conn, rows, taken)
+            if found:
+                raise _TakenKeysError(found)
+        if quarantine:
+            conn.execute(
+                insert(telemetry_quarantine),
+                [
+                    {
+                        "source": q.source,
+                        "vehicle_id": q.vehicle_id,
+                        "record_index": q.record_index,
+                        "reasons": reasons_json(q.reasons),
+                        "key_owner": q.key_owner,
+                        "payload_ciphertext": q.payload_ciphertext,
+                        "received_at": q.received_at,
+                        "expires_at": q.expires_at,
+                    }
+                    for q in quarantine
+                ],
+            )
 
     def _store_sqlite(
-        self, conn: Connection, rows: Sequence[TelemetryRow], read_back: bool
-    ) -> tuple[Sequence[int], dict[int, StoredValue]]:
+        self, conn: Connection, rows: Sequence[TelemetryRow], taken: Collection[int]
+    ) -> dict[int, StoredValue]:
         """One ``executemany`` under a savepoint; when it inserted fewer rows than given (a
-        redelivery), roll back to the savepoint and insert row by row to learn which were
-        already stored (and, with ``read_back``, what is stored under their keys)."""
+        redelivery), roll back to the savepoint and insert row by row to learn which keys were
+        taken and what is stored under them (the caller then rolls back the transaction)."""
         sql = (
             f"INSERT INTO telemetry ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING"
@@ -159,6 +179,10 @@ class SqlTelemetryRepository:
         params = [
             (*r[:9], when[r[9]], when[r[10]], r[11], purposes[r[12]], when[r[13]]) for r in rows
         ]
+        at = list(range(len(rows)))  # each param's position in ``rows``
+        if taken:
+            at = [p for p in at if p not in taken]
+            params = [params[p] for p in at]
         raw: Any = conn.connection.driver_connection
         cursor = raw.cursor()
         try:
@@ -168,21 +192,18 @@ class SqlTelemetryRepository:
             cursor.executemany(sql, params)
             if cursor.rowcount == len(params):
                 cursor.execute("RELEASE SAVEPOINT telemetry_batch")
-                return (), {}
+                return {}
             cursor.execute("ROLLBACK TO SAVEPOINT telemetry_batch")
             cursor.execute("RELEASE SAVEPOINT telemetry_batch")
-            duplicates = []
             stored: dict[int, StoredValue] = {}
-            for position, param in enumerate(params):
+            for position, param in zip(at, params, strict=True):
                 cursor.execute(sql, param)
                 if cursor.rowcount == 0:
-                    duplicates.append(position)
-                    if read_back:
-                        cursor.execute(stored_sql, (param[9], param[0], param[4], param[11]))
-                        value, ciphertext, owner = cursor.fetchone()
-                        ct = None if ciphertext is None else bytes(ciphertext)
-                        stored[position] = StoredValue(value, ct, owner)
-            return duplicates, stored
+                    cursor.execute(stored_sql, (param[9], param[0], param[4], param[11]))
+                    value, ciphertext, owner = cursor.fetchone()
+                    ct = None if ciphertext is None else bytes(ciphertext)
+                    stored[position] = StoredValue(value, ct, owner)
+            return stored
         finally:
             cursor.close()
 
@@ -196,61 +217,56 @@ class SqlTelemetryRepository:
                 write((*r[:12], purposes[r[12]], r[13]))
 
     def _store_pg(
-        self, conn: Connection, rows: Sequence[TelemetryRow], read_back: bool
-    ) -> tuple[Sequence[int], dict[int, StoredValue]]:
-        """Fast path: binary COPY straight into ``telemetry`` under a savepoint. A redelivery
-        (unique violation) rolls back to the savepoint and takes the dedupe path: COPY into a
-        temporary staging table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING (and, with
-        ``read_back``, one join for what is stored under the staged keys)."""
+        self, conn: Connection, rows: Sequence[TelemetryRow], taken: Collection[int]
+    ) -> dict[int, StoredValue]:
+        """Binary COPY straight into ``telemetry`` under a savepoint. A taken key (unique
+        violation) rolls back to the savepoint; the batch's keys are then COPYed into a temporary
+        staging table and one join reads what is stored under them (the caller then rolls back
+        the transaction)."""
         raw: Any = conn.connection.driver_connection
         cols = ", ".join(COLUMNS)
+        candidates = [(p, r) for p, r in enumerate(rows) if p not in taken] if taken else None
         with raw.cursor() as cur:
             cur.execute("SAVEPOINT telemetry_copy")
             try:
-                self._copy(cur, "telemetry", rows)
+                self._copy(
+                    cur, "telemetry", rows if candidates is None else [r for _, r in candidates]
+                )
             except psycopg.errors.UniqueViolation:
                 cur.execute("ROLLBACK TO SAVEPOINT telemetry_copy")
             else:
                 cur.execute("RELEASE SAVEPOINT telemetry_copy")
-                return (), {}
+                return {}
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS telemetry_stage ON COMMIT DELETE ROWS AS "
                 f"SELECT {cols} FROM telemetry WITH NO DATA"
             )
-            # only the first of each key: which one INSERT ... SELECT keeps is then not up to
-            # the heap order (a repeat within ``rows`` is a duplicate of the first)
+            # the first row of each key: a repeat within ``rows`` is a duplicate of the first
             firsts: dict[tuple[str, str, datetime, str], TelemetryRow] = {}
-            for r in rows:
+            for _, r in candidates or enumerate(rows):
                 firsts.setdefault((r.vehicle_id, r.signal, r.ts, r.source), r)
             self._copy(cur, "telemetry_stage", list(firsts.values()))
             cur.execute(
-                f"INSERT INTO telemetry ({cols}) SELECT {cols} FROM telemetry_stage "
-                "ON CONFLICT DO NOTHING RETURNING vehicle_id, signal, ts, source"
+                "SELECT t.vehicle_id, t.signal, t.ts, t.source, t.value, t.value_ciphertext, "
+                "t.key_owner FROM telemetry t JOIN (SELECT DISTINCT ts, vehicle_id, signal, "
+                "source FROM telemetry_stage) s USING (ts, vehicle_id, signal, source)"
             )
-            new = {(v, s, utc(t), src) for v, s, t, src in cur.fetchall()}
-            by_key: dict[tuple[str, str, datetime, str], StoredValue] = {}
-            if read_back and len(new) < len(rows):
-                cur.execute(
-                    "SELECT t.vehicle_id, t.signal, t.ts, t.source, t.value, t.value_ciphertext, "
-                    "t.key_owner FROM telemetry t JOIN (SELECT DISTINCT ts, vehicle_id, signal, "
-                    "source FROM telemetry_stage) s USING (ts, vehicle_id, signal, source)"
-                )
-                for v, s, t, src, value, ct, owner in cur.fetchall():
-                    by_key[(v, s, utc(t), src)] = StoredValue(
-                        value, None if ct is None else bytes(ct), owner
-                    )
+            by_key: dict[tuple[str, str, datetime, str], StoredValue] = {
+                (v, s, utc(t), src): StoredValue(value, None if ct is None else bytes(ct), owner)
+                for v, s, t, src, value, ct, owner in cur.fetchall()
+            }
             cur.execute("DELETE FROM telemetry_stage")
-        duplicates = []
         stored: dict[int, StoredValue] = {}
-        for position, r in enumerate(rows):
+        seen: set[tuple[str, str, datetime, str]] = set()
+        for position, r in candidates or enumerate(rows):
             key = (r.vehicle_id, r.signal, r.ts, r.source)
-            if key in new:
-                new.discard(key)  # a repeat within ``rows`` is a duplicate of the first
-            else:
-                duplicates.append(position)
-                if key in by_key:
-                    stored[position] = by_key[key]
-        return duplicates, stored
+            if key in by_key:
+                stored[position] = by_key[key]
+            elif key in seen:
+                first = firsts[key]
+                stored[position] = StoredValue(first.value, first.value_ciphertext, first.key_owner)
+            seen.add(key)
+        return stored
 
     # --- reads (tests, CarData views, retention) -------------------------------------------
     def count(self) -> int:

@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from carprivacy.bootstrap import Container
 from carprivacy.domain.errors import AuthenticationError, Problem
 from carprivacy.entrypoints.api.deps import bearer, get_container
-from carprivacy.services.ingestion.service import IngestResult
+from carprivacy.services.ingestion.pipeline import IngestResult
 
 router = APIRouter(prefix="/v1/telemetry", tags=["telemetry"])
 

@@ -1,186 +1,26 @@
-"""The signal catalogue (SPEC I1, P2) and pure validation of telemetry records.
+"""Parsing and validation of telemetry records (SPEC I1): :func:`validate_record` checks one wire
+record (``{"vin", "signal", "value", "ts"}``) against the catalogue and returns every
+:class:`Problem` at once; problems name the record index, the field and the rule, never the value
+(no personal data in errors). Timestamps are read by :func:`parse_timestamp` (ISO 8601 with a
+timezone, normalised to UTC).
 
-A :class:`SignalCatalogue` holds the vehicle signals carprivacy accepts: their COVESA VSS name, VSS
-datatype, unit, accepted range or allowed values and the policy data category they belong to.
-:func:`validate_record` checks one wire record (``{"vin", "signal", "value", "ts"}``) and returns
-every :class:`Problem` at once; problems name the record index, the field and the rule, never the
-value (no personal data in errors).
-
-Standard library only; the catalogue file is read by ``carprivacy.adapters.catalogue``.
+Standard library only.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any, NamedTuple
 
-from carprivacy.domain.errors import PolicyError, Problem
+from carprivacy.domain.errors import Problem
 from carprivacy.domain.master import VIN_PATTERN
+from carprivacy.domain.signals.catalogue import Signal, SignalCatalogue, SignalType
 
-PRIVATE_BRANCH = "Private.CarPrivacy"
 RECORD_FIELDS = frozenset({"vin", "signal", "value", "ts"})
 # (rule, message) of a record ``vin`` that is not a VIN (ISO 3779)
 NOT_A_VIN = ("vin", "must be a VIN: 17 capital letters and digits, no I, O or Q")
-
-
-class SignalType(StrEnum):
-    """VSS datatypes the catalogue uses."""
-
-    BOOLEAN = "boolean"
-    STRING = "string"
-    UINT8 = "uint8"
-    UINT16 = "uint16"
-    UINT32 = "uint32"
-    INT8 = "int8"
-    INT16 = "int16"
-    INT32 = "int32"
-    FLOAT = "float"
-    DOUBLE = "double"
-
-    @property
-    def is_integer(self) -> bool:
-        return self.value.startswith(("int", "uint"))
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.is_integer or self in (SignalType.FLOAT, SignalType.DOUBLE)
-
-    @property
-    def integer_bounds(self) -> tuple[int, int]:
-        bits = int(self.value.lstrip("uint"))
-        if self.value.startswith("u"):
-            return 0, 2**bits - 1
-        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-
-
-@dataclass(frozen=True)
-class Signal:
-    name: str
-    type: SignalType
-    category: str
-    unit: str | None = None
-    min: float | None = None
-    max: float | None = None
-    allowed: tuple[str, ...] = ()
-    max_length: int = 200
-    vss: bool = True
-    why_private: str | None = None
-
-    def __post_init__(self) -> None:
-        # precomputed for the per-record path
-        lo, hi = self.type.integer_bounds if self.type.is_integer else (0, 0)
-        object.__setattr__(self, "_int_bounds", (lo, hi) if self.type.is_integer else None)
-
-
-@dataclass(frozen=True)
-class SignalCatalogue:
-    signals: tuple[Signal, ...]
-    vss_release: str = "6.0"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {s.name: s for s in self.signals})
-        object.__setattr__(self, "_encoders", {s.name: value_encoder(s) for s in self.signals})
-
-    def get(self, name: str) -> Signal | None:
-        by_name: dict[str, Signal] = self._by_name  # type: ignore[attr-defined]
-        return by_name.get(name)
-
-    def encoder(self, name: str) -> ValueEncoder:
-        """The compiled check of ``name``'s values (see :func:`value_encoder`)."""
-        encoders: dict[str, ValueEncoder] = self._encoders  # type: ignore[attr-defined]
-        return encoders[name]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
-
-    @property
-    def categories(self) -> frozenset[str]:
-        return frozenset(s.category for s in self.signals)
-
-    def check_categories(self, known: Iterable[str]) -> None:
-        """Start-up check: every signal's category is one the policy declares."""
-        known_set = frozenset(known)
-        problems = [
-            Problem(
-                f"signals[{i}].category",
-                "known_category",
-                f"signal {s.name} names category {s.category!r} that the policy does not declare",
-            )
-            for i, s in enumerate(self.signals)
-            if s.category not in known_set
-        ]
-        if problems:
-            raise PolicyError(problems)
-
-
-def catalogue_from_mapping(data: Mapping[str, Any]) -> SignalCatalogue:
-    """Build a catalogue from the parsed YAML document, reporting every problem at once."""
-    problems: list[Problem] = []
-    raw = data.get("signals") if isinstance(data, Mapping) else None
-    if not isinstance(raw, list) or not raw:
-        raise PolicyError([Problem("signals", "required", "must be a non-empty list")])
-    signals: list[Signal] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw):
-        path = f"signals[{i}]"
-        if not isinstance(item, Mapping):
-            problems.append(Problem(path, "type", "must be a mapping"))
-            continue
-        name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
-            problems.append(Problem(f"{path}.name", "required", "must be a signal name"))
-            continue
-        if name in seen:
-            problems.append(Problem(f"{path}.name", "unique", f"{name} is listed twice"))
-        seen.add(name)
-        try:
-            stype = SignalType(str(item.get("type")))
-        except ValueError:
-            problems.append(Problem(f"{path}.type", "enum", "must be a VSS datatype"))
-            continue
-        vss = bool(item.get("vss", True))
-        if vss == name.startswith(PRIVATE_BRANCH + "."):
-            problems.append(
-                Problem(
-                    f"{path}.name",
-                    "private_branch",
-                    f"non-VSS signals (vss: false) and only they live under {PRIVATE_BRANCH}",
-                )
-            )
-        category = item.get("category")
-        if not isinstance(category, str) or not category:
-            problems.append(Problem(f"{path}.category", "required", "must name a data category"))
-            continue
-        lo, hi = item.get("min"), item.get("max")
-        for key, bound in (("min", lo), ("max", hi)):
-            if bound is not None and (
-                isinstance(bound, bool) or not isinstance(bound, int | float)
-            ):
-                problems.append(Problem(f"{path}.{key}", "type", "must be a number"))
-        allowed = item.get("allowed") or ()
-        signals.append(
-            Signal(
-                name=name,
-                type=stype,
-                category=category,
-                unit=item.get("unit"),
-                min=float(lo) if isinstance(lo, int | float) else None,
-                max=float(hi) if isinstance(hi, int | float) else None,
-                allowed=tuple(str(a) for a in allowed),
-                max_length=int(item.get("max_length", 200)),
-                vss=vss,
-                why_private=item.get("why_private"),
-            )
-        )
-    if problems:
-        raise PolicyError(problems)
-    return SignalCatalogue(tuple(signals), str(data.get("vss_release", "6.0")))
 
 
 class ValidRecord(NamedTuple):
@@ -286,65 +126,6 @@ def _range_text(signal: Signal) -> str:
     lo = "-inf" if signal.min is None else f"{signal.min:g}"
     hi = "inf" if signal.max is None else f"{signal.max:g}"
     return f"[{lo}, {hi}]"
-
-
-ValueEncoder = Callable[[object], str | None]
-_MAX_FINITE = sys.float_info.max
-_json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
-
-def value_encoder(signal: Signal) -> ValueEncoder:
-    """A compiled check of ``signal``'s values for the per-record path: it returns the value's
-    stored JSON text (what ``encode_value`` gives for what ``check_value`` returns) when the value
-    is valid in its common form, else None ("look closer": ``check_value`` then names the problem;
-    a property test holds the two together). Never raises, whatever the value."""
-    stype = signal.type
-    if stype is SignalType.BOOLEAN:
-
-        def boolean(value: object) -> str | None:
-            return "true" if value is True else "false" if value is False else None
-
-        return boolean
-    if stype is SignalType.STRING:
-        limit = signal.max_length
-        if signal.allowed:
-            texts = {a: _json_text(a) for a in signal.allowed if len(a) <= limit}
-
-            def choice(value: object) -> str | None:
-                return texts.get(value) if type(value) is str else None
-
-            return choice
-
-        def free_text(value: object) -> str | None:
-            if type(value) is str and len(value) <= limit:
-                return _json_text(value)
-            return None
-
-        return free_text
-    lo: float = -_MAX_FINITE if signal.min is None else signal.min
-    hi: float = _MAX_FINITE if signal.max is None else signal.max
-    if stype.is_integer:
-        type_lo, type_hi = stype.integer_bounds
-        ilo, ihi = max(lo, type_lo), min(hi, type_hi)
-
-        def integer(value: object) -> str | None:
-            # floats (even whole ones) take the full check, which stores them as int
-            if type(value) is int and ilo <= value <= ihi:
-                return str(value)
-            return None
-
-        return integer
-
-    def number(value: object) -> str | None:
-        kind = type(value)
-        if kind is float:
-            # NaN fails both comparisons; infinities lie outside the finite bounds
-            return repr(value) if lo <= value <= hi else None  # type: ignore[operator]
-        if kind is int and lo <= value <= hi:  # type: ignore[operator]
-            return repr(float(value))  # type: ignore[arg-type]  # stored as a float (check_value)
-        return None
-
-    return number
 
 
 def validate_record(

@@ -1,5 +1,14 @@
-"""Ingest telemetry (SPEC I1-I3, P4): validate, classify, attribute,
-encrypt, store. Used by every transport (HTTP, MQTT, workshop).
+"""Ingest telemetry (SPEC I1-I3, P4): the pipeline every transport (HTTP, MQTT, workshop) runs,
+one module a stage:
+
+    parse -> validate -> attribute -> gate -> expiry -> seal -> store
+
+``parse`` reads a record in its common form, ``validate`` checks the others and names every
+problem, ``attribute`` finds the data subject at the record's own time, ``gate`` applies the
+collection gate (consent-dependent categories such as OBFCM), ``expiry`` dates the value and
+refuses one already past its retention, ``seal`` encrypts sensitive values under the subject's
+key, ``store`` writes the batch all or nothing (with ``conflicts`` telling a redelivery from
+another value under a stored key, and ``quarantine`` keeping the refused records sealed).
 
 ``IngestService.ingest`` takes a batch of wire records and returns each record's status. Good
 records are stored; refused ones go to quarantine with their reasons; both in ONE transaction, so
@@ -13,69 +22,38 @@ Per batch, not per record: one vehicle lookup for all VINs, one key lookup for a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, NamedTuple, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, NamedTuple
 
-from carprivacy.domain.collection_gate import collection_gate
-from carprivacy.domain.errors import InvalidInputError, Problem
-from carprivacy.domain.policy import Policy, RetentionAnchor, Sensitivity
-from carprivacy.domain.retention import ExpiryFunction, RetentionPlan, plan_for
-from carprivacy.domain.signals import (
-    SignalCatalogue,
-    timestamp_until,
-    validate_record,
-)
-from carprivacy.domain.telemetry import (
-    QuarantineRow,
-    Source,
-    StoredValue,
-    TelemetryRow,
-    collection_purposes,
-    encode_value,
-)
+from carprivacy.domain.errors import Problem
+from carprivacy.domain.policy import Policy
+from carprivacy.domain.signals.catalogue import SignalCatalogue
+from carprivacy.domain.telemetry import TelemetryRow
+from carprivacy.services.ingestion.attribute import Attribution, Moment, VehicleInfo, fault_problem
 from carprivacy.services.ingestion.conflicts import ConflictResolver
-from carprivacy.services.ingestion.moments import (
+from carprivacy.services.ingestion.expiry import Expiries, expired_problem
+from carprivacy.services.ingestion.gate import BatchConsents
+from carprivacy.services.ingestion.parse import (
     Entry,
-    Moment,
-    Sealing,
-    moments_for,
-    sensitive_texts,
+    batch_vins,
+    compile_entries,
+    read_common,
+    source_of,
 )
-from carprivacy.services.ingestion.quarantine import (
-    QUARANTINE_RETENTION,
-    QuarantineSealer,
-    VehicleInfo,
+from carprivacy.services.ingestion.ports import (
+    ConsentLookup,
+    TelemetryRepository,
+    VehicleDirectory,
 )
-from carprivacy.services.ingestion.steps import BatchConsents, ConsentLookup, seal_pending
+from carprivacy.services.ingestion.quarantine import QUARANTINE_RETENTION, QuarantineSealer
+from carprivacy.services.ingestion.seal import Sealing, seal_pending, sensitive_texts
+from carprivacy.services.ingestion.store import store_batch
+from carprivacy.services.ingestion.validate import check
 from carprivacy.services.ports.crypto import FieldCipher
 
 __all__ = ["IngestResult", "IngestService", "RecordStatus", "VehicleInfo"]
-
-
-class VehicleDirectory(Protocol):
-    def by_vins(self, vins: Collection[str]) -> dict[str, VehicleInfo]:
-        """The known vehicles among ``vins`` (one lookup per batch)."""
-        ...
-
-
-OnDuplicates = Callable[[Mapping[int, StoredValue]], Sequence[QuarantineRow]]
-
-
-class TelemetryRepository(Protocol):
-    def store(
-        self,
-        rows: Sequence[TelemetryRow],
-        quarantine: Sequence[QuarantineRow],
-        on_duplicates: OnDuplicates | None = None,
-    ) -> Sequence[int]:
-        """Insert ``rows`` (skipping ones whose natural key is stored) and ``quarantine`` in one
-        transaction; return the positions in ``rows`` of those already stored (empty when all
-        were new). When there are such rows, ``on_duplicates`` gets the value stored under each
-        one's key (position -> value; a repeat within ``rows`` gets its first) inside the
-        transaction, and the quarantine rows it returns are inserted in that transaction too."""
-        ...
 
 
 class RecordStatus(NamedTuple):
@@ -92,9 +70,6 @@ class IngestResult:
     rejected: int
     statuses: list[RecordStatus]
     duplicates: int = 0  # records already stored (redelivery): nothing new, not in ``accepted``
-
-
-_ABSENT = object()  # a record without a value
 
 
 def _utc(moment: datetime) -> datetime:
@@ -125,30 +100,9 @@ class IngestService:
         self._max_future_skew = max_future_skew
         self._quarantine = QuarantineSealer(cipher, quarantine_retention)
         self._consents = consents
-        self._retention: dict[str, RetentionPlan] = {}
-        self._expiry_functions: dict[tuple[str, date | None], ExpiryFunction] = {}
+        self._expiries = Expiries(policy, catalogue.categories)
         self._accepted: list[RecordStatus] = []
-        sensitive: dict[str, bool] = {}
-        purposes: dict[str, tuple[str, ...]] = {}
-        for category_id in catalogue.categories:
-            category = policy.category(category_id)
-            purposes[category_id] = collection_purposes(policy, category_id)
-            sensitive[category_id] = category.sensitivity is Sensitivity.SENSITIVE
-            self._retention[category_id] = plan_for(policy, category_id, purposes[category_id])
-        self._entries: dict[str, Entry] = {
-            s.name: Entry(
-                s.name,
-                s.category,
-                s.unit,
-                sensitive[s.category],
-                purposes[s.category],
-                catalogue.encoder(s.name),
-                collection_gate(policy, s.category, purposes[s.category])
-                if consents is not None
-                else None,
-            )
-            for s in catalogue.signals
-        }
+        self._entries = compile_entries(policy, catalogue, gated=consents is not None)
         self._gated_signals = frozenset(n for n, e in self._entries.items() if e.gate)
 
     def ingest(
@@ -163,7 +117,8 @@ class IngestService:
         vehicles: Mapping[str, VehicleInfo] | None = None,
         keep_refused: bool = True,
     ) -> IngestResult:
-        """Validate, attribute, classify, encrypt and store one batch; every record gets a status.
+        """Validate, attribute, gate, date, encrypt and store one batch; every record gets a
+        status.
 
         ``refused``: records the transport already refused (index -> problems), e.g. an NDJSON
         line that is not JSON: they are not checked again, and are answered and quarantined with
@@ -182,25 +137,18 @@ class IngestService:
         check gives the stored text, and whatever depends only on the vehicle and the time
         (parsed timestamp, attribution, expiry, associated data) is computed once per (VIN,
         timestamp) of the batch. A record off that path gets the full check, which names every
-        problem (:func:`validate_record`)."""
-        src = self._source(source)
+        problem (``validate``)."""
+        src = source_of(source)
         received_at = _utc(received_at)
-        latest = received_at + self._max_future_skew
-        if vehicle_vin is not None:
-            vins = {vehicle_vin}  # records naming another vehicle are refused
-        else:
-            vins = {
-                vin
-                for r in records
-                if (type(r) is dict or isinstance(r, Mapping)) and type(vin := r.get("vin")) is str
-            }
+        vins = batch_vins(records, vehicle_vin)
         if vehicles is None:
             vehicles = self._vehicles.by_vins(vins) if vins else {}
         else:
             vehicles = {vin: vehicles[vin] for vin in vins if vin in vehicles}
-        moment_at, sealing = moments_for(vehicles, src)
-        moments: dict[tuple[str, object], Moment | None] = {}
+        attribution = Attribution(vehicles, src, received_at + self._max_future_skew)
+        of_text, of_time = attribution.of_text, attribution.of_time
         entries = self._entries
+        expiry = self._expiries.expires_at
         problems: dict[int, list[Problem]] = {}  # refused and quarantined
         blocked: dict[int, tuple[Problem, ...]] = {}  # refused by the subject's choice: not kept
         consents = BatchConsents(self._consents, self._gated_signals, records, vehicles)
@@ -208,70 +156,52 @@ class IngestService:
         entry: Entry
         text: str
 
+        def sender(index: int) -> int:
+            return index if positions is None else positions[index]
+
         for index, record in enumerate(records):
             if refused and index in refused:
                 problems[index] = list(refused[index])
                 continue
             m: Moment | None = None
-            if type(record) is dict:
-                size = len(record)
-                vin = record.get("vin") if size == 4 else vehicle_vin if size == 3 else None
-                raw_ts = record.get("ts")
-                name = record.get("signal")
-                fast_entry = entries.get(name) if type(name) is str else None
-                # 3 fields: signal, value, ts; 4: and a vin (the only other field known)
-                if (
-                    fast_entry is not None
-                    and type(vin) is str
-                    and type(raw_ts) is str
-                    and (vehicle_vin is None or vin == vehicle_vin)
-                ):
-                    fast_text = fast_entry.encode(record.get("value", _ABSENT))
-                    if fast_text is not None:
-                        entry, text = fast_entry, fast_text
-                        key: tuple[str, object] = (vin, raw_ts)
-                        try:
-                            m = moments[key]
-                        except KeyError:
-                            ts = timestamp_until(raw_ts, latest)
-                            m = moments[key] = None if ts is None else moment_at(vin, ts)
-            if m is None:  # off the common path: the full check names every problem
-                ok, found = validate_record(
+            common = read_common(record, vehicle_vin, entries)  # parse
+            if common is not None:
+                vin, raw_ts, entry, text = common
+                m = of_text(vin, raw_ts)  # attribute (None: the time needs the full check)
+            if m is None:  # validate: off the common path, the full check names every problem
+                checked = check(
                     self.catalogue,
+                    entries,
                     record,
-                    index if positions is None else positions[index],
-                    transport_vin=vehicle_vin,
-                    now=received_at,
+                    sender(index),
+                    vehicle_vin=vehicle_vin,
+                    received_at=received_at,
                     max_future_skew=self._max_future_skew,
                 )
-                if ok is None:
-                    problems[index] = found
+                if isinstance(checked, list):
+                    problems[index] = checked
                     continue
-                entry = entries[ok.signal.name]
-                text = encode_value(ok.value)
-                key = (ok.vin, ok.ts)
-                m = moments.get(key)
-                if m is None:
-                    m = moments[key] = moment_at(ok.vin, ok.ts)
+                vin, ts, entry, text = checked
+                m = of_time(vin, ts)  # attribute
             if m.fault is not None:
-                rule, message = m.fault
-                at = index if positions is None else positions[index]
-                problems[index] = [Problem(f"records[{at}].vin", rule, message)]
+                problems[index] = [fault_problem(m, sender(index))]
                 continue
-            if entry.gate is not None and m.subject_id is not None:
-                refusal = consents.refusal(entry.gate, m, received_at)
+            if entry.gate is not None and m.subject_id is not None:  # gate
+                refusal = consents.refusal(entry.gate, m, received_at, sender(index))
                 if refusal is not None:  # the subject said no: answered, kept nowhere
-                    at = index if positions is None else positions[index]
-                    blocked[index] = (Problem(f"records[{at}]", refusal.rule, refusal.message),)
+                    blocked[index] = (refusal,)
                     continue
             category = entry.category
-            try:
+            try:  # expiry
                 expires_at = m.expiries[category]
             except KeyError:
-                expires_at = m.expiries[category] = self._expiry(category, m.end_of_life, m.ts)
-            if entry.sensitive:
-                m.sealing.append(Sealing(len(rows), index, entry, text, m))
-                rows.append(None)  # filled in once the owner's key is loaded
+                expires_at = m.expiries[category] = expiry(category, m.end_of_life, m.ts)
+            if expires_at is not None and expires_at <= received_at:  # already past retention
+                problems[index] = [expired_problem(sender(index))]
+                continue
+            if entry.sensitive:  # sealed below, once the owner's key is loaded
+                m.sealing.append(Sealing(len(rows), index, entry, text, m, expires_at))
+                rows.append(None)
                 continue
             rows.append(
                 TelemetryRow(
@@ -292,14 +222,13 @@ class IngestService:
                 )
             )
 
+        # seal
+        sealing = attribution.sealing
         stored_rows: list[TelemetryRow] = rows  # type: ignore[assignment]
         kept: list[int] | None = None  # positions in ``rows`` of ``stored_rows`` if some dropped
         if seal_pending(self._cipher, sealing, rows, problems, received_at, src, positions):
             kept = [p for p, r in enumerate(rows) if r is not None]
             stored_rows = [rows[p] for p in kept]  # type: ignore[misc]
-
-        def sender(index: int) -> int:
-            return index if positions is None else positions[index]
 
         quarantine = [
             self._quarantine.record(
@@ -322,6 +251,7 @@ class IngestService:
                 )
             return good[position]
 
+        # store (the conflict check runs between attempts, never inside the transaction)
         resolver = ConflictResolver(
             self._cipher,
             self._quarantine,
@@ -331,18 +261,18 @@ class IngestService:
             record_of,
             sender,
         )
-        duplicates = self._telemetry.store(stored_rows, quarantine, resolver)
-        refused = resolver.refused  # conflicting duplicates
+        duplicates = store_batch(self._telemetry, stored_rows, quarantine, resolver)
+        conflicting = resolver.refused
         accepted = self._accepted_statuses(len(records))  # immutable: shared between results
         if problems or duplicates or blocked:
-            again = {record_of(p) for p in duplicates} - refused.keys()
+            again = {record_of(p) for p in duplicates} - conflicting.keys()
             statuses = [
                 RecordStatus(i, "rejected", tuple(problems[i]))
                 if i in problems
                 else RecordStatus(i, "rejected", blocked[i])
                 if i in blocked
-                else RecordStatus(i, "rejected", tuple(refused[i]))
-                if i in refused
+                else RecordStatus(i, "rejected", tuple(conflicting[i]))
+                if i in conflicting
                 else RecordStatus(i, "duplicate")
                 if i in again
                 else accepted[i]
@@ -352,29 +282,15 @@ class IngestService:
             statuses = accepted[: len(records)]
         return IngestResult(
             len(stored_rows) - len(duplicates),
-            len(problems) + len(blocked) + len(refused),
+            len(problems) + len(blocked) + len(conflicting),
             statuses,
-            duplicates=len(duplicates) - len(refused),
+            duplicates=len(duplicates) - len(conflicting),
         )
 
     def _accepted_statuses(self, n: int) -> list[RecordStatus]:
         if len(self._accepted) < n:
             self._accepted = [RecordStatus(i, "accepted") for i in range(max(n, 1024))]
         return self._accepted
-
-    def _expiry(self, category: str, end_of_life: date | None, ts: datetime) -> datetime | None:
-        key = (category, end_of_life)
-        expiry = self._expiry_functions.get(key)
-        if expiry is None:
-            events: dict[RetentionAnchor, datetime | None] = {}
-            if end_of_life is not None:
-                events[RetentionAnchor.VEHICLE_END_OF_LIFE] = datetime.combine(
-                    end_of_life, time(), UTC
-                )
-            expiry = self._retention[category].for_events(events)
-            if len(self._expiry_functions) < 10_000:
-                self._expiry_functions[key] = expiry
-        return expiry(ts)
 
     def quarantine_message(
         self,
@@ -387,7 +303,7 @@ class IngestService:
     ) -> None:
         """Keep a whole unparseable message aside with its reason (committed on return), sealed
         for the vehicle's user at receipt."""
-        src = self._source(source)
+        src = source_of(source)
         received_at = _utc(received_at)
         vehicles = self._vehicles.by_vins([vehicle_vin]) if vehicle_vin else {}
         vehicle = vehicles.get(vehicle_vin) if vehicle_vin else None
@@ -395,16 +311,6 @@ class IngestService:
         vehicle_id = vehicle.id if vehicle else None
         row = self._quarantine.sealed(raw, None, (problem,), src, vehicle_id, owner, received_at)
         self._telemetry.store([], [row])
-
-    # --- internals -------------------------------------------------------------------------
-    @staticmethod
-    def _source(source: str) -> str:
-        try:
-            return Source(source).value
-        except ValueError:
-            raise InvalidInputError(
-                [Problem("source", "enum", "must be http, mqtt or workshop")]
-            ) from None
 
     @staticmethod
     def _vehicle_of(
