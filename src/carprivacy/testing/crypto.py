@@ -8,7 +8,7 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from carprivacy.domain.errors import KeyDestroyedError
+from carprivacy.domain.errors import CiphertextError, KeyDestroyedError
 
 NONCE_BYTES = 12
 
@@ -37,7 +37,7 @@ class InMemoryFieldCipher:
         try:
             return key.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
         except InvalidTag as exc:
-            raise ValueError("ciphertext does not belong to this owner and place") from exc
+            raise CiphertextError("ciphertext does not belong to this owner and place") from exc
 
     def destroy_key(self, owner: str) -> None:
         self._keys.pop(owner, None)

@@ -12,7 +12,6 @@ Nothing is returned unless it was recorded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
 from carprivacy.domain.access import Decision, DecisionRequest, Reason, Role
 from carprivacy.domain.decisions import CompiledPolicy, deny, screen
@@ -21,30 +20,9 @@ from carprivacy.domain.errors import NotFoundError
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.subject_state import ContractCover, FleetPeriod, SubjectFacts, UsagePeriod
 from carprivacy.domain.vehicle_usage import UsageKind
-from carprivacy.services.consent.subject_state import SubjectStateRepository
+from carprivacy.services.access.ports import AuditRecorder, MasterFacts
+from carprivacy.services.consent.ports import SubjectStateRepository
 from carprivacy.services.master.service import MasterDataService
-
-
-class AuditRecorder(Protocol):
-    """The audit trail port (services/audit/trail.py ``AuditTrail``)."""
-
-    def record(self, request: DecisionRequest, decision: Decision) -> None: ...
-
-    def record_many(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> object: ...
-
-
-class MasterFacts(Protocol):
-    """What the engine needs of master data (owned by the master-data service)."""
-
-    def contracts_of(self, subject_id: str) -> list[ContractCover]: ...
-
-    def usage_of(self, vehicle_id: str) -> list[UsagePeriod]: ...
-
-    def country_of(self, subject_id: str) -> str | None: ...
-
-    def fleets_of(self, vehicle_id: str) -> list[FleetPeriod]: ...
-
-    def is_known(self, subject_id: str) -> bool: ...
 
 
 class MasterDataFacts:
