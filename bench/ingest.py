@@ -51,7 +51,7 @@ from carprivacy.bootstrap import Container, build_container
 from carprivacy.config import load_settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow
-from carprivacy.services.ingestion.service import OnDuplicates
+from carprivacy.services.ingestion.ports import OnDuplicates
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 

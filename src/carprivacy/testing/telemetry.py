@@ -12,7 +12,8 @@ from datetime import datetime
 from carprivacy.adapters.crypto.envelope import Rewrap, StoredDataKey
 from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow
 from carprivacy.domain.vehicle_usage import VehicleUsage
-from carprivacy.services.ingestion.service import OnDuplicates, VehicleInfo
+from carprivacy.services.ingestion.ports import OnDuplicates
+from carprivacy.services.ingestion.service import VehicleInfo
 
 
 class InMemoryTelemetryRepository:

@@ -13,10 +13,10 @@ Per batch, not per record: one vehicle lookup for all VINs, one key lookup for a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple
 
 from carprivacy.domain.collection_gate import collection_gate
 from carprivacy.domain.errors import InvalidInputError, Problem
@@ -28,9 +28,7 @@ from carprivacy.domain.signals import (
     validate_record,
 )
 from carprivacy.domain.telemetry import (
-    QuarantineRow,
     Source,
-    StoredValue,
     TelemetryRow,
     collection_purposes,
     encode_value,
@@ -43,39 +41,16 @@ from carprivacy.services.ingestion.moments import (
     moments_for,
     sensitive_texts,
 )
+from carprivacy.services.ingestion.ports import ConsentLookup, TelemetryRepository, VehicleDirectory
 from carprivacy.services.ingestion.quarantine import (
     QUARANTINE_RETENTION,
     QuarantineSealer,
     VehicleInfo,
 )
-from carprivacy.services.ingestion.steps import BatchConsents, ConsentLookup, seal_pending
+from carprivacy.services.ingestion.steps import BatchConsents, seal_pending
 from carprivacy.services.ports.crypto import FieldCipher
 
 __all__ = ["IngestResult", "IngestService", "RecordStatus", "VehicleInfo"]
-
-
-class VehicleDirectory(Protocol):
-    def by_vins(self, vins: Collection[str]) -> dict[str, VehicleInfo]:
-        """The known vehicles among ``vins`` (one lookup per batch)."""
-        ...
-
-
-OnDuplicates = Callable[[Mapping[int, StoredValue]], Sequence[QuarantineRow]]
-
-
-class TelemetryRepository(Protocol):
-    def store(
-        self,
-        rows: Sequence[TelemetryRow],
-        quarantine: Sequence[QuarantineRow],
-        on_duplicates: OnDuplicates | None = None,
-    ) -> Sequence[int]:
-        """Insert ``rows`` (skipping ones whose natural key is stored) and ``quarantine`` in one
-        transaction; return the positions in ``rows`` of those already stored (empty when all
-        were new). When there are such rows, ``on_duplicates`` gets the value stored under each
-        one's key (position -> value; a repeat within ``rows`` gets its first) inside the
-        transaction, and the quarantine rows it returns are inserted in that transaction too."""
-        ...
 
 
 class RecordStatus(NamedTuple):

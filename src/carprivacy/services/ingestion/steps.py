@@ -6,37 +6,17 @@ loop there stays readable.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
 
 from carprivacy.domain.collection_gate import CollectionGate, GateRefusal
 from carprivacy.domain.errors import Problem
 from carprivacy.domain.subject_state import ConsentRecord
 from carprivacy.domain.telemetry import TelemetryRow
 from carprivacy.services.ingestion.moments import Moment, Sealing
+from carprivacy.services.ingestion.ports import BatchCipher, ConsentLookup, KeyPreparer
 from carprivacy.services.ingestion.quarantine import VehicleInfo
 from carprivacy.services.ports.crypto import FieldCipher
-
-
-@runtime_checkable
-class KeyPreparer(Protocol):
-    def prepare(self, owners: Collection[str]) -> set[str]:
-        """Load or create the owners' keys at once; return the owners whose key is destroyed."""
-        ...
-
-
-@runtime_checkable
-class BatchCipher(Protocol):
-    def encrypt_many(self, owner: str, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
-        """``encrypt`` of many (plaintext, associated data) pairs of one owner."""
-        ...
-
-
-class ConsentLookup(Protocol):
-    def consents_of(self, subject_ids: Collection[str]) -> dict[str, list[ConsentRecord]]:
-        """Every consent and refusal record of each subject (one lookup for a batch)."""
-        ...
 
 
 class BatchConsents:

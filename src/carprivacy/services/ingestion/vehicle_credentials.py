@@ -12,20 +12,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from carprivacy.domain.errors import AuthenticationError, NotFoundError
 from carprivacy.domain.master import raise_if, validate_vin
+from carprivacy.services.ingestion.ports import VehicleCredentialRepository
 
 TOKEN_PREFIX = "cpv_"
-
-
-class VehicleCredentialRepository(Protocol):
-    def add(self, credential_id: str, vehicle_id: str, token_sha256: str, at: datetime) -> None: ...
-
-    def vin_for(self, token_sha256: str) -> str | None: ...
-
-    def revoke_all(self, vehicle_id: str, at: datetime) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -26,31 +26,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from carprivacy.domain.access import Caller, Decision, DecisionRequest, Outcome, Reason, Role
+from carprivacy.domain.access import Caller, DecisionRequest, Outcome, Reason, Role
 from carprivacy.domain.errors import AccessDeniedError, Problem
 from carprivacy.domain.signals import SignalCatalogue, parse_timestamp
 from carprivacy.domain.vehicle_usage import subject_for
-from carprivacy.services.ingestion.quarantine import VehicleInfo
+from carprivacy.services.ingestion.ports import Decider, Vehicles
 from carprivacy.services.ingestion.service import IngestResult, IngestService, RecordStatus
 
 ACTION = "POST /v1/workshop/telemetry"
 COLLECTING_ROLES = frozenset({Role.DEALER, Role.PARTNER})
-
-
-class Decider(Protocol):
-    def screen(self, request: DecisionRequest) -> Decision | None: ...
-
-    def decide_many(self, requests: Sequence[DecisionRequest]) -> list[Decision]: ...
-
-    def decide_list(
-        self, requests: Sequence[DecisionRequest], remainder: tuple[DecisionRequest, Reason] | None
-    ) -> list[Decision]: ...
-
-
-class Vehicles(Protocol):
-    def by_vins(self, vins: Collection[str]) -> dict[str, VehicleInfo]: ...
 
 
 # (vehicle id, subject id or None, category, at): one decision covers the records of one key

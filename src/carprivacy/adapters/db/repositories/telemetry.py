@@ -34,7 +34,8 @@ from carprivacy.domain.telemetry import (
     reasons_json,
 )
 from carprivacy.domain.vehicle_usage import UsageKind, VehicleUsage
-from carprivacy.services.ingestion.service import OnDuplicates, VehicleInfo
+from carprivacy.services.ingestion.ports import OnDuplicates
+from carprivacy.services.ingestion.service import VehicleInfo
 
 COLUMNS = (
     "vehicle_id",
