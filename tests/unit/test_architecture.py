@@ -123,7 +123,8 @@ def test_the_check_itself_catches_a_third_party_import_in_a_service(tmp_path: Pa
     bad = tmp_path / "bad.py"
     bad.write_text(
         "import os\nimport argon2\nimport jwt\nfrom cryptography.exceptions import InvalidTag\n"
-        "from carprivacy.domain.errors import Problem\nfrom carprivacy.services.ports import clock\n"
+        "from carprivacy.domain.errors import Problem\n"
+        "from carprivacy.services.ports import clock\n"
         "from carprivacy.adapters.crypto import tokens\n",
         encoding="utf-8",
     )

@@ -206,16 +206,19 @@ def implements(cls: type, protocol: type) -> bool:
             if not inspect.isfunction(given):
                 return False
             (want_n, _), (have_n, star) = _positional(wanted), _positional(given)
-            if not (want_n == have_n or (star and have_n <= want_n)):
-                if have_n < want_n or not _defaults_cover(given, want_n):
-                    return False
+            same = want_n == have_n or (star and have_n <= want_n)
+            if not same and (have_n < want_n or not _defaults_cover(given, want_n)):
+                return False
             if not _keyword_only(wanted) <= _keyword_only(given) | set(
                 inspect.signature(given).parameters
             ):
                 return False
-        elif given is None and name not in getattr(cls, "__dataclass_fields__", {}):
-            if not _sets_in_init(cls, name):
-                return False
+        elif (
+            given is None
+            and name not in getattr(cls, "__dataclass_fields__", {})
+            and not _sets_in_init(cls, name)
+        ):
+            return False
     return True
 
 
