@@ -26,6 +26,7 @@ from carprivacy.domain.audit import (
 )
 from carprivacy.domain.errors import AuditChainConflictError
 from carprivacy.services.audit.ports import AuditLogRepository, CheckpointSigner
+from carprivacy.services.ports.clock import Clock
 
 # ``DecisionRequest.extra`` key: the caller that asked on behalf of ``request.caller``. The entry
 # then names the asker as caller_id, the caller decided for (id, organisation, role) in
@@ -63,7 +64,7 @@ class AuditService:
         repository: AuditLogRepository,
         signer: CheckpointSigner,
         pseudonym_key: bytes,
-        clock: Callable[[], datetime],
+        clock: Clock,
         *,
         checkpoint_every: int = 1000,
     ) -> None:

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -37,6 +37,7 @@ from carprivacy.services.identity.ports import (
     TokenSigner,
 )
 from carprivacy.services.identity.tokens import AccessTokens, Token
+from carprivacy.services.ports.clock import Clock
 
 PASSWORD = "password"
 CLIENT_SECRET = "client_secret"
@@ -103,7 +104,7 @@ class CallerService:
         policy: Policy,
         outbox: EmailOutbox,
         code_key: bytes,
-        clock: Callable[[], datetime],
+        clock: Clock,
         settings: CallerSettings | None = None,
         *,
         passwords: PasswordHasher,
