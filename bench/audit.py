@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import insert
 
+from carprivacy.adapters.crypto.signing import Ed25519CheckpointSigner
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.engine import make_engine
 from carprivacy.adapters.db.repositories.access import SqlAuditLogRepository
@@ -37,7 +38,7 @@ from carprivacy.domain.access import (
 )
 from carprivacy.domain.audit import ENTRY_FIELDS
 from carprivacy.domain.policy import Form
-from carprivacy.services.audit.trail import AuditService, CheckpointSigner
+from carprivacy.services.audit.trail import AuditService
 
 CALLER = Caller("p_bench", CallerKind.PERSON, Role.CUSTOMER_SERVICE, "mini_nl")
 REASON = Reason("purpose.allowed", "Art. 6(1)(b) GDPR", "E", "bench")
@@ -70,7 +71,7 @@ def main() -> None:
     def service() -> AuditService:
         return AuditService(
             SqlAuditLogRepository(engine),
-            CheckpointSigner(b"b" * 32),
+            Ed25519CheckpointSigner(b"b" * 32),
             b"k" * 32,
             lambda: datetime.now(UTC),
             checkpoint_every=10_000,

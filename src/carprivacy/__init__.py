@@ -1,5 +1,55 @@
-"""carprivacy: a connected-car data platform that enforces its privacy notice in code."""
+"""carprivacy: a connected-car data platform that enforces its privacy notice in code.
+
+The public surface is small and deliberate: the version and the exception tree (drawn in
+``carprivacy.domain.errors``). The in-memory fakes of every port are in ``carprivacy.testing``.
+Importing ``carprivacy`` connects to nothing and loads no framework (standard library only).
+"""
+
+from carprivacy.domain.errors import (
+    AccessDeniedError,
+    AuditChainConflictError,
+    AuthenticationError,
+    CarPrivacyError,
+    CiphertextError,
+    ConflictError,
+    CryptoError,
+    InvalidInputError,
+    KeyDestroyedError,
+    MalformedPayloadError,
+    MasterKeyRetiredError,
+    NotFoundError,
+    PasswordHashingError,
+    PayloadTooLargeError,
+    PolicyError,
+    Problem,
+    RotationError,
+    StoreUnavailableError,
+    UnknownMasterKeyError,
+    UnsupportedMediaTypeError,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "AccessDeniedError",
+    "AuditChainConflictError",
+    "AuthenticationError",
+    "CarPrivacyError",
+    "CiphertextError",
+    "ConflictError",
+    "CryptoError",
+    "InvalidInputError",
+    "KeyDestroyedError",
+    "MalformedPayloadError",
+    "MasterKeyRetiredError",
+    "NotFoundError",
+    "PasswordHashingError",
+    "PayloadTooLargeError",
+    "PolicyError",
+    "Problem",
+    "RotationError",
+    "StoreUnavailableError",
+    "UnknownMasterKeyError",
+    "UnsupportedMediaTypeError",
+    "__version__",
+]

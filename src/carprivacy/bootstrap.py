@@ -241,6 +241,9 @@ def _build_access(container: Container) -> dict[str, Any]:
     import hmac
     from datetime import timedelta
 
+    from carprivacy.adapters.crypto.passwords import Argon2PasswordHasher
+    from carprivacy.adapters.crypto.signing import Ed25519CheckpointSigner
+    from carprivacy.adapters.crypto.tokens import JwtTokenSigner
     from carprivacy.adapters.db.repositories import access as repos
     from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
     from carprivacy.adapters.email.outbox import FileEmailOutbox
@@ -248,7 +251,7 @@ def _build_access(container: Container) -> dict[str, Any]:
     from carprivacy.adapters.monitoring.rules_file import load_rules
     from carprivacy.services.access.automated_decisions import AutomatedDecisionService
     from carprivacy.services.audit.monitoring import MonitoringService
-    from carprivacy.services.audit.trail import AuditService, CheckpointSigner
+    from carprivacy.services.audit.trail import AuditService
     from carprivacy.services.identity.callers import CallerService, CallerSettings
 
     s, engine = container.settings, container.engine
@@ -263,7 +266,7 @@ def _build_access(container: Container) -> dict[str, Any]:
     pseudonym_key = hmac.new(seed, b"carprivacy audit pseudonyms", hashlib.sha256).digest()
     audit = AuditService(
         repos.SqlAuditLogRepository(engine),
-        CheckpointSigner(seed),
+        Ed25519CheckpointSigner(seed),
         pseudonym_key,
         utc_now,
         checkpoint_every=s.audit_checkpoint_every,
@@ -282,11 +285,11 @@ def _build_access(container: Container) -> dict[str, Any]:
         FileEmailOutbox(s.data_dir / "outbox"),
         token_key,
         utc_now,
-        CallerSettings(
-            token_ttl=timedelta(seconds=s.token_ttl_seconds),
-            argon2_time_cost=s.argon2_time_cost,
-            argon2_memory_kib=s.argon2_memory_kib,
+        CallerSettings(token_ttl=timedelta(seconds=s.token_ttl_seconds)),
+        passwords=Argon2PasswordHasher(
+            time_cost=s.argon2_time_cost, memory_kib=s.argon2_memory_kib
         ),
+        tokens=JwtTokenSigner(token_key),
     )
     return {
         "audit": audit,

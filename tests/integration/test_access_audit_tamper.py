@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, update
 
+from carprivacy.adapters.crypto.signing import Ed25519CheckpointSigner
 from carprivacy.adapters.db.repositories.access import SqlAuditLogRepository
 from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.domain.access import (
@@ -22,7 +23,7 @@ from carprivacy.domain.access import (
 )
 from carprivacy.domain.audit import ENTRY_FIELDS
 from carprivacy.domain.policy import Form
-from carprivacy.services.audit.trail import AuditService, CheckpointSigner
+from carprivacy.services.audit.trail import AuditService
 
 N = 8
 TEXT_FIELDS = tuple(f for f in ENTRY_FIELDS if f != "seq")
@@ -35,7 +36,9 @@ def _fill(engine: Engine) -> AuditService:
         at[0] += timedelta(seconds=1)
         return at[0]
 
-    svc = AuditService(SqlAuditLogRepository(engine), CheckpointSigner(b"z" * 32), b"k" * 32, clock)
+    svc = AuditService(
+        SqlAuditLogRepository(engine), Ed25519CheckpointSigner(b"z" * 32), b"k" * 32, clock
+    )
     caller = Caller("p_7", CallerKind.PERSON, Role.DEALER, "dealers")
     for i in range(N):
         req = DecisionRequest(
@@ -70,7 +73,7 @@ def test_a_byte_changed_in_any_column_of_any_row_is_found(
         if empty
         else AuditService(
             SqlAuditLogRepository(engine),
-            CheckpointSigner(b"z" * 32),
+            Ed25519CheckpointSigner(b"z" * 32),
             b"k" * 32,
             lambda: datetime.now(UTC),
         )

@@ -12,6 +12,8 @@ from tests.conftest import POLICY_PATH
 
 from carprivacy.adapters.crypto.envelope import EnvelopeCipher
 from carprivacy.adapters.crypto.master_key import MasterKeyRing, new_master_key
+from carprivacy.adapters.crypto.passwords import Argon2PasswordHasher
+from carprivacy.adapters.crypto.tokens import JwtTokenSigner
 from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.access import caller_credentials, callers
@@ -20,7 +22,9 @@ from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.testing.callers import InMemoryEmailOutbox
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-CHEAP = CallerSettings(argon2_time_cost=1, argon2_memory_kib=8)
+CHEAP = CallerSettings()
+# argon2id at its cheapest: the adapter is real, the cost is not
+PASSWORDS = Argon2PasswordHasher(time_cost=1, memory_kib=8)
 
 
 def _service(engine: Engine) -> CallerService:
@@ -32,6 +36,8 @@ def _service(engine: Engine) -> CallerService:
         b"t" * 32,
         lambda: T0,
         CHEAP,
+        passwords=PASSWORDS,
+        tokens=JwtTokenSigner(b"t" * 32),
     )
 
 

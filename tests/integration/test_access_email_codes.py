@@ -12,10 +12,13 @@ import pytest
 from sqlalchemy import Engine
 from tests.conftest import POLICY_PATH
 
+from carprivacy.adapters.crypto.passwords import Argon2PasswordHasher
+from carprivacy.adapters.crypto.tokens import JwtTokenSigner
 from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.errors import AuthenticationError
-from carprivacy.services.identity.callers import CallerRepository, CallerService, CallerSettings
+from carprivacy.services.identity.callers import CallerService, CallerSettings
+from carprivacy.services.identity.ports import CallerRepository
 from carprivacy.testing.callers import InMemoryCallerRepository, InMemoryEmailOutbox
 from carprivacy.testing.crypto import InMemoryFieldCipher
 
@@ -38,8 +41,16 @@ def repository(request: pytest.FixtureRequest, engine: Engine) -> CallerReposito
 
 def setup(repository: CallerRepository) -> tuple[CallerService, InMemoryEmailOutbox, Clock]:
     clock, outbox = Clock(), InMemoryEmailOutbox()
-    settings = CallerSettings(argon2_time_cost=1, argon2_memory_kib=8)
-    svc = CallerService(repository, POLICY, outbox, b"k" * 32, clock, settings)
+    svc = CallerService(
+        repository,
+        POLICY,
+        outbox,
+        b"k" * 32,
+        clock,
+        CallerSettings(),
+        passwords=Argon2PasswordHasher(time_cost=1, memory_kib=8),
+        tokens=JwtTokenSigner(b"k" * 32),
+    )
     svc.create(
         name="Agent",
         kind="person",

@@ -11,6 +11,9 @@ from tests.conftest import POLICY_PATH
 
 from carprivacy.adapters.crypto.envelope import EnvelopeCipher
 from carprivacy.adapters.crypto.master_key import MasterKeyRing, new_master_key
+from carprivacy.adapters.crypto.passwords import Argon2PasswordHasher
+from carprivacy.adapters.crypto.signing import Ed25519CheckpointSigner
+from carprivacy.adapters.crypto.tokens import JwtTokenSigner
 from carprivacy.adapters.db import migrate
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.repositories.access import (
@@ -37,12 +40,14 @@ from carprivacy.domain.errors import AuthenticationError, ConflictError
 from carprivacy.domain.policy import Form
 from carprivacy.services.access.automated_decisions import AutomatedDecisionService
 from carprivacy.services.audit.monitoring import MonitoringService
-from carprivacy.services.audit.trail import AuditQuery, AuditService, CheckpointSigner
+from carprivacy.services.audit.trail import AuditQuery, AuditService
 from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.testing.callers import InMemoryEmailOutbox
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-CHEAP = CallerSettings(argon2_time_cost=1, argon2_memory_kib=8)
+CHEAP = CallerSettings()
+# argon2id at its cheapest: the adapter is real, the cost is not
+PASSWORDS = Argon2PasswordHasher(time_cost=1, memory_kib=8)
 ACCESS_TABLES = [
     "callers",
     "caller_credentials",
@@ -71,7 +76,7 @@ def policy():  # type: ignore[no-untyped-def]
 def audit_service(engine: Engine, clock: Clock, every: int = 1000) -> AuditService:
     return AuditService(
         SqlAuditLogRepository(engine),
-        CheckpointSigner(b"s" * 32),
+        Ed25519CheckpointSigner(b"s" * 32),
         b"k" * 32,
         clock,
         checkpoint_every=every,
@@ -182,7 +187,16 @@ def test_callers_passwords_codes_and_client_credentials(engine: Engine, policy) 
     outbox = InMemoryEmailOutbox()
     cipher = EnvelopeCipher(SqlDataKeyRepository(engine), MasterKeyRing(new_master_key()))
     repo = SqlCallerRepository(engine, cipher, b"l" * 32)
-    svc = CallerService(repo, policy, outbox, b"t" * 32, clock, CHEAP)
+    svc = CallerService(
+        repo,
+        policy,
+        outbox,
+        b"t" * 32,
+        clock,
+        CHEAP,
+        passwords=PASSWORDS,
+        tokens=JwtTokenSigner(b"t" * 32),
+    )
     person, _ = svc.create(
         name="Officer",
         kind="person",

@@ -26,11 +26,12 @@ from carprivacy.adapters.crypto.master_key import (
     next_key_file,
     write_key_file,
 )
-from carprivacy.adapters.crypto.rotation import RotationError, rotate_master_key
+from carprivacy.adapters.crypto.rotation import rotate_master_key
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.telemetry import data_keys
 from carprivacy.bootstrap import build_container
 from carprivacy.config import Settings, load_settings
+from carprivacy.domain.errors import RotationError
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.domain.telemetry import aad_for, decode_value
 

@@ -24,7 +24,7 @@ from tests.integration.test_master_key_rotation_online import (
     wrapping_ids,
 )
 
-from carprivacy.adapters.crypto.envelope import EnvelopeCipher, UnknownMasterKeyError, wrap_key
+from carprivacy.adapters.crypto.envelope import EnvelopeCipher, wrap_key
 from carprivacy.adapters.crypto.master_key import (
     key_id,
     load_master_key,
@@ -35,6 +35,7 @@ from carprivacy.adapters.crypto.rotation import Rotation, rotate_master_key
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.telemetry import data_keys
 from carprivacy.config import Settings, load_settings
+from carprivacy.domain.errors import UnknownMasterKeyError
 
 OWNERS = [f"subject:{i:04d}" for i in range(120)]
 

@@ -1,4 +1,4 @@
-"""ARCHITECTURE.md's dependency rules, enforced (issue 2 item 1).
+"""ARCHITECTURE.md's dependency rules, enforced.
 
 The domain imports only the standard library; services import no framework or adapter; no module
 is a junk drawer (utils/helpers/misc/common).
@@ -85,3 +85,100 @@ def test_nothing_connects_at_import_time() -> None:
         assert not any(type(v).__name__ == "Engine" for v in vars(module).values()), (
             f"{name} holds an Engine at import time"
         )
+
+
+# -- services depend on nothing but the standard library, the domain and other services -------
+ALLOWED_IN_SERVICES = ("carprivacy.domain", "carprivacy.services")
+
+
+def third_party_imports(path: Path) -> list[str]:
+    """Imports of ``path`` that are neither the standard library nor allowed carprivacy layers."""
+    return [
+        f"{path.name}:{line}: {name}"
+        for line, name in imports_of(path)
+        if name.split(".")[0] not in STDLIB
+        and not any(name == a or name.startswith(a + ".") for a in ALLOWED_IN_SERVICES)
+    ]
+
+
+@pytest.mark.parametrize("path", modules("services"), ids=lambda p: p.name)
+def test_services_import_only_the_standard_library_the_domain_and_services(path: Path) -> None:
+    bad = third_party_imports(path)
+    assert not bad, "services/ take infrastructure through ports (adapters/):\n" + "\n".join(bad)
+
+
+def test_crypto_and_auth_libraries_live_in_adapters_only() -> None:
+    used = {
+        name.split(".")[0]
+        for path in modules("services")
+        for _, name in imports_of(path)
+        if name.split(".")[0] in {"argon2", "jwt", "cryptography"}
+    }
+    assert not used
+    adapters = {n.split(".")[0] for p in modules("adapters") for _, n in imports_of(p)}
+    assert {"argon2", "jwt", "cryptography"} <= adapters  # they moved, they did not vanish
+
+
+def test_the_check_itself_catches_a_third_party_import_in_a_service(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "import os\nimport argon2\nimport jwt\nfrom cryptography.exceptions import InvalidTag\n"
+        "from carprivacy.domain.errors import Problem\n"
+        "from carprivacy.services.ports import clock\n"
+        "from carprivacy.adapters.crypto import tokens\n",
+        encoding="utf-8",
+    )
+    found = [line.split(": ", 1)[1] for line in third_party_imports(bad)]
+    assert found == ["argon2", "jwt", "cryptography.exceptions", "carprivacy.adapters.crypto"]
+
+
+# -- ports live where a reader expects them ---------------------------------------------------
+def protocols_of(path: Path) -> list[str]:
+    """The ``class X(Protocol)`` (also ``Protocol[T]``, ``typing.Protocol``) defined in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for base in node.bases:
+            target = base.value if isinstance(base, ast.Subscript) else base
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if name == "Protocol":
+                found.append(node.name)
+    return found
+
+
+def misplaced_protocols(root: Path) -> list[str]:
+    return [
+        f"{path.relative_to(root)}: {name}"
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "ports.py" and path.relative_to(root).parts[0] != "ports"
+        for name in protocols_of(path)
+    ]
+
+
+def test_every_port_of_a_service_lives_in_a_ports_module() -> None:
+    bad = misplaced_protocols(SRC / "services")
+    assert not bad, "a Protocol goes in its room's ports.py (or services/ports/):\n" + "\n".join(
+        bad
+    )
+    assert protocols_of(SRC / "services" / "identity" / "ports.py")  # the walk finds them
+
+
+def test_the_check_itself_catches_a_protocol_outside_ports(tmp_path: Path) -> None:
+    room = tmp_path / "consent"
+    room.mkdir()
+    (room / "ledger.py").write_text(
+        "import typing\nfrom typing import Protocol\n"
+        "class Ledger(Protocol): ...\nclass Typed(typing.Protocol): ...\n"
+        "class Generic(Protocol[T]): ...\nclass Plain: ...\n",
+        encoding="utf-8",
+    )
+    (room / "ports.py").write_text("class Fine(Protocol): ...\n", encoding="utf-8")
+    (tmp_path / "ports").mkdir()
+    (tmp_path / "ports" / "clock.py").write_text("class Clock(Protocol): ...\n", encoding="utf-8")
+    assert misplaced_protocols(tmp_path) == [
+        "consent/ledger.py: Ledger",
+        "consent/ledger.py: Typed",
+        "consent/ledger.py: Generic",
+    ]

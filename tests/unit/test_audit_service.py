@@ -15,8 +15,13 @@ from carprivacy.domain.access import (
 )
 from carprivacy.domain.audit import AuditEntry
 from carprivacy.domain.policy import Form
-from carprivacy.services.audit.trail import AuditService, AuditTrail, CheckpointSigner
-from carprivacy.testing.audit import InMemoryAuditLogRepository, InMemoryAuditTrail
+from carprivacy.services.audit.ports import AuditTrail
+from carprivacy.services.audit.trail import AuditService
+from carprivacy.testing.audit import (
+    FakeCheckpointSigner,
+    InMemoryAuditLogRepository,
+    InMemoryAuditTrail,
+)
 
 AT = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RND = Caller("m_rnd", CallerKind.MACHINE, Role.RND_ANALYST, "mini_ag")
@@ -25,7 +30,7 @@ RND = Caller("m_rnd", CallerKind.MACHINE, Role.RND_ANALYST, "mini_ag")
 def service(every: int = 1000, key: bytes = b"p" * 32) -> AuditService:
     return AuditService(
         InMemoryAuditLogRepository(),
-        CheckpointSigner(b"\x01" * 32),
+        FakeCheckpointSigner(b"\x01" * 32),
         key,
         lambda: AT,
         checkpoint_every=every,
@@ -106,6 +111,6 @@ def test_a_foreign_signing_key_does_not_verify() -> None:
     svc = service()
     svc.record(*pair())
     svc.checkpoint()
-    other = AuditService(svc.repository, CheckpointSigner(b"\x02" * 32), b"p" * 32, lambda: AT)
+    other = AuditService(svc.repository, FakeCheckpointSigner(b"\x02" * 32), b"p" * 32, lambda: AT)
     result = other.verify()
     assert result.finding is not None and result.finding.tamper.value == "checkpoint"

@@ -10,7 +10,12 @@ from tests.conftest import POLICY_PATH
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.errors import AuthenticationError, ConflictError, InvalidInputError
 from carprivacy.services.identity.callers import CallerService, CallerSettings
-from carprivacy.testing.callers import InMemoryCallerRepository, InMemoryEmailOutbox
+from carprivacy.testing.callers import (
+    FakePasswordHasher,
+    FakeTokenSigner,
+    InMemoryCallerRepository,
+    InMemoryEmailOutbox,
+)
 
 POLICY = load_policy_file(POLICY_PATH)
 
@@ -24,8 +29,16 @@ class Clock:
 
 def service() -> tuple[CallerService, InMemoryEmailOutbox, Clock]:
     clock, outbox = Clock(), InMemoryEmailOutbox()
-    settings = CallerSettings(argon2_time_cost=1, argon2_memory_kib=8)
-    svc = CallerService(InMemoryCallerRepository(), POLICY, outbox, b"k" * 32, clock, settings)
+    svc = CallerService(
+        InMemoryCallerRepository(),
+        POLICY,
+        outbox,
+        b"k" * 32,
+        clock,
+        CallerSettings(),
+        passwords=FakePasswordHasher(),
+        tokens=FakeTokenSigner(),
+    )
     return svc, outbox, clock
 
 
@@ -170,8 +183,17 @@ def test_password_guessing_is_paused_after_ten_failures() -> None:
 
 def test_failed_logins_of_random_names_are_remembered_in_bounded_memory() -> None:
     clock, outbox = Clock(), InMemoryEmailOutbox()
-    settings = CallerSettings(argon2_time_cost=1, argon2_memory_kib=8, login_names_tracked=50)
-    svc = CallerService(InMemoryCallerRepository(), POLICY, outbox, b"k" * 32, clock, settings)
+    settings = CallerSettings(login_names_tracked=50)
+    svc = CallerService(
+        InMemoryCallerRepository(),
+        POLICY,
+        outbox,
+        b"k" * 32,
+        clock,
+        settings,
+        passwords=FakePasswordHasher(),
+        tokens=FakeTokenSigner(),
+    )
     for i in range(200):
         with pytest.raises(AuthenticationError, match="not valid"):
             svc.login_password(f"nobody-{i}", "guess")

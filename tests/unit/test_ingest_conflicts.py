@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.test_ingest_service import CHANGE, NOW, T0, VIN, make_world, rec, world
 
-from carprivacy.adapters.crypto.envelope import CiphertextError
+from carprivacy.domain.errors import CiphertextError
 from carprivacy.domain.telemetry import PAYLOAD_WITHHELD, aad_for, decode_value
 from carprivacy.services.ingestion.quarantine import QuarantineSealer
 

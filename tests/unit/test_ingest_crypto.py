@@ -6,13 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carprivacy.adapters.crypto.envelope import (
-    CiphertextError,
-    EnvelopeCipher,
-    rewrap_all,
-)
+from carprivacy.adapters.crypto.envelope import EnvelopeCipher, rewrap_all
 from carprivacy.adapters.crypto.master_key import MasterKeyRing, decode_key, key_id, new_master_key
-from carprivacy.domain.errors import KeyDestroyedError
+from carprivacy.domain.errors import CiphertextError, KeyDestroyedError
 from carprivacy.testing.telemetry import InMemoryDataKeyRepository
 
 MASTER = new_master_key()

@@ -8,14 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from carprivacy.adapters.crypto.envelope import (
-    CiphertextError,
-    EnvelopeCipher,
-    MasterKeyRetiredError,
-    Rewrap,
-    rewrap_all,
-)
+from carprivacy.adapters.crypto.envelope import EnvelopeCipher, Rewrap, rewrap_all
 from carprivacy.adapters.crypto.master_key import MasterKeyRing, key_id, new_master_key
+from carprivacy.domain.errors import CiphertextError, MasterKeyRetiredError
 from carprivacy.testing.telemetry import InMemoryDataKeyRepository
 
 OLD, NEW = new_master_key(), new_master_key()

@@ -12,12 +12,8 @@ from typing import Any
 
 import pytest
 
-from carprivacy.adapters.mqtt.worker import (
-    Delivery,
-    MqttIngestWorker,
-    MqttWorkerConfig,
-    StoreUnavailableError,
-)
+from carprivacy.adapters.mqtt.worker import Delivery, MqttIngestWorker, MqttWorkerConfig
+from carprivacy.domain.errors import StoreUnavailableError
 from carprivacy.testing.ingest import FakeIngestResult, InMemoryIngestService
 
 VIN = "WMW33333333000003"

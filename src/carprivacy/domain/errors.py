@@ -1,19 +1,47 @@
 """The carprivacy exception tree. Every error names the requirement or article it protects.
 
+Every exception raised by carprivacy derives from :class:`CarPrivacyError`; adapters turn the
+errors of their libraries (cryptography, PyJWT, argon2, SQLAlchemy, paho) into these at the
+boundary, so a caller never has to catch a dependency's error. HTTP answers are mapped in one
+place: ``carprivacy.entrypoints.api.errors``.
+
     CarPrivacyError
-    ├── PolicyError               policy file invalid (P7)
-    ├── InvalidInputError         bad input: names the field and the rule
-    ├── NotFoundError             unknown id
-    ├── ConflictError             the operation contradicts stored state
-    ├── AuthenticationError       no or bad credentials (U1)
-    ├── AccessDeniedError         the policy engine refused (U1-U3); carries the reasons
-    └── KeyDestroyedError         the owner's data key was shredded: the data is gone (R3, I3)
+    │
+    ├── PolicyError                   the policy file is invalid (P7)
+    │
+    │   # what a caller sent
+    ├── InvalidInputError             bad input: names the field and the rule (422)
+    │   ├── MalformedPayloadError     a body that does not parse as a whole (400; I1)
+    │   ├── PayloadTooLargeError      a body larger than the limit, which it names (413; I1)
+    │   └── UnsupportedMediaTypeError a media type or Content-Encoding not taken (415; I1)
+    │
+    │   # stored state
+    ├── NotFoundError                 unknown id (404)
+    ├── ConflictError                 the operation contradicts stored state (409)
+    │   └── AuditChainConflictError   another writer appended to the audit log first (U3)
+    │
+    │   # who asks, and may they
+    ├── AuthenticationError           no or bad credentials, a bad or expired token (401; U1)
+    ├── AccessDeniedError             the policy engine refused (403; U1-U3); carries the reasons
+    │
+    │   # keys and ciphertexts
+    ├── KeyDestroyedError             the owner's data key was shredded: the data is gone (410; R3)
+    ├── CryptoError                   key material or a ciphertext cannot be used (I3)
+    │   ├── CiphertextError           altered, or another owner's or place's ciphertext (I3)
+    │   │   └── UnknownMasterKeyError a data key names a master key that is not loaded (I3)
+    │   ├── MasterKeyRetiredError     a new data key would be wrapped by a retired key (I3)
+    │   ├── RotationError             a master key rotation cannot go on (I3)
+    │   └── PasswordHashingError      a password could not be hashed (U1)
+    │
+    │   # the store
+    └── StoreUnavailableError         the database is down: nothing committed, retry (503; I1)
 
 Messages never contain personal data: they name fields, rules and ids, not values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -41,12 +69,61 @@ class PolicyError(CarPrivacyError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+# -- what a caller sent ---------------------------------------------------------------------------
 class InvalidInputError(CarPrivacyError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems))
 
 
+class MalformedPayloadError(InvalidInputError):
+    """The body as a whole does not parse (not UTF-8, not JSON); names where it broke, never
+    what it held. ``line``/``column`` count from 1, ``position`` characters from 0."""
+
+    requirement = "I1"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        position: int | None = None,
+    ) -> None:
+        self.detail = detail
+        self.line = line
+        self.column = column
+        self.position = position
+        super().__init__([Problem("body", "malformed", detail)])
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """The body is larger than ``limit_bytes`` (the configured ``max_payload_bytes``)."""
+
+    requirement = "I1"
+
+    def __init__(self, detail: str, limit_bytes: int) -> None:
+        self.detail = detail
+        self.limit_bytes = limit_bytes
+        super().__init__([Problem("body", "max_bytes", detail)])
+
+
+class UnsupportedMediaTypeError(InvalidInputError):
+    """The body's media type, or its ``header`` (e.g. ``Content-Encoding``), is not one the
+    endpoint takes; ``accepted`` lists those it does (when it says so)."""
+
+    requirement = "I1"
+
+    def __init__(
+        self, detail: str, *, accepted: Sequence[str] | None = None, header: str | None = None
+    ) -> None:
+        self.detail = detail
+        self.accepted = tuple(accepted) if accepted is not None else None
+        self.header = header
+        super().__init__([Problem(header or "Content-Type", "media_type", detail)])
+
+
+# -- stored state ---------------------------------------------------------------------------------
 class NotFoundError(CarPrivacyError):
     def __init__(self, kind: str, ident: str) -> None:
         self.kind = kind
@@ -58,6 +135,13 @@ class ConflictError(CarPrivacyError):
     pass
 
 
+class AuditChainConflictError(ConflictError):
+    """Another writer appended first (the seq is taken): re-read the head and retry."""
+
+    requirement = "U3"
+
+
+# -- who asks, and may they -----------------------------------------------------------------------
 class AuthenticationError(CarPrivacyError):
     requirement = "U1"
 
@@ -70,6 +154,7 @@ class AccessDeniedError(CarPrivacyError):
         super().__init__(message)
 
 
+# -- keys and ciphertexts -------------------------------------------------------------------------
 class KeyDestroyedError(CarPrivacyError):
     """The owner's data key was destroyed (crypto-shredding, Art. 17): its data is unreadable."""
 
@@ -77,3 +162,47 @@ class KeyDestroyedError(CarPrivacyError):
 
     def __init__(self, message: str = "the data key of this owner was destroyed") -> None:
         super().__init__(message)
+
+
+class CryptoError(CarPrivacyError):
+    """Key material or a ciphertext cannot be used (the rule is in the message, no secret)."""
+
+    requirement = "I3"
+
+
+class CiphertextError(CryptoError, ValueError):
+    """The ciphertext was altered or belongs to another owner or place.
+
+    Also a ``ValueError``: a value that does not decrypt is a bad value, and code that compares
+    stored values treats it as one (not the same record)."""
+
+
+class UnknownMasterKeyError(CiphertextError):
+    """A data key names a master key id that neither the key file nor its ``.next`` holds."""
+
+    def __init__(self, message: str, master_key_id: str) -> None:
+        super().__init__(message)
+        self.master_key_id = master_key_id
+
+
+class MasterKeyRetiredError(CryptoError):
+    """A new data key would be wrapped by a retired master key (I3): restart the process with
+    the new master key (``CARPRIVACY_MASTER_KEY``) or finish the rotation."""
+
+
+class RotationError(CryptoError):
+    """The rotation cannot go on (the rule is in the message)."""
+
+
+class PasswordHashingError(CryptoError):
+    """A password could not be hashed (the hasher failed; the password is never named)."""
+
+    requirement = "U1"
+
+
+# -- the store ------------------------------------------------------------------------------------
+class StoreUnavailableError(CarPrivacyError):
+    """Neither ingest nor quarantine could commit: the database is down. Retry later, do not
+    acknowledge (acknowledged = durable). ``args[0]``, when given, holds what is still pending."""
+
+    requirement = "I1"

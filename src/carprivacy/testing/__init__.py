@@ -1,0 +1,78 @@
+"""In-memory fakes of every port, shipped in the package so that users' tests can use them.
+
+Each fake is honest: it keeps what the real adapter keeps and refuses what the real one refuses
+(a fake signer detects tampering, a fake cipher fails on another owner's ciphertext), so a test
+that passes on a fake says something about the code under test. A test in
+``tests/unit/test_public_api.py`` fails when a port of ``services/*/ports.py`` has no fake here.
+"""
+
+from __future__ import annotations
+
+from carprivacy.testing.access import FakeDecider
+from carprivacy.testing.audit import (
+    FakeCheckpointSigner,
+    InMemoryAuditLogRepository,
+    InMemoryAuditTrail,
+)
+from carprivacy.testing.automated_decisions import InMemoryAutomatedDecisionRepository
+from carprivacy.testing.callers import (
+    FakePasswordHasher,
+    FakeTokenSigner,
+    InMemoryCallerRepository,
+    InMemoryEmailOutbox,
+)
+from carprivacy.testing.clock import FakeClock
+from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
+from carprivacy.testing.ingest import InMemoryIngestService, StoreDownError
+from carprivacy.testing.master import (
+    InMemoryAccountRepository,
+    InMemoryContractRepository,
+    InMemoryCustomerRepository,
+    InMemoryEntityRepository,
+    InMemoryFleetRepository,
+    InMemoryMasterDataUnitOfWork,
+    InMemoryPaymentRepository,
+    InMemoryUsageRepository,
+    InMemoryVehicleRepository,
+)
+from carprivacy.testing.monitoring import InMemoryAlertRepository
+from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
+from carprivacy.testing.telemetry import (
+    InMemoryDataKeyRepository,
+    InMemoryTelemetryRepository,
+    InMemoryVehicleCredentialRepository,
+    InMemoryVehicleDirectory,
+)
+
+__all__ = [
+    "FakeCheckpointSigner",
+    "FakeClock",
+    "FakeDecider",
+    "FakePasswordHasher",
+    "FakeTokenSigner",
+    "InMemoryAccountRepository",
+    "InMemoryAlertRepository",
+    "InMemoryAuditLogRepository",
+    "InMemoryAuditTrail",
+    "InMemoryAutomatedDecisionRepository",
+    "InMemoryBatchFieldCipher",
+    "InMemoryCallerRepository",
+    "InMemoryContractRepository",
+    "InMemoryCustomerRepository",
+    "InMemoryDataKeyRepository",
+    "InMemoryEmailOutbox",
+    "InMemoryEntityRepository",
+    "InMemoryFieldCipher",
+    "InMemoryFleetRepository",
+    "InMemoryIngestService",
+    "InMemoryMasterDataUnitOfWork",
+    "InMemoryMasterFacts",
+    "InMemoryPaymentRepository",
+    "InMemorySubjectStateRepository",
+    "InMemoryTelemetryRepository",
+    "InMemoryUsageRepository",
+    "InMemoryVehicleCredentialRepository",
+    "InMemoryVehicleDirectory",
+    "InMemoryVehicleRepository",
+    "StoreDownError",
+]

@@ -1,13 +1,19 @@
-"""In-memory fakes of the audit ports: the AuditTrail and the audit-log repository."""
+"""In-memory fakes of the audit ports: the AuditTrail, the audit-log repository and the
+checkpoint signer."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from carprivacy.domain.access import Decision, DecisionRequest
 from carprivacy.domain.audit import AuditEntry, Checkpoint
-from carprivacy.services.audit.trail import AuditChainConflictError, AuditQuery
+from carprivacy.domain.errors import AuditChainConflictError
+from carprivacy.services.audit.trail import AuditQuery
 
 
 @dataclass
@@ -75,3 +81,28 @@ class InMemoryAuditLogRepository:
 
     def checkpoints(self) -> list[Checkpoint]:
         return sorted(self.stored_checkpoints, key=lambda c: c.seq)
+
+
+class FakeCheckpointSigner:
+    """The ``CheckpointSigner`` port with HMAC-SHA256 instead of Ed25519. Still honest: a
+    signature over another payload, a forged one, or one made under another key does not check."""
+
+    def __init__(self, key: bytes = b"fake checkpoint signing key") -> None:
+        self._key = key
+        self._key_id = hashlib.sha256(b"fake-checkpoint-key:" + key).hexdigest()[:16]
+
+    @property
+    def key_id(self) -> str:
+        return self._key_id
+
+    def sign(self, payload: bytes) -> str:
+        return base64.b64encode(hmac.new(self._key, payload, hashlib.sha256).digest()).decode()
+
+    def check(self, payload: bytes, signature: str, key_id: str) -> bool:
+        if key_id != self.key_id:
+            return False
+        try:
+            given = base64.b64decode(signature, validate=True)
+        except (binascii.Error, ValueError):
+            return False
+        return hmac.compare_digest(given, hmac.new(self._key, payload, hashlib.sha256).digest())

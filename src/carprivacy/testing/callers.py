@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
-from carprivacy.domain.errors import ConflictError
+from carprivacy.domain.errors import AuthenticationError, ConflictError
 from carprivacy.services.identity.callers import CallerRecord, EmailCode
 
 
@@ -85,3 +91,55 @@ class InMemoryEmailOutbox:
 
     def send(self, to: str, subject: str, body: str) -> None:
         self.sent.append(Email(to, subject, body))
+
+
+class FakePasswordHasher:
+    """The ``PasswordHasher`` port without argon2's cost: salted PBKDF2-SHA256 with few rounds.
+    Still honest: each hash has its own salt, and only the right password verifies."""
+
+    PREFIX = "fake-pbkdf2"
+
+    def __init__(self, rounds: int = 1000) -> None:
+        self.rounds = rounds
+
+    def hash(self, password: str) -> str:
+        salt = secrets.token_bytes(16)
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, self.rounds)
+        return f"{self.PREFIX}${self.rounds}${salt.hex()}${digest.hex()}"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            prefix, rounds, salt, digest = password_hash.split("$")
+            expected = bytes.fromhex(digest)
+            given = hashlib.pbkdf2_hmac(
+                "sha256", password.encode(), bytes.fromhex(salt), int(rounds)
+            )
+        except ValueError:
+            return False
+        return prefix == self.PREFIX and hmac.compare_digest(expected, given)
+
+
+class FakeTokenSigner:
+    """The ``TokenSigner`` port without JWT: base64url(JSON claims) "." base64url(HMAC-SHA256).
+    Still honest: an altered token, or one signed under another key, raises AuthenticationError."""
+
+    def __init__(self, key: bytes = b"fake token signing key, 32 bytes") -> None:
+        self._key = key
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._key, body, hashlib.sha256).digest()
+
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        body = base64.urlsafe_b64encode(json.dumps(dict(claims), sort_keys=True).encode())
+        return f"{body.decode()}.{base64.urlsafe_b64encode(self._mac(body)).decode()}"
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            body, mac = token.encode("ascii").split(b".")
+            valid = hmac.compare_digest(self._mac(body), base64.urlsafe_b64decode(mac))
+            claims = json.loads(base64.urlsafe_b64decode(body)) if valid else None
+        except (ValueError, UnicodeError):
+            claims = None
+        if not isinstance(claims, dict):
+            raise AuthenticationError("the bearer token is not valid")
+        return claims

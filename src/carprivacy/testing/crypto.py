@@ -4,11 +4,12 @@ per-owner keys in a dict, no master key and no persistence. For tests and for us
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from carprivacy.domain.errors import KeyDestroyedError
+from carprivacy.domain.errors import CiphertextError, KeyDestroyedError
 
 NONCE_BYTES = 12
 
@@ -37,8 +38,22 @@ class InMemoryFieldCipher:
         try:
             return key.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
         except InvalidTag as exc:
-            raise ValueError("ciphertext does not belong to this owner and place") from exc
+            raise CiphertextError("ciphertext does not belong to this owner and place") from exc
 
     def destroy_key(self, owner: str) -> None:
         self._keys.pop(owner, None)
         self._destroyed.add(owner)
+
+
+class InMemoryBatchFieldCipher(InMemoryFieldCipher):
+    """:class:`InMemoryFieldCipher` with the batch ports ingestion uses when a cipher has them
+    (``KeyPreparer``, ``BatchCipher``), as the envelope cipher does."""
+
+    def prepare(self, owners: Collection[str]) -> set[str]:
+        destroyed = {o for o in owners if o in self._destroyed}
+        for owner in set(owners) - destroyed:
+            self._key(owner, create=True)
+        return destroyed
+
+    def encrypt_many(self, owner: str, items: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        return [self.encrypt(owner, plaintext, aad) for plaintext, aad in items]

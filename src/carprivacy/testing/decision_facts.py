@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from carprivacy.domain.decision_facts import FactsSnapshot, SubjectRecord, users_of
 from carprivacy.domain.subject_state import ContractCover, FleetPeriod, UsagePeriod
 from carprivacy.domain.vehicle_usage import UsageKind
-from carprivacy.services.consent.subject_state import SubjectStateRepository
+from carprivacy.services.consent.ports import SubjectStateRepository
 from carprivacy.testing.master import InMemoryMasterData
 from carprivacy.testing.subject_state import InMemoryMasterFacts
 

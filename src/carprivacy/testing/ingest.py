@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from carprivacy.domain.errors import Problem
+from carprivacy.domain.errors import Problem, StoreUnavailableError
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class QuarantinedMessage:
     vehicle_vin: str | None
 
 
-class StoreDownError(Exception):
+class StoreDownError(StoreUnavailableError):
     """Raised while ``available`` is False: what a dropped database connection looks like."""
 
 

@@ -31,28 +31,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from carprivacy.adapters.crypto.master_key import MasterKeyRing
-from carprivacy.domain.errors import KeyDestroyedError
+from carprivacy.domain.errors import (
+    CiphertextError,
+    KeyDestroyedError,
+    MasterKeyRetiredError,
+    UnknownMasterKeyError,
+)
 
 VERSION = b"\x01"
 NONCE = 12
 REWRAP_CHUNK = 1_000  # data keys read and re-wrapped per page (one transaction) in a rotation
-
-
-class CiphertextError(ValueError):
-    """The ciphertext was altered or belongs to another owner or place."""
-
-
-class UnknownMasterKeyError(CiphertextError):
-    """A data key names a master key id that neither the key file nor its ``.next`` holds."""
-
-    def __init__(self, message: str, master_key_id: str) -> None:
-        super().__init__(message)
-        self.master_key_id = master_key_id
-
-
-class MasterKeyRetiredError(RuntimeError):
-    """A new data key would be wrapped by a retired master key (I3): restart the process with
-    the new master key (``CARPRIVACY_MASTER_KEY``) or finish the rotation."""
 
 
 @dataclass(frozen=True)

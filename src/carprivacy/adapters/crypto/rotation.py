@@ -35,7 +35,6 @@ from pathlib import Path
 from carprivacy.adapters.crypto.envelope import (
     REWRAP_CHUNK,
     DataKeyRepository,
-    UnknownMasterKeyError,
     rewrap_all,
 )
 from carprivacy.adapters.crypto.master_key import (
@@ -49,12 +48,9 @@ from carprivacy.adapters.crypto.master_key import (
 )
 from carprivacy.adapters.keyfile import create_private, exclusive_lock, move_private, read_private
 from carprivacy.config import Settings
+from carprivacy.domain.errors import RotationError, UnknownMasterKeyError
 
 MAX_PASSES = 20
-
-
-class RotationError(RuntimeError):
-    """The rotation cannot go on (the rule is in the message)."""
 
 
 @dataclass(frozen=True)

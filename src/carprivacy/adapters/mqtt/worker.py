@@ -36,7 +36,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from carprivacy.adapters.mqtt.message import ParsedMessage, TopicPattern, parse_message
-from carprivacy.domain.errors import Problem
+from carprivacy.domain.errors import Problem, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +153,6 @@ def is_transient(exc: BaseException) -> bool:
     Such a message is never quarantined and acknowledged: it waits for the store to come back.
     """
     return isinstance(exc, OperationalError | InterfaceError | TimeoutError | ConnectionError)
-
-
-class StoreUnavailableError(Exception):
-    """Neither ingest nor quarantine could commit: the database is down. Retry later, do not ack."""
 
 
 @dataclass

@@ -1,4 +1,10 @@
-"""The one place that maps domain errors to HTTP answers."""
+"""The one place that maps domain errors to HTTP answers.
+
+``HTTP_STATUS`` lists the answer of every :class:`CarPrivacyError` an HTTP request can meet;
+``INTERNAL`` the ones that never reach a route (a test keeps both lists complete). Starlette picks
+the handler of the most specific class, so a subclass of ``InvalidInputError`` with its own
+status gets its own answer.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +17,54 @@ from pydantic import BaseModel
 
 from carprivacy.domain.errors import (
     AccessDeniedError,
+    AuditChainConflictError,
     AuthenticationError,
+    CarPrivacyError,
+    CiphertextError,
     ConflictError,
+    CryptoError,
     InvalidInputError,
     KeyDestroyedError,
+    MalformedPayloadError,
+    MasterKeyRetiredError,
     NotFoundError,
+    PasswordHashingError,
+    PayloadTooLargeError,
     PolicyError,
+    RotationError,
+    StoreUnavailableError,
+    UnknownMasterKeyError,
+    UnsupportedMediaTypeError,
 )
 from carprivacy.entrypoints.api.input_formats import format_of
+
+# the answer each error gets (subclasses not listed answer as their nearest listed base)
+HTTP_STATUS: dict[type[CarPrivacyError], int] = {
+    InvalidInputError: 422,
+    PolicyError: 422,
+    MalformedPayloadError: 400,
+    PayloadTooLargeError: 413,
+    UnsupportedMediaTypeError: 415,
+    NotFoundError: 404,
+    ConflictError: 409,
+    AuthenticationError: 401,
+    AccessDeniedError: 403,
+    KeyDestroyedError: 410,
+    StoreUnavailableError: 503,
+}
+# errors that never reach a route: the CLI, the MQTT worker or the services themselves handle
+# them (an answer for them would be a 500, which is what an unexpected one is)
+INTERNAL: frozenset[type[CarPrivacyError]] = frozenset(
+    {
+        AuditChainConflictError,  # the audit service re-reads the head and retries
+        CryptoError,  # key material: the CLI (keys rotate) and start-up report it
+        CiphertextError,
+        UnknownMasterKeyError,
+        MasterKeyRetiredError,
+        RotationError,
+        PasswordHashingError,
+    }
+)
 
 
 def _problems(problems: list[object]) -> list[dict[str, str]]:
@@ -142,6 +188,40 @@ def register_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=422,
             content={"detail": "invalid input", "errors": _problems(list(exc.problems))},
+        )
+
+    @app.exception_handler(MalformedPayloadError)
+    async def _malformed(_: Request, exc: MalformedPayloadError) -> JSONResponse:
+        where = {"line": exc.line, "column": exc.column, "position": exc.position}
+        content: dict[str, Any] = {"detail": exc.detail}
+        content.update({k: v for k, v in where.items() if v is not None})
+        return JSONResponse(status_code=400, content=content)
+
+    @app.exception_handler(PayloadTooLargeError)
+    async def _too_large(_: Request, exc: PayloadTooLargeError) -> JSONResponse:
+        return JSONResponse(
+            status_code=413, content={"detail": exc.detail, "limit_bytes": exc.limit_bytes}
+        )
+
+    @app.exception_handler(UnsupportedMediaTypeError)
+    async def _media_type(_: Request, exc: UnsupportedMediaTypeError) -> JSONResponse:
+        content: dict[str, Any] = {"detail": exc.detail}
+        headers: dict[str, str] | None = None
+        if exc.header is not None:
+            content["header"] = exc.header
+        if exc.accepted is not None:
+            content["accepted"] = list(exc.accepted)
+        if exc.header == "Content-Encoding" and exc.accepted:
+            headers = {"Accept-Encoding": ", ".join(exc.accepted)}  # RFC 7694
+        return JSONResponse(status_code=415, content=content, headers=headers)
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store_down(_: Request, exc: StoreUnavailableError) -> JSONResponse:
+        # nothing was committed: the sender may retry (acknowledged = durable)
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "the store is unavailable: nothing was stored, retry later"},
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(PolicyError)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.automated_decisions import (
@@ -16,23 +15,10 @@ from carprivacy.domain.automated_decisions import (
     validate_decision,
 )
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, NotFoundError, Problem
+from carprivacy.services.access.ports import AutomatedDecisionRepository
 
 # Who may review: staff people; never a machine (validated again in the domain).
 REVIEWER_ROLES = frozenset({Role.CUSTOMER_SERVICE, Role.PRIVACY_OFFICER, Role.ADMINISTRATOR})
-
-
-class AutomatedDecisionRepository(Protocol):
-    def add(self, decision: AutomatedDecision) -> None: ...
-
-    def get(self, decision_id: str) -> AutomatedDecision | None: ...
-
-    def add_review(self, review: ReviewRequest) -> None: ...
-
-    def save_review(self, review: ReviewRequest) -> None: ...
-
-    def review(self, review_id: str) -> ReviewRequest | None: ...
-
-    def reviews_of(self, decision_id: str) -> list[ReviewRequest]: ...
 
 
 class AutomatedDecisionService:

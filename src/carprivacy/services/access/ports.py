@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from carprivacy.domain.access import Decision, DecisionRequest
+from carprivacy.domain.automated_decisions import AutomatedDecision, ReviewRequest
 from carprivacy.domain.decision_facts import FactsSnapshot
 
 
@@ -39,3 +40,17 @@ class ReadSession(DecisionFacts, Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+class AutomatedDecisionRepository(Protocol):
+    def add(self, decision: AutomatedDecision) -> None: ...
+
+    def get(self, decision_id: str) -> AutomatedDecision | None: ...
+
+    def add_review(self, review: ReviewRequest) -> None: ...
+
+    def save_review(self, review: ReviewRequest) -> None: ...
+
+    def review(self, review_id: str) -> ReviewRequest | None: ...
+
+    def reviews_of(self, decision_id: str) -> list[ReviewRequest]: ...

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
 
 from carprivacy.domain.audit import AuditEntry
 from carprivacy.domain.monitoring import Alert, Monitor, MonitoringRules
-
-
-class AlertRepository(Protocol):
-    def add(self, new: Sequence[Alert]) -> int:
-        """Store the alerts not stored yet; returns how many were new."""
-        ...
-
-    def list(self, since: datetime | None = None, limit: int = 100) -> list[Alert]: ...
+from carprivacy.services.audit.ports import AlertRepository
 
 
 class MonitoringService:

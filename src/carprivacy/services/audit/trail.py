@@ -7,18 +7,12 @@ The log holds no plaintext personal data: subjects and vehicles appear as keyed 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from carprivacy.domain.access import Decision, DecisionRequest
 from carprivacy.domain.audit import (
@@ -30,21 +24,14 @@ from carprivacy.domain.audit import (
     seal_many,
     verify,
 )
+from carprivacy.domain.errors import AuditChainConflictError
+from carprivacy.services.audit.ports import AuditLogRepository, CheckpointSigner
+from carprivacy.services.ports.clock import Clock
 
 # ``DecisionRequest.extra`` key: the caller that asked on behalf of ``request.caller``. The entry
 # then names the asker as caller_id, the caller decided for (id, organisation, role) in
 # ``action``, and keeps that caller's organisation and role (what the decision depended on).
 ASKED_BY = "asked_by"
-
-
-class AuditTrail(Protocol):
-    """Where the decision engine records every decision (the agreed port)."""
-
-    def record(self, request: DecisionRequest, decision: Decision) -> None: ...
-
-
-class AuditChainConflictError(Exception):
-    """Another writer appended first (the seq is taken): re-read the head and retry."""
 
 
 @dataclass(frozen=True)
@@ -57,46 +44,6 @@ class AuditQuery:
     until: str | None = None
     after_seq: int = 0
     limit: int = 100
-
-
-class AuditLogRepository(Protocol):
-    def head(self) -> tuple[int, str] | None: ...
-
-    def append(self, entries: Sequence[AuditEntry]) -> None:
-        """All or nothing; raises AuditChainConflictError when a seq is already taken."""
-        ...
-
-    def iter_entries(self, batch: int = 5000) -> Iterator[AuditEntry]: ...
-
-    def find(self, query: AuditQuery) -> list[AuditEntry]: ...
-
-    def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
-
-    def checkpoints(self) -> list[Checkpoint]: ...
-
-
-class CheckpointSigner:
-    """Ed25519 signatures over checkpoint payloads. The key lives outside the database."""
-
-    def __init__(self, seed: bytes) -> None:
-        if len(seed) != 32:
-            raise ValueError("the audit signing key must be 32 bytes")
-        self._key = Ed25519PrivateKey.from_private_bytes(seed)
-        self.public_key: Ed25519PublicKey = self._key.public_key()
-        raw = self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.key_id = hashlib.sha256(raw).hexdigest()[:16]
-
-    def sign(self, payload: bytes) -> str:
-        return base64.b64encode(self._key.sign(payload)).decode("ascii")
-
-    def check(self, payload: bytes, signature: str, key_id: str) -> bool:
-        if key_id != self.key_id:
-            return False
-        try:
-            self.public_key.verify(base64.b64decode(signature, validate=True), payload)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
 
 
 def iso(at: datetime) -> str:
@@ -117,7 +64,7 @@ class AuditService:
         repository: AuditLogRepository,
         signer: CheckpointSigner,
         pseudonym_key: bytes,
-        clock: Callable[[], datetime],
+        clock: Clock,
         *,
         checkpoint_every: int = 1000,
     ) -> None:

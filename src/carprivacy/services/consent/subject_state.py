@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from carprivacy.domain.errors import ConflictError, InvalidInputError, NotFoundError, Problem
 from carprivacy.domain.policy import ConsentKind, LegalBasis, Policy
@@ -23,48 +23,9 @@ from carprivacy.domain.subject_state import (
     Restriction,
     RestrictionCase,
 )
+from carprivacy.services.consent.ports import SubjectStateRepository
 
 _R = TypeVar("_R", Objection, Override, Restriction)
-
-
-class ConsentRepository(Protocol):
-    def add_consent(self, record: ConsentRecord) -> None: ...
-
-    def update_consent(self, record: ConsentRecord) -> None: ...
-
-    def consents(self, subject_id: str) -> list[ConsentRecord]:
-        """The subject's consent records, oldest first (the consent history, C4)."""
-        ...
-
-
-class ObjectionRepository(Protocol):
-    def add_objection(self, objection: Objection) -> None: ...
-
-    def update_objection(self, objection: Objection) -> None: ...
-
-    def objections(self, subject_id: str) -> list[Objection]: ...
-
-
-class OverrideRepository(Protocol):
-    def add_override(self, override: Override) -> None: ...
-
-    def update_override(self, override: Override) -> None: ...
-
-    def overrides(self, subject_id: str) -> list[Override]: ...
-
-
-class RestrictionRepository(Protocol):
-    def add_restriction(self, restriction: Restriction) -> None: ...
-
-    def update_restriction(self, restriction: Restriction) -> None: ...
-
-    def restrictions(self, subject_id: str) -> list[Restriction]: ...
-
-
-class SubjectStateRepository(
-    ConsentRepository, ObjectionRepository, OverrideRepository, RestrictionRepository, Protocol
-):
-    """All four record kinds in one store."""
 
 
 def _require(value: str | None, path: str) -> list[Problem]:

@@ -1,9 +1,11 @@
 """Callers and their credentials (SPEC U1).
 
-- people log in with a password (argon2id) or a one-time e-mail code (hashed, short expiry);
+- people log in with a password (a slow salted hash: the ``PasswordHasher`` port) or a one-time
+  e-mail code (hashed, short expiry);
 - machines use OAuth2 client credentials (client id + secret, the secret stored hashed);
-- every login yields a signed, short-lived JWT carrying the caller's id, role, organisation and
-  scopes; every request re-checks that the caller still exists and is not disabled.
+- every login yields a signed (the ``TokenSigner`` port), short-lived token carrying the caller's
+  id, role, organisation and scopes; every request re-checks that the caller still exists and is
+  not disabled.
 
 Each caller belongs to an organisation that is a recipient or a controller of the policy.
 """
@@ -14,14 +16,11 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, TypeVar
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from typing import TypeVar
 
 from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.errors import (
@@ -31,7 +30,14 @@ from carprivacy.domain.errors import (
     Problem,
 )
 from carprivacy.domain.policy import Policy
+from carprivacy.services.identity.ports import (
+    CallerRepository,
+    EmailOutbox,
+    PasswordHasher,
+    TokenSigner,
+)
 from carprivacy.services.identity.tokens import AccessTokens, Token
+from carprivacy.services.ports.clock import Clock
 
 PASSWORD = "password"
 CLIENT_SECRET = "client_secret"
@@ -80,50 +86,6 @@ class EmailCode:
     used: bool = False
 
 
-class CallerRepository(Protocol):
-    def add(self, record: CallerRecord, credentials: Mapping[str, str] | None = None) -> None:
-        """Store the caller and its credentials (kind -> secret hash, stamped with the record's
-        ``created_at``) in one transaction: all or nothing. Raises ConflictError when the id or
-        e-mail address is taken."""
-        ...
-
-    def get(self, caller_id: str) -> CallerRecord | None: ...
-
-    def by_email(self, email: str) -> CallerRecord | None: ...
-
-    def list(self) -> list[CallerRecord]: ...
-
-    def set_disabled(self, caller_id: str, disabled: bool) -> None: ...
-
-    def set_credential(self, caller_id: str, kind: str, secret_hash: str, at: datetime) -> None: ...
-
-    def credential(self, caller_id: str, kind: str) -> str | None: ...
-
-    def add_email_code(self, code: EmailCode) -> None:
-        """Store a new code; in the same transaction the caller's earlier unused codes end."""
-        ...
-
-    def email_code(self, code_id: str) -> EmailCode | None: ...
-
-    def email_codes_since(self, caller_id: str, since: datetime) -> int:
-        """How many codes were issued to the caller since ``since`` (rate limit)."""
-        ...
-
-    def claim_email_code_attempt(self, code_id: str, max_attempts: int) -> bool:
-        """Atomically count one attempt; False when the code has no attempts left or is used."""
-        ...
-
-    def consume_email_code(self, code_id: str) -> bool:
-        """Atomically mark the code used; False when it already was (single use)."""
-        ...
-
-
-class EmailOutbox(Protocol):
-    """Delivers e-mail. Implementations never log the body (it may hold a login code)."""
-
-    def send(self, to: str, subject: str, body: str) -> None: ...
-
-
 @dataclass(frozen=True)
 class CallerSettings:
     token_ttl: timedelta = timedelta(minutes=15)
@@ -133,9 +95,6 @@ class CallerSettings:
     login_failures: int = 10  # failed password logins per login name before a pause ...
     login_pause: timedelta = timedelta(minutes=5)  # ... of this long (per process)
     login_names_tracked: int = 10_000  # login names whose failures are remembered at most
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
-    argon2_parallelism: int = 1
 
 
 class CallerService:
@@ -144,23 +103,25 @@ class CallerService:
         repository: CallerRepository,
         policy: Policy,
         outbox: EmailOutbox,
-        token_key: bytes,
-        clock: Callable[[], datetime],
+        code_key: bytes,
+        clock: Clock,
         settings: CallerSettings | None = None,
+        *,
+        passwords: PasswordHasher,
+        tokens: TokenSigner,
     ) -> None:
+        """``code_key`` (32 bytes or more, outside the database) keys the hashes of e-mail
+        codes; ``passwords`` hashes passwords; ``tokens`` signs the bearer tokens."""
+        if len(code_key) < 32:
+            raise ValueError("the e-mail code key must be at least 32 bytes")
         self.repository = repository
         self.policy = policy
         self.outbox = outbox
-        self._key = token_key
-        self._tokens = AccessTokens(token_key, (settings or CallerSettings()).token_ttl)
+        self._key = code_key
+        self._tokens = AccessTokens(tokens, (settings or CallerSettings()).token_ttl)
         self.clock = clock
         self.settings = settings or CallerSettings()
-        s = self.settings
-        self._hasher = PasswordHasher(
-            time_cost=s.argon2_time_cost,
-            memory_cost=s.argon2_memory_kib,
-            parallelism=s.argon2_parallelism,
-        )
+        self._hasher = passwords
         # verifying against this keeps unknown callers as slow as known ones (no enumeration)
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
         # failed logins per login name, least recently failed first (bounded: see _note_failure)
@@ -299,11 +260,8 @@ class CallerService:
             raise AuthenticationError("too many failed logins: try again later")
         record = self.repository.by_email(login.lower()) or self.repository.get(login)
         stored = self.repository.credential(record.id, PASSWORD) if record else None
-        try:
-            self._hasher.verify(stored or self._dummy_hash, password)
-            valid = stored is not None
-        except (VerificationError, InvalidHashError):
-            valid = False
+        matches = self._hasher.verify(stored or self._dummy_hash, password)
+        valid = matches and stored is not None
         if not valid or record is None or record.disabled:
             self._note_failure(key, failures, now)
             raise AuthenticationError("the login or password is not valid")
@@ -419,7 +377,8 @@ class CallerService:
 
 
 def _secret_hash(secret: str) -> str:
-    """Client secrets are 256-bit random: SHA-256 resists guessing; argon2 is for passwords."""
+    """Client secrets are 256-bit random: SHA-256 resists guessing; slow hashes are for
+    passwords."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -434,10 +393,7 @@ def _enum(cls: type[E], value: str, path: str, problems: list[Problem]) -> E | N
 
 __all__ = [
     "CallerRecord",
-    "CallerRepository",
     "CallerService",
     "CallerSettings",
     "EmailCode",
-    "EmailOutbox",
-    "Token",
 ]

@@ -1,4 +1,5 @@
-"""Signed short-lived bearer tokens (JWT, HS256 under a key kept outside the database; U1)."""
+"""Signed short-lived bearer tokens (U1): the claims and their checks. The signature itself is the
+``TokenSigner`` port's (HS256 JWT under a key kept outside the database, in production)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import jwt
-
 from carprivacy.domain.errors import AuthenticationError
+from carprivacy.services.identity.ports import TokenSigner
 
 ISSUER = "carprivacy"
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss")
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,8 @@ class VerifiedToken:
 
 
 class AccessTokens:
-    def __init__(self, key: bytes, ttl: timedelta) -> None:
-        if len(key) < 32:
-            raise ValueError("the token key must be at least 32 bytes")
-        self._key = key
+    def __init__(self, signer: TokenSigner, ttl: timedelta) -> None:
+        self._signer = signer
         self.ttl = int(ttl.total_seconds())
 
     def issue(
@@ -48,20 +47,23 @@ class AccessTokens:
             "exp": int(now.timestamp()) + self.ttl,
             "jti": secrets.token_hex(8),
         }
-        return Token(jwt.encode(body, self._key, algorithm="HS256"), self.ttl, scope)
+        return Token(self._signer.sign(body), self.ttl, scope)
 
     def verify(self, token: str, now: datetime) -> VerifiedToken:
-        """Signature, issuer and expiry (against ``now``, not the wall clock)."""
+        """Signature (the signer's), then issuer, subject, issue time and expiry (against
+        ``now``, not the wall clock)."""
+        claims = self._signer.verify(token)
+        if any(claims.get(name) is None for name in REQUIRED_CLAIMS):
+            raise AuthenticationError("the bearer token is not valid")
+        if claims["iss"] != ISSUER or not isinstance(claims["sub"], str):
+            raise AuthenticationError("the bearer token is not valid")
         try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=["HS256"],
-                issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False},
-            )
-        except jwt.PyJWTError as exc:
-            raise AuthenticationError("the bearer token is not valid") from exc
-        if int(claims["exp"]) <= int(now.timestamp()):
+            issued, expires = int(claims["iat"]), int(claims["exp"])
+        except (TypeError, ValueError, OverflowError):
+            raise AuthenticationError("the bearer token is not valid") from None
+        moment = int(now.timestamp())
+        if issued > moment:
+            raise AuthenticationError("the bearer token is not valid")
+        if expires <= moment:
             raise AuthenticationError("the bearer token has expired")
-        return VerifiedToken(str(claims["sub"]), frozenset(str(claims.get("scope", "")).split()))
+        return VerifiedToken(claims["sub"], frozenset(str(claims.get("scope", "")).split()))

@@ -25,9 +25,9 @@ from carprivacy.domain.automated_decisions import (
     ReviewRequest,
     ReviewStatus,
 )
-from carprivacy.domain.errors import KeyDestroyedError, NotFoundError
+from carprivacy.domain.errors import AuditChainConflictError, KeyDestroyedError, NotFoundError
 from carprivacy.domain.monitoring import Alert, AlertRule
-from carprivacy.services.audit.trail import AuditChainConflictError, AuditQuery
+from carprivacy.services.audit.trail import AuditQuery
 from carprivacy.services.ports.crypto import FieldCipher
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from carprivacy.adapters.notice.notice import render_notice
 from carprivacy.adapters.notice.register import register_rows, render_register
 from carprivacy.bootstrap import Container
+from carprivacy.domain.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 from carprivacy.entrypoints.api.deps import get_container, require_admin
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
@@ -106,18 +107,13 @@ async def check_policy(
 
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in YAML_TYPES:
-        return JSONResponse(
-            {"detail": f"send the policy as one of {', '.join(YAML_TYPES)}"}, status_code=415
-        )
+        raise UnsupportedMediaTypeError(f"send the policy as one of {', '.join(YAML_TYPES)}")
     limit = container.settings.max_payload_bytes
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            return JSONResponse(
-                {"detail": f"policy larger than {limit} bytes", "limit_bytes": limit},
-                status_code=413,
-            )
+            raise PayloadTooLargeError(f"policy larger than {limit} bytes", limit)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -24,13 +24,19 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from carprivacy.bootstrap import Container
-from carprivacy.domain.errors import AuthenticationError, Problem
+from carprivacy.domain.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    MalformedPayloadError,
+    PayloadTooLargeError,
+    Problem,
+    UnsupportedMediaTypeError,
+)
 from carprivacy.entrypoints.api.deps import bearer, get_container
 from carprivacy.services.ingestion.pipeline import IngestResult
 
@@ -109,37 +115,22 @@ REQUEST_BODY: dict[str, Any] = {
 }
 
 
-class PayloadError(Exception):
-    def __init__(
-        self, status: int, content: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> None:
-        self.status = status
-        self.content = content
-        self.headers = headers
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(status_code=self.status, content=self.content, headers=self.headers)
-
-
 async def read_records(request: Request, limit: int) -> tuple[list[Any], dict[int, list[Problem]]]:
     """The records of a telemetry upload and the ones refused on the wire (malformed NDJSON
-    lines); PayloadError (415, 413, 400, 422) when the body as a whole cannot be taken."""
+    lines). When the body as a whole cannot be taken: UnsupportedMediaTypeError (415),
+    PayloadTooLargeError (413), MalformedPayloadError (400) or InvalidInputError (422), which
+    ``entrypoints/api/errors.py`` answers."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in JSON_TYPES + NDJSON_TYPES:
-        raise PayloadError(
-            415,
-            {"detail": "unsupported content type", "accepted": list(JSON_TYPES + NDJSON_TYPES)},
+        raise UnsupportedMediaTypeError(
+            "unsupported content type", accepted=JSON_TYPES + NDJSON_TYPES
         )
     encodings = request.headers.get("content-encoding", "").lower().split(",")
     if any(e.strip() not in ("", "identity") for e in encodings):
-        raise PayloadError(
-            415,
-            {
-                "detail": "unsupported Content-Encoding: send the body uncompressed",
-                "header": "Content-Encoding",
-                "accepted": ["identity"],
-            },
-            headers={"Accept-Encoding": "identity"},
+        raise UnsupportedMediaTypeError(
+            "unsupported Content-Encoding: send the body uncompressed",
+            header="Content-Encoding",
+            accepted=["identity"],
         )
     body = await read_limited(request, limit)
     return parse_body(body, media_type)
@@ -157,31 +148,22 @@ def authenticated_vin(
 async def read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadError(413, _too_large(limit))
+        raise _too_large(limit)
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
-            raise PayloadError(413, _too_large(limit))
+            raise _too_large(limit)
     return bytes(body)
 
 
-def _too_large(limit: int) -> dict[str, Any]:
-    return {
-        "detail": f"payload larger than the limit of {limit} bytes",
-        "limit_bytes": limit,
-    }
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"payload larger than the limit of {limit} bytes", limit)
 
 
-def _malformed(exc: json.JSONDecodeError) -> PayloadError:
-    return PayloadError(
-        400,
-        {
-            "detail": f"malformed JSON: {exc.msg}",
-            "line": exc.lineno,
-            "column": exc.colno,
-            "position": exc.pos,
-        },
+def _malformed(exc: json.JSONDecodeError) -> MalformedPayloadError:
+    return MalformedPayloadError(
+        f"malformed JSON: {exc.msg}", line=exc.lineno, column=exc.colno, position=exc.pos
     )
 
 
@@ -223,25 +205,17 @@ def parse_body(body: bytes, media_type: str) -> tuple[list[Any], dict[int, list[
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PayloadError(400, {"detail": "body is not UTF-8", "position": exc.start}) from None
+        raise MalformedPayloadError("body is not UTF-8", position=exc.start) from None
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _malformed(exc) from None
     except RecursionError:
-        raise PayloadError(400, {"detail": "malformed JSON: nested too deep"}) from None
+        raise MalformedPayloadError("malformed JSON: nested too deep") from None
     except ValueError:  # e.g. an integer of more than 4,300 digits
-        raise PayloadError(400, {"detail": "malformed JSON: a number too long to read"}) from None
+        raise MalformedPayloadError("malformed JSON: a number too long to read") from None
     if not isinstance(parsed, list):
-        raise PayloadError(
-            422,
-            {
-                "detail": "invalid input",
-                "errors": [
-                    {"field": "body", "rule": "type", "message": "must be a JSON array of records"}
-                ],
-            },
-        )
+        raise InvalidInputError([Problem("body", "type", "must be a JSON array of records")])
     return parsed, {}
 
 
@@ -284,10 +258,7 @@ async def post_telemetry(
     vin: str = Depends(authenticated_vin),
     container: Container = Depends(get_container),
 ) -> Any:
-    try:
-        records, malformed = await read_records(request, container.settings.max_payload_bytes)
-    except PayloadError as exc:
-        return exc.response()
+    records, malformed = await read_records(request, container.settings.max_payload_bytes)
     result = await run_in_threadpool(
         container.ingest.ingest,
         records,

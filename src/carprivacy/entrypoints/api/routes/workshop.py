@@ -27,7 +27,6 @@ from carprivacy.entrypoints.api.deps import get_container
 from carprivacy.entrypoints.api.routes.telemetry import (
     REQUEST_BODY,
     IngestAnswer,
-    PayloadError,
     answer,
     read_records,
 )
@@ -54,10 +53,7 @@ async def post_workshop_telemetry(
     purpose: str = Depends(get_purpose),
     container: Container = Depends(get_container),
 ) -> Any:
-    try:
-        records, malformed = await read_records(request, container.settings.max_payload_bytes)
-    except PayloadError as exc:
-        return exc.response()
+    records, malformed = await read_records(request, container.settings.max_payload_bytes)
     result = await run_in_threadpool(
         container.workshop.collect,
         caller,

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from carprivacy.domain.audit import AuditEntry, Finding, Verification
 from carprivacy.domain.automated_decisions import AutomatedDecision, ReviewRequest
 from carprivacy.domain.monitoring import Alert
-from carprivacy.services.identity.callers import CallerRecord, Token
+from carprivacy.services.identity.callers import CallerRecord
+from carprivacy.services.identity.tokens import Token
 
 
 class TokenOut(BaseModel):

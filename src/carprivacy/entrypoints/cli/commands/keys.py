@@ -34,11 +34,11 @@ def rotate_master(
     from rich.console import Console
     from rich.progress import Progress
 
-    from carprivacy.adapters.crypto.envelope import CiphertextError, UnknownMasterKeyError
-    from carprivacy.adapters.crypto.rotation import RotationError, rotate_master_key
+    from carprivacy.adapters.crypto.rotation import rotate_master_key
     from carprivacy.adapters.db.engine import make_engine
     from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
     from carprivacy.config import load_settings
+    from carprivacy.domain.errors import CiphertextError, RotationError, UnknownMasterKeyError
 
     settings = load_settings()
     if settings.master_key is not None and new_key_file is None:

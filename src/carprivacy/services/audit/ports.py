@@ -1,0 +1,61 @@
+"""The ports of the audit room (SPEC U3): the trail the gate records to, where the hash-chained
+log and the alerts are kept, and who signs the log's checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from carprivacy.domain.access import Decision, DecisionRequest
+from carprivacy.domain.audit import AuditEntry, Checkpoint
+from carprivacy.domain.monitoring import Alert
+
+if TYPE_CHECKING:
+    from carprivacy.services.audit.trail import AuditQuery
+
+
+class AuditTrail(Protocol):
+    """Where the decision engine records every decision (the agreed port)."""
+
+    def record(self, request: DecisionRequest, decision: Decision) -> None: ...
+
+
+class AuditLogRepository(Protocol):
+    def head(self) -> tuple[int, str] | None: ...
+
+    def append(self, entries: Sequence[AuditEntry]) -> None:
+        """All or nothing; raises AuditChainConflictError when a seq is already taken."""
+        ...
+
+    def iter_entries(self, batch: int = 5000) -> Iterator[AuditEntry]: ...
+
+    def find(self, query: AuditQuery) -> list[AuditEntry]: ...
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    def checkpoints(self) -> list[Checkpoint]: ...
+
+
+class AlertRepository(Protocol):
+    def add(self, new: Sequence[Alert]) -> int:
+        """Store the alerts not stored yet; returns how many were new."""
+        ...
+
+    def list(self, since: datetime | None = None, limit: int = 100) -> list[Alert]: ...
+
+
+class CheckpointSigner(Protocol):
+    """Signs checkpoint payloads and checks signatures. The key lives outside the database; a
+    signature made under another key, or over another payload, does not check."""
+
+    @property
+    def key_id(self) -> str:
+        """Names the signing key in each checkpoint (a verifier picks the key by it)."""
+        ...
+
+    def sign(self, payload: bytes) -> str: ...
+
+    def check(self, payload: bytes, signature: str, key_id: str) -> bool:
+        """True only for a signature of ``payload`` under this signer's key ``key_id``."""
+        ...
