@@ -27,6 +27,7 @@ from carprivacy.adapters.db.tables.telemetry import (
     telemetry_quarantine,
     vehicle_credentials,
 )
+from carprivacy.domain.errors import ConflictError
 from carprivacy.domain.telemetry import (
     QuarantineRow,
     StoredValue,
@@ -98,7 +99,7 @@ class _PurposesJson(dict[tuple[str, ...], str]):
         return text
 
 
-class _TakenKeysError(Exception):  # a signal within ``store``, never raised out of it
+class _TakenKeysError(ConflictError):  # a signal within ``store``, never raised out of it
     """Some natural keys of the batch are taken: roll back, report them."""
 
     def __init__(self, found: Mapping[int, StoredValue]) -> None:
