@@ -23,7 +23,9 @@ class InMemoryDecisionFacts:
     state: SubjectStateRepository
     master: InMemoryMasterFacts | InMemoryMasterData
 
-    def snapshot(self, subject_ids: Collection[str], vehicle_ids: Collection[str]) -> FactsSnapshot:
+    def snapshot(
+        self, subject_ids: Collection[str], vehicle_ids: Collection[str], *, countries: bool = True
+    ) -> FactsSnapshot:
         master = self.master
         if isinstance(master, InMemoryMasterData):
             master = master_facts_of(master)
@@ -31,7 +33,7 @@ class InMemoryDecisionFacts:
         fleets = {v: tuple(master.fleets_of(v)) for v in vehicle_ids}
         subjects = {
             s: SubjectRecord(
-                country=master.country_of(s),
+                country=master.country_of(s) if countries else None,
                 consents=tuple(self.state.consents(s)),
                 objections=tuple(self.state.objections(s)),
                 overrides=tuple(self.state.overrides(s)),

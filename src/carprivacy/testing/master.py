@@ -168,11 +168,14 @@ class InMemoryMasterDataUnitOfWork:
                 live.update(getattr(self._snapshot, name))
         self._snapshot = None
 
-    def snapshot(self, subject_ids: Collection[str], vehicle_ids: Collection[str]) -> FactsSnapshot:
+    def snapshot(
+        self, subject_ids: Collection[str], vehicle_ids: Collection[str], *, countries: bool = True
+    ) -> FactsSnapshot:
         """The decision facts of this store and the subject state, as they are now."""
         from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 
-        return InMemoryDecisionFacts(self._state, self._store).snapshot(subject_ids, vehicle_ids)
+        facts = InMemoryDecisionFacts(self._state, self._store)
+        return facts.snapshot(subject_ids, vehicle_ids, countries=countries)
 
     def commit(self) -> None:
         self.commits += 1

@@ -32,7 +32,17 @@ class DecisionService:
         """The facts of each request, from one read of the decision facts."""
         subjects = {r.subject_id for r in requests if r.subject_id is not None}
         vehicles = {r.vehicle_id for r in requests if r.vehicle_id is not None}
-        return self._cut(requests, self.facts.snapshot(subjects, vehicles))
+        snapshot = self.facts.snapshot(subjects, vehicles, countries=self.needs_country(requests))
+        return self._cut(requests, snapshot)
+
+    def needs_country(self, requests: Sequence[DecisionRequest]) -> bool:
+        """Whether any request's recipient is limited to service countries (then the subject's
+        country of residence is a fact of its decision)."""
+        for r in requests:
+            static = self.policy.static(r.purpose, r.caller, r.categories)
+            if not isinstance(static, Reason) and static.service_countries:
+                return True
+        return False
 
     @staticmethod
     def _cut(requests: Sequence[DecisionRequest], snapshot: FactsSnapshot) -> list[SubjectFacts]:

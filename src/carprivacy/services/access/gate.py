@@ -168,7 +168,11 @@ class Gate(Generic[S]):
             except NotFoundError as error:
                 record, missing = None, error
             probe = record or Record({}, subject_id, vehicle_id)
-            snapshot = session.snapshot(_ids([probe.subject_id]), _ids([probe.vehicle_id]))
+            snapshot = session.snapshot(
+                _ids([probe.subject_id]),
+                _ids([probe.vehicle_id]),
+                countries=self._countries(reading, view),
+            )
         request = self._request(reading, view, at, extra, probe.subject_id, probe.vehicle_id)
         if record is None:
             self._unknown(reading, request, missing)
@@ -203,6 +207,7 @@ class Gate(Generic[S]):
             snapshot = session.snapshot(
                 _ids([subject_id, *(r.subject_id for r in found)]),
                 _ids([vehicle_id, *(r.vehicle_id for r in found)]),
+                countries=self._countries(reading, view),
             )
         named = self._request(reading, view, at, extra, subject_id, vehicle_id)
         if records is None:
@@ -247,7 +252,9 @@ class Gate(Generic[S]):
         with self.session() as session:
             refs = list(index(session))
             snapshot = session.snapshot(
-                _ids(r.subject_id for r in refs), _ids(r.vehicle_id for r in refs)
+                _ids(r.subject_id for r in refs),
+                _ids(r.vehicle_id for r in refs),
+                countries=self._countries(reading, view),
             )
         requests = [
             self._request(reading, view, at, extra, r.subject_id, r.vehicle_id) for r in refs
@@ -297,7 +304,9 @@ class Gate(Generic[S]):
     ) -> Iterator[dict[str, object]]:
         with self.session() as session:
             snapshot = session.snapshot(
-                _ids(r.subject_id for r in batch), _ids(r.vehicle_id for r in batch)
+                _ids(r.subject_id for r in batch),
+                _ids(r.vehicle_id for r in batch),
+                countries=self._countries(reading, view),
             )
         requests = [
             self._request(reading, view, at, extra, r.subject_id, r.vehicle_id) for r in batch
@@ -324,6 +333,10 @@ class Gate(Generic[S]):
             vehicle_id=vehicle_id,
             extra=dict(extra),
         )
+
+    def _countries(self, reading: Reading, view: View) -> bool:
+        """Whether this reading's decisions need the subjects' countries of residence."""
+        return self.decisions.needs_country([self._request(reading, view, self.clock(), {})])
 
     def _unknown(
         self, reading: Reading, request: DecisionRequest, missing: NotFoundError | None

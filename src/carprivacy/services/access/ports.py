@@ -13,10 +13,12 @@ from carprivacy.domain.decision_facts import FactsSnapshot
 
 class DecisionFacts(Protocol):
     """Every fact a decision needs (consents, objections, overrides, restrictions, contracts,
-    usage and fleet periods, country) for some subjects and vehicles, in one transaction."""
+    usage and fleet periods, country) for some subjects and vehicles, in one transaction.
+    ``countries=False``: the decisions need no country of residence (none of their recipients
+    is limited to service countries), so none is opened."""
 
     def snapshot(
-        self, subject_ids: Collection[str], vehicle_ids: Collection[str]
+        self, subject_ids: Collection[str], vehicle_ids: Collection[str], *, countries: bool = True
     ) -> FactsSnapshot: ...
 
 

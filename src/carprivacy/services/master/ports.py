@@ -122,6 +122,8 @@ class MasterDataUnitOfWork(Protocol):
 
     def commit(self) -> None: ...
 
-    def snapshot(self, subject_ids: Collection[str], vehicle_ids: Collection[str]) -> FactsSnapshot:
+    def snapshot(
+        self, subject_ids: Collection[str], vehicle_ids: Collection[str], *, countries: bool = True
+    ) -> FactsSnapshot:
         """The decision facts of these subjects and vehicles, read in this transaction."""
         ...

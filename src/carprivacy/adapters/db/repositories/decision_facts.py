@@ -45,14 +45,20 @@ class SqlDecisionFacts:
         bound._conn = conn
         return bound
 
-    def snapshot(self, subject_ids: Collection[str], vehicle_ids: Collection[str]) -> FactsSnapshot:
+    def snapshot(
+        self, subject_ids: Collection[str], vehicle_ids: Collection[str], *, countries: bool = True
+    ) -> FactsSnapshot:
         if self._conn is not None:
-            return self._read(self._conn, subject_ids, vehicle_ids)
+            return self._read(self._conn, subject_ids, vehicle_ids, countries)
         with self._engine.connect() as conn, conn.begin():
-            return self._read(conn, subject_ids, vehicle_ids)
+            return self._read(conn, subject_ids, vehicle_ids, countries)
 
     def _read(
-        self, conn: Connection, subject_ids: Collection[str], vehicle_ids: Collection[str]
+        self,
+        conn: Connection,
+        subject_ids: Collection[str],
+        vehicle_ids: Collection[str],
+        with_countries: bool,
     ) -> FactsSnapshot:
         usage: dict[str, list[UsagePeriod]] = {v: [] for v in vehicle_ids}
         fleets: dict[str, list[FleetPeriod]] = {v: [] for v in vehicle_ids}
@@ -79,11 +85,15 @@ class SqlDecisionFacts:
         covers: dict[str, list[ContractCover]] = {}
         for start in range(0, len(wanted), CHUNK):
             ids = wanted[start : start + CHUNK]
-            rows = conn.execute(
-                select(customers.c.id, customers.c.country).where(customers.c.id.in_(ids))
-            )
-            for row in rows:
-                countries[row.id] = self._country(row.id, row.country)
+            if with_countries:
+                rows = conn.execute(
+                    select(customers.c.id, customers.c.country).where(customers.c.id.in_(ids))
+                )
+                for row in rows:
+                    countries[row.id] = self._country(row.id, row.country)
+            else:  # known or not; no country opened
+                for (known,) in conn.execute(select(customers.c.id).where(customers.c.id.in_(ids))):
+                    countries[known] = None
             query = (
                 select(contracts)
                 .where(contracts.c.customer_id.in_(ids))

@@ -427,9 +427,11 @@ class SqlMasterDataUnitOfWork:
         self._facts = SqlDecisionFacts(self._engine, self._cipher).on(conn)
         return self
 
-    def snapshot(self, subject_ids: Collection[str], vehicle_ids: Collection[str]) -> FactsSnapshot:
+    def snapshot(
+        self, subject_ids: Collection[str], vehicle_ids: Collection[str], *, countries: bool = True
+    ) -> FactsSnapshot:
         """The decision facts of these subjects and vehicles, read in this transaction."""
-        return self._facts.snapshot(subject_ids, vehicle_ids)
+        return self._facts.snapshot(subject_ids, vehicle_ids, countries=countries)
 
     def __exit__(
         self,
