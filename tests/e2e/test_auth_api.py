@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.adapters.email.outbox import FileEmailOutbox
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.access import (
     Caller,
@@ -45,7 +45,7 @@ def settings_for(tmp_path: Path, url: str | None = None) -> Settings:
 
 @pytest.fixture
 def client(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
-    container = build_container(settings_for(tmp_path), engine=engine)
+    container = bootstrap(settings_for(tmp_path), engine=engine)
     with TestClient(create_app(container)) as c:
         yield c
 
@@ -190,7 +190,7 @@ def test_password_login_refuses_wrong_passwords_and_disabled_callers(client: Tes
 
 
 def _record(client: TestClient, n: int, subject: str = "cust-1") -> None:
-    container = client.app.state.container  # type: ignore[attr-defined]
+    container = client.app.state.services  # type: ignore[attr-defined]
     c = Caller("p_agent", CallerKind.PERSON, Role.CUSTOMER_SERVICE, "mini_nl")
     for i in range(n):
         req = DecisionRequest(
@@ -304,7 +304,7 @@ def test_cli_adds_lists_and_verifies(
     assert runner.invoke(cli, ["callers", "rotate-secret", "desk"]).exit_code == 1  # a person
     listed = runner.invoke(cli, ["callers", "list"]).output
     assert "desk" in listed and "fleet:read" in listed and "passphrase" not in listed
-    container = build_container(settings_for(tmp_path, db_url), engine=engine)
+    container = bootstrap(settings_for(tmp_path, db_url), engine=engine)
     c = Caller("desk", CallerKind.PERSON, Role.DEALER, "dealers")
     for i in range(3):
         container.audit.record(

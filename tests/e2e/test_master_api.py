@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.tables.master import contracts, customers, vehicles
-from carprivacy.bootstrap import build_container, load_policy
+from carprivacy.bootstrap import bootstrap, load_policy
 from carprivacy.config import Settings
 from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.app import create_app
@@ -53,7 +53,7 @@ def client(engine: Engine, tmp_path: Path, policy: Policy) -> Iterator[TestClien
     settings = Settings(
         data_dir=tmp_path, admin_token=SecretStr(TOKEN), argon2_time_cost=1, argon2_memory_kib=8
     )
-    container = build_container(settings, engine=engine, policy=policy)  # real cipher
+    container = bootstrap(settings, engine=engine, policy=policy)  # real cipher
     with TestClient(create_app(container)) as c:
         officer = {
             "id": "officer",
@@ -279,7 +279,7 @@ def test_openapi_documents_the_master_data_routes(client: TestClient) -> None:
 def test_an_erased_customer_is_listed_without_contact_data(client: TestClient) -> None:
     c = _post(client, "/v1/customers", CUSTOMER)
     keep = _post(client, "/v1/customers", {**CUSTOMER, "first_name": "Joost"})
-    container = client.app.state.container  # type: ignore[attr-defined]
+    container = client.app.state.services  # type: ignore[attr-defined]
     container.cipher.destroy_key(f"subject:{c['id']}")
     got = client.get(f"/v1/customers/{c['id']}", headers=READ).json()
     assert got["erased"] is True and got["surname"] is None and got["email"] is None
