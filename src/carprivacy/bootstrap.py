@@ -137,7 +137,7 @@ class MqttOptions:
 MqttWorkerFactory = Callable[..., "MqttIngestWorker"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Services:
     """Every use case, wired. Routes reach them through ``entrypoints/api/deps.py``; commands
     through :func:`bootstrap`."""
