@@ -47,7 +47,7 @@ from carprivacy.adapters.db.repositories.telemetry import (
     SqlTelemetryRepository,
     _sqlite_time,
 )
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import load_settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.domain.telemetry import QuarantineRow, TelemetryRow
@@ -84,7 +84,7 @@ class CapturingRepository:
         return self.inner.store(rows, quarantine, taken)
 
 
-def setup_fleet(container: Container, vehicles: int, since: datetime) -> list[str]:
+def setup_fleet(container: Services, vehicles: int, since: datetime) -> list[str]:
     vins = []
     for n in range(vehicles):
         vin = f"WMWBENCH{n:09d}"
@@ -209,7 +209,7 @@ def raw_insert(
 
 
 def pipeline(
-    container: Container, batches: list[list[dict[str, Any]]], now: datetime
+    container: Services, batches: list[list[dict[str, Any]]], now: datetime
 ) -> tuple[float, float]:
     ingest = container.ingest
     started, cpu = time.perf_counter(), time.process_time()
@@ -237,7 +237,7 @@ def run(name: str, url: str, args: argparse.Namespace) -> dict[str, float]:
             database_url=url,
             master_key=SecretStr(base64.b64encode(new_master_key()).decode()),
         )
-        container = build_container(settings, engine=engine)
+        container = bootstrap(settings, engine=engine)
         now = datetime.now(UTC)
         start = now - timedelta(days=2)
         vins = setup_fleet(container, args.vehicles, start - timedelta(days=1))

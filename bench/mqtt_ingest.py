@@ -45,7 +45,7 @@ from carprivacy.adapters.crypto.master_key import new_master_key
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.engine import make_engine
 from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig, TelemetrySink
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import load_settings
 from carprivacy.entrypoints.cli.commands.simulate import register_demo_fleet
 from carprivacy.services.demo.simulation import FleetSimulator, demo_vins
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 database_url=url,
                 master_key=SecretStr(base64.b64encode(new_master_key()).decode()),
             )
-            container = build_container(settings, engine=engine)
+            container = bootstrap(settings, engine=engine)
             vins = register_demo_fleet(container, demo_vins(args.vehicles, seed=7))
             base = f"bench{uuid.uuid4().hex[:8]}"
             path = Path(tmp) / "messages.ndjson"

@@ -1,260 +1,435 @@
 """The composition root: the only place that wires adapters into services.
 
-Nothing connects at import time; ``build_container`` is called by the API factory and the CLI.
+:func:`bootstrap` takes every dependency as a keyword whose default is the production adapter
+(the SQL store, the key files, the policy file, the e-mail outbox) and returns :class:`Services`:
+plain attributes, one per use case, built once. Tests call the same function with fakes
+(``carprivacy.testing.bootstrap_in_memory`` passes the in-memory ones). Nothing connects at import
+time, and building connects to nothing either: the engine opens a connection on first use.
+
+Each service is built by its own ``build_*`` function below, so a change to one constructor is a
+change to one function.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import Engine
-
-from carprivacy.adapters.db.engine import make_engine
 from carprivacy.config import Settings, load_settings
+from carprivacy.domain.errors import Problem
+from carprivacy.domain.monitoring import MonitoringRules
 from carprivacy.domain.policy import Policy
+from carprivacy.domain.signals import SignalCatalogue
+from carprivacy.services.access.automated_decisions import AutomatedDecisionService
+from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.access.disclosure import Disclosure
+from carprivacy.services.access.gate import Gate
+from carprivacy.services.access.ports import AutomatedDecisionRepository, DecisionFacts
+from carprivacy.services.audit.monitoring import MonitoringService
+from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository
+from carprivacy.services.audit.trail import AuditService
+from carprivacy.services.consent.ports import SubjectStateRepository
+from carprivacy.services.consent.subject_state import SubjectStateService
+from carprivacy.services.identity.callers import CallerService, CallerSettings
+from carprivacy.services.identity.ports import CallerRepository, EmailOutbox
+from carprivacy.services.ingestion.pipeline import IngestService
+from carprivacy.services.ingestion.ports import (
+    ConsentLookup,
+    TelemetryRepository,
+    VehicleCredentialRepository,
+    VehicleDirectory,
+)
+from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
+from carprivacy.services.ingestion.workshop import WorkshopCollector
+from carprivacy.services.master.ports import MasterDataUnitOfWork
 from carprivacy.services.master.service import MasterDataService
 from carprivacy.services.ports.crypto import FieldCipher
+from carprivacy.services.ports.operations import (
+    Database,
+    MasterKeyRotation,
+    MasterKeyRotationError,
+    QuarantineReader,
+    RotationOutcome,
+)
 
 if TYPE_CHECKING:
-    from carprivacy.adapters.crypto.envelope import EnvelopeCipher
-    from carprivacy.adapters.db.repositories.telemetry import SqlTelemetryRepository
-    from carprivacy.domain.signals import SignalCatalogue
-    from carprivacy.services.access.automated_decisions import AutomatedDecisionService
-    from carprivacy.services.access.decisions import DecisionService
-    from carprivacy.services.access.disclosure import Disclosure
-    from carprivacy.services.access.gate import Gate
-    from carprivacy.services.audit.monitoring import MonitoringService
-    from carprivacy.services.audit.trail import AuditService
-    from carprivacy.services.consent.subject_state import SubjectStateService
-    from carprivacy.services.identity.callers import CallerService
-    from carprivacy.services.ingestion.pipeline import IngestService
-    from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
-    from carprivacy.services.ingestion.workshop import WorkshopCollector
+    from sqlalchemy import Engine
 
+    from carprivacy.adapters.mqtt.worker import MqttIngestWorker, WorkerStats
 
-@dataclass
-class Container:
-    settings: Settings
-    engine: Engine
-    policy: Policy
-    # Services wired per capability; see build_container.
-    services: dict[str, Any] = field(default_factory=dict)
-    _master: MasterDataService | None = field(default=None, init=False, repr=False)
-    catalogue: SignalCatalogue | None = None  # the signal catalogue, checked against the policy
-    _cipher: EnvelopeCipher | None = field(default=None, init=False, repr=False)
-    _ingest: IngestService | None = field(default=None, init=False, repr=False)
-    _vehicle_credentials: VehicleCredentialService | None = field(
-        default=None, init=False, repr=False
-    )
-    _workshop: WorkshopCollector | None = field(default=None, init=False, repr=False)
-
-    @property
-    def cipher(self) -> EnvelopeCipher:
-        """Envelope encryption: per-owner data keys under the master key, which
-        is read (or, on first run, created) when first needed, and read again when a rotation
-        in another process changed it (docs/adr/master-key-rotation.md)."""
-        if self._cipher is None:
-            from functools import partial
-
-            from carprivacy.adapters.crypto.envelope import EnvelopeCipher
-            from carprivacy.adapters.crypto.master_key import load_master_key
-            from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
-
-            self._cipher = EnvelopeCipher(
-                SqlDataKeyRepository(self.engine), partial(load_master_key, self.settings)
-            )
-        return self._cipher
-
-    @property
-    def telemetry(self) -> SqlTelemetryRepository:
-        from carprivacy.adapters.db.repositories.telemetry import SqlTelemetryRepository
-
-        return SqlTelemetryRepository(self.engine)
-
-    @property
-    def ingest(self) -> IngestService:
-        """Telemetry ingestion for every transport (SPEC I1-I3)."""
-        if self._ingest is None:
-            from datetime import timedelta
-
-            from carprivacy.adapters.catalogue import load_catalogue
-            from carprivacy.adapters.db.repositories.subject_state import (
-                SqlSubjectStateRepository,
-            )
-            from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
-            from carprivacy.services.ingestion.pipeline import IngestService
-
-            self.catalogue = self.catalogue or load_catalogue()
-            self._ingest = IngestService(
-                self.policy,
-                self.catalogue,
-                self.telemetry,
-                SqlVehicleDirectory(self.engine),
-                self.cipher,
-                max_future_skew=timedelta(seconds=self.settings.max_future_skew_seconds),
-                # OBFCM: a refusal stops collection (C3)
-                consents=SqlSubjectStateRepository(self.engine, self.cipher),
-            )
-        return self._ingest
-
-    @property
-    def workshop(self) -> WorkshopCollector:
-        """Telemetry a workshop uploads, decided by the engine first (source ``workshop``)."""
-        if self._workshop is None:
-            from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
-            from carprivacy.services.ingestion.workshop import WorkshopCollector
-
-            ingest = self.ingest
-            self._workshop = WorkshopCollector(
-                self.decisions,
-                ingest,
-                ingest.catalogue,
-                SqlVehicleDirectory(self.engine),
-                self.settings.workshop_organisations,
-            )
-        return self._workshop
-
-    @property
-    def vehicle_credentials(self) -> VehicleCredentialService:
-        """Per-vehicle bearer tokens for HTTP ingestion."""
-        if self._vehicle_credentials is None:
-            from carprivacy.adapters.db.repositories.telemetry import (
-                SqlVehicleCredentialRepository,
-            )
-            from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
-
-            self._vehicle_credentials = VehicleCredentialService(
-                SqlVehicleCredentialRepository(self.engine), utc_now
-            )
-        return self._vehicle_credentials
-
-    @property
-    def master(self) -> MasterDataService:
-        """Master data use cases (SPEC I4) on the SQL store; sensitive columns go through
-        ``self.cipher`` (the FieldCipher wired by the crypto adapter)."""
-        if self._master is None:
-            from carprivacy.adapters.db.repositories.master import SqlMasterDataUnitOfWork
-
-            cipher: FieldCipher = self.cipher
-            engine = self.engine
-            self._master = MasterDataService(
-                lambda: SqlMasterDataUnitOfWork(engine, cipher),
-                utc_now,
-                controllers={c.id: c.account_owner for c in self.policy.controllers},
-            )
-        return self._master
-
-    # -- access: callers, audit log, monitoring, automated decisions --------------
-    _access: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-
-    @property
-    def callers(self) -> CallerService:
-        return self._access_part("callers")  # type: ignore[no-any-return]
-
-    @property
-    def audit(self) -> AuditService:
-        """The AuditTrail port (hash-chained log); monitoring observes every append."""
-        return self._access_part("audit")  # type: ignore[no-any-return]
-
-    @property
-    def monitoring(self) -> MonitoringService:
-        return self._access_part("monitoring")  # type: ignore[no-any-return]
-
-    @property
-    def automated_decisions(self) -> AutomatedDecisionService:
-        return self._access_part("automated_decisions")  # type: ignore[no-any-return]
-
-    # -- decisions: the policy engine, subject state, disclosure ------------------
-    _decision_parts: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-
-    @property
-    def decisions(self) -> DecisionService:
-        """The decision engine over the SQL subject state and master data; audits every call."""
-        return self._decision_part("decisions")  # type: ignore[no-any-return]
-
-    @property
-    def gate(self) -> Gate[Any]:
-        """Every read of personal data: decided, released in its form, audited."""
-        return self._decision_part("gate")  # type: ignore[no-any-return]
-
-    @property
-    def subject_state(self) -> SubjectStateService:
-        return self._decision_part("subject_state")  # type: ignore[no-any-return]
-
-    @property
-    def disclosure(self) -> Disclosure:
-        return self._decision_part("disclosure")  # type: ignore[no-any-return]
-
-    def _decision_part(self, name: str) -> Any:
-        if not self._decision_parts:
-            self._decision_parts.update(_build_decisions(self))
-        return self._decision_parts[name]
-
-    def _access_part(self, name: str) -> Any:
-        if not self._access:
-            self._access.update(_build_access(self))
-        return self._access[name]
-
-    def close(self) -> None:
-        self.engine.dispose()
+Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _build_decisions(container: Container) -> dict[str, Any]:
-    """Decision service, the gate, subject state and disclosure."""
-    from carprivacy.adapters.db.repositories.decision_facts import SqlDecisionFacts
-    from carprivacy.adapters.db.repositories.master import SqlMasterDataUnitOfWork
-    from carprivacy.adapters.db.repositories.subject_state import SqlSubjectStateRepository
-    from carprivacy.adapters.keyfile import read_or_create_secret
-    from carprivacy.services.access.decisions import DecisionService
-    from carprivacy.services.access.disclosure import Disclosure
-    from carprivacy.services.access.gate import Gate
-    from carprivacy.services.consent.subject_state import SubjectStateService
-
-    engine, cipher = container.engine, container.cipher
-    state = SqlSubjectStateRepository(engine, cipher)
-    secret, _ = read_or_create_secret(container.settings.data_dir / "pseudonym.key")
-    decisions = DecisionService(container.policy, SqlDecisionFacts(engine, cipher), container.audit)
-    return {
-        "decisions": decisions,
-        "gate": Gate(
-            container.policy,
-            decisions,
-            lambda: SqlMasterDataUnitOfWork(engine, cipher),
-            secret,
-            utc_now,
-        ),
-        "subject_state": SubjectStateService(container.policy, state),
-        "disclosure": Disclosure(container.policy, secret),
-    }
+class TelemetryStore(TelemetryRepository, QuarantineReader, Protocol):
+    """What :class:`Services` keeps of the telemetry store: ingestion writes, the CLI lists."""
 
 
-def _build_access(container: Container) -> dict[str, Any]:
-    """Callers, audit, monitoring and automated decisions on the SQL store."""
-    import base64
-    import hashlib
-    import hmac
-    from datetime import timedelta
+# -- the services object ------------------------------------------------------------------------
 
-    from carprivacy.adapters.crypto.passwords import Argon2PasswordHasher
+
+@dataclass(frozen=True)
+class Secrets:
+    """The process secrets: the audit checkpoint signing seed, the token key, the pseudonym key."""
+
+    audit_seed: bytes
+    token_key: bytes
+    pseudonym_key: bytes
+
+    @property
+    def audit_pseudonym_key(self) -> bytes:
+        return hmac.new(self.audit_seed, b"carprivacy audit pseudonyms", hashlib.sha256).digest()
+
+    @property
+    def email_lookup_key(self) -> bytes:
+        return hmac.new(self.token_key, b"carprivacy caller e-mail lookup", hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class PolicyDocuments:
+    """Reading and checking policy files, rendering the notice and the Art. 30 register."""
+
+    load: Callable[[Path], Policy]  # PolicyError listing every problem
+    read: Callable[[Path], str]  # PolicyError when the file cannot be read
+    check: Callable[[str, str], tuple[Policy | None, list[Problem]]]  # (text, where it came from)
+    notice: Callable[[Policy, str, str], str]  # (policy, lang, fmt)
+    register: Callable[[Policy, str, str], str]  # (policy, fmt, lang)
+    register_rows: Callable[[Policy, str], list[dict[str, Any]]]  # (policy, lang)
+    schema: Callable[[], dict[str, Any]]  # the JSON Schema of the policy file
+
+
+@dataclass(frozen=True)
+class MqttOptions:
+    """What a command line may set for one MQTT worker; None means the setting in force."""
+
+    topic: str | None = None
+    group: str | None = None
+    no_group: bool = False
+    client_id: str | None = None
+    batch_size: int | None = None
+    batch_ms: int | None = None
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = None
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    session_expiry: int | None = None
+    inflight: int = 65_535
+
+
+MqttWorkerFactory = Callable[..., "MqttIngestWorker"]
+
+
+@dataclass
+class Services:
+    """Every use case, wired. Routes reach them through ``entrypoints/api/deps.py``; commands
+    through :func:`bootstrap`."""
+
+    settings: Settings
+    policy: Policy
+    catalogue: SignalCatalogue
+    cipher: FieldCipher
+    database: Database
+    documents: PolicyDocuments
+    master: MasterDataService
+    telemetry: TelemetryStore
+    ingest: IngestService
+    vehicle_credentials: VehicleCredentialService
+    audit: AuditService
+    monitoring: MonitoringService
+    callers: CallerService
+    automated_decisions: AutomatedDecisionService
+    decisions: DecisionService
+    gate: Gate[Any]
+    subject_state: SubjectStateService
+    disclosure: Disclosure
+    workshop: WorkshopCollector
+    mqtt_worker: MqttWorkerFactory  # (options=MqttOptions(), on_batch=None) -> the worker
+    rotate_master_key: MasterKeyRotation
+
+    def close(self) -> None:
+        self.database.dispose()
+
+
+SERVICE_NAMES = tuple(f.name for f in fields(Services))
+
+
+# -- one function per service ----------------------------------------------------------------------
+
+
+def build_master(
+    policy: Policy, unit_of_work: Callable[[], MasterDataUnitOfWork], clock: Clock
+) -> MasterDataService:
+    """Master data use cases (SPEC I4)."""
+    return MasterDataService(
+        unit_of_work, clock, controllers={c.id: c.account_owner for c in policy.controllers}
+    )
+
+
+def build_ingest(
+    settings: Settings,
+    policy: Policy,
+    catalogue: SignalCatalogue,
+    telemetry: TelemetryRepository,
+    vehicles: VehicleDirectory,
+    cipher: FieldCipher,
+    consents: ConsentLookup,
+) -> IngestService:
+    """Telemetry ingestion for every transport (SPEC I1-I3); a refusal stops collection (C3)."""
+    return IngestService(
+        policy,
+        catalogue,
+        telemetry,
+        vehicles,
+        cipher,
+        max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
+        consents=consents,
+    )
+
+
+def build_workshop(
+    settings: Settings,
+    decisions: DecisionService,
+    ingest: IngestService,
+    vehicles: VehicleDirectory,
+) -> WorkshopCollector:
+    """Telemetry a workshop uploads, decided by the engine first (source ``workshop``)."""
+    return WorkshopCollector(
+        decisions, ingest, ingest.catalogue, vehicles, settings.workshop_organisations
+    )
+
+
+def build_vehicle_credentials(
+    repository: VehicleCredentialRepository, clock: Clock
+) -> VehicleCredentialService:
+    """Per-vehicle bearer tokens for HTTP ingestion."""
+    return VehicleCredentialService(repository, clock)
+
+
+def build_audit(
+    settings: Settings, repository: AuditLogRepository, secrets: Secrets, clock: Clock
+) -> AuditService:
+    """The hash-chained audit log with signed checkpoints (SPEC U3)."""
     from carprivacy.adapters.crypto.signing import Ed25519CheckpointSigner
-    from carprivacy.adapters.crypto.tokens import JwtTokenSigner
-    from carprivacy.adapters.db.repositories import access as repos
-    from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
-    from carprivacy.adapters.email.outbox import FileEmailOutbox
-    from carprivacy.adapters.keyfile import read_or_create_secret
-    from carprivacy.adapters.monitoring.rules_file import load_rules
-    from carprivacy.services.access.automated_decisions import AutomatedDecisionService
-    from carprivacy.services.audit.monitoring import MonitoringService
-    from carprivacy.services.audit.trail import AuditService
-    from carprivacy.services.identity.callers import CallerService, CallerSettings
 
-    s, engine = container.settings, container.engine
+    return AuditService(
+        repository,
+        Ed25519CheckpointSigner(secrets.audit_seed),
+        secrets.audit_pseudonym_key,
+        clock,
+        checkpoint_every=settings.audit_checkpoint_every,
+    )
+
+
+def build_monitoring(
+    audit: AuditService, alerts: AlertRepository, rules: MonitoringRules
+) -> MonitoringService:
+    """Unusual access, flagged as it is logged: monitoring observes every audit append."""
+    monitoring = MonitoringService(alerts, rules)
+    audit.observers.append(monitoring.observe)
+    return monitoring
+
+
+def build_callers(
+    settings: Settings,
+    policy: Policy,
+    repository: CallerRepository,
+    outbox: EmailOutbox,
+    secrets: Secrets,
+    clock: Clock,
+) -> CallerService:
+    """People and machines that use the API, their credentials and tokens (SPEC U1)."""
+    from carprivacy.adapters.crypto.passwords import Argon2PasswordHasher
+    from carprivacy.adapters.crypto.tokens import JwtTokenSigner
+
+    return CallerService(
+        repository,
+        policy,
+        outbox,
+        secrets.token_key,
+        clock,
+        CallerSettings(token_ttl=timedelta(seconds=settings.token_ttl_seconds)),
+        passwords=Argon2PasswordHasher(
+            time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+        ),
+        tokens=JwtTokenSigner(secrets.token_key),
+    )
+
+
+def build_automated_decisions(
+    policy: Policy, repository: AutomatedDecisionRepository, clock: Clock
+) -> AutomatedDecisionService:
+    """Art. 22 decisions and their human reviews."""
+    return AutomatedDecisionService(
+        repository,
+        clock,
+        purposes=frozenset(policy.purposes_by_id),
+        categories=frozenset(policy.categories_by_id),
+    )
+
+
+def build_decisions(
+    policy: Policy, facts: DecisionFacts, audit: AuditService, clock: Clock
+) -> DecisionService:
+    """The decision engine over one read of the decision facts; audits every call."""
+    return DecisionService(policy, facts, audit, clock)
+
+
+def build_gate(
+    policy: Policy,
+    decisions: DecisionService,
+    sessions: Callable[[], MasterDataUnitOfWork],
+    secrets: Secrets,
+    clock: Clock,
+) -> Gate[Any]:
+    """Every read of personal data: decided, released in the policy's form, audited."""
+    return Gate(policy, decisions, sessions, secrets.pseudonym_key, clock)
+
+
+def build_subject_state(policy: Policy, state: SubjectStateRepository) -> SubjectStateService:
+    return SubjectStateService(policy, state)
+
+
+def build_disclosure(policy: Policy, secrets: Secrets) -> Disclosure:
+    return Disclosure(policy, secrets.pseudonym_key)
+
+
+def build_mqtt_worker_factory(settings: Settings, ingest: IngestService) -> MqttWorkerFactory:
+    """A worker per call: the settings in force, overridden by ``options``. ValueError names a
+    bad option; nothing connects until the worker starts."""
+
+    def make(
+        options: MqttOptions | None = None,
+        on_batch: Callable[[WorkerStats], None] | None = None,
+    ) -> MqttIngestWorker:
+        from carprivacy.adapters.mqtt.message import TopicPattern
+        from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig
+
+        o, s = options or MqttOptions(), settings
+        group = None if o.no_group else (o.group or s.mqtt_group)
+        password = o.password
+        if password is None and s.mqtt_password is not None:
+            password = s.mqtt_password.get_secret_value()
+        client_id = o.client_id or s.mqtt_client_id or default_mqtt_client_id(group)
+        config = MqttWorkerConfig(
+            host=o.host or s.mqtt_host,
+            port=o.port or s.mqtt_port,
+            topic=o.topic or s.mqtt_topic,
+            group=group,
+            client_id=client_id,
+            batch_size=o.batch_size or s.mqtt_batch_size,
+            batch_ms=o.batch_ms or s.mqtt_batch_ms,
+            session_expiry_s=(
+                o.session_expiry if o.session_expiry is not None else s.mqtt_session_expiry_seconds
+            ),
+            username=o.username or s.mqtt_username,
+            password=password,
+            tls_ca=o.tls_ca or s.mqtt_tls_ca,
+            tls_cert=o.tls_cert or s.mqtt_tls_cert,
+            tls_key=o.tls_key or s.mqtt_tls_key,
+            max_payload_bytes=s.max_payload_bytes,
+            inflight=o.inflight,
+        )
+        TopicPattern.parse(config.topic).subscription(config.group)
+        return MqttIngestWorker(config, ingest, on_batch=on_batch)
+
+    return make
+
+
+def default_mqtt_client_id(group: str | None) -> str:
+    import socket
+
+    return f"{group or 'carprivacy-ingest'}-{socket.gethostname()}"[:128]
+
+
+def build_master_key_rotation(settings: Settings, data_keys: Any) -> MasterKeyRotation:
+    """Re-wrap every data key under a new master key (docs/adr/master-key-rotation.md); the
+    crypto adapter's errors become :class:`MasterKeyRotationError` here, at the boundary."""
+
+    def rotate(
+        *,
+        new_key_file: Path | None = None,
+        progress: Callable[[int, int], None] = lambda done, total: None,
+        waiting: Callable[[], None] = lambda: None,
+    ) -> RotationOutcome:
+        from carprivacy.adapters.crypto.rotation import rotate_master_key
+        from carprivacy.domain.errors import CiphertextError, RotationError, UnknownMasterKeyError
+
+        try:
+            return rotate_master_key(
+                data_keys, settings, new_key_file=new_key_file, progress=progress, waiting=waiting
+            )
+        except RotationError as exc:
+            raise MasterKeyRotationError(str(exc), stopped=False) from None
+        except UnknownMasterKeyError as exc:  # key ids only, never an owner
+            raise MasterKeyRotationError(
+                f"data_keys: wrapped by master key {exc.master_key_id}, which neither the "
+                "key file nor its .next (nor CARPRIVACY_MASTER_KEY) holds; the rotation stopped "
+                "(keys re-wrapped so far are under the new key); another rotation may have used "
+                "that key: load it, or find it in a backup, before going on",
+                stopped=True,
+            ) from None
+        except CiphertextError as exc:  # a wrapped data key that does not open: no owner named
+            raise MasterKeyRotationError(
+                f"data_keys: {exc}; the rotation stopped", stopped=True
+            ) from None
+
+    return rotate
+
+
+# -- production adapters ---------------------------------------------------------------------------
+
+
+def policy_documents() -> PolicyDocuments:
+    """The policy file adapters (YAML loader, JSON Schema, notice and register renderers)."""
+    from carprivacy.adapters.notice.notice import render_notice
+    from carprivacy.adapters.notice.register import register_rows, render_register
+    from carprivacy.adapters.policy.loader import (
+        check_policy_text,
+        load_policy_file,
+        read_policy_file,
+    )
+    from carprivacy.adapters.policy.schema import PolicyModel
+
+    return PolicyDocuments(
+        load=load_policy_file,
+        read=read_policy_file,
+        check=check_policy_text,
+        notice=render_notice,
+        register=render_register,
+        register_rows=register_rows,
+        schema=PolicyModel.model_json_schema,
+    )
+
+
+def load_policy(settings: Settings) -> Policy:
+    return policy_documents().load(settings.policy_path)
+
+
+def load_catalogue() -> SignalCatalogue:
+    from carprivacy.adapters.catalogue import load_catalogue as load
+
+    return load()
+
+
+def file_secrets(settings: Settings) -> Secrets:
+    """The secrets from configuration, else from key files in the data directory (created with
+    mode 0600 on first run)."""
+    from carprivacy.adapters.keyfile import read_or_create_secret
+
+    s = settings
     if s.audit_signing_key is not None:
         seed = base64.urlsafe_b64decode(s.audit_signing_key.get_secret_value())
     else:
@@ -263,64 +438,223 @@ def _build_access(container: Container) -> dict[str, Any]:
         token_key = hashlib.sha256(s.token_secret.get_secret_value().encode()).digest()
     else:
         token_key, _ = read_or_create_secret(s.data_dir / "token.key")
-    pseudonym_key = hmac.new(seed, b"carprivacy audit pseudonyms", hashlib.sha256).digest()
-    audit = AuditService(
-        repos.SqlAuditLogRepository(engine),
-        Ed25519CheckpointSigner(seed),
-        pseudonym_key,
-        utc_now,
-        checkpoint_every=s.audit_checkpoint_every,
-    )
-    monitoring = MonitoringService(
-        repos.SqlAlertRepository(engine), load_rules(s.monitoring_rules_file)
-    )
-    audit.observers.append(monitoring.observe)
-    callers = CallerService(
-        SqlCallerRepository(
-            engine,
-            container.cipher,
-            hmac.new(token_key, b"carprivacy caller e-mail lookup", hashlib.sha256).digest(),
-        ),
-        container.policy,
-        FileEmailOutbox(s.data_dir / "outbox"),
-        token_key,
-        utc_now,
-        CallerSettings(token_ttl=timedelta(seconds=s.token_ttl_seconds)),
-        passwords=Argon2PasswordHasher(
-            time_cost=s.argon2_time_cost, memory_kib=s.argon2_memory_kib
-        ),
-        tokens=JwtTokenSigner(token_key),
-    )
-    return {
-        "audit": audit,
-        "monitoring": monitoring,
-        "callers": callers,
-        "automated_decisions": AutomatedDecisionService(
-            repos.SqlAutomatedDecisionRepository(engine, container.cipher),
-            utc_now,
-            purposes=frozenset(container.policy.purposes_by_id),
-            categories=frozenset(container.policy.categories_by_id),
-        ),
-    }
+    pseudonym_key, _ = read_or_create_secret(s.data_dir / "pseudonym.key")
+    return Secrets(audit_seed=seed, token_key=token_key, pseudonym_key=pseudonym_key)
 
 
-def load_policy(settings: Settings) -> Policy:
-    from carprivacy.adapters.policy.loader import load_policy_file
+def sql_database(settings: Settings, engine: Engine | None = None) -> Database:
+    """The SQL database alone (``carprivacy db``): no policy, no keys."""
+    from carprivacy.adapters.db.database import SqlDatabase
+    from carprivacy.adapters.db.engine import make_engine
 
-    return load_policy_file(settings.policy_path)
+    return SqlDatabase(engine or make_engine(settings.resolved_database_url))
 
 
-def build_container(
+def with_admin_token(settings: Settings) -> tuple[Settings, Path | None, bool]:
+    """``settings`` with an administrator token: the configured one, else the one kept in
+    ``<data_dir>/admin.token`` (created, mode 0600, on first run). Returns the settings, the
+    token file when one was used and whether it was created."""
+    if settings.admin_token is not None:
+        return settings, None, False
+    from pydantic import SecretStr
+
+    from carprivacy.adapters.keyfile import read_or_create_token
+
+    token_file = settings.data_dir / "admin.token"
+    token, created = read_or_create_token(token_file)
+    return settings.model_copy(update={"admin_token": SecretStr(token)}), token_file, created
+
+
+# -- the composition root --------------------------------------------------------------------------
+
+
+def bootstrap(
     settings: Settings | None = None,
     *,
     engine: Engine | None = None,
     policy: Policy | None = None,
-) -> Container:
+    catalogue: SignalCatalogue | None = None,
+    clock: Clock = utc_now,
+    secrets: Secrets | None = None,
+    cipher: FieldCipher | None = None,
+    data_keys: Any = None,
+    database: Database | None = None,
+    documents: PolicyDocuments | None = None,
+    master_unit_of_work: Callable[[], MasterDataUnitOfWork] | None = None,
+    decision_facts: DecisionFacts | None = None,
+    telemetry: TelemetryStore | None = None,
+    vehicles: VehicleDirectory | None = None,
+    subject_states: SubjectStateRepository | None = None,
+    consents: ConsentLookup | None = None,
+    vehicle_credentials: VehicleCredentialRepository | None = None,
+    audit_log: AuditLogRepository | None = None,
+    alerts: AlertRepository | None = None,
+    monitoring_rules: MonitoringRules | None = None,
+    callers: CallerRepository | None = None,
+    outbox: EmailOutbox | None = None,
+    automated_decisions: AutomatedDecisionRepository | None = None,
+) -> Services:
+    """Every service, wired. Each keyword is an adapter; left out, it is the production one (the
+    SQL store on ``engine``, or on ``settings.resolved_database_url``; key files in
+    ``settings.data_dir``; the policy file ``settings.policy_path``)."""
     settings = settings or load_settings()
-    engine = engine or make_engine(settings.resolved_database_url)
-    policy = policy or load_policy(settings)
-    from carprivacy.adapters.catalogue import load_catalogue
+    documents = documents or policy_documents()
+    policy = policy or documents.load(settings.policy_path)
+    catalogue = catalogue or load_catalogue()
+    catalogue.check_categories(policy.categories_by_id)  # start-up check: PolicyError
 
-    catalogue = load_catalogue()
-    catalogue.check_categories(policy.categories_by_id)  # start-up check
-    return Container(settings=settings, engine=engine, policy=policy, catalogue=catalogue)
+    sql = _ProductionAdapters(settings, engine)  # an engine only if needed
+    data_keys = data_keys if data_keys is not None else sql.data_keys()
+    cipher = cipher or sql.cipher(data_keys)
+    secrets = secrets or file_secrets(settings)
+    subject_states = subject_states or sql.subject_states(cipher)
+
+    sessions = master_unit_of_work or sql.master(cipher)
+    master = build_master(policy, sessions, clock)
+    store = telemetry or sql.telemetry()
+    directory = vehicles or sql.vehicles()
+    ingest = build_ingest(
+        settings,
+        policy,
+        catalogue,
+        store,
+        directory,
+        cipher,
+        # the subject-state store answers the batch's consent lookups too
+        consents or cast(ConsentLookup, subject_states),
+    )
+    audit = build_audit(settings, audit_log or sql.audit_log(), secrets, clock)
+    monitoring = build_monitoring(
+        audit, alerts or sql.alerts(), monitoring_rules or sql.monitoring_rules()
+    )
+    facts = decision_facts or sql.decision_facts(cipher)
+    decisions = build_decisions(policy, facts, audit, clock)
+    return Services(
+        settings=settings,
+        policy=policy,
+        catalogue=catalogue,
+        cipher=cipher,
+        database=database or sql.database(),
+        documents=documents,
+        master=master,
+        telemetry=store,
+        ingest=ingest,
+        vehicle_credentials=build_vehicle_credentials(
+            vehicle_credentials or sql.vehicle_credentials(), clock
+        ),
+        audit=audit,
+        monitoring=monitoring,
+        callers=build_callers(
+            settings,
+            policy,
+            callers or sql.callers(cipher, secrets),
+            outbox or sql.outbox(),
+            secrets,
+            clock,
+        ),
+        automated_decisions=build_automated_decisions(
+            policy, automated_decisions or sql.automated_decisions(cipher), clock
+        ),
+        decisions=decisions,
+        gate=build_gate(policy, decisions, sessions, secrets, clock),
+        subject_state=build_subject_state(policy, subject_states),
+        disclosure=build_disclosure(policy, secrets),
+        workshop=build_workshop(settings, decisions, ingest, directory),
+        mqtt_worker=build_mqtt_worker_factory(settings, ingest),
+        rotate_master_key=build_master_key_rotation(settings, data_keys),
+    )
+
+
+class _ProductionAdapters:
+    """The production adapters, each made on demand; the SQL ones share one engine, made on
+    first need."""
+
+    def __init__(self, settings: Settings, engine: Engine | None) -> None:
+        self.settings = settings
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from carprivacy.adapters.db.engine import make_engine
+
+            self._engine = make_engine(self.settings.resolved_database_url)
+        return self._engine
+
+    def database(self) -> Database:
+        return sql_database(self.settings, self.engine)
+
+    def data_keys(self) -> Any:
+        from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+
+        return SqlDataKeyRepository(self.engine)
+
+    def cipher(self, data_keys: Any) -> FieldCipher:
+        """Envelope encryption: per-owner data keys under the master key, which is read (or, on
+        first run, created) when first needed, and read again when a rotation in another process
+        changed it (docs/adr/master-key-rotation.md)."""
+        from carprivacy.adapters.crypto.envelope import EnvelopeCipher
+        from carprivacy.adapters.crypto.master_key import load_master_key
+
+        return EnvelopeCipher(data_keys, partial(load_master_key, self.settings))
+
+    def master(self, cipher: FieldCipher) -> Callable[[], MasterDataUnitOfWork]:
+        from carprivacy.adapters.db.repositories.master import SqlMasterDataUnitOfWork
+
+        engine = self.engine
+        return lambda: SqlMasterDataUnitOfWork(engine, cipher)
+
+    def telemetry(self) -> TelemetryStore:
+        from carprivacy.adapters.db.repositories.telemetry import SqlTelemetryRepository
+
+        return SqlTelemetryRepository(self.engine)
+
+    def vehicles(self) -> VehicleDirectory:
+        from carprivacy.adapters.db.repositories.telemetry import SqlVehicleDirectory
+
+        return SqlVehicleDirectory(self.engine)
+
+    def decision_facts(self, cipher: FieldCipher) -> DecisionFacts:
+        from carprivacy.adapters.db.repositories.decision_facts import SqlDecisionFacts
+
+        return SqlDecisionFacts(self.engine, cipher)
+
+    def subject_states(self, cipher: FieldCipher) -> SubjectStateRepository:
+        from carprivacy.adapters.db.repositories.subject_state import SqlSubjectStateRepository
+
+        return SqlSubjectStateRepository(self.engine, cipher)
+
+    def vehicle_credentials(self) -> VehicleCredentialRepository:
+        from carprivacy.adapters.db.repositories.telemetry import SqlVehicleCredentialRepository
+
+        return SqlVehicleCredentialRepository(self.engine)
+
+    def audit_log(self) -> AuditLogRepository:
+        from carprivacy.adapters.db.repositories.access import SqlAuditLogRepository
+
+        return SqlAuditLogRepository(self.engine)
+
+    def alerts(self) -> AlertRepository:
+        from carprivacy.adapters.db.repositories.access import SqlAlertRepository
+
+        return SqlAlertRepository(self.engine)
+
+    def monitoring_rules(self) -> MonitoringRules:
+        from carprivacy.adapters.monitoring.rules_file import load_rules
+
+        return load_rules(self.settings.monitoring_rules_file)
+
+    def callers(self, cipher: FieldCipher, secrets: Secrets) -> CallerRepository:
+        from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
+
+        return SqlCallerRepository(self.engine, cipher, secrets.email_lookup_key)
+
+    def outbox(self) -> EmailOutbox:
+        from carprivacy.adapters.email.outbox import FileEmailOutbox
+
+        return FileEmailOutbox(self.settings.data_dir / "outbox")
+
+    def automated_decisions(self, cipher: FieldCipher) -> AutomatedDecisionRepository:
+        from carprivacy.adapters.db.repositories.access import SqlAutomatedDecisionRepository
+
+        return SqlAutomatedDecisionRepository(self.engine, cipher)

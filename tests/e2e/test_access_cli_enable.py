@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.errors import AuthenticationError
 from carprivacy.entrypoints.cli.main import app as cli
@@ -37,7 +37,7 @@ def test_disable_then_enable_a_caller_from_the_cli(
     settings = Settings(data_dir=tmp_path, argon2_time_cost=1, argon2_memory_kib=8)
 
     def login() -> bool:
-        container = build_container(settings, engine=engine)
+        container = bootstrap(settings, engine=engine)
         try:
             container.callers.login_password("desk", PASSPHRASE)
         except AuthenticationError:

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from carprivacy.adapters.db.tables.access import audit_log
-from carprivacy.bootstrap import Container, build_container, load_policy
+from carprivacy.bootstrap import Services, bootstrap, load_policy
 from carprivacy.config import Settings
 from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.app import create_app
@@ -51,11 +51,11 @@ def policy() -> Policy:
 @pytest.fixture
 def world(
     engine: Engine, tmp_path: Path, policy: Policy
-) -> Iterator[tuple[TestClient, Container, dict[str, Any]]]:
+) -> Iterator[tuple[TestClient, Services, dict[str, Any]]]:
     settings = Settings(
         data_dir=tmp_path, admin_token=SecretStr(TOKEN), argon2_time_cost=1, argon2_memory_kib=8
     )
-    container = build_container(settings, engine=engine, policy=policy)
+    container = bootstrap(settings, engine=engine, policy=policy)
     with TestClient(create_app(container)) as client:
         ids = [
             client.post("/v1/customers", json=CUSTOMER, headers=ADMIN).json()["id"]
@@ -116,7 +116,7 @@ def _audit(engine: Engine, caller_id: str) -> list[tuple[str, str, str]]:
 
 
 def test_a_customer_lists_only_itself_with_one_refusal_entry_and_no_alert(
-    world: tuple[TestClient, Container, dict[str, Any]], engine: Engine
+    world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:
     client, container, w = world
     r = client.get("/v1/customers", headers=_as(w["tokens"]["customer"], "contract_conclusion"))
@@ -132,7 +132,7 @@ def test_a_customer_lists_only_itself_with_one_refusal_entry_and_no_alert(
 
 
 def test_a_customer_page_beyond_its_rows_is_empty_with_the_same_total(
-    world: tuple[TestClient, Container, dict[str, Any]],
+    world: tuple[TestClient, Services, dict[str, Any]],
 ) -> None:
     client, _, w = world
     r = client.get(
@@ -144,7 +144,7 @@ def test_a_customer_page_beyond_its_rows_is_empty_with_the_same_total(
 
 
 def test_staff_list_is_decided_per_row_and_counts_the_whole_list(
-    world: tuple[TestClient, Container, dict[str, Any]], engine: Engine
+    world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:
     client, _, w = world
     r = client.get(
@@ -160,7 +160,7 @@ def test_staff_list_is_decided_per_row_and_counts_the_whole_list(
 
 
 def test_a_purpose_the_caller_may_not_use_is_403_for_list_and_single_alike(
-    world: tuple[TestClient, Container, dict[str, Any]], engine: Engine
+    world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:
     client, _, w = world
     headers = _as(w["tokens"]["analyst"], "product_development")
@@ -183,7 +183,7 @@ def test_a_purpose_the_caller_may_not_use_is_403_for_list_and_single_alike(
     ],
 )
 def test_403_comes_before_404_for_a_subject_id(
-    world: tuple[TestClient, Container, dict[str, Any]], path: str
+    world: tuple[TestClient, Services, dict[str, Any]], path: str
 ) -> None:
     client, _, w = world
     analyst = _as(w["tokens"]["analyst"], "contract_conclusion")  # role may not use section A
@@ -208,7 +208,7 @@ def test_403_comes_before_404_for_a_subject_id(
 
 
 def test_403_comes_before_404_for_a_vehicle_id(
-    world: tuple[TestClient, Container, dict[str, Any]],
+    world: tuple[TestClient, Services, dict[str, Any]],
 ) -> None:
     client, _, w = world
     headers = _as(w["tokens"]["analyst"], "contract_conclusion")
@@ -219,7 +219,7 @@ def test_403_comes_before_404_for_a_vehicle_id(
 
 
 def test_a_customer_cannot_tell_unknown_ids_from_others_rows(
-    world: tuple[TestClient, Container, dict[str, Any]], engine: Engine
+    world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:
     client, _, w = world
     customer = _as(w["tokens"]["customer"], "contract_conclusion")

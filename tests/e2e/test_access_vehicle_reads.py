@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from carprivacy.adapters.db.tables.access import audit_log
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails
 from carprivacy.domain.vehicle_usage import UsageKind
@@ -44,7 +44,7 @@ def _contact(i: int) -> ContactDetails:
 
 
 @pytest.fixture
-def world(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Container, dict[str, Any]]]:
+def world(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Services, dict[str, Any]]]:
     rules = tmp_path / "rules.yaml"
     rules.write_text(f"thresholds: {{partner: {THRESHOLD}}}\n")
     settings = Settings(
@@ -54,7 +54,7 @@ def world(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Containe
         argon2_memory_kib=8,
         monitoring_rules_file=rules,
     )
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     svc = container.master
     fleet = svc.create_fleet("Lease B.V.", "NL")
     owners, vehicles, usages = [], [], []
@@ -113,7 +113,7 @@ def _refs(engine: Engine, caller_id: str) -> list[tuple[str, str]]:
 
 
 def test_vehicle_reads_are_audited_with_the_owner_and_trip_the_subjects_alert(
-    world: tuple[TestClient, Container, dict[str, Any]], engine: Engine
+    world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:
     client, container, w = world
     headers = _as(w["tokens"]["partner"], "development_partners")
@@ -130,7 +130,7 @@ def test_vehicle_reads_are_audited_with_the_owner_and_trip_the_subjects_alert(
 
 
 def test_a_vehicle_list_page_is_audited_per_owner(
-    world: tuple[TestClient, Container, dict[str, Any]], engine: Engine
+    world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:
     client, container, w = world
     r = client.get("/v1/vehicles", headers=_as(w["tokens"]["partner"], "development_partners"))
@@ -150,7 +150,7 @@ def _times(body: object) -> list[datetime]:
 
 @pytest.mark.parametrize("path", ["/v1/vehicles", "/v1/vehicles/{v}", "/v1/vehicles/{v}/usages"])
 def test_pseudonymised_answers_have_day_times_and_no_raw_ids(
-    world: tuple[TestClient, Container, dict[str, Any]], path: str
+    world: tuple[TestClient, Services, dict[str, Any]], path: str
 ) -> None:
     client, _, w = world
     url = path.format(v=w["vehicles"][0])
@@ -171,7 +171,7 @@ def test_pseudonymised_answers_have_day_times_and_no_raw_ids(
 
 
 def test_vehicle_linked_usages_keep_the_vehicle_and_drop_customer_links(
-    world: tuple[TestClient, Container, dict[str, Any]],
+    world: tuple[TestClient, Services, dict[str, Any]],
 ) -> None:
     client, _, w = world
     vehicle = w["vehicles"][0]

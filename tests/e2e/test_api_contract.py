@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from carprivacy.adapters.crypto.master_key import new_master_key
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import load_settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
@@ -49,7 +49,7 @@ def api(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
         master_key=SecretStr(base64.b64encode(new_master_key()).decode()),
         admin_token=SecretStr(TOKEN),
     )
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     customer = container.master.register_customer(
         ContactDetails("Jansen", "Piet", "Kerkstraat", "1", "2281 AA", "Rijswijk", "NL")
     )

@@ -1,5 +1,7 @@
 """Callers over HTTP (issue 4 items 1, 4, 5; SPEC U1, U3): admin API, OAuth2 client credentials,
-password and e-mail-code login, roles, the audit log and its verification, alerts; and the CLI."""
+password and e-mail-code login, roles, the audit log and its verification, alerts; and the CLI.
+The API tests run on the in-memory bootstrap; those about the store and the outbox file
+(``sql_client``) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typer.testing import CliRunner
 
 from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.adapters.email.outbox import FileEmailOutbox
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.access import (
     Caller,
@@ -29,6 +31,7 @@ from carprivacy.domain.access import (
 )
 from carprivacy.entrypoints.api.app import create_app
 from carprivacy.entrypoints.cli.main import app as cli
+from carprivacy.testing import bootstrap_in_memory
 
 ADMIN = "admin-token-for-tests-kkkkkkkkkkkk"
 
@@ -44,9 +47,17 @@ def settings_for(tmp_path: Path, url: str | None = None) -> Settings:
 
 
 @pytest.fixture
-def client(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
-    container = build_container(settings_for(tmp_path), engine=engine)
+def sql_client(engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
+    """The app on the SQL store (SQLite and PostgreSQL), for tests of what it keeps."""
+    container = bootstrap(settings_for(tmp_path), engine=engine)
     with TestClient(create_app(container)) as c:
+        yield c
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """The app on the in-memory fakes: what these tests check is the API, not the store."""
+    with TestClient(create_app(bootstrap_in_memory(settings_for(tmp_path)))) as c:
         yield c
 
 
@@ -157,7 +168,8 @@ def test_oauth_client_credentials_form_and_basic(client: TestClient) -> None:
     assert client.post("/v1/oauth/token", data=form).status_code == 401
 
 
-def test_email_code_login_through_the_outbox(client: TestClient, tmp_path: Path) -> None:
+def test_email_code_login_through_the_outbox(sql_client: TestClient, tmp_path: Path) -> None:
+    client = sql_client  # what it tests is the SQL store
     create(
         client,
         id="agent",
@@ -190,7 +202,7 @@ def test_password_login_refuses_wrong_passwords_and_disabled_callers(client: Tes
 
 
 def _record(client: TestClient, n: int, subject: str = "cust-1") -> None:
-    container = client.app.state.container  # type: ignore[attr-defined]
+    container = client.app.state.services  # type: ignore[attr-defined]
     c = Caller("p_agent", CallerKind.PERSON, Role.CUSTOMER_SERVICE, "mini_nl")
     for i in range(n):
         req = DecisionRequest(
@@ -210,8 +222,9 @@ def _record(client: TestClient, n: int, subject: str = "cust-1") -> None:
 
 
 def test_audit_log_is_for_the_privacy_officer_and_verify_finds_tampering(
-    client: TestClient, engine: Engine
+    sql_client: TestClient, engine: Engine
 ) -> None:
+    client = sql_client  # what it tests is the SQL store
     token = officer_token(client)
     _record(client, 12)
     r = client.get("/v1/audit", headers=bearer(token), params={"subject_id": "cust-1-3"})
@@ -304,7 +317,7 @@ def test_cli_adds_lists_and_verifies(
     assert runner.invoke(cli, ["callers", "rotate-secret", "desk"]).exit_code == 1  # a person
     listed = runner.invoke(cli, ["callers", "list"]).output
     assert "desk" in listed and "fleet:read" in listed and "passphrase" not in listed
-    container = build_container(settings_for(tmp_path, db_url), engine=engine)
+    container = bootstrap(settings_for(tmp_path, db_url), engine=engine)
     c = Caller("desk", CallerKind.PERSON, Role.DEALER, "dealers")
     for i in range(3):
         container.audit.record(

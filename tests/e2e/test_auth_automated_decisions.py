@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
@@ -29,7 +29,7 @@ def env(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, 
         argon2_time_cost=1,
         argon2_memory_kib=8,
     )
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     svc = container.master
     cust = svc.register_customer(
         ContactDetails(

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.tables.access import audit_log
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
@@ -24,11 +24,11 @@ AT = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
-def api(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Container, dict[str, str]]]:
+def api(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Services, dict[str, str]]]:
     settings = Settings(
         data_dir=tmp_path, admin_token=SecretStr(ADMIN), argon2_time_cost=1, argon2_memory_kib=8
     )
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     with TestClient(create_app(container)) as client:
         tokens = {"admin": ADMIN}
         for label, role, org, scopes in (
@@ -76,7 +76,7 @@ def audit_count(engine: Engine) -> int:
 
 
 def test_single_decision_with_reasons_and_audit(
-    api: tuple[TestClient, Container, dict[str, str]], engine: Engine
+    api: tuple[TestClient, Services, dict[str, str]], engine: Engine
 ) -> None:
     client, container, tokens = api
     before = audit_count(engine)
@@ -112,7 +112,7 @@ def test_single_decision_with_reasons_and_audit(
 
 
 def test_batch_follows_consent_state(
-    api: tuple[TestClient, Container, dict[str, str]], engine: Engine
+    api: tuple[TestClient, Services, dict[str, str]], engine: Engine
 ) -> None:
     client, container, tokens = api
     before = audit_count(engine)
@@ -130,7 +130,7 @@ def test_batch_follows_consent_state(
     assert audit_count(engine) == before + 2  # the batch is in the audit log, allow and deny
 
 
-def test_on_behalf_needs_the_scope(api: tuple[TestClient, Container, dict[str, str]]) -> None:
+def test_on_behalf_needs_the_scope(api: tuple[TestClient, Services, dict[str, str]]) -> None:
     client, _, tokens = api
     body = {
         "purpose": "after_sales_service",
@@ -150,7 +150,7 @@ def test_on_behalf_needs_the_scope(api: tuple[TestClient, Container, dict[str, s
     assert unknown.json()["errors"][0]["field"] == "on_behalf_of.organisation"
 
 
-def test_bad_input_and_no_credentials(api: tuple[TestClient, Container, dict[str, str]]) -> None:
+def test_bad_input_and_no_credentials(api: tuple[TestClient, Services, dict[str, str]]) -> None:
     client, _, tokens = api
     assert (
         client.post("/v1/decisions", json={"purpose": "x", "categories": ["y"]}).status_code == 401
@@ -180,7 +180,7 @@ def _audit_rows(engine: Engine) -> list[Any]:
 
 
 def test_on_behalf_is_logged_with_the_asker_and_the_caller_decided_for(
-    api: tuple[TestClient, Container, dict[str, str]], engine: Engine
+    api: tuple[TestClient, Services, dict[str, str]], engine: Engine
 ) -> None:
     """Trial finding 2: the admin's on-behalf question was logged as caller 'on-behalf'."""
     client, _, tokens = api
@@ -200,7 +200,7 @@ def test_on_behalf_is_logged_with_the_asker_and_the_caller_decided_for(
 
 
 def test_a_bad_body_gets_the_errors_of_the_shape_it_meant(
-    api: tuple[TestClient, Container, dict[str, str]],
+    api: tuple[TestClient, Services, dict[str, str]],
 ) -> None:
     """Trial finding 4: one 422 error set, for a batch when the body has "requests"."""
     client, _, tokens = api
@@ -221,7 +221,7 @@ def test_a_bad_body_gets_the_errors_of_the_shape_it_meant(
 
 
 def test_an_unknown_subject_is_subject_unknown(
-    api: tuple[TestClient, Container, dict[str, str]],
+    api: tuple[TestClient, Services, dict[str, str]],
 ) -> None:
     """Trial finding 5: an unknown subject_id answered contract.required."""
     client, _, tokens = api
@@ -234,7 +234,7 @@ def test_an_unknown_subject_is_subject_unknown(
 
 
 def test_a_fleet_manager_is_decided_by_its_fleet(
-    api: tuple[TestClient, Container, dict[str, str]],
+    api: tuple[TestClient, Services, dict[str, str]],
 ) -> None:
     """Trial finding 7 (SPEC B2): fleet operators see only their fleet's vehicles."""
     client, container, tokens = api

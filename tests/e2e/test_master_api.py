@@ -1,10 +1,11 @@
-"""The master data API over HTTP (issue 2 item 9; SPEC I4, P1) on SQLite and PostgreSQL: admin
-credential, create/read/update/list, 422 naming each bad field, 404 for unknown ids, nothing
-half-written."""
+"""The master data API over HTTP (SPEC I4, P1): admin credential, create/read/update/list, 422
+naming each bad field, 404 for unknown ids, nothing half-written. The API tests run on the
+in-memory bootstrap; those about what the store keeps (``sql_client``) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,11 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.tables.master import contracts, customers, vehicles
-from carprivacy.bootstrap import build_container, load_policy
+from carprivacy.bootstrap import bootstrap, load_policy
 from carprivacy.config import Settings
 from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.app import create_app
+from carprivacy.testing import bootstrap_in_memory
 
 TOKEN = "test-admin-token-kkkkkkkkkkkkkkkkk"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the administrator manages master data ...
@@ -43,18 +45,38 @@ VEHICLE = {
 }
 
 
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path, admin_token=SecretStr(TOKEN), argon2_time_cost=1, argon2_memory_kib=8
+    )
+
+
 @pytest.fixture(scope="module")
 def policy() -> Policy:
     return load_policy(Settings())  # the shipped policy, parsed once per module
 
 
 @pytest.fixture
-def client(engine: Engine, tmp_path: Path, policy: Policy) -> Iterator[TestClient]:
-    settings = Settings(
-        data_dir=tmp_path, admin_token=SecretStr(TOKEN), argon2_time_cost=1, argon2_memory_kib=8
-    )
-    container = build_container(settings, engine=engine, policy=policy)  # real cipher
-    with TestClient(create_app(container)) as c:
+def sql_client(engine: Engine, tmp_path: Path, policy: Policy) -> Iterator[TestClient]:
+    """The app on the SQL store (SQLite and PostgreSQL), for tests of what it keeps."""
+    container = bootstrap(settings_for(tmp_path), engine=engine, policy=policy)  # real cipher
+    with _officer(TestClient(create_app(container))) as c:
+        yield c
+
+
+@pytest.fixture
+def client(tmp_path: Path, policy: Policy) -> Iterator[TestClient]:
+    """The app on the in-memory fakes: what these tests check is the API, not the store."""
+    with _officer(
+        TestClient(create_app(bootstrap_in_memory(settings_for(tmp_path), policy=policy)))
+    ) as c:
+        yield c
+
+
+@contextmanager
+def _officer(client: TestClient) -> Iterator[TestClient]:
+    """``client`` started, with a privacy officer whose token is in READ."""
+    with client as c:
         officer = {
             "id": "officer",
             "name": "Privacy Officer",
@@ -110,8 +132,9 @@ def test_customer_create_read_update_list(client: TestClient) -> None:
 
 
 def test_bad_input_gets_422_naming_each_field_and_writes_nothing(
-    client: TestClient, engine: Engine
+    sql_client: TestClient, engine: Engine
 ) -> None:
+    client = sql_client  # what it tests is the SQL store
     body = {**CUSTOMER, "country": "Netherlands", "email": "not-an-email", "surname": ""}
     r = client.post("/v1/customers", json=body, headers=AUTH)
     assert r.status_code == 422
@@ -144,8 +167,9 @@ def test_vehicle_duplicate_vin_is_a_conflict(client: TestClient) -> None:
 
 
 def test_contract_for_an_unknown_vehicle_is_refused_and_leaves_no_row(
-    client: TestClient, engine: Engine
+    sql_client: TestClient, engine: Engine
 ) -> None:
+    client = sql_client  # what it tests is the SQL store
     c = _post(client, "/v1/customers", CUSTOMER)
     body = {
         "customer_id": c["id"],
@@ -276,10 +300,11 @@ def test_openapi_documents_the_master_data_routes(client: TestClient) -> None:
         assert p in paths
 
 
-def test_an_erased_customer_is_listed_without_contact_data(client: TestClient) -> None:
+def test_an_erased_customer_is_listed_without_contact_data(sql_client: TestClient) -> None:
+    client = sql_client  # what it tests is the SQL store
     c = _post(client, "/v1/customers", CUSTOMER)
     keep = _post(client, "/v1/customers", {**CUSTOMER, "first_name": "Joost"})
-    container = client.app.state.container  # type: ignore[attr-defined]
+    container = client.app.state.services  # type: ignore[attr-defined]
     container.cipher.destroy_key(f"subject:{c['id']}")
     got = client.get(f"/v1/customers/{c['id']}", headers=READ).json()
     assert got["erased"] is True and got["surname"] is None and got["email"] is None

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from carprivacy.adapters.db.tables.master import vehicles
 from carprivacy.adapters.db.tables.telemetry import telemetry
 from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import load_settings
 from carprivacy.entrypoints.cli.main import app
 
@@ -82,9 +82,7 @@ def test_simulate_to_mqtt_reaches_the_database_through_the_worker(
     )
     assert registered.exit_code == 0, registered.output
     before = stored(engine)
-    container = build_container(
-        load_settings(data_dir=tmp_path, database_url=db_url), engine=engine
-    )
+    container = bootstrap(load_settings(data_dir=tmp_path, database_url=db_url), engine=engine)
     config = MqttWorkerConfig(
         host=host, port=port, topic=f"{base}/+/telemetry", group=None, client_id=f"{base}-w",
         batch_size=200, batch_ms=50, session_expiry_s=60,
@@ -157,9 +155,7 @@ def test_simulate_to_http_posts_with_issued_vehicle_credentials(
     )
     assert registered.exit_code == 0, registered.output
     before = stored(engine)
-    container = build_container(
-        load_settings(data_dir=tmp_path, database_url=db_url), engine=engine
-    )
+    container = bootstrap(load_settings(data_dir=tmp_path, database_url=db_url), engine=engine)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

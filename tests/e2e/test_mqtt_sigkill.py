@@ -26,7 +26,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarantine
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import load_settings
 from carprivacy.entrypoints.cli.commands.simulate import register_demo_fleet
 from carprivacy.services.demo.simulation import demo_vins
@@ -110,9 +110,7 @@ def test_every_record_is_stored_exactly_once_despite_sigkill(
 ) -> None:
     host, port = mqtt_broker
     rng = random.Random()
-    container = build_container(
-        load_settings(data_dir=tmp_path, database_url=db_url), engine=engine
-    )
+    container = bootstrap(load_settings(data_dir=tmp_path, database_url=db_url), engine=engine)
     vins = register_demo_fleet(container, demo_vins(5, seed=rng.randrange(10**6)))
     base = f"kill{rng.randrange(16**8):08x}"
     worker = Worker(

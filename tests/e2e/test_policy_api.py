@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from carprivacy.adapters.db.engine import make_engine
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings
 from carprivacy.entrypoints.api.app import create_app
 
@@ -27,7 +27,7 @@ YAML = {"Content-Type": "application/yaml"}
 def client(tmp_path: Path) -> Iterator[TestClient]:
     engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
     settings = Settings(data_dir=tmp_path, admin_token=SecretStr(TOKEN), max_payload_bytes=200_000)
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     with TestClient(create_app(container)) as c:
         yield c
     engine.dispose()

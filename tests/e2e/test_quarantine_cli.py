@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from tests.e2e.test_telemetry_cli import VIN, env, fleet
 from typer.testing import CliRunner
 
-from carprivacy.bootstrap import Container
+from carprivacy.bootstrap import Services
 from carprivacy.domain.errors import Problem
 from carprivacy.entrypoints.cli.main import app
 
 __all__ = ["env", "fleet"]
 
 
-def test_quarantine_lists_reasons_newest_first_without_values(fleet: Container, env):
+def test_quarantine_lists_reasons_newest_first_without_values(fleet: Services, env):
     now = datetime.now(UTC)
     ts = (now - timedelta(minutes=1)).isoformat()
     records = [
@@ -50,12 +50,12 @@ def test_quarantine_lists_reasons_newest_first_without_values(fleet: Container, 
     assert rows[0]["id"] > rows[1]["id"]
 
 
-def test_an_empty_quarantine_says_so(fleet: Container, env):
+def test_an_empty_quarantine_says_so(fleet: Services, env):
     result = CliRunner().invoke(app, ["ingest", "quarantine"], env=env)
     assert result.exit_code == 0 and "quarantine holds 0 row(s) (empty)" in result.stdout
 
 
-def test_quarantine_filters_by_source_rule_and_time(fleet: Container, env):
+def test_quarantine_filters_by_source_rule_and_time(fleet: Services, env):
     now = datetime.now(UTC)
     ts = (now - timedelta(minutes=1)).isoformat()
     bad = [

@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.tables.access import audit_log
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.master import (
     AccountKind,
@@ -88,7 +88,7 @@ def _public_reason(key: str) -> str | None:
     return None
 
 
-def _seed(container: Container) -> dict[str, str]:
+def _seed(container: Services) -> dict[str, str]:
     svc = container.master
     customer = svc.register_customer(
         ContactDetails(
@@ -174,7 +174,7 @@ def walk(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Seeded, E
     settings = Settings(
         data_dir=tmp_path, admin_token=SecretStr(ADMIN), argon2_time_cost=1, argon2_memory_kib=8
     )
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     ids = _seed(container)
     with TestClient(create_app(container)) as client:
         yield client, Seeded(ids, _callers(client, ids)), engine

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from carprivacy.adapters.crypto.master_key import key_id
 from carprivacy.adapters.db.tables.telemetry import data_keys
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import load_settings
 from carprivacy.domain.errors import AuthenticationError
 from carprivacy.domain.master import ContactDetails, UsageKind
@@ -23,8 +23,8 @@ from carprivacy.entrypoints.cli.main import app
 VIN = "WMWCL100000000001"
 
 
-def container_for(db_url: str, engine: Engine, data_dir: Path) -> Container:
-    return build_container(load_settings(data_dir=data_dir, database_url=db_url), engine=engine)
+def container_for(db_url: str, engine: Engine, data_dir: Path) -> Services:
+    return bootstrap(load_settings(data_dir=data_dir, database_url=db_url), engine=engine)
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def env(db_url: str, tmp_path: Path) -> dict[str, str | None]:
 
 
 @pytest.fixture
-def fleet(db_url: str, engine: Engine, tmp_path: Path) -> Container:
+def fleet(db_url: str, engine: Engine, tmp_path: Path) -> Services:
     c = container_for(db_url, engine, tmp_path)
     customer = c.master.register_customer(
         ContactDetails("Visser", "Eva", "Laan", "3", "2511 AA", "Den Haag", "NL")
@@ -50,7 +50,7 @@ def fleet(db_url: str, engine: Engine, tmp_path: Path) -> Container:
     return c
 
 
-def test_vehicle_credential_is_shown_once_and_authenticates(fleet: Container, env):
+def test_vehicle_credential_is_shown_once_and_authenticates(fleet: Services, env):
     result = CliRunner().invoke(app, ["vehicles", "credential", VIN], env=env)
     assert result.exit_code == 0, result.output
     token = result.stdout.strip().splitlines()[-1]
@@ -65,7 +65,7 @@ def test_vehicle_credential_is_shown_once_and_authenticates(fleet: Container, en
 
 
 def test_rotate_master_rewraps_and_the_old_key_is_gone(
-    fleet: Container, env, db_url: str, engine: Engine, tmp_path: Path
+    fleet: Services, env, db_url: str, engine: Engine, tmp_path: Path
 ):
     key_file = tmp_path / "master.key"
     now = datetime.now(UTC)
@@ -103,7 +103,7 @@ def test_rotate_master_rewraps_and_the_old_key_is_gone(
     assert values == sorted(r["value"] for r in records)
 
 
-def test_rotate_master_with_an_environment_key_needs_a_target(fleet: Container, env, tmp_path):
+def test_rotate_master_with_an_environment_key_needs_a_target(fleet: Services, env, tmp_path):
     key = base64.b64encode(b"k" * 32).decode()
     result = CliRunner().invoke(
         app, ["keys", "rotate-master"], env={**env, "CARPRIVACY_MASTER_KEY": key}

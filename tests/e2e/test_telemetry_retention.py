@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from tests.e2e.test_telemetry_http import now_iso, post
 
 from carprivacy.adapters.crypto.master_key import new_master_key
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import load_settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
@@ -27,11 +27,11 @@ DAY = 24 * 3600
 
 
 @pytest.fixture
-def setup(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Container, str]]:
+def setup(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Services, str]]:
     settings = load_settings(
         data_dir=tmp_path, master_key=SecretStr(base64.b64encode(new_master_key()).decode())
     )
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     customer = container.master.register_customer(
         ContactDetails("Jansen", "Piet", "Kerkstraat", "1", "2281 AA", "Rijswijk", "NL")
     )

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.crypto.master_key import new_master_key
 from carprivacy.adapters.db.tables.telemetry import telemetry
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import load_settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 
@@ -72,7 +72,7 @@ def test_every_acknowledged_record_survives_sigkill_exactly_once(
 ) -> None:
     key = base64.b64encode(new_master_key()).decode()
     settings = load_settings(data_dir=tmp_path, database_url=db_url, master_key=SecretStr(key))
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     customer = container.master.register_customer(
         ContactDetails("Bakker", "Anna", "Dorpsstraat", "7", "1234 AB", "Delft", "NL")
     )

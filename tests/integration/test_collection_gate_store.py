@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
-from tests.integration.test_ingest_store import NOW, T0, VIN, container
+from tests.integration.test_ingest_store import NOW, T0, VIN, container, ids_of
 
 from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarantine
 
@@ -25,7 +25,7 @@ def counts(engine: Engine) -> tuple[int, int]:
 
 
 def test_a_refused_obfcm_value_from_the_car_is_kept_nowhere(container, engine):
-    ids = container.services["test_ids"]
+    ids = ids_of(container)
     container.subject_state.give(
         ids["alice"],
         "obfcm_refusal",

@@ -14,11 +14,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
-from tests.integration.test_ingest_store import NOW, T0, VIN, batch, container
+from tests.integration.test_ingest_store import NOW, T0, VIN, batch, container, ids_of
 
 from carprivacy.adapters.db.repositories.telemetry import SqlTelemetryRepository
 from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarantine
-from carprivacy.bootstrap import Container
+from carprivacy.bootstrap import Services
 from carprivacy.domain.telemetry import PAYLOAD_WITHHELD, aad_for, decode_value
 from carprivacy.services.ingestion.quarantine import QuarantineSealer
 
@@ -37,10 +37,10 @@ def counts(engine: Engine) -> tuple[int, int]:
     return rows, quarantined
 
 
-def stored_values(container: Container) -> dict[tuple[str, str], object]:
-    repo = SqlTelemetryRepository(container.engine)
+def stored_values(container: Services) -> dict[tuple[str, str], object]:
+    repo = container.telemetry
     out: dict[tuple[str, str], object] = {}
-    for row in repo.rows_for_vehicle(container.services["test_ids"]["vehicle"]):
+    for row in repo.rows_for_vehicle(ids_of(container)["vehicle"]):
         text = row.value
         if text is None:
             aad = aad_for(row.vehicle_id, row.signal, row.ts, row.source)
@@ -49,7 +49,7 @@ def stored_values(container: Container) -> dict[tuple[str, str], object]:
     return out
 
 
-def ingest(container: Container, records: list[dict[str, object]]):
+def ingest(container: Services, records: list[dict[str, object]]):
     return container.ingest.ingest(records, source="mqtt", vehicle_vin=VIN, received_at=NOW)
 
 
@@ -116,7 +116,7 @@ def test_a_failing_conflict_check_leaves_nothing_half_written(container, engine,
 
 
 def test_quarantine_is_sealed_per_subject_and_withheld_after_erasure(container, engine):
-    ids = container.services["test_ids"]
+    ids = ids_of(container)
     before = T0.isoformat()  # alice's time
     after = (T0 + timedelta(minutes=5)).isoformat()  # bob's time (owner change at T0 + 30 s)
     bad = [

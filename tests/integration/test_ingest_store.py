@@ -14,7 +14,7 @@ from carprivacy.adapters.crypto.envelope import rewrap_all
 from carprivacy.adapters.crypto.master_key import MasterKeyRing, key_id, new_master_key
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.telemetry import data_keys, telemetry
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import load_settings
 from carprivacy.domain.errors import KeyDestroyedError
 from carprivacy.domain.master import ContactDetails, UsageKind
@@ -25,12 +25,12 @@ T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=1)
 
 
-def make_container(engine: Engine, tmp_path: Path, key: bytes | None = None) -> Container:
+def make_container(engine: Engine, tmp_path: Path, key: bytes | None = None) -> Services:
     settings = load_settings(
         data_dir=tmp_path,
         master_key=SecretStr(base64.b64encode(key or new_master_key()).decode()),
     )
-    return build_container(settings, engine=engine)
+    return bootstrap(settings, engine=engine)
 
 
 def contact(name: str) -> ContactDetails:
@@ -38,7 +38,7 @@ def contact(name: str) -> ContactDetails:
 
 
 @pytest.fixture
-def container(engine: Engine, tmp_path: Path) -> Container:
+def container(engine: Engine, tmp_path: Path) -> Services:
     c = make_container(engine, tmp_path)
     alice = c.master.register_customer(contact("Jansen"))
     bob = c.master.register_customer(contact("de Vries"))
@@ -47,8 +47,16 @@ def container(engine: Engine, tmp_path: Path) -> Container:
     )
     c.master.add_usage(vehicle.id, UsageKind.OWNER, T0 - timedelta(days=30), customer_id=alice.id)
     c.master.add_usage(vehicle.id, UsageKind.OWNER, T0 + timedelta(seconds=30), customer_id=bob.id)
-    c.services["test_ids"] = {"alice": alice.id, "bob": bob.id, "vehicle": vehicle.id}
+    _IDS[id(c)] = {"alice": alice.id, "bob": bob.id, "vehicle": vehicle.id}
     return c
+
+
+_IDS: dict[int, dict[str, str]] = {}
+
+
+def ids_of(services: Services) -> dict[str, str]:
+    """The ids the ``container`` fixture registered: customers alice and bob, their vehicle."""
+    return _IDS[id(services)]
 
 
 def batch(start: datetime, n: int) -> list[dict[str, object]]:
@@ -62,8 +70,8 @@ def batch(start: datetime, n: int) -> list[dict[str, object]]:
     return out
 
 
-def test_ingest_stores_attributes_encrypts_and_dedupes(container: Container, engine: Engine):
-    ids = container.services["test_ids"]
+def test_ingest_stores_attributes_encrypts_and_dedupes(container: Services, engine: Engine):
+    ids = ids_of(container)
     records = batch(T0, 60) + [{"signal": "Vehicle.Speed", "value": "x", "ts": T0.isoformat()}]
     result = container.ingest.ingest(records, source="http", vehicle_vin=VIN, received_at=NOW)
     assert (result.accepted, result.rejected, result.duplicates) == (120, 1, 0)
@@ -93,8 +101,8 @@ def test_ingest_stores_attributes_encrypts_and_dedupes(container: Container, eng
     assert q.record_index == 120 and q.reasons[0].rule == "type"
 
 
-def test_destroying_a_subject_key_makes_its_data_unreadable(container: Container, engine, tmp_path):
-    ids = container.services["test_ids"]
+def test_destroying_a_subject_key_makes_its_data_unreadable(container: Services, engine, tmp_path):
+    ids = ids_of(container)
     container.ingest.ingest(batch(T0, 5), source="mqtt", vehicle_vin=VIN, received_at=NOW)
     row = next(
         r
@@ -116,8 +124,8 @@ def test_destroying_a_subject_key_makes_its_data_unreadable(container: Container
     assert wrapped is None
 
 
-def test_keys_survive_a_restart_and_need_the_master_key(container: Container, engine, tmp_path):
-    ids = container.services["test_ids"]
+def test_keys_survive_a_restart_and_need_the_master_key(container: Services, engine, tmp_path):
+    ids = ids_of(container)
     master = base64.b64decode(container.settings.master_key.get_secret_value())
     container.ingest.ingest(batch(T0, 3), source="mqtt", vehicle_vin=VIN, received_at=NOW)
     row = next(
@@ -133,8 +141,8 @@ def test_keys_survive_a_restart_and_need_the_master_key(container: Container, en
         wrong.cipher.decrypt(row.key_owner, row.value_ciphertext, aad)
 
 
-def test_rotating_the_master_key_rewraps_every_data_key(container: Container, engine, tmp_path):
-    ids = container.services["test_ids"]
+def test_rotating_the_master_key_rewraps_every_data_key(container: Services, engine, tmp_path):
+    ids = ids_of(container)
     old = base64.b64decode(container.settings.master_key.get_secret_value())
     container.ingest.ingest(batch(T0, 40), source="mqtt", vehicle_vin=VIN, received_at=NOW)
     new = new_master_key()
@@ -150,7 +158,7 @@ def test_rotating_the_master_key_rewraps_every_data_key(container: Container, en
             rotated.cipher.decrypt(row.key_owner, row.value_ciphertext, aad)
 
 
-def test_whole_message_quarantine_is_committed(container: Container, engine: Engine):
+def test_whole_message_quarantine_is_committed(container: Services, engine: Engine):
     from carprivacy.domain.errors import Problem
 
     container.ingest.quarantine_message(
@@ -172,7 +180,7 @@ def test_row_fields_are_the_table_columns_in_order():
     assert tuple(c.name for c in telemetry.columns)[1:] == COLUMNS
 
 
-def test_a_batch_with_a_duplicate_inside_is_stored_once(container: Container):
+def test_a_batch_with_a_duplicate_inside_is_stored_once(container: Services):
     ts = T0.isoformat()
     one = {"signal": "Vehicle.Speed", "value": 10.0, "ts": ts}
     result = container.ingest.ingest(

@@ -29,7 +29,7 @@ from carprivacy.adapters.crypto.master_key import (
 from carprivacy.adapters.crypto.rotation import rotate_master_key
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
 from carprivacy.adapters.db.tables.telemetry import data_keys
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings, load_settings
 from carprivacy.domain.errors import RotationError
 from carprivacy.domain.master import ContactDetails, UsageKind
@@ -170,7 +170,7 @@ def test_a_rotation_interrupted_after_retiring_the_old_key_finishes_when_run_aga
 
 
 def test_the_cli_rotates_while_ingestion_runs(db_url: str, engine: Engine, settings, tmp_path):
-    container = build_container(settings, engine=engine)
+    container = bootstrap(settings, engine=engine)
     vins = []
     for i in range(12):
         customer = container.master.register_customer(
@@ -248,7 +248,7 @@ def test_the_cli_rotates_while_ingestion_runs(db_url: str, engine: Engine, setti
     assert f"master key {new_id} now in" in cli.stdout
     assert wrapping_ids(engine) == {new_id}
 
-    fresh = build_container(settings, engine=engine)  # loads only the new key
+    fresh = bootstrap(settings, engine=engine)  # loads only the new key
     for vin in vins:
         vehicle = fresh.master.find_vehicle_by_vin(vin)
         assert vehicle is not None

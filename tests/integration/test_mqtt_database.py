@@ -17,7 +17,7 @@ from mqtt_support import Publisher, base_config, running_worker, unique, wait_un
 from sqlalchemy import Engine, Table, func, select
 
 from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarantine
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import load_settings
 from carprivacy.entrypoints.cli.commands.simulate import register_demo_fleet
 from carprivacy.services.demo.simulation import FleetSimulator, demo_vins
@@ -26,9 +26,9 @@ pytestmark = pytest.mark.mqtt
 
 
 @pytest.fixture
-def container(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Container]:
+def container(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Services]:
     settings = load_settings(data_dir=tmp_path, database_url=db_url)
-    c = build_container(settings, engine=engine)
+    c = bootstrap(settings, engine=engine)
     yield c
 
 
@@ -41,7 +41,7 @@ def count(engine: Engine, table: Table, **where: str) -> int:
 
 
 def test_simulated_fleet_over_mqtt_is_stored_attributed_and_encrypted(
-    container: Container, engine: Engine, mqtt_broker: tuple[str, int]
+    container: Services, engine: Engine, mqtt_broker: tuple[str, int]
 ) -> None:
     host, port = mqtt_broker
     base = unique()
@@ -81,7 +81,7 @@ def test_simulated_fleet_over_mqtt_is_stored_attributed_and_encrypted(
 
 
 def test_malformed_message_is_quarantined_and_redelivery_is_stored_once(
-    container: Container, engine: Engine, mqtt_broker: tuple[str, int]
+    container: Services, engine: Engine, mqtt_broker: tuple[str, int]
 ) -> None:
     host, port = mqtt_broker
     base = unique()
@@ -114,7 +114,7 @@ def test_malformed_message_is_quarantined_and_redelivery_is_stored_once(
 
 
 def test_a_record_past_its_retention_is_refused_over_mqtt(
-    container: Container, engine: Engine, mqtt_broker: tuple[str, int]
+    container: Services, engine: Engine, mqtt_broker: tuple[str, int]
 ) -> None:
     """Telemetry stamped 35 days ago (position data is kept 4 weeks) is refused with the rule
     ``retention.expired`` and quarantined; the fresh record of the same message is stored."""

@@ -18,7 +18,7 @@ import pytest
 from mqtt_support import Publisher, base_config, running_worker, unique, wait_until
 from sqlalchemy import Engine
 
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import Settings, load_settings
 
 pytestmark = pytest.mark.mqtt
@@ -27,15 +27,15 @@ UNKNOWN_VIN = "WMWUNKNWN00000001"
 
 
 @pytest.fixture
-def container(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Container]:
-    yield build_container(load_settings(data_dir=tmp_path, database_url=db_url), engine=engine)
+def container(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Services]:
+    yield bootstrap(load_settings(data_dir=tmp_path, database_url=db_url), engine=engine)
 
 
-def reasons(container: Container) -> list[tuple[str, str]]:
+def reasons(container: Services) -> list[tuple[str, str]]:
     return sorted((p.path, p.rule) for row in container.telemetry.quarantine() for p in row.reasons)
 
 
-def publish_all(container: Container, broker: tuple[str, int], messages: list[tuple[str, bytes]]):
+def publish_all(container: Services, broker: tuple[str, int], messages: list[tuple[str, bytes]]):
     host, port = broker
     base = unique()
     pub = Publisher(host, port)
@@ -50,7 +50,7 @@ def publish_all(container: Container, broker: tuple[str, int], messages: list[tu
 
 
 def test_a_topic_without_a_vin_is_a_topic_problem_an_unknown_vin_a_vehicle_one(
-    container: Container, mqtt_broker: tuple[str, int]
+    container: Services, mqtt_broker: tuple[str, int]
 ) -> None:
     ts = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     one = json.dumps([{"signal": "Vehicle.Speed", "value": 50.0, "ts": ts}]).encode()
@@ -63,7 +63,7 @@ def test_a_topic_without_a_vin_is_a_topic_problem_an_unknown_vin_a_vehicle_one(
 
 
 def test_an_empty_message_is_quarantined_as_empty(
-    container: Container, mqtt_broker: tuple[str, int]
+    container: Services, mqtt_broker: tuple[str, int]
 ) -> None:
     stats = publish_all(container, mqtt_broker, [("WMWHT000000000001", b"")])
     assert stats.quarantined == 1
@@ -73,7 +73,7 @@ def test_an_empty_message_is_quarantined_as_empty(
 
 
 def test_the_payload_limit_setting_applies_to_the_mqtt_worker(
-    container: Container, db_url: str, tmp_path: Path, mqtt_broker: tuple[str, int]
+    container: Services, db_url: str, tmp_path: Path, mqtt_broker: tuple[str, int]
 ) -> None:
     """CARPRIVACY_MAX_PAYLOAD_BYTES bounds MQTT messages too, as its description says."""
     description = Settings.model_fields["max_payload_bytes"].description or ""

@@ -15,7 +15,7 @@ from mqtt_support import Publisher, base_config, running_worker, unique, wait_un
 from sqlalchemy import Engine, select
 
 from carprivacy.adapters.db.tables.telemetry import telemetry_quarantine
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import load_settings
 from carprivacy.entrypoints.cli.commands.simulate import register_demo_fleet
 from carprivacy.services.demo.simulation import demo_vins
@@ -26,12 +26,12 @@ UNKNOWN_VIN = "WMWUNKNWN00000001"  # well-formed (no I, O, Q), not registered
 
 
 @pytest.fixture
-def container(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Container]:
-    yield build_container(load_settings(data_dir=tmp_path, database_url=db_url), engine=engine)
+def container(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Services]:
+    yield bootstrap(load_settings(data_dir=tmp_path, database_url=db_url), engine=engine)
 
 
 def test_quarantined_record_is_numbered_within_its_message(
-    container: Container, engine: Engine, mqtt_broker: tuple[str, int]
+    container: Services, engine: Engine, mqtt_broker: tuple[str, int]
 ) -> None:
     host, port = mqtt_broker
     base = unique()

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.tables.access import audit_log
-from carprivacy.bootstrap import build_container
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.access import Caller, CallerKind, DecisionRequest, Outcome, Role
 from carprivacy.domain.master import ContactDetails, UsageKind
@@ -22,7 +22,7 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 def test_vehicle_requests_follow_owner_changes_and_contracts(
     engine: Engine, tmp_path: Path
 ) -> None:
-    container = build_container(
+    container = bootstrap(
         Settings(data_dir=tmp_path, admin_token=SecretStr("x" * 32)), engine=engine
     )
     m = container.master

@@ -68,9 +68,8 @@ class World:
         )
         self.store.contracts["k1"] = Contract("k1", "anna", "v1", T0, None, ("connected",), T0, T0)
         self.store.fleets["f1"] = Fleet("f1", "Athlon", "NL", T0)
-        decisions = DecisionService(
-            POLICY, InMemoryDecisionFacts(self.state, self.store), self.audit
-        )
+        facts = InMemoryDecisionFacts(self.state, self.store)
+        decisions = DecisionService(POLICY, facts, self.audit, lambda: NOW)
         self.gate = Gate(POLICY, decisions, self.session, SECRET, lambda: NOW)
 
     def session(self) -> InMemoryMasterDataUnitOfWork:

@@ -182,3 +182,62 @@ def test_the_check_itself_catches_a_protocol_outside_ports(tmp_path: Path) -> No
         "consent/ledger.py: Typed",
         "consent/ledger.py: Generic",
     ]
+
+
+ADAPTERS = "carprivacy.adapters"
+
+
+def adapter_imports(path: Path) -> list[str]:
+    """Every import of an adapter in ``path``, also inside functions and ``TYPE_CHECKING``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+            if node.module == "carprivacy":  # from carprivacy import adapters
+                names = [f"carprivacy.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found.extend(
+            f"{path.name}:{node.lineno}: {n}"
+            for n in names
+            if n == ADAPTERS or n.startswith(ADAPTERS + ".")
+        )
+    return found
+
+
+@pytest.mark.parametrize(
+    "path", modules("entrypoints"), ids=lambda p: str(p.relative_to(SRC / "entrypoints"))
+)
+def test_entrypoints_import_no_adapter(path: Path) -> None:
+    """Routes and commands reach adapters only through the composition root (bootstrap.py)."""
+    bad = adapter_imports(path)
+    assert not bad, "entrypoints/ get adapters from carprivacy.bootstrap only:\n" + "\n".join(bad)
+
+
+def test_the_entrypoint_check_catches_every_form_of_adapter_import(tmp_path: Path) -> None:
+    bad = tmp_path / "route.py"
+    bad.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "import carprivacy.adapters.db.engine\n"
+        "from carprivacy import adapters\n"
+        "if TYPE_CHECKING:\n"
+        "    from carprivacy.adapters.mqtt.worker import WorkerStats\n"
+        "def handler():\n"
+        "    from carprivacy.adapters.notice.notice import render_notice\n"
+        "from carprivacy.bootstrap import bootstrap\n"  # allowed
+        "from carprivacy.adaptersx import nothing\n",  # another name, not an adapter
+        encoding="utf-8",
+    )
+    found = adapter_imports(bad)
+    assert [f.split(": ", 1)[1] for f in found] == [
+        "carprivacy.adapters.db.engine",
+        "carprivacy.adapters",
+        "carprivacy.adapters.mqtt.worker",
+        "carprivacy.adapters.notice.notice",
+    ]
+    good = tmp_path / "clean.py"
+    good.write_text("from carprivacy.bootstrap import bootstrap\n", encoding="utf-8")
+    assert adapter_imports(good) == []

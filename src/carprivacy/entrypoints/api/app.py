@@ -1,4 +1,4 @@
-"""The FastAPI app factory."""
+"""The FastAPI app factory: routes over the services the composition root built."""
 
 from __future__ import annotations
 
@@ -8,18 +8,20 @@ import pkgutil
 from fastapi import FastAPI
 
 from carprivacy import __version__
-from carprivacy.bootstrap import Container, build_container
+from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.entrypoints.api import routes
 from carprivacy.entrypoints.api.errors import register_error_handlers
 
 
-def create_app(container: Container | None = None) -> FastAPI:
+def create_app(services: Services | None = None) -> FastAPI:
+    """The app over ``services`` (default: :func:`~carprivacy.bootstrap.bootstrap` with the
+    settings in force)."""
     app = FastAPI(
         title="carprivacy",
         version=__version__,
         description="Connected-car data platform; every read names its purpose.",
     )
-    app.state.container = container or build_container()
+    app.state.services = services or bootstrap()
     register_error_handlers(app)
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routes.__name__}.{mod.name}")

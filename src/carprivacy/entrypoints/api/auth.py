@@ -12,30 +12,31 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from fastapi import Depends, Header, Query
 from fastapi.security import HTTPAuthorizationCredentials
 
-from carprivacy.bootstrap import Container
-from carprivacy.domain.access import Caller, CallerKind, Decision, DecisionRequest, Role
+from carprivacy.config import Settings
+from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.errors import (
     AccessDeniedError,
     AuthenticationError,
     InvalidInputError,
     Problem,
 )
-from carprivacy.entrypoints.api.deps import bearer, get_container
+from carprivacy.domain.policy import Policy
+from carprivacy.entrypoints.api.deps import bearer, get_callers, get_policy, get_settings
+from carprivacy.services.identity.callers import CallerService
 
 BOOTSTRAP_ADMIN_ID = "admin"
 BOOTSTRAP_ORGANISATION = "mini_nl"
 
 
-def bootstrap_admin(container: Container) -> Caller:
+def bootstrap_admin(policy: Policy) -> Caller:
     """The administrator of the configuration token: staff of the national controller."""
     org = BOOTSTRAP_ORGANISATION
-    if org not in container.policy.controllers_by_id and container.policy.controllers:
-        org = container.policy.controllers[0].id
+    if org not in policy.controllers_by_id and policy.controllers:
+        org = policy.controllers[0].id
     return Caller(
         id=BOOTSTRAP_ADMIN_ID, kind=CallerKind.PERSON, role=Role.ADMINISTRATOR, organisation=org
     )
@@ -43,15 +44,17 @@ def bootstrap_admin(container: Container) -> Caller:
 
 def get_caller(
     creds: HTTPAuthorizationCredentials | None = Depends(bearer),
-    container: Container = Depends(get_container),
+    settings: Settings = Depends(get_settings),
+    policy: Policy = Depends(get_policy),
+    callers: CallerService = Depends(get_callers),
 ) -> Caller:
     if creds is None or not creds.credentials:
         raise AuthenticationError("a bearer token is required")
     token = creds.credentials
-    admin = container.settings.admin_token
+    admin = settings.admin_token
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
-        return bootstrap_admin(container)
-    return container.callers.authenticate(token)
+        return bootstrap_admin(policy)
+    return callers.authenticate(token)
 
 
 def require_role(*roles: Role) -> Callable[..., Caller]:
@@ -65,39 +68,6 @@ def require_role(*roles: Role) -> Callable[..., Caller]:
         return caller
 
     return dependency
-
-
-def authorize(
-    container: Container,
-    caller: Caller,
-    purpose: str,
-    categories: tuple[str, ...],
-    *,
-    subject_id: str | None = None,
-    vehicle_id: str | None = None,
-    at: datetime | None = None,
-    extra: dict[str, str] | None = None,
-) -> Decision:
-    """Ask the decision engine (which records the decision in the audit log) before a read.
-
-    Returns the Decision when allowed (apply it with ``services/access/disclosure.py``); raises
-    AccessDeniedError (403 with the reasons) when denied.
-    """
-    request = DecisionRequest(
-        caller=caller,
-        purpose=purpose,
-        categories=categories,
-        at=at or datetime.now(UTC),
-        subject_id=subject_id,
-        vehicle_id=vehicle_id,
-        extra=dict(extra or {}),
-    )
-    decision: Decision = container.decisions.decide(request)
-    if not decision.allowed:
-        raise AccessDeniedError(
-            f"purpose {purpose!r} does not allow this read", tuple(str(r) for r in decision.reasons)
-        )
-    return decision
 
 
 def get_purpose(

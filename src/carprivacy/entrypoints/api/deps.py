@@ -1,4 +1,8 @@
-"""FastAPI dependencies shared by the routes."""
+"""FastAPI dependencies: each route asks for the services it uses, by name.
+
+The app factory keeps the :class:`~carprivacy.bootstrap.Services` built by the composition root
+in ``app.state.services``; nothing else in the API reaches for it.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,90 @@ import hmac
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from carprivacy.bootstrap import Container
+from carprivacy.bootstrap import PolicyDocuments, Services
+from carprivacy.config import Settings
 from carprivacy.domain.errors import AuthenticationError
+from carprivacy.domain.policy import Policy
+from carprivacy.services.access.automated_decisions import AutomatedDecisionService
+from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.audit.monitoring import MonitoringService
+from carprivacy.services.audit.trail import AuditService
+from carprivacy.services.identity.callers import CallerService
+from carprivacy.services.ingestion.pipeline import IngestService
+from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
+from carprivacy.services.ingestion.workshop import WorkshopCollector
+from carprivacy.services.master.service import MasterDataService
+from carprivacy.services.ports.operations import Database
 
 bearer = HTTPBearer(auto_error=False)
 
 
-def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+# The former name, still used by the read path (release.py, routes/master.py).
+
+
+def get_settings(request: Request) -> Settings:
+    return get_services(request).settings
+
+
+def get_policy(request: Request) -> Policy:
+    return get_services(request).policy
+
+
+def get_documents(request: Request) -> PolicyDocuments:
+    return get_services(request).documents
+
+
+def get_database(request: Request) -> Database:
+    return get_services(request).database
+
+
+def get_master(request: Request) -> MasterDataService:
+    return get_services(request).master
+
+
+def get_callers(request: Request) -> CallerService:
+    return get_services(request).callers
+
+
+def get_audit(request: Request) -> AuditService:
+    return get_services(request).audit
+
+
+def get_monitoring(request: Request) -> MonitoringService:
+    return get_services(request).monitoring
+
+
+def get_decisions(request: Request) -> DecisionService:
+    return get_services(request).decisions
+
+
+def get_automated_decisions(request: Request) -> AutomatedDecisionService:
+    return get_services(request).automated_decisions
+
+
+def get_ingest(request: Request) -> IngestService:
+    return get_services(request).ingest
+
+
+def get_workshop(request: Request) -> WorkshopCollector:
+    return get_services(request).workshop
+
+
+def get_vehicle_credentials(request: Request) -> VehicleCredentialService:
+    return get_services(request).vehicle_credentials
 
 
 def require_admin(
     creds: HTTPAuthorizationCredentials | None = Depends(bearer),
-    container: Container = Depends(get_container),
+    settings: Settings = Depends(get_settings),
 ) -> str:
     """The administrator credential from configuration (CARPRIVACY_ADMIN_TOKEN)."""
-    expected = container.settings.admin_token
+    expected = settings.admin_token
     if creds is None or expected is None:
         raise AuthenticationError("a bearer token is required")
     if not hmac.compare_digest(creds.credentials.encode(), expected.get_secret_value().encode()):

@@ -19,10 +19,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from carprivacy.bootstrap import Container
+from carprivacy.bootstrap import Services
 from carprivacy.domain.access import Caller
 from carprivacy.entrypoints.api.auth import get_caller, get_purpose
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_services
 from carprivacy.services.access.gate import Gate, Reading, Released
 from carprivacy.services.access.views import View
 
@@ -60,5 +60,5 @@ def get_reading(
     return Reading(caller, purpose, action=f"{request.method} {template}"[:120])
 
 
-def get_gate(container: Container = Depends(get_container)) -> Gate[Any]:
-    return container.gate
+def get_gate(services: Services = Depends(get_services)) -> Gate[Any]:
+    return services.gate

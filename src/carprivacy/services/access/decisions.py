@@ -11,7 +11,9 @@ was recorded.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from carprivacy.domain.access import Decision, DecisionRequest, Reason, Role
 from carprivacy.domain.decision_facts import FactsSnapshot
@@ -21,12 +23,57 @@ from carprivacy.domain.policy import Policy
 from carprivacy.domain.subject_state import SubjectFacts
 from carprivacy.services.access.ports import AuditRecorder, DecisionFacts
 
+CLOCK_SKEW = timedelta(minutes=5)  # a caller's "now" this close to ours is now
+TIME_ROLES = frozenset({Role.PRIVACY_OFFICER})  # may decide at another time than now
+TIME_NOT_ALLOWED = Reason(
+    "decision.time",
+    "Art. 5(2) GDPR",
+    "rights",
+    "only the privacy officer, or a legal-claims purpose, may decide at another time than now",
+)
+
 
 class DecisionService:
-    def __init__(self, policy: Policy, facts: DecisionFacts, audit: AuditRecorder) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        facts: DecisionFacts,
+        audit: AuditRecorder,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.policy = CompiledPolicy(policy)
         self.facts = facts
         self.audit = audit
+        self.clock = clock
+        self._purposes = policy.purposes_by_id
+
+    def timed(self, request: DecisionRequest) -> tuple[DecisionRequest, Decision | None]:
+        """``request`` at the time it names, when its caller may name one; else the request at
+        now and its refusal (``decision.time``, not yet recorded). A time within CLOCK_SKEW of
+        now is now; another time is for the privacy officer or a legal-claims purpose only, and
+        noted in the audit log as caller-set."""
+        now = self.clock()
+        if abs(request.at - now) <= CLOCK_SKEW:
+            return request, None
+        purpose = self._purposes.get(request.purpose)
+        if request.caller.role in TIME_ROLES or (purpose is not None and purpose.legal_claims):
+            return replace(request, extra={**request.extra, "time": "caller-set"}), None
+        at_now = replace(request, at=now)
+        return at_now, deny(at_now, TIME_NOT_ALLOWED)
+
+    def decide_asked(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
+        """Decisions a caller asks for at times it names (the decision point, POST
+        /v1/decisions): each at its time where :meth:`timed` allows it, refused otherwise; all
+        recorded in one append, in order."""
+        timed = [self.timed(r) for r in requests]
+        todo = [r for r, refusal in timed if refusal is None]
+        facts = iter(self.facts_of(todo) if todo else [])
+        out = [
+            refusal if refusal is not None else decide_pure(self.policy, r, next(facts))
+            for r, refusal in timed
+        ]
+        self.record([r for r, _ in timed], out)
+        return out
 
     def facts_of(self, requests: Sequence[DecisionRequest]) -> list[SubjectFacts]:
         """The facts of each request, from one read of the decision facts."""

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Generic, TypeVar
 
-from carprivacy.domain.access import Caller, Decision, DecisionRequest, Reason, Role
+from carprivacy.domain.access import Caller, Decision, DecisionRequest, Reason
 from carprivacy.domain.decision_facts import FactsSnapshot, SubjectRecord
 from carprivacy.domain.decisions import deny
 from carprivacy.domain.errors import AccessDeniedError, NotFoundError
@@ -42,17 +42,8 @@ from carprivacy.services.access.views import Shape, View, release
 EXPIRES_AT = "expires_at"
 POSITION_FIELDS = frozenset({"latitude", "longitude", "lat", "lon", "lng"})
 POSITION_SIGNAL_SUFFIXES = (".Latitude", ".Longitude")
-CLOCK_SKEW = timedelta(minutes=5)  # a caller's "now" this close to ours is now
-TIME_ROLES = frozenset({Role.PRIVACY_OFFICER})
 MAX_PAGE = 500
 UNKNOWN_SUBJECT = "unknown"  # the stand-in subject of an unknown record
-
-TIME_NOT_ALLOWED = Reason(
-    "decision.time",
-    "Art. 5(2) GDPR",
-    "rights",
-    "only the privacy officer, or a legal-claims purpose, may decide at another time than now",
-)
 VEHICLE_LINKED_VIA_SUBJECT = Reason(
     "form.vehicle_linked",
     "Art. 5(1)(c) GDPR",
@@ -117,17 +108,15 @@ class Gate(Generic[S]):
     # -- the steps ---------------------------------------------------------------------------
 
     def moment(self, reading: Reading, view: View) -> tuple[datetime, dict[str, str]]:
-        """The decision time of ``reading`` and what the audit log notes about it."""
-        now = self.clock()
-        at = reading.at
-        if at is None or abs(at - now) <= CLOCK_SKEW:
-            return now, {"action": reading.action}
-        purpose = self.policy.purposes_by_id.get(reading.purpose)
-        if reading.caller.role in TIME_ROLES or (purpose is not None and purpose.legal_claims):
-            return at, {"action": reading.action, "time": "caller-set"}
-        request = self._request(reading, view, now, {"action": reading.action})
-        self.decisions.audit.record(request, deny(request, TIME_NOT_ALLOWED))
-        raise AccessDeniedError(_refusal(reading), (str(TIME_NOT_ALLOWED),))
+        """The decision time of ``reading`` and what the audit log notes about it; a time the
+        caller may not set is refused (``decision.time``, recorded)."""
+        extra = {"action": reading.action}
+        at = reading.at or self.clock()
+        timed, refusal = self.decisions.timed(self._request(reading, view, at, extra))
+        if refusal is not None:
+            self.decisions.record([timed], [refusal])
+            raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in refusal.reasons))
+        return (timed.at if reading.at else self.clock()), timed.extra
 
     def screen(
         self,
@@ -145,7 +134,34 @@ class Gate(Generic[S]):
             raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in refused.reasons))
         return at, extra
 
-    # -- one record, the records of one subject or vehicle, a page, a stream -----------------
+    # -- a use without a release, one record, the records of a subject, a page, a stream -----
+
+    def permit(
+        self,
+        reading: Reading,
+        categories: tuple[str, ...],
+        *,
+        subject_id: str | None = None,
+        vehicle_id: str | None = None,
+        form: Form | None = None,
+    ) -> Decision:
+        """A use of personal data that releases no record through the gate (recording an
+        automated decision about a person, reading one back): decided at the reading's time,
+        recorded, and refused with AccessDeniedError (403 with the reasons) when not allowed,
+        or (``form``) when the decision's form is not that one."""
+        view = View(categories[0] if categories else "", {})
+        at, extra = self.moment(reading, view)
+        request = replace(
+            self._request(reading, view, at, extra, subject_id, vehicle_id), categories=categories
+        )
+        decision = self.decisions.decide(request)
+        if not decision.allowed:
+            raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
+        if form is not None and decision.form is not form:
+            raise AccessDeniedError(
+                f"this is released only in {form.value} form", (f"form.{form.value}_only",)
+            )
+        return decision
 
     def one(
         self,

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 
-from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Role
 from carprivacy.entrypoints.api.auth import require_role
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_monitoring
 from carprivacy.entrypoints.api.schemas.access import AlertOut
+from carprivacy.services.audit.monitoring import MonitoringService
 
 router = APIRouter(prefix="/v1/alerts", tags=["monitoring"])
 
@@ -20,6 +20,6 @@ def list_alerts(
     since: datetime | None = Query(None, description="Only alerts raised at or after this time."),
     limit: int = Query(100, ge=1, le=1000),
     _: Caller = Depends(require_role(Role.PRIVACY_OFFICER, Role.ADMINISTRATOR)),
-    container: Container = Depends(get_container),
+    monitoring: MonitoringService = Depends(get_monitoring),
 ) -> list[AlertOut]:
-    return [AlertOut.of(a) for a in container.monitoring.alerts(since, limit)]
+    return [AlertOut.of(a) for a in monitoring.alerts(since, limit)]

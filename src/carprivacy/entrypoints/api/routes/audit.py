@@ -8,16 +8,15 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, status
 
-from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Role
 from carprivacy.entrypoints.api.auth import require_role
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_audit
 from carprivacy.entrypoints.api.schemas.access import (
     AuditEntryOut,
     CheckpointOut,
     VerificationOut,
 )
-from carprivacy.services.audit.trail import AuditQuery, iso
+from carprivacy.services.audit.trail import AuditQuery, AuditService, iso
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 officer = require_role(Role.PRIVACY_OFFICER)
@@ -34,9 +33,8 @@ def list_audit(
     after_seq: int = Query(0, ge=0),
     limit: int = Query(100, ge=1, le=1000),
     _: Caller = Depends(officer),
-    container: Container = Depends(get_container),
+    audit: AuditService = Depends(get_audit),
 ) -> list[AuditEntryOut]:
-    audit = container.audit
     query = AuditQuery(
         caller_id=caller_id,
         subject_ref=audit.subject_ref(subject_id) if subject_id else None,
@@ -53,9 +51,9 @@ def list_audit(
 @router.get("/verify", response_model=VerificationOut)
 def verify_audit(
     _: Caller = Depends(require_role(Role.PRIVACY_OFFICER, Role.ADMINISTRATOR)),
-    container: Container = Depends(get_container),
+    audit: AuditService = Depends(get_audit),
 ) -> VerificationOut:
-    return VerificationOut.of(container.audit.verify())
+    return VerificationOut.of(audit.verify())
 
 
 @router.post(
@@ -63,9 +61,9 @@ def verify_audit(
 )
 def create_checkpoint(
     _: Caller = Depends(require_role(Role.PRIVACY_OFFICER, Role.ADMINISTRATOR)),
-    container: Container = Depends(get_container),
+    audit: AuditService = Depends(get_audit),
 ) -> CheckpointOut | None:
-    cp = container.audit.checkpoint()
+    cp = audit.checkpoint()
     if cp is None:
         return None
     return CheckpointOut(

@@ -10,9 +10,8 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Form, Header, status
 from fastapi.responses import JSONResponse
 
-from carprivacy.bootstrap import Container
 from carprivacy.domain.errors import AuthenticationError, InvalidInputError
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_callers
 from carprivacy.entrypoints.api.schemas.access import (
     EmailCodeIn,
     EmailCodeStarted,
@@ -20,6 +19,7 @@ from carprivacy.entrypoints.api.schemas.access import (
     LoginIn,
     TokenOut,
 )
+from carprivacy.services.identity.callers import CallerService
 
 router = APIRouter(tags=["authentication"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -58,7 +58,7 @@ def oauth_token(
     client_secret: str | None = Form(None),
     scope: str | None = Form(None),
     authorization: str | None = Header(None),
-    container: Container = Depends(get_container),
+    callers: CallerService = Depends(get_callers),
 ) -> JSONResponse:
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
@@ -68,7 +68,7 @@ def oauth_token(
     if not client_id or not client_secret:
         return _oauth_error(401, "invalid_client", "client authentication is required")
     try:
-        token = container.callers.client_credentials(client_id, client_secret, scope)
+        token = callers.client_credentials(client_id, client_secret, scope)
     except AuthenticationError:
         return _oauth_error(401, "invalid_client", "client authentication failed")
     except InvalidInputError:
@@ -77,8 +77,8 @@ def oauth_token(
 
 
 @router.post("/v1/auth/login", response_model=TokenOut, summary="Person login with a password")
-def login(body: LoginIn, container: Container = Depends(get_container)) -> JSONResponse:
-    token = container.callers.login_password(body.login, body.password)
+def login(body: LoginIn, callers: CallerService = Depends(get_callers)) -> JSONResponse:
+    token = callers.login_password(body.login, body.password)
     return JSONResponse(TokenOut.of(token).model_dump(), headers=NO_STORE)
 
 
@@ -89,16 +89,16 @@ def login(body: LoginIn, container: Container = Depends(get_container)) -> JSONR
     summary="Send a one-time login code by e-mail",
 )
 def email_code(
-    body: EmailCodeIn, container: Container = Depends(get_container)
+    body: EmailCodeIn, callers: CallerService = Depends(get_callers)
 ) -> EmailCodeStarted:
-    return EmailCodeStarted(code_id=container.callers.start_email_code(body.email))
+    return EmailCodeStarted(code_id=callers.start_email_code(body.email))
 
 
 @router.post(
     "/v1/auth/email-code/verify", response_model=TokenOut, summary="Log in with the e-mailed code"
 )
 def email_code_verify(
-    body: EmailCodeVerifyIn, container: Container = Depends(get_container)
+    body: EmailCodeVerifyIn, callers: CallerService = Depends(get_callers)
 ) -> JSONResponse:
-    token = container.callers.verify_email_code(body.code_id, body.code)
+    token = callers.verify_email_code(body.code_id, body.code)
     return JSONResponse(TokenOut.of(token).model_dump(), headers=NO_STORE)

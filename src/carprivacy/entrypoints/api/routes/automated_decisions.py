@@ -7,14 +7,15 @@ name a purpose that allows reading them about that subject.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, status
 
-from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Role
-from carprivacy.domain.errors import AccessDeniedError
 from carprivacy.domain.policy import Form
-from carprivacy.entrypoints.api.auth import authorize, get_caller, get_purpose, require_role
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.auth import get_caller, require_role
+from carprivacy.entrypoints.api.deps import get_automated_decisions
+from carprivacy.entrypoints.api.release import get_gate, get_reading
 from carprivacy.entrypoints.api.schemas.access import (
     AutomatedDecisionIn,
     AutomatedDecisionOut,
@@ -22,6 +23,8 @@ from carprivacy.entrypoints.api.schemas.access import (
     ReviewOut,
     ReviewRequestIn,
 )
+from carprivacy.services.access.automated_decisions import AutomatedDecisionService
+from carprivacy.services.access.gate import Gate, Reading
 
 router = APIRouter(tags=["automated decisions"])
 recorder = require_role(Role.SERVICE, Role.PARTNER, Role.ADMINISTRATOR)
@@ -36,12 +39,13 @@ requester = require_role(Role.CUSTOMER, Role.CUSTOMER_SERVICE, Role.PRIVACY_OFFI
 def record_automated_decision(
     body: AutomatedDecisionIn,
     caller: Caller = Depends(recorder),
-    container: Container = Depends(get_container),
+    svc: AutomatedDecisionService = Depends(get_automated_decisions),
+    gate: Gate[Any] = Depends(get_gate),
 ) -> AutomatedDecisionOut:
     categories = tuple(body.categories)
-    svc = container.automated_decisions
     svc.check(body.purpose, categories)
-    authorize(container, caller, body.purpose, categories, subject_id=body.subject_id)
+    reading = Reading(caller, body.purpose, "POST /v1/automated-decisions")
+    gate.permit(reading, categories, subject_id=body.subject_id)
     decision = svc.record(
         caller,
         subject_id=body.subject_id,
@@ -59,20 +63,13 @@ def record_automated_decision(
 @router.get("/v1/automated-decisions/{decision_id}", response_model=AutomatedDecisionOut)
 def read_automated_decision(
     decision_id: str,
-    caller: Caller = Depends(get_caller),
-    purpose: str = Depends(get_purpose),
-    container: Container = Depends(get_container),
+    reading: Reading = Depends(get_reading),
+    svc: AutomatedDecisionService = Depends(get_automated_decisions),
+    gate: Gate[Any] = Depends(get_gate),
 ) -> AutomatedDecisionOut:
-    svc = container.automated_decisions
     decision = svc.get(decision_id)
-    allowed = authorize(
-        container, caller, purpose, decision.categories, subject_id=decision.subject_id
-    )
-    if allowed.form is not Form.IDENTIFIED:
-        raise AccessDeniedError(
-            "an automated decision about a person is released only in identified form",
-            ("form.identified_only",),
-        )
+    categories = tuple(decision.categories)
+    gate.permit(reading, categories, subject_id=decision.subject_id, form=Form.IDENTIFIED)
     return AutomatedDecisionOut.of(decision, svc.reviews(decision_id))
 
 
@@ -85,11 +82,9 @@ def request_review(
     decision_id: str,
     body: ReviewRequestIn,
     caller: Caller = Depends(requester),
-    container: Container = Depends(get_container),
+    svc: AutomatedDecisionService = Depends(get_automated_decisions),
 ) -> ReviewOut:
-    return ReviewOut.of(
-        container.automated_decisions.request_review(caller, decision_id, body.reason)
-    )
+    return ReviewOut.of(svc.request_review(caller, decision_id, body.reason))
 
 
 @router.post("/v1/review-requests/{review_id}/decision", response_model=ReviewOut)
@@ -97,9 +92,7 @@ def decide_review(
     review_id: str,
     body: ReviewDecisionIn,
     caller: Caller = Depends(get_caller),
-    container: Container = Depends(get_container),
+    svc: AutomatedDecisionService = Depends(get_automated_decisions),
 ) -> ReviewOut:
-    review = container.automated_decisions.decide_review(
-        caller, review_id, body.outcome, body.note, body.new_outcome
-    )
+    review = svc.decide_review(caller, review_id, body.outcome, body.note, body.new_outcome)
     return ReviewOut.of(review)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Role
 from carprivacy.entrypoints.api.auth import require_role
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_callers
 from carprivacy.entrypoints.api.schemas.access import CallerIn, CallerOut
+from carprivacy.services.identity.callers import CallerService
 
 router = APIRouter(prefix="/v1/callers", tags=["callers"])
 admin = require_role(Role.ADMINISTRATOR)
@@ -16,9 +16,9 @@ admin = require_role(Role.ADMINISTRATOR)
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CallerOut)
 def create_caller(
-    body: CallerIn, _: Caller = Depends(admin), container: Container = Depends(get_container)
+    body: CallerIn, _: Caller = Depends(admin), callers: CallerService = Depends(get_callers)
 ) -> CallerOut:
-    record, secret = container.callers.create(
+    record, secret = callers.create(
         caller_id=body.id,
         name=body.name,
         kind=body.kind,
@@ -36,29 +36,29 @@ def create_caller(
 
 @router.get("", response_model=list[CallerOut])
 def list_callers(
-    _: Caller = Depends(admin), container: Container = Depends(get_container)
+    _: Caller = Depends(admin), callers: CallerService = Depends(get_callers)
 ) -> list[CallerOut]:
-    return [CallerOut.of(r) for r in container.callers.list()]
+    return [CallerOut.of(r) for r in callers.list()]
 
 
 @router.post("/{caller_id}/disable", response_model=CallerOut)
 def disable_caller(
-    caller_id: str, _: Caller = Depends(admin), container: Container = Depends(get_container)
+    caller_id: str, _: Caller = Depends(admin), callers: CallerService = Depends(get_callers)
 ) -> CallerOut:
-    return CallerOut.of(container.callers.set_disabled(caller_id, True))
+    return CallerOut.of(callers.set_disabled(caller_id, True))
 
 
 @router.post("/{caller_id}/enable", response_model=CallerOut)
 def enable_caller(
-    caller_id: str, _: Caller = Depends(admin), container: Container = Depends(get_container)
+    caller_id: str, _: Caller = Depends(admin), callers: CallerService = Depends(get_callers)
 ) -> CallerOut:
-    return CallerOut.of(container.callers.set_disabled(caller_id, False))
+    return CallerOut.of(callers.set_disabled(caller_id, False))
 
 
 @router.post("/{caller_id}/secret", response_model=CallerOut)
 def rotate_secret(
-    caller_id: str, _: Caller = Depends(admin), container: Container = Depends(get_container)
+    caller_id: str, _: Caller = Depends(admin), callers: CallerService = Depends(get_callers)
 ) -> CallerOut:
     """A new client secret for a machine caller (shown once); the old one stops working."""
-    secret = container.callers.rotate_secret(caller_id)
-    return CallerOut.of(container.callers.get(caller_id), secret)
+    secret = callers.rotate_secret(caller_id)
+    return CallerOut.of(callers.get(caller_id), secret)

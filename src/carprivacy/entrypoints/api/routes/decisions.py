@@ -16,11 +16,12 @@ from fastapi import APIRouter, Body, Depends
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, CallerKind, Decision, DecisionRequest, Role
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
+from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.auth import get_caller
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_decisions, get_policy
+from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.audit.trail import ASKED_BY
 
 router = APIRouter(tags=["decisions"])
@@ -94,7 +95,7 @@ class BatchOut(BaseModel):
     decisions: list[DecisionOut]
 
 
-def _asker(caller: Caller, body: DecisionRequestIn, container: Container, path: str) -> Caller:
+def _asker(caller: Caller, body: DecisionRequestIn, policy: Policy, path: str) -> Caller:
     other = body.on_behalf_of
     if other is None:
         return caller
@@ -103,7 +104,6 @@ def _asker(caller: Caller, body: DecisionRequestIn, container: Container, path: 
             f"asking on behalf of another caller needs the scope {QUERY_SCOPE}",
             ("caller.scope",),
         )
-    policy = container.policy
     if other.organisation not in policy.recipients_by_id and (
         other.organisation not in policy.controllers_by_id
     ):
@@ -126,10 +126,10 @@ def _asker(caller: Caller, body: DecisionRequestIn, container: Container, path: 
 
 
 def _request(
-    caller: Caller, body: DecisionRequestIn, container: Container, now: datetime, path: str = ""
+    caller: Caller, body: DecisionRequestIn, policy: Policy, now: datetime, path: str = ""
 ) -> DecisionRequest:
     extra = {"expires_at": body.expires_at.isoformat()} if body.expires_at else {}
-    asker = _asker(caller, body, container, path)
+    asker = _asker(caller, body, policy, path)
     if asker is not caller:  # the audit log names who asked and for whom
         extra[ASKED_BY] = caller.id
         extra["action"] = (
@@ -177,15 +177,16 @@ def post_decisions(
         description='One request (DecisionRequestIn), or a batch {"requests": [...]} (BatchIn).',
     ),
     caller: Caller = Depends(get_caller),
-    container: Container = Depends(get_container),
+    decisions: DecisionService = Depends(get_decisions),
+    policy: Policy = Depends(get_policy),
 ) -> DecisionOut | BatchOut:
-    now = datetime.now(UTC)
+    now = decisions.clock()
     body = _parse(raw)
     if isinstance(body, BatchIn):
         requests = [
-            _request(caller, r, container, now, f"requests.{i}.")
-            for i, r in enumerate(body.requests)
+            _request(caller, r, policy, now, f"requests.{i}.") for i, r in enumerate(body.requests)
         ]
-        decisions = container.decisions.decide_many(requests)
-        return BatchOut(decisions=[DecisionOut.of(d) for d in decisions])
-    return DecisionOut.of(container.decisions.decide(_request(caller, body, container, now)))
+        answers = decisions.decide_asked(requests)
+        return BatchOut(decisions=[DecisionOut.of(d) for d in answers])
+    (answer,) = decisions.decide_asked([_request(caller, body, policy, now)])
+    return DecisionOut.of(answer)

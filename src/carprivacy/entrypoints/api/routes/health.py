@@ -5,26 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import text
 
 from carprivacy import __version__
-from carprivacy.bootstrap import Container
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.domain.policy import Policy
+from carprivacy.entrypoints.api.deps import get_database, get_policy
+from carprivacy.services.ports.operations import Database
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-def health(container: Container = Depends(get_container)) -> dict[str, Any]:
-    try:
-        with container.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        db = "ok"
-    except Exception:  # noqa: BLE001 - report, never leak details
-        db = "unavailable"
+def health(
+    database: Database = Depends(get_database), policy: Policy = Depends(get_policy)
+) -> dict[str, Any]:
+    db = "ok" if database.ping() else "unavailable"
     return {
         "status": "ok" if db == "ok" else "degraded",
         "version": __version__,
         "database": db,
-        "policy": {"id": container.policy.id, "version": container.policy.version},
+        "policy": {"id": policy.id, "version": policy.version},
     }

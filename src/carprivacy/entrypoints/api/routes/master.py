@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from carprivacy.bootstrap import Container
 from carprivacy.domain.access import Caller, Role
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
 from carprivacy.domain.master import (
@@ -28,7 +27,7 @@ from carprivacy.domain.master import (
     VehicleUsage,
 )
 from carprivacy.entrypoints.api.auth import get_caller
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_master
 from carprivacy.entrypoints.api.release import echo, get_gate, get_reading, respond
 from carprivacy.entrypoints.api.schemas.master import (
     AccountIn,
@@ -80,10 +79,6 @@ router = APIRouter(prefix="/v1", tags=["master data"], dependencies=[Depends(mas
 
 Offset = Query(0, ge=0, description="How many items to skip.")
 Limit = Query(50, ge=1, le=MAX_PAGE, description="How many items to return.")
-
-
-def get_master(container: Container = Depends(get_container)) -> MasterDataService:
-    return container.master
 
 
 def _moment(at: datetime | None) -> datetime:

@@ -14,24 +14,25 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from carprivacy.adapters.notice.notice import render_notice
-from carprivacy.adapters.notice.register import register_rows, render_register
-from carprivacy.bootstrap import Container
+from carprivacy.bootstrap import PolicyDocuments
+from carprivacy.config import Settings
 from carprivacy.domain.errors import PayloadTooLargeError, UnsupportedMediaTypeError
-from carprivacy.entrypoints.api.deps import get_container, require_admin
+from carprivacy.domain.policy import Policy
+from carprivacy.entrypoints.api import deps
+from carprivacy.entrypoints.api.deps import get_documents, get_settings, require_admin
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
 
-def policy_as_dict(container: Container) -> dict[str, Any]:
-    return dataclasses.asdict(container.policy)
+def policy_as_dict(policy: Policy) -> dict[str, Any]:
+    return dataclasses.asdict(policy)
 
 
 @router.get("", summary="The policy (the notice, machine-readable)")
-def get_policy(container: Container = Depends(get_container)) -> dict[str, Any]:
-    return policy_as_dict(container)
+def get_policy(policy: Policy = Depends(deps.get_policy)) -> dict[str, Any]:
+    return policy_as_dict(policy)
 
 
 @router.get(
@@ -43,9 +44,10 @@ def get_policy(container: Container = Depends(get_container)) -> dict[str, Any]:
 def get_notice(
     lang: Literal["nl", "en"] = Query("nl", description="Language"),
     format: Literal["md", "html"] = Query("md", description="Format"),
-    container: Container = Depends(get_container),
+    policy: Policy = Depends(deps.get_policy),
+    documents: PolicyDocuments = Depends(get_documents),
 ) -> Response:
-    text = render_notice(container.policy, lang, format)
+    text = documents.notice(policy, lang, format)
     if format == "html":
         return HTMLResponse(text)
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
@@ -68,18 +70,18 @@ def get_notice(
 def get_register(
     format: Literal["json", "csv", "md", "html"] = Query("json", description="Format"),
     lang: Literal["nl", "en"] = Query("en", description="Language"),
-    container: Container = Depends(get_container),
+    policy: Policy = Depends(deps.get_policy),
+    documents: PolicyDocuments = Depends(get_documents),
 ) -> Response:
     if format == "json":
-        policy = container.policy
         return JSONResponse(
             {
                 "policy": {"id": policy.id, "version": policy.version},
                 "article": "Art. 30(1) GDPR",
-                "rows": register_rows(policy, lang),
+                "rows": documents.register_rows(policy, lang),
             }
         )
-    text = render_register(container.policy, format, lang)
+    text = documents.register(policy, format, lang)
     if format == "html":
         return HTMLResponse(text)
     media = "text/csv; charset=utf-8" if format == "csv" else "text/markdown; charset=utf-8"
@@ -101,14 +103,13 @@ def get_register(
 async def check_policy(
     request: Request,
     _: str = Depends(require_admin),
-    container: Container = Depends(get_container),
+    settings: Settings = Depends(get_settings),
+    documents: PolicyDocuments = Depends(get_documents),
 ) -> JSONResponse:
-    from carprivacy.adapters.policy.loader import check_policy_text
-
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in YAML_TYPES:
         raise UnsupportedMediaTypeError(f"send the policy as one of {', '.join(YAML_TYPES)}")
-    limit = container.settings.max_payload_bytes
+    limit = settings.max_payload_bytes
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
@@ -119,7 +120,7 @@ async def check_policy(
     except UnicodeDecodeError:
         problems = [{"path": "(document)", "rule": "file.encoding", "message": "not UTF-8"}]
         return JSONResponse({"valid": False, "problems": problems})
-    policy, found = check_policy_text(text, "request body")
+    policy, found = documents.check(text, "request body")
     return JSONResponse(
         {
             "valid": policy is not None,

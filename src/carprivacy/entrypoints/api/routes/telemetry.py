@@ -28,7 +28,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from carprivacy.bootstrap import Container
+from carprivacy.config import Settings
 from carprivacy.domain.errors import (
     AuthenticationError,
     InvalidInputError,
@@ -37,8 +37,14 @@ from carprivacy.domain.errors import (
     Problem,
     UnsupportedMediaTypeError,
 )
-from carprivacy.entrypoints.api.deps import bearer, get_container
-from carprivacy.services.ingestion.pipeline import IngestResult
+from carprivacy.entrypoints.api.deps import (
+    bearer,
+    get_ingest,
+    get_settings,
+    get_vehicle_credentials,
+)
+from carprivacy.services.ingestion.pipeline import IngestResult, IngestService
+from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
 
 router = APIRouter(prefix="/v1/telemetry", tags=["telemetry"])
 
@@ -138,11 +144,11 @@ async def read_records(request: Request, limit: int) -> tuple[list[Any], dict[in
 
 def authenticated_vin(
     creds: HTTPAuthorizationCredentials | None = Depends(bearer),
-    container: Container = Depends(get_container),
+    credentials: VehicleCredentialService = Depends(get_vehicle_credentials),
 ) -> str:
     if creds is None:
         raise AuthenticationError("a vehicle credential is required")
-    return container.vehicle_credentials.authenticate(creds.credentials)
+    return credentials.authenticate(creds.credentials)
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -256,11 +262,12 @@ def answer(result: IngestResult) -> IngestAnswer:
 async def post_telemetry(
     request: Request,
     vin: str = Depends(authenticated_vin),
-    container: Container = Depends(get_container),
+    settings: Settings = Depends(get_settings),
+    ingest: IngestService = Depends(get_ingest),
 ) -> Any:
-    records, malformed = await read_records(request, container.settings.max_payload_bytes)
+    records, malformed = await read_records(request, settings.max_payload_bytes)
     result = await run_in_threadpool(
-        container.ingest.ingest,
+        ingest.ingest,
         records,
         source="http",
         vehicle_vin=vin,

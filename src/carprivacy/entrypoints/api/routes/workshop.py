@@ -20,16 +20,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from carprivacy.bootstrap import Container
+from carprivacy.config import Settings
 from carprivacy.domain.access import Caller
 from carprivacy.entrypoints.api.auth import get_caller, get_purpose
-from carprivacy.entrypoints.api.deps import get_container
+from carprivacy.entrypoints.api.deps import get_settings, get_workshop
 from carprivacy.entrypoints.api.routes.telemetry import (
     REQUEST_BODY,
     IngestAnswer,
     answer,
     read_records,
 )
+from carprivacy.services.ingestion.workshop import WorkshopCollector
 
 router = APIRouter(prefix="/v1/workshop", tags=["telemetry"])
 
@@ -51,11 +52,12 @@ async def post_workshop_telemetry(
     request: Request,
     caller: Caller = Depends(get_caller),
     purpose: str = Depends(get_purpose),
-    container: Container = Depends(get_container),
+    settings: Settings = Depends(get_settings),
+    workshop: WorkshopCollector = Depends(get_workshop),
 ) -> Any:
-    records, malformed = await read_records(request, container.settings.max_payload_bytes)
+    records, malformed = await read_records(request, settings.max_payload_bytes)
     result = await run_in_threadpool(
-        container.workshop.collect,
+        workshop.collect,
         caller,
         purpose,
         records,

@@ -12,9 +12,9 @@ def register(app: typer.Typer) -> None:
     @group.command("verify")
     def verify() -> None:
         """Check every entry and checkpoint; print the first bad entry and exit 1 if any."""
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap
 
-        container = build_container()
+        container = bootstrap()
         try:
             result = container.audit.verify()
         finally:
@@ -30,9 +30,9 @@ def register(app: typer.Typer) -> None:
     @group.command("checkpoint")
     def checkpoint() -> None:
         """Sign the newest entry (a checkpoint pins the chain against rewriting)."""
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap
 
-        container = build_container()
+        container = bootstrap()
         try:
             cp = container.audit.checkpoint()
         finally:
@@ -50,9 +50,9 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(50, "--limit", min=1, help="How many alerts to show."),
     ) -> None:
         """Unusual access flagged by monitoring (newest first)."""
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap
 
-        container = build_container()
+        container = bootstrap()
         try:
             if scan:
                 added = container.monitoring.scan(container.audit.repository.iter_entries())

@@ -32,13 +32,13 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Create a caller. Passwords come only from stdin, never from the command line."""
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap
         from carprivacy.domain.errors import ConflictError, InvalidInputError
 
         password = None
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
-        container = build_container()
+        container = bootstrap()
         try:
             record, secret = container.callers.create(
                 name=name,
@@ -74,9 +74,9 @@ def register(app: typer.Typer) -> None:
     @group.command("list")
     def list_() -> None:
         """List the callers (no credentials are shown)."""
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap
 
-        container = build_container()
+        container = bootstrap()
         try:
             for r in container.callers.list():
                 state = "disabled" if r.disabled else "active"
@@ -102,10 +102,10 @@ def register(app: typer.Typer) -> None:
     @group.command("rotate-secret")
     def rotate_secret(caller_id: str = typer.Argument(...)) -> None:
         """Print a new client secret for a machine caller; the old one stops working."""
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap
         from carprivacy.domain.errors import InvalidInputError, NotFoundError
 
-        container = build_container()
+        container = bootstrap()
         try:
             secret = container.callers.rotate_secret(caller_id)
         except (NotFoundError, InvalidInputError) as exc:
@@ -118,10 +118,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _set_disabled(caller_id: str, disabled: bool) -> None:
-    from carprivacy.bootstrap import build_container
+    from carprivacy.bootstrap import bootstrap
     from carprivacy.domain.errors import NotFoundError
 
-    container = build_container()
+    container = bootstrap()
     try:
         container.callers.set_disabled(caller_id, disabled)
     except NotFoundError:

@@ -20,15 +20,14 @@ def register(app: typer.Typer) -> None:
         change, a lease fleet with drivers, and payment transactions."""
         from rich.console import Console
         from rich.table import Table
-        from sqlalchemy import inspect
 
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap
         from carprivacy.services.demo.master_data import load_demo
 
         console = Console()
-        container = build_container()
+        container = bootstrap()
         try:
-            if not inspect(container.engine).has_table("customers"):
+            if not container.database.has_tables():
                 typer.echo(
                     "error: the database has no tables; run: carprivacy db upgrade", err=True
                 )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import signal
-import socket
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 import typer
 
@@ -26,15 +26,15 @@ ingest_app = typer.Typer(
 )
 
 
+class _Summary(Protocol):
+    def summary(self) -> str: ...
+
+
 BROKER_QUEUE_WARNING = (
     "warning: while this worker is stopped, Mosquitto keeps at most max_queued_messages "
     "(default 1000) messages for it and silently DROPS the rest: raise max_queued_messages in "
     "mosquitto.conf (0 = no limit, bound with max_queued_bytes); see docs/mqtt.md"
 )
-
-
-def default_client_id(group: str | None) -> str:
-    return f"{group or 'carprivacy-ingest'}-{socket.gethostname()}"[:128]
 
 
 @ingest_app.command("mqtt")
@@ -69,9 +69,7 @@ def ingest_mqtt(
     quiet: bool = typer.Option(False, "--quiet", help="Only warnings and errors."),
 ) -> None:
     """Subscribe with QoS 1 and store telemetry; a message is acknowledged only once committed."""
-    from carprivacy.adapters.mqtt.message import TopicPattern
-    from carprivacy.adapters.mqtt.worker import MqttIngestWorker, MqttWorkerConfig, WorkerStats
-    from carprivacy.bootstrap import build_container
+    from carprivacy.bootstrap import MqttOptions, bootstrap
     from carprivacy.config import load_settings
 
     logging.basicConfig(
@@ -80,45 +78,41 @@ def ingest_mqtt(
         stream=sys.stderr,
     )
     settings = load_settings()
-    password = settings.mqtt_password.get_secret_value() if settings.mqtt_password else None
+    password = None
     if password_file is not None:
         password = password_file.read_text(encoding="utf-8").strip()
-    chosen_group = None if no_group else (group or settings.mqtt_group)
-    try:
-        config = MqttWorkerConfig(
-            host=host or settings.mqtt_host,
-            port=port or settings.mqtt_port,
-            topic=topic or settings.mqtt_topic,
-            group=chosen_group,
-            client_id=client_id or settings.mqtt_client_id or default_client_id(chosen_group),
-            batch_size=batch_size or settings.mqtt_batch_size,
-            batch_ms=batch_ms or settings.mqtt_batch_ms,
-            session_expiry_s=(
-                session_expiry
-                if session_expiry is not None
-                else settings.mqtt_session_expiry_seconds
-            ),
-            username=username or settings.mqtt_username,
-            password=password,
-            tls_ca=tls_ca or settings.mqtt_tls_ca,
-            tls_cert=tls_cert or settings.mqtt_tls_cert,
-            tls_key=tls_key or settings.mqtt_tls_key,
-            max_payload_bytes=settings.max_payload_bytes,
-            inflight=inflight,
-        )
-        TopicPattern.parse(config.topic).subscription(config.group)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    container = build_container(settings)
+    options = MqttOptions(
+        topic=topic,
+        group=group,
+        no_group=no_group,
+        client_id=client_id,
+        batch_size=batch_size,
+        batch_ms=batch_ms,
+        host=host,
+        port=port,
+        username=username,
+        password=password,
+        tls_ca=tls_ca,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        session_expiry=session_expiry,
+        inflight=inflight,
+    )
+    container = bootstrap(settings)
     last_report = [time.monotonic()]
 
-    def report(stats: WorkerStats) -> None:
+    def report(stats: _Summary) -> None:
         if not quiet and time.monotonic() - last_report[0] >= 10:
             last_report[0] = time.monotonic()
             typer.echo(stats.summary(), err=True)
 
-    worker = MqttIngestWorker(config, container.ingest, on_batch=report)
+    try:
+        worker = container.mqtt_worker(options, on_batch=report)
+    except ValueError as exc:
+        container.close()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    config = worker.config
 
     def stop(signum: int, frame: FrameType | None) -> None:
         worker.request_stop()
@@ -164,11 +158,11 @@ def quarantine(
     from rich.console import Console
     from rich.table import Table
 
-    from carprivacy.bootstrap import build_container
+    from carprivacy.bootstrap import bootstrap
     from carprivacy.config import load_settings
     from carprivacy.domain.telemetry import PAYLOAD_WITHHELD, QuarantineRow
 
-    container = build_container(load_settings())
+    container = bootstrap(load_settings())
     try:
         counts = container.telemetry.quarantine_counts()
         if since is not None and since.tzinfo is None:

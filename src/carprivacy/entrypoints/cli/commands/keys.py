@@ -34,11 +34,9 @@ def rotate_master(
     from rich.console import Console
     from rich.progress import Progress
 
-    from carprivacy.adapters.crypto.rotation import rotate_master_key
-    from carprivacy.adapters.db.engine import make_engine
-    from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+    from carprivacy.bootstrap import bootstrap
     from carprivacy.config import load_settings
-    from carprivacy.domain.errors import CiphertextError, RotationError, UnknownMasterKeyError
+    from carprivacy.services.ports.operations import MasterKeyRotationError
 
     settings = load_settings()
     if settings.master_key is not None and new_key_file is None:
@@ -46,7 +44,7 @@ def rotate_master(
             "error: the master key comes from CARPRIVACY_MASTER_KEY; give --new-key-file", err=True
         )
         raise typer.Exit(2)
-    engine = make_engine(settings.resolved_database_url)
+    services = bootstrap(settings)
     try:
         err = Console(stderr=True)
         # a bar on a terminal only: piped, it would leave an empty line behind
@@ -59,30 +57,16 @@ def rotate_master(
             def waiting() -> None:
                 progress.console.print("waiting for another rotation to finish")
 
-            done = rotate_master_key(
-                SqlDataKeyRepository(engine),
-                settings,
+            done = services.rotate_master_key(
                 new_key_file=new_key_file,
                 progress=step,
                 waiting=waiting,
             )
-    except RotationError as exc:
+    except MasterKeyRotationError as exc:  # key ids only, never an owner
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except UnknownMasterKeyError as exc:  # key ids only, never an owner
-        typer.echo(
-            f"error: data_keys: wrapped by master key {exc.master_key_id}, which neither the "
-            "key file nor its .next (nor CARPRIVACY_MASTER_KEY) holds; the rotation stopped (keys "
-            "re-wrapped so far are under the new key); another rotation may have used that key: "
-            "load it, or find it in a backup, before going on",
-            err=True,
-        )
-        raise typer.Exit(1) from None
-    except CiphertextError as exc:  # a wrapped data key that does not open: no owner named
-        typer.echo(f"error: data_keys: {exc}; the rotation stopped", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(1 if exc.stopped else 2) from None
     finally:
-        engine.dispose()
+        services.close()
     if done.from_environment:
         typer.echo(
             f"re-wrapped {done.rewrapped} data key(s) under master key {done.new_id}, written to "

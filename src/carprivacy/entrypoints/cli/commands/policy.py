@@ -30,11 +30,11 @@ class RegisterFormat(StrEnum):
 
 
 def _policy(path: Path | None) -> Policy:
-    from carprivacy.adapters.policy.loader import load_policy_file
+    from carprivacy.bootstrap import policy_documents
     from carprivacy.config import load_settings
 
     try:
-        return load_policy_file(path or load_settings().policy_path)
+        return policy_documents().load(path or load_settings().policy_path)
     except PolicyError as exc:
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
@@ -60,15 +60,16 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
     ) -> None:
         """List EVERY problem of FILE with its YAML path and rule; exit 0 when valid, 1 when not."""
-        from carprivacy.adapters.policy.loader import check_policy_text, read_policy_file
+        from carprivacy.bootstrap import policy_documents
 
+        documents = policy_documents()
         try:
-            text = read_policy_file(file)
+            text = documents.read(file)
         except PolicyError as exc:
             problems = exc.problems
             policy = None
         else:
-            policy, problems = check_policy_text(text, str(file))
+            policy, problems = documents.check(text, str(file))
         if as_json:
             typer.echo(
                 json.dumps(
@@ -98,9 +99,10 @@ def register(app: typer.Typer) -> None:
     @group.command("schema")
     def schema() -> None:
         """Print the JSON Schema of the policy file (for editors and other tools)."""
-        from carprivacy.adapters.policy.schema import PolicyModel
+        from carprivacy.bootstrap import policy_documents
 
-        typer.echo(json.dumps(PolicyModel.model_json_schema(), indent=2, ensure_ascii=False))
+        schema = policy_documents().schema()
+        typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
     @group.command("notice")
     def notice(
@@ -109,9 +111,10 @@ def register(app: typer.Typer) -> None:
         policy_file: Path | None = POLICY_OPTION,
     ) -> None:
         """Render the human-readable privacy notice from the policy."""
-        from carprivacy.adapters.notice.notice import render_notice
+        from carprivacy.bootstrap import policy_documents
 
-        typer.echo(render_notice(_policy(policy_file), lang.value, fmt.value), nl=False)
+        text = policy_documents().notice(_policy(policy_file), lang.value, fmt.value)
+        typer.echo(text, nl=False)
 
     @group.command("register")
     def register_(
@@ -120,6 +123,7 @@ def register(app: typer.Typer) -> None:
         policy_file: Path | None = POLICY_OPTION,
     ) -> None:
         """Render the GDPR Art. 30(1) record of processing activities (one row per purpose)."""
-        from carprivacy.adapters.notice.register import render_register
+        from carprivacy.bootstrap import policy_documents
 
-        typer.echo(render_register(_policy(policy_file), fmt.value, lang.value), nl=False)
+        text = policy_documents().register(_policy(policy_file), fmt.value, lang.value)
+        typer.echo(text, nl=False)

@@ -43,32 +43,26 @@ def register(app: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2)
-        from pydantic import SecretStr
-
-        from carprivacy.adapters.keyfile import read_or_create_token
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap, with_admin_token
         from carprivacy.config import load_settings
         from carprivacy.domain.errors import PolicyError
 
-        settings = load_settings()
-        if settings.admin_token is None:
-            token_file = settings.data_dir / "admin.token"
-            token, created = read_or_create_token(token_file)
-            settings = settings.model_copy(update={"admin_token": SecretStr(token)})
+        settings, token_file, created = with_admin_token(load_settings())
+        if token_file is not None:
             note = "created" if created else "kept"
             typer.echo(f"administrator bearer token {note} in {token_file} (mode 0600)")
         scheme = "https" if tls_cert else "http"
         shown = "localhost" if host in ("127.0.0.1", "::1") else host
         typer.echo(f"carprivacy is running: open {scheme}://{shown}:{port}/docs")
         try:
-            container = build_container(settings)
+            services = bootstrap(settings)
         except PolicyError as exc:
             typer.echo(f"error: the policy {settings.policy_path} is not valid:", err=True)
             for problem in exc.problems:
                 typer.echo(f"  {problem}", err=True)
             raise typer.Exit(1) from None
         uvicorn.run(
-            create_app(container),
+            create_app(services),
             host=host,
             port=port,
             ssl_certfile=str(tls_cert) if tls_cert else None,

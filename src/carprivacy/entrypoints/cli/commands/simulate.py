@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from carprivacy.bootstrap import Container
+    from carprivacy.bootstrap import Services
 
 
 class Target(StrEnum):
@@ -40,7 +40,7 @@ class Tally:
     problems: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def fleet_vins(container: Container, count: int, seed: int, register: bool) -> list[str]:
+def fleet_vins(container: Services, count: int, seed: int, register: bool) -> list[str]:
     """``count`` VINs: the registered vehicles', topped up with generated ones that are
     registered (each with a demo owner) unless ``register`` is False. Says on stdout what it
     simulates."""
@@ -81,7 +81,7 @@ def fleet_vins(container: Container, count: int, seed: int, register: bool) -> l
     return extra
 
 
-def register_demo_fleet(container: Container, vins: list[str]) -> list[str]:
+def register_demo_fleet(container: Services, vins: list[str]) -> list[str]:
     from carprivacy.domain.master import ContactDetails, UsageKind
 
     master = container.master
@@ -138,10 +138,10 @@ def register(app: typer.Typer) -> None:
         """Simulate N vehicles driving M minutes (ending now) and send their telemetry."""
         from rich.progress import Progress
 
-        from carprivacy.bootstrap import build_container
+        from carprivacy.bootstrap import bootstrap
         from carprivacy.services.demo.simulation import FleetSimulator
 
-        container = build_container()
+        container = bootstrap()
         try:
             vins = fleet_vins(container, vehicles, seed, register_missing)
             assert container.catalogue is not None
@@ -192,7 +192,7 @@ class _Sender:
 
 def _sender(
     to: Target,
-    container: Container,
+    container: Services,
     vins: list[str],
     url: str,
     host: str | None,
@@ -272,7 +272,7 @@ class _MqttSender(_Sender):
 
 
 class _HttpSender(_Sender):
-    def __init__(self, container: Container, vins: list[str], url: str, batch: int) -> None:
+    def __init__(self, container: Services, vins: list[str], url: str, batch: int) -> None:
         import httpx
 
         self.http = httpx.Client(base_url=url.rstrip("/"), timeout=60)
@@ -332,7 +332,7 @@ def _count(body: Any, sent: int, tally: Tally) -> None:
 
 
 class _DbSender(_Sender):
-    def __init__(self, container: Container, batch: int) -> None:
+    def __init__(self, container: Services, batch: int) -> None:
         self.ingest = container.ingest
         self.batch = batch
         self.buffer: list[dict[str, Any]] = []

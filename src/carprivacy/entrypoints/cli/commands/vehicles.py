@@ -21,10 +21,10 @@ def credential(
     ),
 ) -> None:
     """Issue a bearer token for POST /v1/telemetry; shown once, stored hashed."""
-    from carprivacy.bootstrap import build_container
+    from carprivacy.bootstrap import bootstrap
     from carprivacy.domain.errors import CarPrivacyError
 
-    container = build_container()
+    container = bootstrap()
     try:
         vehicle = container.master.find_vehicle_by_vin(vin)
         if vehicle is None:
