@@ -368,8 +368,11 @@ def build_master_key_rotation(settings: Settings, data_keys: Any) -> MasterKeyRo
         from carprivacy.domain.errors import CiphertextError, RotationError, UnknownMasterKeyError
 
         try:
-            return rotate_master_key(
+            done = rotate_master_key(
                 data_keys, settings, new_key_file=new_key_file, progress=progress, waiting=waiting
+            )
+            return RotationOutcome(
+                done.new_id, done.rewrapped, done.key_file, done.from_environment
             )
         except RotationError as exc:
             raise MasterKeyRotationError(str(exc), stopped=False) from None

@@ -31,6 +31,7 @@ place: ``carprivacy.entrypoints.api.errors``.
     │   │   └── UnknownMasterKeyError a data key names a master key that is not loaded (I3)
     │   ├── MasterKeyRetiredError     a new data key would be wrapped by a retired key (I3)
     │   ├── RotationError             a master key rotation cannot go on (I3)
+    │   │   └── MasterKeyRotationError  as the composition root reports it (stopped or not)
     │   └── PasswordHashingError      a password could not be hashed (U1)
     │
     │   # the store
@@ -192,6 +193,16 @@ class MasterKeyRetiredError(CryptoError):
 
 class RotationError(CryptoError):
     """The rotation cannot go on (the rule is in the message)."""
+
+
+class MasterKeyRotationError(RotationError):
+    """A master-key rotation could not go on (``stopped=False``: nothing changed) or stopped
+    part-way (``stopped=True``: keys re-wrapped so far are under the new key; running it again
+    finishes). The message names key ids only, never an owner."""
+
+    def __init__(self, message: str, *, stopped: bool) -> None:
+        super().__init__(message)
+        self.stopped = stopped
 
 
 class PasswordHashingError(CryptoError):

@@ -15,6 +15,7 @@ from carprivacy.testing.audit import (
     InMemoryAuditTrail,
 )
 from carprivacy.testing.automated_decisions import InMemoryAutomatedDecisionRepository
+from carprivacy.testing.bootstrap import InMemoryStores, InMemoryTelemetryStore, bootstrap_in_memory
 from carprivacy.testing.callers import (
     FakePasswordHasher,
     FakeTokenSigner,
@@ -23,6 +24,8 @@ from carprivacy.testing.callers import (
 )
 from carprivacy.testing.clock import FakeClock
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
+from carprivacy.testing.database import InMemoryDatabase
+from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 from carprivacy.testing.ingest import InMemoryIngestService, StoreDownError
 from carprivacy.testing.master import (
     InMemoryAccountRepository,
@@ -36,18 +39,23 @@ from carprivacy.testing.master import (
     InMemoryVehicleRepository,
 )
 from carprivacy.testing.monitoring import InMemoryAlertRepository
+from carprivacy.testing.rotation import FakeMasterKeyRotation
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import (
     InMemoryDataKeyRepository,
     InMemoryTelemetryRepository,
-    InMemoryVehicleCredentialRepository,
     InMemoryVehicleDirectory,
+)
+from carprivacy.testing.vehicles import (
+    InMemoryMasterDataVehicleDirectory,
+    InMemoryVehicleCredentialRepository,
 )
 
 __all__ = [
     "FakeCheckpointSigner",
     "FakeClock",
     "FakeDecider",
+    "FakeMasterKeyRotation",
     "FakePasswordHasher",
     "FakeTokenSigner",
     "InMemoryAccountRepository",
@@ -60,19 +68,25 @@ __all__ = [
     "InMemoryContractRepository",
     "InMemoryCustomerRepository",
     "InMemoryDataKeyRepository",
+    "InMemoryDatabase",
+    "InMemoryDecisionFacts",
     "InMemoryEmailOutbox",
     "InMemoryEntityRepository",
     "InMemoryFieldCipher",
     "InMemoryFleetRepository",
     "InMemoryIngestService",
     "InMemoryMasterDataUnitOfWork",
+    "InMemoryMasterDataVehicleDirectory",
     "InMemoryMasterFacts",
     "InMemoryPaymentRepository",
+    "InMemoryStores",
     "InMemorySubjectStateRepository",
     "InMemoryTelemetryRepository",
+    "InMemoryTelemetryStore",
     "InMemoryUsageRepository",
     "InMemoryVehicleCredentialRepository",
     "InMemoryVehicleDirectory",
     "InMemoryVehicleRepository",
     "StoreDownError",
+    "bootstrap_in_memory",
 ]

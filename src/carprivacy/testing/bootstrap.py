@@ -30,8 +30,8 @@ from carprivacy.testing.monitoring import InMemoryAlertRepository
 from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import InMemoryDataKeyRepository, InMemoryTelemetryRepository
 from carprivacy.testing.vehicles import (
+    InMemoryMasterDataVehicleDirectory,
     InMemoryVehicleCredentialRepository,
-    MasterDataVehicleDirectory,
 )
 
 
@@ -119,7 +119,7 @@ def bootstrap_in_memory(
         master_unit_of_work=lambda: InMemoryMasterDataUnitOfWork(master, s.subject_states),
         decision_facts=InMemoryDecisionFacts(s.subject_states, master),
         telemetry=s.telemetry,
-        vehicles=MasterDataVehicleDirectory(master),
+        vehicles=InMemoryMasterDataVehicleDirectory(master),
         subject_states=s.subject_states,
         vehicle_credentials=InMemoryVehicleCredentialRepository(master),
         audit_log=s.audit_log,

@@ -7,11 +7,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from carprivacy.adapters.crypto.envelope import Rewrap, StoredDataKey
-from carprivacy.domain.errors import ConflictError
 from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow
 from carprivacy.domain.vehicle_usage import VehicleUsage
 from carprivacy.services.ingestion.ports import StoreOutcome, VehicleInfo
@@ -151,41 +149,3 @@ class InMemoryDataKeyRepository:
             yield
         finally:
             self._rotation.release()
-
-
-@dataclass
-class _Credential:
-    vehicle_id: str
-    token_sha256: str
-    created_at: datetime
-    revoked_at: datetime | None = None
-
-
-@dataclass
-class InMemoryVehicleCredentialRepository:
-    """Per-vehicle credentials (``VehicleCredentialRepository``); ``vins`` maps vehicle ids to
-    their VINs, as the master-data tables do. A credential of an unknown vehicle finds no VIN."""
-
-    vins: dict[str, str] = field(default_factory=dict)
-    credentials: dict[str, _Credential] = field(default_factory=dict)
-
-    def add(self, credential_id: str, vehicle_id: str, token_sha256: str, at: datetime) -> None:
-        if credential_id in self.credentials or any(
-            c.token_sha256 == token_sha256 for c in self.credentials.values()
-        ):
-            raise ConflictError("the credential exists")
-        self.credentials[credential_id] = _Credential(vehicle_id, token_sha256, at)
-
-    def vin_for(self, token_sha256: str) -> str | None:
-        for c in self.credentials.values():
-            if c.token_sha256 == token_sha256 and c.revoked_at is None:
-                return self.vins.get(c.vehicle_id)
-        return None
-
-    def revoke_all(self, vehicle_id: str, at: datetime) -> int:
-        live = [
-            c for c in self.credentials.values() if c.vehicle_id == vehicle_id and not c.revoked_at
-        ]
-        for c in live:
-            c.revoked_at = at
-        return len(live)

@@ -8,11 +8,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from carprivacy.domain.errors import ConflictError
 from carprivacy.services.ingestion.pipeline import VehicleInfo
 from carprivacy.testing.master import InMemoryMasterData
 
 
-class MasterDataVehicleDirectory:
+class InMemoryMasterDataVehicleDirectory:
     """Vehicles and their usage periods, as the master data holds them now."""
 
     def __init__(self, store: InMemoryMasterData) -> None:
@@ -49,6 +50,10 @@ class InMemoryVehicleCredentialRepository:
     def add(self, credential_id: str, vehicle_id: str, token_sha256: str, at: datetime) -> None:
         if vehicle_id not in self.store.vehicles:  # the SQL foreign key
             raise ValueError(f"no vehicle {vehicle_id}")
+        if credential_id in self.credentials or any(
+            c.token_sha256 == token_sha256 for c in self.credentials.values()
+        ):
+            raise ConflictError("the credential exists")  # the SQL unique keys
         self.credentials[credential_id] = _Credential(vehicle_id, token_sha256, at)
 
     def vin_for(self, token_sha256: str) -> str | None:

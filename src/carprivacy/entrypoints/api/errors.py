@@ -27,6 +27,7 @@ from carprivacy.domain.errors import (
     KeyDestroyedError,
     MalformedPayloadError,
     MasterKeyRetiredError,
+    MasterKeyRotationError,
     NotFoundError,
     PasswordHashingError,
     PayloadTooLargeError,
@@ -62,6 +63,7 @@ INTERNAL: frozenset[type[CarPrivacyError]] = frozenset(
         UnknownMasterKeyError,
         MasterKeyRetiredError,
         RotationError,
+        MasterKeyRotationError,
         PasswordHashingError,
     }
 )

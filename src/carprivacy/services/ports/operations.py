@@ -4,10 +4,12 @@ migrated) and the quarantine listing. SQL adapters and in-memory fakes implement
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from carprivacy.domain.errors import MasterKeyRotationError as MasterKeyRotationError
 from carprivacy.domain.telemetry import QuarantineRow
 
 
@@ -48,28 +50,14 @@ class QuarantineReader(Protocol):
     ) -> list[tuple[int, QuarantineRow]]: ...
 
 
-class MasterKeyRotationError(Exception):
-    """A master-key rotation could not go on (``stopped=False``: nothing changed) or stopped
-    part-way (``stopped=True``: keys re-wrapped so far are under the new key; running it again
-    finishes). The message says why, naming key ids only, never an owner."""
+@dataclass(frozen=True)
+class RotationOutcome:
+    """What a finished master-key rotation did."""
 
-    def __init__(self, message: str, *, stopped: bool) -> None:
-        super().__init__(message)
-        self.stopped = stopped
-
-
-class RotationOutcome(Protocol):
-    @property
-    def new_id(self) -> str: ...
-
-    @property
-    def rewrapped(self) -> int: ...
-
-    @property
-    def key_file(self) -> Path: ...
-
-    @property
-    def from_environment(self) -> bool: ...
+    new_id: str
+    rewrapped: int  # data keys moved to the new key
+    key_file: Path  # where the new key is now
+    from_environment: bool  # the old key came from CARPRIVACY_MASTER_KEY
 
 
 class MasterKeyRotation(Protocol):
