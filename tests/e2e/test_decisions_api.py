@@ -18,6 +18,7 @@ from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails, UsageKind
 from carprivacy.entrypoints.api.app import create_app
+from carprivacy.testing import FakeClock
 
 ADMIN = "decisions-admin-token-kkkkkkkkkkkk"
 AT = datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -28,7 +29,7 @@ def api(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Services, 
     settings = Settings(
         data_dir=tmp_path, admin_token=SecretStr(ADMIN), argon2_time_cost=1, argon2_memory_kib=8
     )
-    container = bootstrap(settings, engine=engine)
+    container = bootstrap(settings, engine=engine, clock=FakeClock(AT))  # now is AT
     with TestClient(create_app(container)) as client:
         tokens = {"admin": ADMIN}
         for label, role, org, scopes in (
@@ -257,18 +258,46 @@ def test_a_fleet_manager_is_decided_by_its_fleet(
     }
     created = client.post("/v1/callers", json=manager, headers={"Authorization": f"Bearer {ADMIN}"})
     assert created.status_code == 201, created.text
+    clock = container.decisions.clock
+    assert isinstance(clock, FakeClock)
+    clock.set(since - timedelta(seconds=1))  # a fleet manager decides now only: move now
     login = {"login": "fm", "password": manager["password"]}
     token = client.post("/v1/auth/login", json=login).json()["access_token"]
-    body = {"purpose": "fleet_operation", "categories": ["vehicle_status"], "at": AT.isoformat()}
+    body = {"purpose": "fleet_operation", "categories": ["vehicle_status"]}
+    assert post(client, token, {**body, "vehicle_id": mine.id}).json()["rule"] == "fleet.not_member"
+    clock.set(since)
+    allowed = post(client, token, {**body, "vehicle_id": mine.id}).json()
+    assert allowed.get("outcome") == "allow", allowed
+    clock.set(AT)  # 30 days on: the token expired, log in again
+    token = client.post("/v1/auth/login", json=login).json()["access_token"]
     own = post(client, token, {**body, "vehicle_id": mine.id}).json()
     assert own["outcome"] == "allow", own["reasons"]
     foreign = post(client, token, {**body, "vehicle_id": theirs.id}).json()
     assert foreign["rule"] == "fleet.not_member"
     assert foreign["reasons"][0]["section"] == "H"
-    before = post(client, token, {**body, "vehicle_id": mine.id, "at": since.isoformat()})
-    assert before.json()["outcome"] == "allow"
-    earlier = (since - timedelta(seconds=1)).isoformat()
-    assert (
-        post(client, token, {**body, "vehicle_id": mine.id, "at": earlier}).json()["rule"]
-        == "fleet.not_member"
+    # ... and may not name another time: that is the privacy officer's or legal claims' only
+    past = post(client, token, {**body, "vehicle_id": mine.id, "at": since.isoformat()}).json()
+    assert past["outcome"] == "deny" and past["rule"] == "decision.time"
+
+
+def test_only_the_officer_or_legal_claims_name_another_decision_time(
+    api: tuple[TestClient, Services, dict[str, str]], engine: Engine
+) -> None:
+    """A caller-set time would let anyone decide "before the withdrawal" (SPEC U2, U3)."""
+    client, container, tokens = api
+    container.subject_state.give(
+        tokens["s1"], "marketing_email", at=AT - timedelta(days=10), by="s1", channel="portal"
     )
+    body = {"purpose": "marketing_email", "categories": ["contact"], "subject_id": tokens["s1"]}
+    assert post(client, tokens["crm"], body).json()["outcome"] == "allow"  # now: allowed
+    skewed = (AT + timedelta(minutes=2)).isoformat()  # clock skew is still now
+    assert post(client, tokens["crm"], {**body, "at": skewed}).json()["outcome"] == "allow"
+    before = audit_count(engine)
+    earlier = (AT - timedelta(days=20)).isoformat()
+    refused = post(client, tokens["crm"], {**body, "at": earlier}).json()
+    assert refused["outcome"] == "deny" and refused["rule"] == "decision.time"
+    assert refused["reasons"][0]["article"] == "Art. 5(2) GDPR"
+    assert audit_count(engine) == before + 1  # the refusal is recorded
+    with engine.connect() as conn:
+        last = conn.execute(select(audit_log).order_by(audit_log.c.seq.desc())).first()
+    assert last is not None and last.rule == "decision.time"
