@@ -24,6 +24,8 @@ from carprivacy.domain.telemetry import (
     quarantine_aad,
 )
 from carprivacy.domain.vehicle_usage import subject_for
+from carprivacy.services.access.gate import Record
+from carprivacy.services.access.views import VEHICLE, View
 from carprivacy.services.ingestion.attribute import VehicleInfo
 from carprivacy.services.ports.crypto import FieldCipher
 
@@ -112,3 +114,36 @@ class QuarantineSealer:
             return self._cipher.decrypt(row.key_owner, row.payload_ciphertext, aad)
         except KeyDestroyedError:
             return None
+
+
+# A quarantine row as the gate releases it: the vehicle it came from is the one reference to a
+# person (through the vehicle's user); reasons name fields and rules, never values; payloads are
+# never listed. ``expires_at`` passed: the row is not released (4 weeks, QUARANTINE_RETENTION).
+QUARANTINE_VIEW = View(
+    "vehicle_general",
+    {},
+    refs={"vehicle_id": VEHICLE},
+    bookkeeping=frozenset(
+        {"id", "received_at", "source", "record_index", "reasons", "payload", "expires_at"}
+    ),
+)
+
+
+def quarantine_record(ident: int, row: QuarantineRow) -> Record:
+    """A quarantine row as a record for the gate (no payload, only whether one is kept)."""
+    return Record(
+        {
+            "id": ident,
+            "received_at": row.received_at,
+            "source": row.source,
+            "vehicle_id": row.vehicle_id,
+            "record_index": row.record_index,
+            "reasons": [
+                {"field": p.path, "rule": p.rule, "message": p.message} for p in row.reasons
+            ],
+            "payload": "withheld" if row.payload_ciphertext == PAYLOAD_WITHHELD else "sealed",
+            "expires_at": row.expires_at,
+        },
+        None,
+        row.vehicle_id,
+    )

@@ -143,6 +143,11 @@ def ingest_mqtt(
 
 @ingest_app.command("quarantine")
 def quarantine(
+    purpose: str = typer.Option(
+        ...,
+        help="The purpose of this read (a purpose id of the policy), as every read names one; "
+        "e.g. after_sales_service (vehicle-linked: the vehicle id, never the customer).",
+    ),
     limit: int = typer.Option(20, min=1, max=10_000, help="How many of the newest rows to list."),
     source: Source | None = typer.Option(None, help="Only rows from this transport."),
     rule: str | None = typer.Option(None, help="Only rows with a reason of this rule, e.g. range."),
@@ -152,7 +157,12 @@ def quarantine(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per row, no table."),
 ) -> None:
     """List the newest refused records and messages with their reasons (no payloads: those stay
-    sealed under the data subject's key), and how many rows quarantine holds per source."""
+    sealed under the data subject's key), and how many rows quarantine holds per source.
+
+    The rows pass the gate as every read does: read by the operator (an internal system of the
+    national controller) for PURPOSE, decided per row, released in the purpose's form (the
+    vehicle id is pseudonymised or left out where the form says so) and recorded in the audit
+    log; rows past their 4 weeks are not listed."""
     import json
 
     from rich.console import Console
@@ -160,55 +170,64 @@ def quarantine(
 
     from carprivacy.bootstrap import bootstrap
     from carprivacy.config import load_settings
-    from carprivacy.domain.telemetry import PAYLOAD_WITHHELD, QuarantineRow
+    from carprivacy.domain.errors import AccessDeniedError
+    from carprivacy.services.access.gate import Reading
+    from carprivacy.services.identity.operators import operator
+    from carprivacy.services.ingestion.quarantine import QUARANTINE_VIEW, quarantine_record
 
-    container = bootstrap(load_settings())
+    services = bootstrap(load_settings())
     try:
-        counts = container.telemetry.quarantine_counts()
+        counts = services.telemetry.quarantine_counts()
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-        recent = container.telemetry.quarantine_recent(limit, source=source, rule=rule, since=since)
+        recent = services.telemetry.quarantine_recent(limit, source=source, rule=rule, since=since)
+        reading = Reading(operator(services.policy), purpose, "carprivacy ingest quarantine")
+        try:
+            rows = list(
+                services.gate.stream(
+                    reading, QUARANTINE_VIEW, (quarantine_record(i, q) for i, q in recent)
+                )
+            )
+        except AccessDeniedError as refused:
+            typer.echo(f"error: {refused}", err=True)
+            for reason in refused.reasons:
+                typer.echo(f"  {reason}", err=True)
+            raise typer.Exit(1) from None
     finally:
-        container.close()
-
-    def payload(q: QuarantineRow) -> str:
-        return "withheld" if q.payload_ciphertext == PAYLOAD_WITHHELD else "sealed"
+        services.close()
 
     if as_json:
-        for ident, q in recent:
-            row = {
-                "id": ident,
-                "received_at": q.received_at.isoformat(),
-                "source": q.source,
-                "vehicle_id": q.vehicle_id,
-                "record_index": q.record_index,
-                "reasons": [
-                    {"field": p.path, "rule": p.rule, "message": p.message} for p in q.reasons
-                ],
-                "payload": payload(q),
-                "expires_at": q.expires_at.isoformat(),
-            }
-            typer.echo(json.dumps(row, separators=(",", ":")))
+        for row in rows:
+            typer.echo(json.dumps(row, separators=(",", ":"), default=_iso))
         return
     console = Console()
     per_source = ", ".join(f"{source}: {n:,}" for source, n in counts.items()) or "empty"
     console.print(f"quarantine holds {sum(counts.values()):,} row(s) ({per_source})")
-    if not recent:
+    if len(rows) < len(recent):  # refused or past retention: the audit log says which rule
+        console.print(f"{len(recent) - len(rows):,} row(s) not released for purpose {purpose}")
+    if not rows:
         return
-    table = Table(title=f"newest {len(recent)}")
+    table = Table(title=f"newest {len(rows)}")
     for column in ("id", "received (UTC)", "source", "vehicle", "record", "field: rule", "payload"):
         table.add_column(column, overflow="fold")
-    for ident, q in recent:
+    for row in rows:
+        vehicle = row.get("vehicle_id")
+        reasons: list[dict[str, str]] = row["reasons"]  # type: ignore[assignment]
+        index = row["record_index"]
         table.add_row(
-            str(ident),
-            q.received_at.strftime("%Y-%m-%d %H:%M:%S"),
-            q.source,
-            f"{q.vehicle_id[:8]}…" if q.vehicle_id else "unknown",  # --json: the whole id
-            "message" if q.record_index is None else str(q.record_index),
-            "\n".join(f"{p.path}: {p.rule}" for p in q.reasons),
-            payload(q),
+            str(row["id"]),
+            _iso(row["received_at"])[:19].replace("T", " "),
+            str(row["source"]),
+            f"{str(vehicle)[:8]}…" if vehicle else "-",  # --json: the whole id
+            "message" if index is None else str(index),
+            "\n".join(f"{p['field']}: {p['rule']}" for p in reasons),
+            str(row["payload"]),
         )
     console.print(table)
+
+
+def _iso(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def register(app: typer.Typer) -> None:
