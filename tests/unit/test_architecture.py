@@ -7,6 +7,7 @@ is a junk drawer (utils/helpers/misc/common).
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -241,3 +242,53 @@ def test_the_entrypoint_check_catches_every_form_of_adapter_import(tmp_path: Pat
     good = tmp_path / "clean.py"
     good.write_text("from carprivacy.bootstrap import bootstrap\n", encoding="utf-8")
     assert adapter_imports(good) == []
+
+
+# -- history lives in git: names and comments say what a thing is ------------------------------
+HISTORY_LABEL = re.compile(
+    r"\bissues? \d+|\bitems? \d+(?:[,-]\d+)*\b|trial finding|review finding|new-user trial",
+    re.IGNORECASE,
+)
+
+
+def history_labels(path: Path) -> list[str]:
+    return [
+        f"{path.name}:{n}: {m.group(0)}"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for m in HISTORY_LABEL.finditer(line)
+    ]
+
+
+def test_no_history_labels_in_source() -> None:
+    found = [hit for path in sorted(SRC.rglob("*.py")) for hit in history_labels(path)]
+    assert not found, "history belongs in git, not in source:\n" + "\n".join(found)
+
+
+def test_the_label_check_catches_a_history_label(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        '"""Ingest (issue 3 item 5; SPEC I3)."""\n# trial finding: x\nlimit = 5  # items 2, 4\n'
+        "count = 3  # 3 items\n",
+        encoding="utf-8",
+    )
+    assert [h.split(": ", 1)[1] for h in history_labels(bad)] == [
+        "issue 3",
+        "item 5",
+        "trial finding",
+        "items 2",
+    ]
+
+
+# -- docs/architecture.md lists what this file checks ------------------------------------------
+ARCHITECTURE_DOC = SRC.parents[1] / "docs" / "architecture.md"
+
+
+def test_the_documented_rules_are_the_tested_ones() -> None:
+    text = ARCHITECTURE_DOC.read_text(encoding="utf-8")
+    section = text.split("## Rules the tests check", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`(test_\w+)`", section))
+    tests = set(re.findall(r"^def (test_\w+)", Path(__file__).read_text(encoding="utf-8"), re.M))
+    assert documented - tests == set(), "docs/architecture.md names rules no test checks"
+    assert tests - documented == set(), (
+        "tests/unit/test_architecture.py checks rules not documented"
+    )
