@@ -19,6 +19,7 @@ from carprivacy.domain.access import Decision, DecisionRequest, Reason, Role
 from carprivacy.domain.decision_facts import FactsSnapshot
 from carprivacy.domain.decisions import CompiledPolicy, deny, screen
 from carprivacy.domain.decisions import decide as decide_pure
+from carprivacy.domain.decisions import decide_many as decide_batch
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.subject_state import SubjectFacts
 from carprivacy.services.access.ports import AuditRecorder, DecisionFacts
@@ -147,7 +148,7 @@ class DecisionService:
         """Decide on facts already read (the gate reads them with the records they are about);
         recorded unless ``record`` is False (then the caller records what it releases)."""
         facts = self._cut(requests, snapshot)
-        out = [decide_pure(self.policy, r, f) for r, f in zip(requests, facts, strict=True)]
+        out = decide_batch(self.policy, list(zip(requests, facts, strict=True)))
         if record:
             self.record(requests, out)
         return out

@@ -347,7 +347,7 @@ class Gate(Generic[S]):
             at=at,
             subject_id=subject_id,
             vehicle_id=vehicle_id,
-            extra=dict(extra),
+            extra=extra,  # shared by the reading's requests: read, never changed
         )
 
     def _countries(self, reading: Reading, view: View) -> bool:
