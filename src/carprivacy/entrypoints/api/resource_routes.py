@@ -75,6 +75,15 @@ def signed(
     return endpoint
 
 
+def released(resource: Resource, obj: object, subject_id: str | None = None) -> Record:
+    """A domain object as the gate decides and releases it: its Out, whom it is about."""
+    return record(resource.view, resource.out(obj).model_dump(), subject_id)
+
+
+def _get(router: APIRouter, path: str, endpoint: Callable[..., Any], answer: Any) -> None:
+    router.add_api_route(path, endpoint, methods=["GET"], response_model=answer)
+
+
 def _body(model: type[BaseModel]) -> inspect.Parameter:
     return inspect.Parameter("body", KW, annotation=model)
 
@@ -100,13 +109,13 @@ def create(
         return echo(resource.view, obj, sent, status.HTTP_201_CREATED)
 
     params = [under.parameter()] if under else []
+    signed(endpoint, name, doc, *params, _body(resource.In), SERVICE)
     router.add_api_route(
         path,
-        signed(endpoint, name, doc, *params, _body(resource.In), SERVICE),
+        endpoint,
         methods=["POST"],
         status_code=status.HTTP_201_CREATED,
         response_model=resource.answer_model(),
-        name=name,
     )
 
 
@@ -125,13 +134,8 @@ def update(
         obj = write(svc, path[named.name], changes)
         return echo(resource.view, resource.out(obj), changes)
 
-    router.add_api_route(
-        path,
-        signed(endpoint, name, None, named.parameter(), _body(resource.Patch), SERVICE),
-        methods=["PATCH"],
-        response_model=resource.answer_model(),
-        name=name,
-    )
+    signed(endpoint, name, None, named.parameter(), _body(resource.Patch), SERVICE)
+    router.add_api_route(path, endpoint, methods=["PATCH"], response_model=resource.answer_model())
 
 
 def one(
@@ -146,16 +150,11 @@ def one(
 
     def endpoint(gate: Gate[Any], reading: Reading, **path: str) -> JSONResponse:
         key = path[named.name]
-        loader = lambda s: record(resource.view, resource.out(load(s, key)).model_dump())  # noqa: E731
+        loader = lambda s: released(resource, load(s, key))  # noqa: E731
         return respond(gate.one(reading, resource.view, loader, **named.claims(key)))
 
-    router.add_api_route(
-        path,
-        signed(endpoint, name, None, named.parameter(), GATE, READING),
-        methods=["GET"],
-        response_model=resource.Out,
-        name=name,
-    )
+    signed(endpoint, name, None, named.parameter(), GATE, READING)
+    _get(router, path, endpoint, resource.Out)
 
 
 def page(router: APIRouter, path: str, resource: Resource, name: str, repository: str) -> None:
@@ -164,19 +163,13 @@ def page(router: APIRouter, path: str, resource: Resource, name: str, repository
 
     def endpoint(offset: int, limit: int, gate: Gate[Any], reading: Reading) -> JSONResponse:
         def load(s: MasterDataUnitOfWork, ids: Iterable[str]) -> Iterable[Record]:
-            rows = getattr(s, repository).get_many(ids)
-            return (record(resource.view, resource.out(x).model_dump()) for x in rows)
+            return (released(resource, x) for x in getattr(s, repository).get_many(ids))
 
         index = lambda s: getattr(s, repository).refs()  # noqa: E731
         return respond(gate.page(reading, resource.view, index, load, offset, limit))
 
-    router.add_api_route(
-        path,
-        signed(endpoint, name, None, OFFSET, LIMIT, GATE, READING),
-        methods=["GET"],
-        response_model=PageOut[resource.Out],  # type: ignore[name-defined]
-        name=name,
-    )
+    signed(endpoint, name, None, OFFSET, LIMIT, GATE, READING)
+    _get(router, path, endpoint, PageOut[resource.Out])  # type: ignore[name-defined]
 
 
 def of(
@@ -194,14 +187,33 @@ def of(
         key = path[owner.name]
 
         def loader(s: MasterDataUnitOfWork) -> Iterable[Record]:
-            return (record(resource.view, resource.out(x).model_dump()) for x in load(s, key))
+            return (released(resource, x) for x in load(s, key))
 
         return respond(gate.of(reading, resource.view, loader, **owner.claims(key)))
 
-    router.add_api_route(
-        path,
-        signed(endpoint, name, None, owner.parameter(), GATE, READING),
-        methods=["GET"],
-        response_model=list[resource.Out],  # type: ignore[name-defined]
-        name=name,
-    )
+    signed(endpoint, name, None, owner.parameter(), GATE, READING)
+    _get(router, path, endpoint, list[resource.Out])  # type: ignore[name-defined]
+
+
+def standard(
+    router: APIRouter,
+    resource: Resource,
+    things: str,
+    named: Named,
+    *,
+    write: Callable[..., object],
+    load: Callable[[MasterDataUnitOfWork, str], object],
+    patch: Callable[[MasterDataService, str, dict[str, Any]], object] | None = None,
+    create_name: str | None = None,
+) -> None:
+    """The standard routes of ``resource`` under ``/{things}`` (e.g. ``customers``), named
+    ``create_customer``, ``list_customers``, ``get_customer``, ``update_customer``: POST
+    (``write``), GET a page (the unit of work's repository ``things``), GET one (``load``),
+    PATCH (``patch``)."""
+    thing = resource.name.lower()
+    one_path = f"/{things}/{{{named.name}}}"
+    create(router, f"/{things}", resource, create_name or f"create_{thing}", write)
+    page(router, f"/{things}", resource, f"list_{things}", things)
+    one(router, one_path, resource, f"get_{thing}", named, load)
+    if patch is not None:
+        update(router, one_path, resource, f"update_{thing}", named, patch)

@@ -26,7 +26,7 @@ from carprivacy.domain.master import ContactDetails, PaymentMethod
 from carprivacy.entrypoints.api.auth import get_caller
 from carprivacy.entrypoints.api.deps import get_master
 from carprivacy.entrypoints.api.release import get_gate, get_reading, respond
-from carprivacy.entrypoints.api.resource_routes import Named, create, of, one, page, update
+from carprivacy.entrypoints.api.resource_routes import Named, create, of, released, standard
 from carprivacy.entrypoints.api.schemas.master import (
     ACCOUNT,
     ATTRIBUTION,
@@ -42,7 +42,6 @@ from carprivacy.services.access.views import VEHICLE as VEHICLE_KIND
 from carprivacy.services.master import reads
 from carprivacy.services.master.ports import MasterDataUnitOfWork
 from carprivacy.services.master.service import MasterDataService
-from carprivacy.services.master.views import record
 
 # Every read names its purpose and is decided by the engine: GET routes release
 # their answer through a Reader and the View of its policy category; writes are for staff that
@@ -73,22 +72,14 @@ def _moment(at: datetime | None) -> datetime:
 
 # --- customers and their accounts -------------------------------------------------------------
 
-create(
+standard(
     router,
-    "/customers",
     CUSTOMER,
-    "create_customer",
-    lambda svc, body: svc.register_customer(ContactDetails(**body.model_dump())),
-)
-page(router, "/customers", CUSTOMER, "list_customers", "customers")
-one(router, "/customers/{customer_id}", CUSTOMER, "get_customer", CUSTOMER_ID, reads.customer)
-update(
-    router,
-    "/customers/{customer_id}",
-    CUSTOMER,
-    "update_customer",
+    "customers",
     CUSTOMER_ID,
-    MasterDataService.update_customer,
+    write=lambda svc, body: svc.register_customer(ContactDetails(**body.model_dump())),
+    load=reads.customer,
+    patch=MasterDataService.update_customer,
 )
 create(
     router,
@@ -134,7 +125,7 @@ def customer_vehicles(
 
     def load(s: MasterDataUnitOfWork) -> Iterable[Record]:
         for v in reads.vehicles_of(s, customer_id, moment):
-            yield record(VEHICLE.view, VEHICLE.out(v).model_dump(), customer_id)
+            yield released(VEHICLE, v, customer_id)
 
     return respond(gate.of(reading, VEHICLE.view, load, subject_id=customer_id))
 
@@ -150,22 +141,14 @@ of(
 
 # --- vehicles and usage periods ----------------------------------------------------------------
 
-create(
+standard(
     router,
-    "/vehicles",
     VEHICLE,
-    "create_vehicle",
-    lambda svc, b: svc.register_vehicle(b.vin, b.model, b.colour, b.equipment, b.end_of_life),
-)
-page(router, "/vehicles", VEHICLE, "list_vehicles", "vehicles")
-one(router, "/vehicles/{vehicle_id}", VEHICLE, "get_vehicle", VEHICLE_ID, reads.vehicle)
-update(
-    router,
-    "/vehicles/{vehicle_id}",
-    VEHICLE,
-    "update_vehicle",
+    "vehicles",
     VEHICLE_ID,
-    MasterDataService.update_vehicle,
+    write=lambda svc, b: svc.register_vehicle(b.vin, b.model, b.colour, b.equipment, b.end_of_life),
+    load=reads.vehicle,
+    patch=MasterDataService.update_vehicle,
 )
 create(
     router,
@@ -195,33 +178,31 @@ def vehicle_subject(
     def load(s: MasterDataUnitOfWork) -> Record:
         found = reads.attribution(s, vehicle_id, moment)
         answer = {**vars(found), "vehicle_id": vehicle_id, "at": moment}
-        return record(ATTRIBUTION.view, ATTRIBUTION.out(answer).model_dump())
+        return released(ATTRIBUTION, answer)
 
     return respond(gate.one(reading, ATTRIBUTION.view, load, vehicle_id=vehicle_id))
 
 
 # --- fleets, contracts and payments -----------------------------------------------------------
 
-create(router, "/fleets", FLEET, "create_fleet", lambda svc, b: svc.create_fleet(b.name, b.country))
-page(router, "/fleets", FLEET, "list_fleets", "fleets")
-one(router, "/fleets/{fleet_id}", FLEET, "get_fleet", FLEET_ID, reads.fleet)
-
-create(
+standard(
     router,
-    "/contracts",
-    CONTRACT,
-    "create_contract",
-    lambda svc, b: svc.conclude_contract(b.customer_id, b.vehicle_id, b.start, b.services, b.end),
+    FLEET,
+    "fleets",
+    FLEET_ID,
+    write=lambda svc, b: svc.create_fleet(b.name, b.country),
+    load=reads.fleet,
 )
-page(router, "/contracts", CONTRACT, "list_contracts", "contracts")
-one(router, "/contracts/{contract_id}", CONTRACT, "get_contract", CONTRACT_ID, reads.contract)
-update(
+standard(
     router,
-    "/contracts/{contract_id}",
     CONTRACT,
-    "update_contract",
+    "contracts",
     CONTRACT_ID,
-    MasterDataService.update_contract,
+    write=lambda svc, b: svc.conclude_contract(
+        b.customer_id, b.vehicle_id, b.start, b.services, b.end
+    ),
+    load=reads.contract,
+    patch=MasterDataService.update_contract,
 )
 
 
@@ -234,6 +215,12 @@ def _record_payment(svc: MasterDataService, body: Any) -> object:
     )
 
 
-create(router, "/payments", PAYMENT, "record_payment", _record_payment)
-page(router, "/payments", PAYMENT, "list_payments", "payments")
-one(router, "/payments/{payment_id}", PAYMENT, "get_payment", PAYMENT_ID, reads.payment)
+standard(
+    router,
+    PAYMENT,
+    "payments",
+    PAYMENT_ID,
+    write=_record_payment,
+    load=reads.payment,
+    create_name="record_payment",
+)
