@@ -9,6 +9,7 @@ A field not listed here is never released. The API's answer models and the CLI u
 from __future__ import annotations
 
 from carprivacy.domain.master import CONTACT_FIELDS
+from carprivacy.services.access.gate import Record
 from carprivacy.services.access.views import VEHICLE, View
 
 CUSTOMER = View(
@@ -67,3 +68,19 @@ FLEET = View(
     refs={"id": "fleet", "name": "fleet_name", "country": "fleet_country"},
     bookkeeping=frozenset({"created_at"}),
 )
+
+
+def record(view: View, data: dict[str, object], subject_id: str | None = None) -> Record:
+    """A loaded record as the gate decides it: about the customer and the vehicle its view's
+    references name (``subject_id``: the customer the caller named, for a record that names none,
+    such as a customer's vehicle)."""
+    subject = subject_id or _named(view, data, "customer")
+    return Record(data, subject, _named(view, data, VEHICLE))
+
+
+def _named(view: View, data: dict[str, object], kind: str) -> str | None:
+    for name, named in view.refs.items():
+        if named == kind:
+            value = data.get(name)
+            return None if value is None else str(value)
+    return None

@@ -3,6 +3,12 @@ usage periods, fleets, contracts and payments. Administrator credential for now.
 
 One request is one unit of work: it is validated first and writes everything or nothing. Unknown ids
 in the path are 404; unknown ids in the body are 422 naming the field.
+
+The standard routes of each record kind (create, one, page, patch, the records of an owner) come
+from its description (``schemas/master.py``) through ``resource_routes``; what is special stays
+here: which service call a write is, accounts and usage periods created under their owner, the
+deletion of an account, a customer's vehicles and a vehicle's data subject at a moment, payment
+amounts in minor units.
 """
 
 from __future__ import annotations
@@ -16,52 +22,26 @@ from fastapi.responses import JSONResponse
 
 from carprivacy.domain.access import Caller, Role
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
-from carprivacy.domain.master import (
-    Account,
-    ContactDetails,
-    Contract,
-    Customer,
-    PaymentMethod,
-    PaymentTransaction,
-    Vehicle,
-    VehicleUsage,
-)
+from carprivacy.domain.master import ContactDetails, PaymentMethod
 from carprivacy.entrypoints.api.auth import get_caller
 from carprivacy.entrypoints.api.deps import get_master
-from carprivacy.entrypoints.api.release import echo, get_gate, get_reading, respond
+from carprivacy.entrypoints.api.release import get_gate, get_reading, respond
+from carprivacy.entrypoints.api.resource_routes import Named, create, of, released, standard
 from carprivacy.entrypoints.api.schemas.master import (
-    AccountIn,
-    AccountOut,
-    AttributionOut,
-    ContractIn,
-    ContractOut,
-    ContractPatch,
-    CustomerIn,
-    CustomerOut,
-    CustomerPatch,
-    FleetIn,
-    FleetOut,
-    PageOut,
-    PaymentIn,
-    PaymentOut,
-    UsageIn,
-    UsageOut,
-    VehicleIn,
-    VehicleOut,
-    VehiclePatch,
-)
-from carprivacy.entrypoints.api.schemas.master_written import (
-    AccountWritten,
-    ContractWritten,
-    CustomerWritten,
-    PaymentWritten,
-    UsageWritten,
-    VehicleWritten,
+    ACCOUNT,
+    ATTRIBUTION,
+    CONTRACT,
+    CUSTOMER,
+    FLEET,
+    PAYMENT,
+    USAGE,
+    VEHICLE,
 )
 from carprivacy.services.access.gate import Gate, Reading, Record
-from carprivacy.services.master import reads, views
+from carprivacy.services.access.views import VEHICLE as VEHICLE_KIND
+from carprivacy.services.master import reads
 from carprivacy.services.master.ports import MasterDataUnitOfWork
-from carprivacy.services.master.service import MAX_PAGE, MasterDataService
+from carprivacy.services.master.service import MasterDataService
 
 # Every read names its purpose and is decided by the engine: GET routes release
 # their answer through a Reader and the View of its policy category; writes are for staff that
@@ -77,8 +57,11 @@ def master_access(request: Request, caller: Caller = Depends(get_caller)) -> Cal
 
 router = APIRouter(prefix="/v1", tags=["master data"], dependencies=[Depends(master_access)])
 
-Offset = Query(0, ge=0, description="How many items to skip.")
-Limit = Query(50, ge=1, le=MAX_PAGE, description="How many items to return.")
+CUSTOMER_ID = Named("customer_id", "customer")
+VEHICLE_ID = Named("vehicle_id", VEHICLE_KIND)
+FLEET_ID = Named("fleet_id", "fleet")
+CONTRACT_ID = Named("contract_id", "contract")
+PAYMENT_ID = Named("payment_id", "payment")
 
 
 def _moment(at: datetime | None) -> datetime:
@@ -87,73 +70,33 @@ def _moment(at: datetime | None) -> datetime:
     return (at or datetime.now(UTC)).astimezone(UTC)
 
 
-# --- customers ---------------------------------------------------------------------------------
+# --- customers and their accounts -------------------------------------------------------------
 
-
-@router.post("/customers", status_code=status.HTTP_201_CREATED, response_model=CustomerWritten)
-def create_customer(body: CustomerIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
-    customer = CustomerOut.of(svc.register_customer(ContactDetails(**body.model_dump())))
-    return echo(views.CUSTOMER, customer, body.model_fields_set, status.HTTP_201_CREATED)
-
-
-@router.get("/customers", response_model=PageOut[CustomerOut])
-def list_customers(
-    offset: int = Offset,
-    limit: int = Limit,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    return respond(
-        gate.page(
-            reading,
-            views.CUSTOMER,
-            lambda s: s.customers.refs(),
-            lambda s, ids: map(_customer, s.customers.get_many(ids)),
-            offset,
-            limit,
-        )
-    )
-
-
-@router.get("/customers/{customer_id}", response_model=CustomerOut)
-def get_customer(
-    customer_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: _customer(reads.customer(s, customer_id))  # noqa: E731
-    return respond(gate.one(reading, views.CUSTOMER, load, subject_id=customer_id))
-
-
-@router.patch("/customers/{customer_id}", response_model=CustomerWritten)
-def update_customer(
-    customer_id: str, body: CustomerPatch, svc: MasterDataService = Depends(get_master)
-) -> JSONResponse:
-    changes = body.model_dump(exclude_unset=True)
-    return echo(views.CUSTOMER, CustomerOut.of(svc.update_customer(customer_id, changes)), changes)
-
-
-@router.post(
-    "/customers/{customer_id}/accounts",
-    status_code=status.HTTP_201_CREATED,
-    response_model=AccountWritten,
+standard(
+    router,
+    CUSTOMER,
+    "customers",
+    CUSTOMER_ID,
+    write=lambda svc, body: svc.register_customer(ContactDetails(**body.model_dump())),
+    load=reads.customer,
+    patch=MasterDataService.update_customer,
 )
-def open_account(
-    customer_id: str, body: AccountIn, svc: MasterDataService = Depends(get_master)
-) -> JSONResponse:
-    account = svc.open_account(customer_id, body.controller, body.kind, body.login_id)
-    sent = body.model_fields_set | {"customer_id"}
-    return echo(views.ACCOUNT, AccountOut.of(account), sent, status.HTTP_201_CREATED)
-
-
-@router.get("/customers/{customer_id}/accounts", response_model=list[AccountOut])
-def list_accounts(
-    customer_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: map(_account, reads.accounts_of(s, customer_id))  # noqa: E731
-    return respond(gate.of(reading, views.ACCOUNT, load, subject_id=customer_id))
+create(
+    router,
+    "/customers/{customer_id}/accounts",
+    ACCOUNT,
+    "open_account",
+    lambda svc, b, customer_id: svc.open_account(customer_id, b.controller, b.kind, b.login_id),
+    under=CUSTOMER_ID,
+)
+of(
+    router,
+    "/customers/{customer_id}/accounts",
+    ACCOUNT,
+    "list_accounts",
+    CUSTOMER_ID,
+    reads.accounts_of,
+)
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -163,27 +106,14 @@ def delete_account(account_id: str, svc: MasterDataService = Depends(get_master)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/customers/{customer_id}/contracts", response_model=list[ContractOut])
-def customer_contracts(
-    customer_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: map(_contract, reads.contracts_of(s, customer_id))  # noqa: E731
-    return respond(gate.of(reading, views.CONTRACT, load, subject_id=customer_id))
+for path, resource, name, load in (
+    ("contracts", CONTRACT, "customer_contracts", reads.contracts_of),
+    ("payments", PAYMENT, "customer_payments", reads.payments_of),
+):
+    of(router, f"/customers/{{customer_id}}/{path}", resource, name, CUSTOMER_ID, load)
 
 
-@router.get("/customers/{customer_id}/payments", response_model=list[PaymentOut])
-def customer_payments(
-    customer_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: map(_payment, reads.payments_of(s, customer_id))  # noqa: E731
-    return respond(gate.of(reading, views.PAYMENT, load, subject_id=customer_id))
-
-
-@router.get("/customers/{customer_id}/vehicles", response_model=list[VehicleOut])
+@router.get("/customers/{customer_id}/vehicles", response_model=list[VEHICLE.Out])  # type: ignore[name-defined]
 def customer_vehicles(
     customer_id: str,
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
@@ -194,106 +124,48 @@ def customer_vehicles(
     moment = _moment(at)
 
     def load(s: MasterDataUnitOfWork) -> Iterable[Record]:
-        return (_vehicle(v, customer_id) for v in reads.vehicles_of(s, customer_id, moment))
+        for v in reads.vehicles_of(s, customer_id, moment):
+            yield released(VEHICLE, v, customer_id)
 
-    return respond(gate.of(reading, views.VEHICLE_RECORD, load, subject_id=customer_id))
+    return respond(gate.of(reading, VEHICLE.view, load, subject_id=customer_id))
 
 
-@router.get("/customers/{customer_id}/usages", response_model=list[UsageOut])
-def customer_usages(
-    customer_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: map(_usage, reads.usages_of_customer(s, customer_id))  # noqa: E731
-    return respond(gate.of(reading, views.USAGE, load, subject_id=customer_id))
-
+of(
+    router,
+    "/customers/{customer_id}/usages",
+    USAGE,
+    "customer_usages",
+    CUSTOMER_ID,
+    reads.usages_of_customer,
+)
 
 # --- vehicles and usage periods ----------------------------------------------------------------
 
-
-@router.post("/vehicles", status_code=status.HTTP_201_CREATED, response_model=VehicleWritten)
-def create_vehicle(body: VehicleIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
-    vehicle = svc.register_vehicle(
-        body.vin, body.model, body.colour, body.equipment, body.end_of_life
-    )
-    return echo(
-        views.VEHICLE_RECORD, VehicleOut.of(vehicle), body.model_fields_set, status.HTTP_201_CREATED
-    )
-
-
-@router.get("/vehicles", response_model=PageOut[VehicleOut])
-def list_vehicles(
-    offset: int = Offset,
-    limit: int = Limit,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    return respond(
-        gate.page(
-            reading,
-            views.VEHICLE_RECORD,
-            lambda s: s.vehicles.refs(),
-            lambda s, ids: (_vehicle(v) for v in s.vehicles.get_many(ids)),
-            offset,
-            limit,
-        )
-    )
-
-
-@router.get("/vehicles/{vehicle_id}", response_model=VehicleOut)
-def get_vehicle(
-    vehicle_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: _vehicle(reads.vehicle(s, vehicle_id))  # noqa: E731
-    return respond(gate.one(reading, views.VEHICLE_RECORD, load, vehicle_id=vehicle_id))
-
-
-@router.patch("/vehicles/{vehicle_id}", response_model=VehicleWritten)
-def update_vehicle(
-    vehicle_id: str, body: VehiclePatch, svc: MasterDataService = Depends(get_master)
-) -> JSONResponse:
-    changes = body.model_dump(exclude_unset=True)
-    return echo(
-        views.VEHICLE_RECORD, VehicleOut.of(svc.update_vehicle(vehicle_id, changes)), changes
-    )
-
-
-@router.post(
-    "/vehicles/{vehicle_id}/usages",
-    status_code=status.HTTP_201_CREATED,
-    response_model=UsageWritten,
+standard(
+    router,
+    VEHICLE,
+    "vehicles",
+    VEHICLE_ID,
+    write=lambda svc, b: svc.register_vehicle(b.vin, b.model, b.colour, b.equipment, b.end_of_life),
+    load=reads.vehicle,
+    patch=MasterDataService.update_vehicle,
 )
-def add_usage(
-    vehicle_id: str, body: UsageIn, svc: MasterDataService = Depends(get_master)
-) -> JSONResponse:
-    """An owner change (kind owner: closes the current owner period at ``start``), a fleet
-    membership (kind fleet) or a driver assignment (kind driver)."""
-    usage = svc.add_usage(
-        vehicle_id,
-        body.kind,
-        body.start,
-        customer_id=body.customer_id,
-        fleet_id=body.fleet_id,
-        end=body.end,
-    )
-    sent = body.model_fields_set | {"vehicle_id"}
-    return echo(views.USAGE, UsageOut.of(usage), sent, status.HTTP_201_CREATED)
+create(
+    router,
+    "/vehicles/{vehicle_id}/usages",
+    USAGE,
+    "add_usage",
+    lambda svc, b, vehicle_id: svc.add_usage(
+        vehicle_id, b.kind, b.start, customer_id=b.customer_id, fleet_id=b.fleet_id, end=b.end
+    ),
+    under=VEHICLE_ID,
+    doc="""An owner change (kind owner: closes the current owner period at ``start``), a fleet
+    membership (kind fleet) or a driver assignment (kind driver).""",
+)
+of(router, "/vehicles/{vehicle_id}/usages", USAGE, "list_usages", VEHICLE_ID, reads.usages_of)
 
 
-@router.get("/vehicles/{vehicle_id}/usages", response_model=list[UsageOut])
-def list_usages(
-    vehicle_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: map(_usage, reads.usages_of(s, vehicle_id))  # noqa: E731
-    return respond(gate.of(reading, views.USAGE, load, vehicle_id=vehicle_id))
-
-
-@router.get("/vehicles/{vehicle_id}/subject", response_model=AttributionOut)
+@router.get("/vehicles/{vehicle_id}/subject", response_model=ATTRIBUTION.Out)
 def vehicle_subject(
     vehicle_id: str,
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
@@ -305,172 +177,50 @@ def vehicle_subject(
 
     def load(s: MasterDataUnitOfWork) -> Record:
         found = reads.attribution(s, vehicle_id, moment)
-        out = AttributionOut(
-            vehicle_id=vehicle_id,
-            at=moment,
-            customer_id=found.customer_id,
-            fleet_id=found.fleet_id,
-            basis=found.basis,
-        )
-        return Record(out.model_dump(), found.customer_id, vehicle_id)
+        answer = {**vars(found), "vehicle_id": vehicle_id, "at": moment}
+        return released(ATTRIBUTION, answer)
 
-    return respond(gate.one(reading, views.ATTRIBUTION, load, vehicle_id=vehicle_id))
+    return respond(gate.one(reading, ATTRIBUTION.view, load, vehicle_id=vehicle_id))
 
 
-# --- fleets ------------------------------------------------------------------------------------
+# --- fleets, contracts and payments -----------------------------------------------------------
+
+standard(
+    router,
+    FLEET,
+    "fleets",
+    FLEET_ID,
+    write=lambda svc, b: svc.create_fleet(b.name, b.country),
+    load=reads.fleet,
+)
+standard(
+    router,
+    CONTRACT,
+    "contracts",
+    CONTRACT_ID,
+    write=lambda svc, b: svc.conclude_contract(
+        b.customer_id, b.vehicle_id, b.start, b.services, b.end
+    ),
+    load=reads.contract,
+    patch=MasterDataService.update_contract,
+)
 
 
-@router.post("/fleets", status_code=status.HTTP_201_CREATED, response_model=FleetOut)
-def create_fleet(body: FleetIn, svc: MasterDataService = Depends(get_master)) -> FleetOut:
-    return FleetOut.of(svc.create_fleet(body.name, body.country))
-
-
-@router.get("/fleets", response_model=PageOut[FleetOut])
-def list_fleets(
-    offset: int = Offset,
-    limit: int = Limit,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    return respond(
-        gate.page(
-            reading,
-            views.FLEET,
-            lambda s: s.fleets.refs(),
-            lambda s, ids: (Record(FleetOut.of(f).model_dump()) for f in s.fleets.get_many(ids)),
-            offset,
-            limit,
-        )
+def _record_payment(svc: MasterDataService, body: Any) -> object:
+    """The amount is stored in minor units (cents): exact, from the request's decimal."""
+    method = PaymentMethod(body.method.kind, body.method.details)
+    amount_minor = int(body.amount.scaleb(2))
+    return svc.record_payment(
+        body.customer_id, amount_minor, body.currency, body.booked_at, method, body.contract_id
     )
 
 
-@router.get("/fleets/{fleet_id}", response_model=FleetOut)
-def get_fleet(
-    fleet_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: Record(FleetOut.of(reads.fleet(s, fleet_id)).model_dump())  # noqa: E731
-    return respond(gate.one(reading, views.FLEET, load))
-
-
-# --- contracts ---------------------------------------------------------------------------------
-
-
-@router.post("/contracts", status_code=status.HTTP_201_CREATED, response_model=ContractWritten)
-def create_contract(body: ContractIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
-    contract = svc.conclude_contract(
-        body.customer_id, body.vehicle_id, body.start, body.services, body.end
-    )
-    sent = body.model_fields_set
-    return echo(views.CONTRACT, ContractOut.of(contract), sent, status.HTTP_201_CREATED)
-
-
-@router.get("/contracts", response_model=PageOut[ContractOut])
-def list_contracts(
-    offset: int = Offset,
-    limit: int = Limit,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    return respond(
-        gate.page(
-            reading,
-            views.CONTRACT,
-            lambda s: s.contracts.refs(),
-            lambda s, ids: map(_contract, s.contracts.get_many(ids)),
-            offset,
-            limit,
-        )
-    )
-
-
-@router.get("/contracts/{contract_id}", response_model=ContractOut)
-def get_contract(
-    contract_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: _contract(reads.contract(s, contract_id))  # noqa: E731
-    return respond(gate.one(reading, views.CONTRACT, load))
-
-
-@router.patch("/contracts/{contract_id}", response_model=ContractWritten)
-def update_contract(
-    contract_id: str, body: ContractPatch, svc: MasterDataService = Depends(get_master)
-) -> JSONResponse:
-    changes = body.model_dump(exclude_unset=True)
-    return echo(views.CONTRACT, ContractOut.of(svc.update_contract(contract_id, changes)), changes)
-
-
-# --- payments ----------------------------------------------------------------------------------
-
-
-@router.post("/payments", status_code=status.HTTP_201_CREATED, response_model=PaymentWritten)
-def record_payment(body: PaymentIn, svc: MasterDataService = Depends(get_master)) -> JSONResponse:
-    payment = svc.record_payment(
-        body.customer_id,
-        int(body.amount.scaleb(2)),
-        body.currency,
-        body.booked_at,
-        PaymentMethod(body.method.kind, body.method.details),
-        body.contract_id,
-    )
-    sent = body.model_fields_set
-    return echo(views.PAYMENT, PaymentOut.of(payment), sent, status.HTTP_201_CREATED)
-
-
-@router.get("/payments", response_model=PageOut[PaymentOut])
-def list_payments(
-    offset: int = Offset,
-    limit: int = Limit,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    return respond(
-        gate.page(
-            reading,
-            views.PAYMENT,
-            lambda s: s.payments.refs(),
-            lambda s, ids: map(_payment, s.payments.get_many(ids)),
-            offset,
-            limit,
-        )
-    )
-
-
-@router.get("/payments/{payment_id}", response_model=PaymentOut)
-def get_payment(
-    payment_id: str,
-    gate: Gate[Any] = Depends(get_gate),
-    reading: Reading = Depends(get_reading),
-) -> JSONResponse:
-    load = lambda s: _payment(reads.payment(s, payment_id))  # noqa: E731
-    return respond(gate.one(reading, views.PAYMENT, load))
-
-
-# --- records as the gate releases them ---------------------------------------------------------
-
-
-def _customer(c: Customer) -> Record:
-    return Record(CustomerOut.of(c).model_dump(), c.id, None)
-
-
-def _account(a: Account) -> Record:
-    return Record(AccountOut.of(a).model_dump(), a.customer_id, None)
-
-
-def _vehicle(v: Vehicle, customer_id: str | None = None) -> Record:
-    return Record(VehicleOut.of(v).model_dump(), customer_id, v.id)
-
-
-def _usage(u: VehicleUsage) -> Record:
-    return Record(UsageOut.of(u).model_dump(), u.customer_id, u.vehicle_id)
-
-
-def _contract(c: Contract) -> Record:
-    return Record(ContractOut.of(c).model_dump(), c.customer_id, c.vehicle_id)
-
-
-def _payment(p: PaymentTransaction) -> Record:
-    return Record(PaymentOut.of(p).model_dump(), p.customer_id, None)
+standard(
+    router,
+    PAYMENT,
+    "payments",
+    PAYMENT_ID,
+    write=_record_payment,
+    load=reads.payment,
+    create_name="record_payment",
+)

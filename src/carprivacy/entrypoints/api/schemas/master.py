@@ -7,21 +7,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from carprivacy.domain.master import (
-    Account,
     AccountKind,
-    Contract,
     Customer,
-    Fleet,
     PaymentMethodKind,
     PaymentTransaction,
     UsageKind,
-    Vehicle,
-    VehicleUsage,
 )
 from carprivacy.entrypoints.api.input_formats import COUNTRY, CURRENCY, EMAIL, VIN
+from carprivacy.entrypoints.api.schemas.resource import REQUIRED, Attr, Input, Resource, attr
+from carprivacy.services.master import views
 
 T = TypeVar("T")
 
@@ -41,187 +38,15 @@ Vin = Annotated[
     Field(pattern=VIN.pattern, description="17 characters, no I, O or Q"),
 ]
 Service = Annotated[str, Field(min_length=2, max_length=40)]
+Services = Annotated[list[Service], Field(min_length=1, max_length=20)]
+Equipment = Annotated[list[Name], Field(max_length=100)]
+Amount = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+Currency = Annotated[str, Field(pattern=CURRENCY.pattern, description="ISO 4217")]
 
 
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CustomerIn(Input):
-    surname: Name
-    first_name: Name
-    street: Annotated[str, Field(min_length=1, max_length=200)]
-    house_number: Annotated[str, Field(min_length=1, max_length=20)]
-    postal_code: Annotated[str, Field(min_length=1, max_length=16)]
-    city: Name
-    country: Country
-    email: Email | None = None
-    phone: Annotated[str, Field(min_length=1, max_length=32)] | None = None
-
-
-class CustomerPatch(Input):
-    surname: Name | None = None
-    first_name: Name | None = None
-    street: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    house_number: Annotated[str, Field(min_length=1, max_length=20)] | None = None
-    postal_code: Annotated[str, Field(min_length=1, max_length=16)] | None = None
-    city: Name | None = None
-    country: Country | None = None
-    email: Email | None = None
-    phone: Annotated[str, Field(min_length=1, max_length=32)] | None = None
-
-
-class CustomerOut(BaseModel):
-    """A customer; once erased (crypto-shredding) every contact field is null."""
-
-    id: str
-    erased: bool = False
-    surname: str | None = None
-    first_name: str | None = None
-    street: str | None = None
-    house_number: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    country: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, c: Customer) -> CustomerOut:
-        contact = vars(c.contact) if c.contact is not None else {}
-        return cls(
-            id=c.id,
-            erased=c.erased,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-            **contact,
-        )
-
-
-class AccountIn(Input):
-    controller: Annotated[str, Field(min_length=1, max_length=64)]
-    kind: AccountKind
-    login_id: Annotated[str, Field(min_length=1, max_length=254)] | None = None
-
-
-class AccountOut(BaseModel):
-    id: str
-    customer_id: str
-    controller: str
-    kind: AccountKind
-    login_id: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, a: Account) -> AccountOut:
-        return cls(**vars(a))
-
-
-class VehicleIn(Input):
-    vin: Vin
-    model: Name
-    colour: Annotated[str, Field(min_length=1, max_length=50)]
-    equipment: Annotated[list[Name], Field(max_length=100)] = []
-    end_of_life: date | None = None
-
-
-class VehiclePatch(Input):
-    model: Name | None = None
-    colour: Annotated[str, Field(min_length=1, max_length=50)] | None = None
-    equipment: Annotated[list[Name], Field(max_length=100)] | None = None
-    end_of_life: date | None = None
-
-
-class VehicleOut(BaseModel):
-    id: str
-    vin: str
-    model: str
-    colour: str
-    equipment: list[str]
-    end_of_life: date | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, v: Vehicle) -> VehicleOut:
-        return cls(**{**vars(v), "equipment": list(v.equipment)})
-
-
-class UsageIn(Input):
-    kind: UsageKind
-    customer_id: Id | None = None
-    fleet_id: Id | None = None
-    start: UtcDatetime
-    end: UtcDatetime | None = None
-
-
-class UsageOut(BaseModel):
-    id: str
-    vehicle_id: str
-    kind: UsageKind
-    customer_id: str | None
-    fleet_id: str | None
-    start: datetime
-    end: datetime | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, u: VehicleUsage) -> UsageOut:
-        return cls(**vars(u))
-
-
-class AttributionOut(BaseModel):
-    vehicle_id: str
-    at: datetime
-    customer_id: str | None
-    fleet_id: str | None
-    basis: UsageKind | None
-
-
-class FleetIn(Input):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    country: Country
-
-
-class FleetOut(BaseModel):
-    id: str
-    name: str
-    country: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, f: Fleet) -> FleetOut:
-        return cls(**vars(f))
-
-
-class ContractIn(Input):
-    customer_id: Id
-    vehicle_id: Id
-    start: UtcDatetime
-    end: UtcDatetime | None = None
-    services: Annotated[list[Service], Field(min_length=1, max_length=20)]
-
-
-class ContractPatch(Input):
-    end: UtcDatetime | None = None
-    services: Annotated[list[Service], Field(min_length=1, max_length=20)] | None = None
-
-
-class ContractOut(BaseModel):
-    id: str
-    customer_id: str
-    vehicle_id: str
-    start: datetime
-    end: datetime | None
-    services: list[str]
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, c: Contract) -> ContractOut:
-        return cls(**{**vars(c), "services": list(c.services)})
+def text(max_length: int) -> object:
+    """A non-empty text of at most ``max_length`` characters."""
+    return Annotated[str, Field(min_length=1, max_length=max_length)]
 
 
 class PaymentMethodIn(Input):
@@ -231,42 +56,156 @@ class PaymentMethodIn(Input):
     ]
 
 
-class PaymentIn(Input):
-    customer_id: Id
-    contract_id: Id | None = None
-    amount: Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
-    currency: Annotated[str, Field(pattern=CURRENCY.pattern, description="ISO 4217")]
-    booked_at: UtcDatetime
-    method: PaymentMethodIn
-
-
 class PaymentMethodOut(BaseModel):
     kind: PaymentMethodKind
     details: str | None  # null once erased
 
 
-class PaymentOut(BaseModel):
-    id: str
-    customer_id: str
-    contract_id: str | None
-    amount: Decimal
-    currency: str
-    booked_at: datetime
-    method: PaymentMethodOut
-    created_at: datetime
+# --- the descriptions: each field once (answer type, request type, create and patch rules) ---
 
-    @classmethod
-    def of(cls, p: PaymentTransaction) -> PaymentOut:
-        return cls(
-            id=p.id,
-            customer_id=p.customer_id,
-            contract_id=p.contract_id,
-            amount=Decimal(p.amount_minor).scaleb(-2),
-            currency=p.currency,
-            booked_at=p.booked_at,
-            method=PaymentMethodOut(kind=p.method.kind, details=p.method.details),
-            created_at=p.created_at,
-        )
+ID = attr(str)
+CREATED_AT = attr(datetime)
+UPDATED_AT = attr(datetime)
+
+
+def _contact(write: object, *, optional: bool = False) -> Attr:
+    """A contact field: null once the customer is erased (crypto-shredding)."""
+    default = None if optional else REQUIRED
+    return attr(str | None, write, default=default, patch=True, out_default=None)
+
+
+def _customer(c: Customer) -> dict[str, object]:
+    return {**vars(c), **(vars(c.contact) if c.contact is not None else {}), "erased": c.erased}
+
+
+CUSTOMER = Resource(
+    "Customer",
+    views.CUSTOMER,
+    {
+        "id": ID,
+        "erased": attr(bool, out_default=False),
+        "surname": _contact(Name),
+        "first_name": _contact(Name),
+        "street": _contact(text(200)),
+        "house_number": _contact(text(20)),
+        "postal_code": _contact(text(16)),
+        "city": _contact(Name),
+        "country": _contact(Country),
+        "email": _contact(Email, optional=True),
+        "phone": _contact(text(32), optional=True),
+        "created_at": CREATED_AT,
+        "updated_at": UPDATED_AT,
+    },
+    doc="A customer; once erased (crypto-shredding) every contact field is null.",
+    source=_customer,
+)
+
+ACCOUNT = Resource(
+    "Account",
+    views.ACCOUNT,
+    {
+        "id": ID,
+        "customer_id": attr(str),  # the customer of the path
+        "controller": attr(str, text(64)),
+        "kind": attr(AccountKind, AccountKind),
+        "login_id": attr(str | None, text(254), default=None),
+        "created_at": CREATED_AT,
+    },
+)
+
+VEHICLE = Resource(
+    "Vehicle",
+    views.VEHICLE_RECORD,
+    {
+        "id": ID,
+        "vin": attr(str, Vin),
+        "model": attr(str, Name, patch=True),
+        "colour": attr(str, text(50), patch=True),
+        "equipment": attr(list[str], Equipment, default=[], patch=True),
+        "end_of_life": attr(date | None, date, default=None, patch=True),
+        "created_at": CREATED_AT,
+        "updated_at": UPDATED_AT,
+    },
+)
+
+USAGE = Resource(
+    "Usage",
+    views.USAGE,
+    {
+        "id": ID,
+        "vehicle_id": attr(str),  # the vehicle of the path
+        "kind": attr(UsageKind, UsageKind),
+        "customer_id": attr(str | None, Id, default=None),
+        "fleet_id": attr(str | None, Id, default=None),
+        "start": attr(datetime, UtcDatetime),
+        "end": attr(datetime | None, UtcDatetime, default=None),
+        "created_at": CREATED_AT,
+    },
+)
+
+ATTRIBUTION = Resource(  # whose data a vehicle produces at a moment: read only
+    "Attribution",
+    views.ATTRIBUTION,
+    {
+        "vehicle_id": attr(str),
+        "at": attr(datetime),
+        "customer_id": attr(str | None),
+        "fleet_id": attr(str | None),
+        "basis": attr(UsageKind | None),
+    },
+    echo=False,
+)
+
+FLEET = Resource(
+    "Fleet",
+    views.FLEET,
+    {
+        "id": ID,
+        "name": attr(str, text(200)),
+        "country": attr(str, Country),
+        "created_at": CREATED_AT,
+    },
+    echo=False,  # a fleet is the business's data, not personal: its create answers it whole
+)
+
+CONTRACT = Resource(
+    "Contract",
+    views.CONTRACT,
+    {
+        "id": ID,
+        "customer_id": attr(str, Id),
+        "vehicle_id": attr(str, Id),
+        "start": attr(datetime, UtcDatetime),
+        "end": attr(datetime | None, UtcDatetime, default=None, patch=True),
+        "services": attr(list[str], Services, patch=True),
+        "created_at": CREATED_AT,
+        "updated_at": UPDATED_AT,
+    },
+)
+
+
+def _payment(p: PaymentTransaction) -> dict[str, object]:
+    """Amounts are stored in minor units (cents) and answered as exact decimals."""
+    return {**vars(p), "amount": Decimal(p.amount_minor).scaleb(-2)}
+
+
+PAYMENT = Resource(
+    "Payment",
+    views.PAYMENT,
+    {
+        "id": ID,
+        "customer_id": attr(str, Id),
+        "contract_id": attr(str | None, Id, default=None),
+        "amount": attr(Decimal, Amount),
+        "currency": attr(str, Currency),
+        "booked_at": attr(datetime, UtcDatetime),
+        "method": attr(PaymentMethodOut, PaymentMethodIn),
+        "created_at": CREATED_AT,
+    },
+    source=_payment,
+)
+
+RESOURCES = (CUSTOMER, ACCOUNT, VEHICLE, USAGE, ATTRIBUTION, FLEET, CONTRACT, PAYMENT)
 
 
 class PageOut(BaseModel, Generic[T]):
