@@ -164,3 +164,31 @@ def test_sql_and_in_memory_facts_agree(engine: Engine, ops: list[tuple[Any, ...]
     assert dict(sql.fleets) == dict(fake.fleets)
     with SqlMasterDataUnitOfWork(engine, cipher) as uow:  # the same inside a unit of work
         assert uow.snapshot(subjects, cars) == sql
+
+
+def test_a_snapshot_of_many_subjects_reads_every_one(engine: Engine) -> None:
+    """A list's facts read names thousands of ids as one parameter (SQLite bounds a statement's
+    parameters at 32,766): every subject and vehicle is found, none invented (SPEC U1)."""
+    prefix = uuid.uuid4().hex[:8]
+    cipher = InMemoryFieldCipher()
+    counter = itertools.count()
+    service = MasterDataService(
+        lambda: SqlMasterDataUnitOfWork(engine, cipher),
+        lambda: T0,
+        new_id=lambda: f"{prefix}-{next(counter):05d}",
+    )
+    contact = ContactDetails("Visser", "Iris", "Markt", "1", "1234 AB", "Delft", "NL")
+    customers = [service.register_customer(contact).id for _ in range(40)]
+    vehicles = [
+        service.register_vehicle(f"WMW{prefix[:6].upper()}{i:08d}", "MINI", "Red").id
+        for i in range(3)
+    ]
+    service.add_usage(vehicles[0], UsageKind.OWNER, T0, customer_id=customers[0])
+    service.conclude_contract(customers[-1], vehicles[1], T0, ("ecall",))
+    unknown = [f"{prefix}-nobody-{i}" for i in range(40_000)]
+    snapshot = SqlDecisionFacts(engine, cipher).snapshot([*customers, *unknown], [*vehicles])
+    assert set(snapshot.subjects) == set(customers)
+    assert {s: r.country for s, r in snapshot.subjects.items()} == dict.fromkeys(customers, "NL")
+    assert [p.subject_id for p in snapshot.usage[vehicles[0]]] == [customers[0]]
+    assert [c.vehicle_id for c in snapshot.subjects[customers[-1]].contracts] == [vehicles[1]]
+    assert snapshot.usage[vehicles[2]] == ()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from carprivacy.entrypoints.api.deps import get_master
@@ -129,7 +129,7 @@ def update(
 ) -> None:
     """PATCH ``path``: ``write(svc, id, changes)`` with only the fields the request sent."""
 
-    def endpoint(body: BaseModel, svc: MasterDataService, **path: str) -> JSONResponse:
+    def endpoint(body: BaseModel, svc: MasterDataService, **path: str) -> Response:
         changes = body.model_dump(exclude_unset=True)
         obj = write(svc, path[named.name], changes)
         return echo(resource.view, resource.out(obj), changes)
@@ -148,7 +148,7 @@ def one(
 ) -> None:
     """GET ``path``: the record ``load(session, id)`` reads, released by ``gate.one``."""
 
-    def endpoint(gate: Gate[Any], reading: Reading, **path: str) -> JSONResponse:
+    def endpoint(gate: Gate[Any], reading: Reading, **path: str) -> Response:
         key = path[named.name]
         loader = lambda s: released(resource, load(s, key))  # noqa: E731
         return respond(gate.one(reading, resource.view, loader, **named.claims(key)))
@@ -161,7 +161,7 @@ def page(router: APIRouter, path: str, resource: Resource, name: str, repository
     """GET ``path``: a page of the unit of work's ``repository`` (its ``refs`` decided, the page's
     rows loaded with ``get_many``), released by ``gate.page``."""
 
-    def endpoint(offset: int, limit: int, gate: Gate[Any], reading: Reading) -> JSONResponse:
+    def endpoint(offset: int, limit: int, gate: Gate[Any], reading: Reading) -> Response:
         def load(s: MasterDataUnitOfWork, ids: Iterable[str]) -> Iterable[Record]:
             return (released(resource, x) for x in getattr(s, repository).get_many(ids))
 
@@ -183,7 +183,7 @@ def of(
     """GET ``path``: the records of the owner the path names (a customer's contracts, a vehicle's
     usage periods), released by ``gate.of``."""
 
-    def endpoint(gate: Gate[Any], reading: Reading, **path: str) -> JSONResponse:
+    def endpoint(gate: Gate[Any], reading: Reading, **path: str) -> Response:
         key = path[owner.name]
 
         def loader(s: MasterDataUnitOfWork) -> Iterable[Record]:

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from carprivacy.adapters.crypto.envelope import Rewrap, StoredDataKey
+from carprivacy.adapters.db.id_sets import among
 from carprivacy.adapters.db.tables.telemetry import data_keys, master_key_retirements
 from carprivacy.adapters.keyfile import exclusive_lock
 
@@ -59,14 +60,14 @@ class SqlDataKeyRepository:
         )
 
     def get_many(self, owners: Iterable[str]) -> dict[str, StoredDataKey]:
-        wanted = list(set(owners))
+        wanted = set(owners)
         found: dict[str, StoredDataKey] = {}
+        if not wanted:
+            return found
         with self._engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                query = select(data_keys).where(data_keys.c.owner.in_(chunk))
-                for m in conn.execute(query).mappings():
-                    found[m["owner"]] = self._key(m)
+            query = select(data_keys).where(among(conn.dialect.name, data_keys.c.owner, wanted))
+            for m in conn.execute(query).mappings():
+                found[m["owner"]] = self._key(m)
         return found
 
     def add_if_absent(self, key: StoredDataKey) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Collection
 
 from sqlalchemy import Connection, Engine, select
 
+from carprivacy.adapters.db.id_sets import among
 from carprivacy.adapters.db.repositories.sealing import (
     FieldSealer,
     from_db_time,
@@ -27,8 +28,6 @@ from carprivacy.domain.errors import KeyDestroyedError
 from carprivacy.domain.subject_state import ContractCover, FleetPeriod, UsagePeriod
 from carprivacy.domain.vehicle_usage import UsageKind
 from carprivacy.services.ports.crypto import FieldCipher
-
-CHUNK = 500  # ids per IN list: under SQLite's bound-parameter limit
 
 
 class SqlDecisionFacts:
@@ -62,12 +61,12 @@ class SqlDecisionFacts:
     ) -> FactsSnapshot:
         usage: dict[str, list[UsagePeriod]] = {v: [] for v in vehicle_ids}
         fleets: dict[str, list[FleetPeriod]] = {v: [] for v in vehicle_ids}
-        vehicles = sorted(usage)
+        dialect = conn.dialect.name
         u = vehicle_usages.c
-        for start in range(0, len(vehicles), CHUNK):
+        if usage:
             query = (
                 select(vehicle_usages)
-                .where(u.vehicle_id.in_(vehicles[start : start + CHUNK]))
+                .where(among(dialect, u.vehicle_id, usage))
                 .order_by(u.starts_at, u.id)
             )
             for row in conn.execute(query):
@@ -80,23 +79,21 @@ class SqlDecisionFacts:
                     fleets[row.vehicle_id].append(
                         FleetPeriod(row.vehicle_id, row.fleet_id, begins, ends)
                     )
-        wanted = sorted(set(subject_ids) | users_of(usage))
+        wanted = set(subject_ids) | users_of(usage)
         countries: dict[str, str | None] = {}
         covers: dict[str, list[ContractCover]] = {}
-        for start in range(0, len(wanted), CHUNK):
-            ids = wanted[start : start + CHUNK]
+        if wanted:
+            known = among(dialect, customers.c.id, wanted)
             if with_countries:
-                rows = conn.execute(
-                    select(customers.c.id, customers.c.country).where(customers.c.id.in_(ids))
-                )
+                rows = conn.execute(select(customers.c.id, customers.c.country).where(known))
                 for row in rows:
                     countries[row.id] = self._country(row.id, row.country)
             else:  # known or not; no country opened
-                for (known,) in conn.execute(select(customers.c.id).where(customers.c.id.in_(ids))):
-                    countries[known] = None
+                for (found,) in conn.execute(select(customers.c.id).where(known)):
+                    countries[found] = None
             query = (
                 select(contracts)
-                .where(contracts.c.customer_id.in_(ids))
+                .where(among(dialect, contracts.c.customer_id, wanted))
                 .order_by(contracts.c.starts_at, contracts.c.id)
             )
             for c in conn.execute(query):

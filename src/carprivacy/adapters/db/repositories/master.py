@@ -15,6 +15,7 @@ from typing import Any, Generic, Self, TypeVar
 from sqlalchemy import ColumnElement, Connection, Engine, Row, String, Table, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
+from carprivacy.adapters.db.id_sets import among
 from carprivacy.adapters.db.repositories.decision_facts import SqlDecisionFacts
 from carprivacy.adapters.db.repositories.sealing import (
     FieldSealer,
@@ -122,12 +123,10 @@ class SqlEntityRepository(Generic[E]):
 
     def get_many(self, ids: Sequence[str]) -> list[E]:
         """The rows of ``ids`` that exist, in the order of ``ids``."""
-        found: dict[str, E] = {}
-        for start in range(0, len(ids), 500):
-            query = select(self.table).where(self.table.c.id.in_(list(ids[start : start + 500])))
-            for row in self._conn.execute(query):
-                entity = self._from_row(row)
-                found[row._mapping["id"]] = entity
+        if not ids:
+            return []
+        query = select(self.table).where(among(self._conn.dialect.name, self.table.c.id, ids))
+        found = {row._mapping["id"]: self._from_row(row) for row in self._conn.execute(query)}
         return [found[i] for i in ids if i in found]
 
 
@@ -307,7 +306,7 @@ class SqlUsageRepository(SqlEntityRepository[VehicleUsage]):
             return found
         query = (
             select(vehicle_usages)
-            .where(vehicle_usages.c.vehicle_id.in_(list(vehicle_ids)))
+            .where(among(self._conn.dialect.name, vehicle_usages.c.vehicle_id, vehicle_ids))
             .order_by(vehicle_usages.c.starts_at, vehicle_usages.c.id)
         )
         for row in self._conn.execute(query):

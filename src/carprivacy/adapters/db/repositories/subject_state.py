@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, Table, insert, select, update
 
+from carprivacy.adapters.db.id_sets import among
 from carprivacy.adapters.db.repositories.sealing import FieldSealer
 from carprivacy.adapters.db.tables.subject_state import (
     subject_consents,
@@ -117,20 +118,20 @@ class SqlSubjectStateRepository:
         return [_consent(m) for m in self._rows(subject_consents, subject_id, "given_at")]
 
     def consents_of(self, subject_ids: Collection[str]) -> dict[str, list[ConsentRecord]]:
-        """The consents of many subjects at once (ingestion: one query per batch, in chunks
-        that stay under SQLite's bound-parameter limit); every id gets a list."""
-        wanted = sorted(set(subject_ids))
-        out: dict[str, list[ConsentRecord]] = {s: [] for s in wanted}
+        """The consents of many subjects at once (ingestion: one query per batch); every id
+        gets a list."""
+        out: dict[str, list[ConsentRecord]] = {s: [] for s in subject_ids}
+        if not out:
+            return out
         c = subject_consents.c
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 500):
-                stmt = (
-                    select(subject_consents)
-                    .where(c.subject_id.in_(wanted[start : start + 500]))
-                    .order_by(c.subject_id, c.given_at, c.id)
-                )
-                for row in conn.execute(stmt):
-                    out[row.subject_id].append(_consent(row._mapping))
+            stmt = (
+                select(subject_consents)
+                .where(among(conn.dialect.name, c.subject_id, out))
+                .order_by(c.subject_id, c.given_at, c.id)
+            )
+            for row in conn.execute(stmt):
+                out[row.subject_id].append(_consent(row._mapping))
         return out
 
     # -- objections -------------------------------------------------------------------------
@@ -254,9 +255,10 @@ class SqlSubjectStateRepository:
 
     def held_on(self, conn: Connection, subject_ids: Collection[str]) -> dict[str, SubjectState]:
         """Consents, objections, overrides and restrictions of many subjects, read on ``conn``
-        (in chunks that stay under SQLite's bound-parameter limit); every id gets an entry."""
-        wanted = sorted(set(subject_ids))
-        found: dict[str, SubjectState] = {s: SubjectState() for s in wanted}
+        (one query per table); every id gets an entry."""
+        found: dict[str, SubjectState] = {s: SubjectState() for s in subject_ids}
+        if not found:
+            return found
         reads: tuple[tuple[Table, str, Callable[[RowMapping], Any], str], ...] = (
             (subject_consents, "given_at", _consent, "consents"),
             (subject_objections, "made_at", self._objection, "objections"),
@@ -264,14 +266,13 @@ class SqlSubjectStateRepository:
             (subject_restrictions, "started_at", self._restriction, "restrictions"),
         )
         for table, order, convert, name in reads:
-            for start in range(0, len(wanted), 500):
-                stmt = (
-                    select(table)
-                    .where(table.c.subject_id.in_(wanted[start : start + 500]))
-                    .order_by(table.c.subject_id, table.c[order], table.c.id)
-                )
-                for row in conn.execute(stmt):
-                    getattr(found[row.subject_id], name).append(convert(row._mapping))
+            stmt = (
+                select(table)
+                .where(among(conn.dialect.name, table.c.subject_id, found))
+                .order_by(table.c.subject_id, table.c[order], table.c.id)
+            )
+            for row in conn.execute(stmt):
+                getattr(found[row.subject_id], name).append(convert(row._mapping))
         return found
 
 

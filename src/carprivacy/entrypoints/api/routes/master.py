@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import JSONResponse
 
 from carprivacy.domain.access import Caller, Role
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
@@ -119,7 +118,7 @@ def customer_vehicles(
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
     gate: Gate[Any] = Depends(get_gate),
     reading: Reading = Depends(get_reading),
-) -> JSONResponse:
+) -> Response:
     """The vehicles whose data belongs to the customer at ``at`` (owner, or assigned driver)."""
     moment = _moment(at)
 
@@ -171,7 +170,7 @@ def vehicle_subject(
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),
     gate: Gate[Any] = Depends(get_gate),
     reading: Reading = Depends(get_reading),
-) -> JSONResponse:
+) -> Response:
     """Whose data the vehicle produces at ``at``: the driver, else the owner, else its fleet."""
     moment = _moment(at)
 
