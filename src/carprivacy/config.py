@@ -101,6 +101,20 @@ class Settings(BaseSettings):
         "413) and an MQTT message (larger is quarantined as payload/size); also a POST "
         "/v1/policy/check text.",
     )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="Largest request body of an authenticated request on any route (413 "
+        "naming the limit beyond it); telemetry and the policy check take max_payload_bytes "
+        "when that is larger.",
+    )
+    max_public_body_bytes: int = Field(
+        default=16_384,
+        ge=1,
+        description="Largest request body of the login routes (/v1/auth/..., /v1/oauth/token) "
+        "and of any request without credentials: refused with 413 from its Content-Length, or "
+        "as soon as a chunked body passes it.",
+    )
     max_future_skew_seconds: int = Field(
         default=300,
         description="How far a telemetry timestamp may lie ahead of the receipt time.",

@@ -12,6 +12,7 @@ from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.entrypoints.api import routes
 from carprivacy.entrypoints.api.api_docs import serve_api_docs
 from carprivacy.entrypoints.api.errors import register_error_handlers
+from carprivacy.entrypoints.api.request_body import BodyLimits, RequestBodyLayer
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -25,6 +26,12 @@ def create_app(services: Services | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services or bootstrap()
+    settings = app.state.services.settings
+    limits = BodyLimits(
+        public=settings.max_public_body_bytes,
+        authenticated=max(settings.max_body_bytes, settings.max_payload_bytes),
+    )
+    app.add_middleware(RequestBodyLayer, limits=limits)
     register_error_handlers(app)
     serve_api_docs(app)
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
