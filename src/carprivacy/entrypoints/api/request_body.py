@@ -52,16 +52,13 @@ class BodyLimits:
         return self.authenticated
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise _DuplicateKey(key)
+            field = key if KEY_NAME.match(key) else "*"  # the name, when it is a plain one
+            message = "a key may be given once in an object: this one is given twice"
+            raise InvalidInputError([Problem(field, "duplicate_key", message)])
         seen[key] = value
     return seen
 
@@ -98,10 +95,8 @@ def check_json(body: bytes) -> None:
         ) from None
     try:
         json.loads(text, object_pairs_hook=_no_duplicates)
-    except _DuplicateKey as exc:
-        field = exc.key if KEY_NAME.match(exc.key) else "*"
-        message = "a key may be given once in an object: this one is given twice"
-        raise InvalidInputError([Problem(field, "duplicate_key", message)]) from None
+    except InvalidInputError:
+        raise  # a key given twice
     except json.JSONDecodeError as exc:
         raise MalformedPayloadError(
             f"malformed JSON: {exc.msg}", line=exc.lineno, column=exc.colno, position=exc.pos
