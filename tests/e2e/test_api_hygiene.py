@@ -272,3 +272,20 @@ def test_the_openapi_document_declares_413_on_every_operation_with_a_body(app) -
         for op in item.values():
             if op.get("requestBody"):
                 assert "413" in op["responses"], op["operationId"]
+
+
+def test_on_the_sql_store_a_64_bit_overflow_is_422_not_500(engine, tmp_path: Path) -> None:
+    from carprivacy.bootstrap import bootstrap
+
+    container = bootstrap(settings_for(tmp_path), engine=engine)
+    with TestClient(create_app(container), raise_server_exceptions=False) as c:
+        token = officer_token(c)
+        for url, headers in (
+            (f"/v1/audit?after_seq={2**63}", bearer(token)),
+            (f"/v1/customers?offset={2**63}&purpose=customer_service", admin()),
+            (f"/v1/vehicles?offset={2**64}&purpose=customer_service", admin()),
+        ):
+            r = c.get(url, headers=headers)
+            assert r.status_code == 422, (url, r.text)
+        r = c.post("/v1/callers", headers=admin(), json={**CALLER, "name": "A\x00B"})
+        assert r.status_code == 422
