@@ -471,6 +471,35 @@ def with_admin_token(settings: Settings) -> tuple[Settings, Path | None, bool]:
 # -- the composition root --------------------------------------------------------------------------
 
 
+def email_outbox(settings: Settings) -> EmailOutbox:
+    """The transport ``email_transport`` names: SMTP, or the development file outbox."""
+    if settings.email_transport == "smtp":
+        import ssl
+
+        from carprivacy.adapters.email.smtp import SmtpEmailOutbox, SmtpSettings
+
+        if not settings.smtp_host:
+            raise ValueError("email_transport=smtp needs smtp_host")
+        ca = settings.smtp_tls_ca
+        context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        password = settings.smtp_password
+        return SmtpEmailOutbox(
+            SmtpSettings(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=password.get_secret_value() if password else None,
+                starttls=settings.smtp_starttls,
+                sender=settings.smtp_from,
+                timeout_seconds=settings.smtp_timeout_seconds,
+            ),
+            context,
+        )
+    from carprivacy.adapters.email.outbox import FileEmailOutbox
+
+    return FileEmailOutbox(settings.data_dir / "outbox")
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -653,9 +682,7 @@ class _ProductionAdapters:
         return SqlCallerRepository(self.engine, cipher, secrets.email_lookup_key)
 
     def outbox(self) -> EmailOutbox:
-        from carprivacy.adapters.email.outbox import FileEmailOutbox
-
-        return FileEmailOutbox(self.settings.data_dir / "outbox")
+        return email_outbox(self.settings)
 
     def automated_decisions(self, cipher: FieldCipher) -> AutomatedDecisionRepository:
         from carprivacy.adapters.db.repositories.access import SqlAutomatedDecisionRepository

@@ -6,6 +6,7 @@ Nothing reads them at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -100,6 +101,44 @@ class Settings(BaseSettings):
         description="Largest telemetry payload in bytes: a POST /v1/telemetry body (larger gets "
         "413) and an MQTT message (larger is quarantined as payload/size); also a POST "
         "/v1/policy/check text.",
+    )
+    email_transport: Literal["file", "smtp"] = Field(
+        default="file",
+        description="How e-mail (login codes) leaves: smtp (smtp_host, STARTTLS, AUTH) or, for "
+        "development only, file: one 0600 file per message in <data_dir>/outbox, removed when "
+        "its code is used or expired.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server (email_transport=smtp).")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port (submission).")
+    smtp_username: str | None = Field(
+        default=None, description="SMTP AUTH user name (only over STARTTLS)."
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP AUTH password.")
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS (certificate checked)."
+    )
+    smtp_tls_ca: Path | None = Field(
+        default=None, description="CA file (PEM) for the SMTP server; default: the system's CAs."
+    )
+    smtp_from: str = Field(
+        default="carprivacy <no-reply@localhost>", description="Sender address of e-mail."
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="SMTP connect and command timeout (seconds)."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="Largest request body of an authenticated request on any route (413 "
+        "naming the limit beyond it); telemetry and the policy check take max_payload_bytes "
+        "when that is larger.",
+    )
+    max_public_body_bytes: int = Field(
+        default=16_384,
+        ge=1,
+        description="Largest request body of the login routes (/v1/auth/..., /v1/oauth/token) "
+        "and of any request without credentials: refused with 413 from its Content-Length, or "
+        "as soon as a chunked body passes it.",
     )
     max_future_skew_seconds: int = Field(
         default=300,

@@ -189,6 +189,8 @@ def test_email_code_login_through_the_outbox(sql_client: TestClient, tmp_path: P
     verify = {"code_id": r.json()["code_id"], "code": code}
     ok = client.post("/v1/auth/email-code/verify", json=verify)
     assert ok.status_code == 200
+    # the development outbox: no address in a file name, the used code's message removed
+    assert FileEmailOutbox(tmp_path / "outbox").messages() == []
     assert client.post("/v1/auth/email-code/verify", json=verify).status_code == 401
 
 

@@ -88,9 +88,21 @@ class Email:
 @dataclass
 class InMemoryEmailOutbox:
     sent: list[Email] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)  # references whose code was used
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        *,
+        reference: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
         self.sent.append(Email(to, subject, body))
+
+    def withdraw(self, reference: str) -> None:
+        self.withdrawn.append(reference)
 
 
 class FakePasswordHasher:

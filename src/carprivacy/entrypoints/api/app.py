@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from carprivacy import __version__
 from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.entrypoints.api import routes
+from carprivacy.entrypoints.api.api_docs import serve_api_docs
 from carprivacy.entrypoints.api.errors import register_error_handlers
+from carprivacy.entrypoints.api.request_body import BodyLimits, RequestBodyLayer
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -20,9 +22,18 @@ def create_app(services: Services | None = None) -> FastAPI:
         title="carprivacy",
         version=__version__,
         description="Connected-car data platform; every read names its purpose.",
+        docs_url=None,  # served by serve_api_docs, without a CDN
+        redoc_url=None,
     )
     app.state.services = services or bootstrap()
+    settings = app.state.services.settings
+    limits = BodyLimits(
+        public=settings.max_public_body_bytes,
+        authenticated=max(settings.max_body_bytes, settings.max_payload_bytes),
+    )
+    app.add_middleware(RequestBodyLayer, limits=limits)
     register_error_handlers(app)
+    serve_api_docs(app)
     for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{routes.__name__}.{mod.name}")
         app.include_router(module.router)

@@ -98,10 +98,18 @@ class MalformedJson(BaseModel):
     position: int
 
 
+class TooLarge(BaseModel):
+    """413: the body is larger than the limit of this route (``limit_bytes``)."""
+
+    detail: str
+    limit_bytes: int
+
+
 def _document_errors(app: FastAPI) -> None:
     """The OpenAPI document describes the answers these handlers give: the 422 schema FastAPI
     declares for every route is replaced by :class:`InvalidInput`, and every operation with a
-    JSON body declares the 400 of :class:`MalformedJson`."""
+    JSON body declares the 400 of :class:`MalformedJson`; every operation with a body the 413 of
+    :class:`TooLarge`."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -110,17 +118,23 @@ def _document_errors(app: FastAPI) -> None:
         if "MalformedJson" in schemas:
             return spec
         template = "#/components/schemas/{model}"
-        for model in (InvalidInput, MalformedJson):
+        for model in (InvalidInput, MalformedJson, TooLarge):
             schema = model.model_json_schema(ref_template=template)
             schemas.update(schema.pop("$defs", {}))
             schemas[model.__name__] = schema
         schemas["HTTPValidationError"] = {"$ref": "#/components/schemas/InvalidInput"}
         malformed = {"schema": {"$ref": "#/components/schemas/MalformedJson"}}
+        too_large = {"schema": {"$ref": "#/components/schemas/TooLarge"}}
         for item in spec.get("paths", {}).values():
             for operation in item.values():
                 if not isinstance(operation, dict):
                     continue
                 body = operation.get("requestBody", {}).get("content", {})
+                if body:
+                    answer = operation.setdefault("responses", {}).setdefault(
+                        "413", {"description": "the body is larger than this route's limit"}
+                    )
+                    answer.setdefault("content", {})["application/json"] = too_large
                 if "application/json" in body:
                     answer = operation.setdefault("responses", {}).setdefault(
                         "400", {"description": "malformed JSON (line, column, position)"}
@@ -171,6 +185,39 @@ async def _malformed_json(request: Request, error: Any, document: object) -> JSO
     )
 
 
+def invalid_answer(exc: InvalidInputError) -> JSONResponse:
+    """422: every bad field with the rule it broke."""
+    return JSONResponse(
+        status_code=422,
+        content={"detail": "invalid input", "errors": _problems(list(exc.problems))},
+    )
+
+
+def malformed_answer(exc: MalformedPayloadError) -> JSONResponse:
+    """400: where the body broke (:class:`MalformedJson`)."""
+    where = {"line": exc.line, "column": exc.column, "position": exc.position}
+    content: dict[str, Any] = {"detail": exc.detail}
+    content.update({k: v for k, v in where.items() if v is not None})
+    return JSONResponse(status_code=400, content=content)
+
+
+def too_large_answer(exc: PayloadTooLargeError) -> JSONResponse:
+    """413: the body is larger than the limit named (:class:`TooLarge`)."""
+    return JSONResponse(
+        status_code=413, content={"detail": exc.detail, "limit_bytes": exc.limit_bytes}
+    )
+
+
+def answer_for(exc: InvalidInputError) -> JSONResponse:
+    """The answer to a refused body, for the request-body layer (which runs before the app's
+    handlers): the same answers the handlers below give."""
+    if isinstance(exc, PayloadTooLargeError):
+        return too_large_answer(exc)
+    if isinstance(exc, MalformedPayloadError):
+        return malformed_answer(exc)
+    return invalid_answer(exc)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     _document_errors(app)
 
@@ -187,23 +234,15 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidInputError)
     async def _invalid(_: Request, exc: InvalidInputError) -> JSONResponse:
-        return JSONResponse(
-            status_code=422,
-            content={"detail": "invalid input", "errors": _problems(list(exc.problems))},
-        )
+        return invalid_answer(exc)
 
     @app.exception_handler(MalformedPayloadError)
     async def _malformed(_: Request, exc: MalformedPayloadError) -> JSONResponse:
-        where = {"line": exc.line, "column": exc.column, "position": exc.position}
-        content: dict[str, Any] = {"detail": exc.detail}
-        content.update({k: v for k, v in where.items() if v is not None})
-        return JSONResponse(status_code=400, content=content)
+        return malformed_answer(exc)
 
     @app.exception_handler(PayloadTooLargeError)
     async def _too_large(_: Request, exc: PayloadTooLargeError) -> JSONResponse:
-        return JSONResponse(
-            status_code=413, content={"detail": exc.detail, "limit_bytes": exc.limit_bytes}
-        )
+        return too_large_answer(exc)
 
     @app.exception_handler(UnsupportedMediaTypeError)
     async def _media_type(_: Request, exc: UnsupportedMediaTypeError) -> JSONResponse:

@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, status
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from carprivacy.entrypoints.api.deps import get_master
 from carprivacy.entrypoints.api.release import echo, get_gate, get_reading, respond
+from carprivacy.entrypoints.api.schemas import query
 from carprivacy.entrypoints.api.schemas.master import PageOut
 from carprivacy.entrypoints.api.schemas.resource import Resource
 from carprivacy.services.access.gate import Gate, Reading, Record
@@ -33,8 +34,8 @@ from carprivacy.services.master.ports import MasterDataUnitOfWork
 from carprivacy.services.master.service import MAX_PAGE, MasterDataService
 from carprivacy.services.master.views import record
 
-Offset = Query(0, ge=0, description="How many items to skip.")
-Limit = Query(50, ge=1, le=MAX_PAGE, description="How many items to return.")
+Offset = query.offset()
+Limit = query.limit(50, MAX_PAGE)
 KW = inspect.Parameter.KEYWORD_ONLY
 
 

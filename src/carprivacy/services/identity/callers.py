@@ -320,12 +320,16 @@ class CallerService:
             record.email,
             "Your carprivacy login code",
             f"Your login code is {code}. It is valid for {minutes} minutes and can be used once.",
+            reference=code_id,
+            expires_at=now + self.settings.code_ttl,
         )
         return code_id
 
     def verify_email_code(self, code_id: str, code: str) -> Token:
         stored = self.repository.email_code(code_id)
         now = self.clock()
+        if stored is not None and stored.expires_at <= now:
+            self.outbox.withdraw(code_id)  # expired: a kept copy of the code goes
         if stored is None or stored.used or stored.expires_at <= now:
             raise AuthenticationError("the code is not valid or has expired")
         if not self.repository.claim_email_code_attempt(code_id, self.settings.code_attempts):
@@ -334,6 +338,7 @@ class CallerService:
             raise AuthenticationError("the code is not valid or has expired")
         if not self.repository.consume_email_code(code_id):
             raise AuthenticationError("the code is not valid or has expired")
+        self.outbox.withdraw(code_id)  # used: a kept copy of the code goes
         record = self.repository.get(stored.caller_id)
         if record is None or record.disabled:
             raise AuthenticationError("the code is not valid or has expired")

@@ -52,7 +52,23 @@ class CallerRepository(Protocol):
 class EmailOutbox(Protocol):
     """Delivers e-mail. Implementations never log the body (it may hold a login code)."""
 
-    def send(self, to: str, subject: str, body: str) -> None: ...
+    def send(
+        self,
+        to: str,
+        subject: str,
+        body: str,
+        *,
+        reference: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
+        """Deliver a message; ``reference`` names it for :meth:`withdraw` and ``expires_at`` is
+        when what it carries (a one-time code) stops being valid."""
+        ...
+
+    def withdraw(self, reference: str) -> None:
+        """What the message of ``reference`` carried is used up: a copy kept on this side (the
+        development file outbox) is removed; a delivered message is the recipient's."""
+        ...
 
 
 class PasswordHasher(Protocol):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, status
 from carprivacy.domain.access import Caller, Role
 from carprivacy.entrypoints.api.auth import require_role
 from carprivacy.entrypoints.api.deps import get_audit
+from carprivacy.entrypoints.api.schemas import query
 from carprivacy.entrypoints.api.schemas.access import (
     AuditEntryOut,
     CheckpointOut,
@@ -30,8 +31,8 @@ def list_audit(
     outcome: str | None = Query(None, pattern="^(allow|deny)$"),
     since: datetime | None = Query(None),
     until: datetime | None = Query(None),
-    after_seq: int = Query(0, ge=0),
-    limit: int = Query(100, ge=1, le=1000),
+    after_seq: int = query.after("Entries after this sequence number."),
+    limit: int = query.limit(100, 1000),
     _: Caller = Depends(officer),
     audit: AuditService = Depends(get_audit),
 ) -> list[AuditEntryOut]:

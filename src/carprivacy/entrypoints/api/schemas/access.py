@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from carprivacy.domain.audit import AuditEntry, Finding, Verification
 from carprivacy.domain.automated_decisions import AutomatedDecision, ReviewRequest
 from carprivacy.domain.monitoring import Alert
+from carprivacy.entrypoints.api.schemas.text import Line, Text
 from carprivacy.services.identity.callers import CallerRecord
 from carprivacy.services.identity.tokens import Token
 
@@ -30,12 +32,12 @@ class TokenOut(BaseModel):
 
 
 class LoginIn(BaseModel):
-    login: str = Field(min_length=1, max_length=320, description="E-mail address or caller id.")
+    login: Line = Field(min_length=1, max_length=320, description="E-mail address or caller id.")
     password: str = Field(min_length=1, max_length=1024)
 
 
 class EmailCodeIn(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
+    email: Line = Field(min_length=3, max_length=320)
 
 
 class EmailCodeStarted(BaseModel):
@@ -44,20 +46,24 @@ class EmailCodeStarted(BaseModel):
 
 
 class EmailCodeVerifyIn(BaseModel):
-    code_id: str = Field(min_length=1, max_length=64)
+    code_id: Line = Field(min_length=1, max_length=64)
     code: str = Field(pattern=r"^[0-9]{6}$")
 
 
 class CallerIn(BaseModel):
-    id: str | None = Field(None, max_length=64, description="Default: generated.")
-    name: str = Field(min_length=1, max_length=200)
-    kind: str = Field(description="person | machine")
-    role: str
-    organisation: str = Field(description="A recipient id or controller id of the policy.")
-    scopes: list[str] = Field(default_factory=list)
-    email: str | None = Field(None, max_length=320)
-    subject_id: str | None = Field(None, max_length=64)
-    fleet_id: str | None = Field(None, max_length=64)
+    id: Line | None = Field(None, max_length=64, description="Default: generated.")
+    name: Line = Field(min_length=1, max_length=200)
+    kind: Line = Field(max_length=20, description="person | machine")
+    role: Line = Field(max_length=64)
+    organisation: Line = Field(
+        max_length=200, description="A recipient id or controller id of the policy."
+    )
+    scopes: list[Annotated[Line, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
+    email: Line | None = Field(None, max_length=320)
+    subject_id: Line | None = Field(None, max_length=64)
+    fleet_id: Line | None = Field(None, max_length=64)
     password: str | None = Field(None, max_length=1024)
     generate_secret: bool = False
 
@@ -203,14 +209,22 @@ class AlertOut(BaseModel):
         )
 
 
+InputName = Annotated[Line, Field(max_length=100)]
+InputValue = Annotated[Text, Field(max_length=2000)]
+
+
 class AutomatedDecisionIn(BaseModel):
-    subject_id: str = Field(min_length=1, max_length=64)
-    purpose: str = Field(min_length=1, max_length=100)
-    model: str = Field(min_length=1, max_length=200)
-    model_version: str = Field(min_length=1, max_length=200)
-    inputs: dict[str, str] = Field(min_length=1)
-    categories: list[str] = Field(min_length=1, description="Policy categories of the inputs.")
-    outcome: str = Field(min_length=1, max_length=2000)
+    subject_id: Line = Field(min_length=1, max_length=64)
+    purpose: Line = Field(min_length=1, max_length=100)
+    model: Line = Field(min_length=1, max_length=200)
+    model_version: Line = Field(min_length=1, max_length=200)
+    inputs: dict[
+        Annotated[Line, Field(max_length=100)], Annotated[Text, Field(max_length=2000)]
+    ] = Field(min_length=1, max_length=100)
+    categories: list[Annotated[Line, Field(max_length=100)]] = Field(
+        min_length=1, max_length=100, description="Policy categories of the inputs."
+    )
+    outcome: Text = Field(min_length=1, max_length=2000)
     at: datetime | None = None
 
 
@@ -277,10 +291,10 @@ class AutomatedDecisionOut(BaseModel):
 
 
 class ReviewRequestIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=4000)
 
 
 class ReviewDecisionIn(BaseModel):
-    outcome: str = Field(description="upheld | changed | annulled")
-    note: str = Field(min_length=1, max_length=4000)
-    new_outcome: str | None = Field(None, max_length=2000)
+    outcome: Line = Field(max_length=20, description="upheld | changed | annulled")
+    note: Text = Field(min_length=1, max_length=4000)
+    new_outcome: Text | None = Field(None, max_length=2000)

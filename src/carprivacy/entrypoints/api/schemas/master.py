@@ -18,6 +18,7 @@ from carprivacy.domain.master import (
 )
 from carprivacy.entrypoints.api.input_formats import COUNTRY, CURRENCY, EMAIL, VIN
 from carprivacy.entrypoints.api.schemas.resource import REQUIRED, Attr, Input, Resource, attr
+from carprivacy.entrypoints.api.schemas.text import Line
 from carprivacy.services.master import views
 
 T = TypeVar("T")
@@ -28,16 +29,16 @@ def _to_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-Id = Annotated[str, Field(min_length=1, max_length=36)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Id = Annotated[Line, Field(min_length=1, max_length=36)]
+Name = Annotated[Line, Field(min_length=1, max_length=100)]
 # patterns with their rule names and messages for 422 answers: entrypoints/api/input_formats.py
 Country = Annotated[str, Field(pattern=COUNTRY.pattern, description="ISO 3166-1 alpha-2")]
-Email = Annotated[str, Field(max_length=254, pattern=EMAIL.pattern, description="e-mail address")]
+Email = Annotated[Line, Field(max_length=254, pattern=EMAIL.pattern, description="e-mail address")]
 Vin = Annotated[
     str,
     Field(pattern=VIN.pattern, description="17 characters, no I, O or Q"),
 ]
-Service = Annotated[str, Field(min_length=2, max_length=40)]
+Service = Annotated[Line, Field(min_length=2, max_length=40)]
 Services = Annotated[list[Service], Field(min_length=1, max_length=20)]
 Equipment = Annotated[list[Name], Field(max_length=100)]
 Amount = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
@@ -45,14 +46,14 @@ Currency = Annotated[str, Field(pattern=CURRENCY.pattern, description="ISO 4217"
 
 
 def text(max_length: int) -> object:
-    """A non-empty text of at most ``max_length`` characters."""
-    return Annotated[str, Field(min_length=1, max_length=max_length)]
+    """A non-empty one-line text of at most ``max_length`` characters."""
+    return Annotated[Line, Field(min_length=1, max_length=max_length)]
 
 
 class PaymentMethodIn(Input):
     kind: PaymentMethodKind
     details: Annotated[
-        str, Field(min_length=1, max_length=64, description="masked: 'NL**INGB****1234'")
+        Line, Field(min_length=1, max_length=64, description="masked: 'NL**INGB****1234'")
     ]
 
 
