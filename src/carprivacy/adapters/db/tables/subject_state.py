@@ -9,7 +9,18 @@ Migration: ``0004_subject_state``; keep both in step (tests compare them on both
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, Boolean, Column, DateTime, Index, LargeBinary, String, Table, Text, event
+from sqlalchemy import (
+    DDL,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    event,
+)
 
 from carprivacy.adapters.db.base import metadata
 
