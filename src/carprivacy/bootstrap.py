@@ -35,8 +35,8 @@ from carprivacy.services.access.ports import AutomatedDecisionRepository, Decisi
 from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository
 from carprivacy.services.audit.trail import AuditService
-from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.ledger import ConsentLedgerService
+from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.services.identity.ports import CallerRepository, EmailOutbox

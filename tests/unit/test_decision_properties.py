@@ -263,7 +263,9 @@ def oracle(
             q.consent_topic == topic.id
             and q.recipients
             and all(
-                r.kind is RecipientKind.THIRD_PARTY for r in policy.recipients if r.id in q.recipients
+                r.kind is RecipientKind.THIRD_PARTY
+                for r in policy.recipients
+                if r.id in q.recipients
             )
             for q in policy.purposes
         )

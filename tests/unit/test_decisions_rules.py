@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -363,10 +362,16 @@ def test_a_consent_to_one_chosen_party_is_no_consent_to_another() -> None:
     other = Caller("q", CallerKind.MACHINE, Role.PARTNER, "energy_partner")
     c = dataclasses.replace(consent("cardata_sharing"), party="p")
     facts = SubjectFacts("s1", country="NL", consents=(c,))
-    check(decide(POLICY, req(chosen, "energy_tariff", "contact_data"), facts), Outcome.ALLOW,
-          "purpose.allowed")
-    check(decide(POLICY, req(other, "energy_tariff", "contact_data"), facts), Outcome.DENY,
-          "consent.required")
+    check(
+        decide(POLICY, req(chosen, "energy_tariff", "contact_data"), facts),
+        Outcome.ALLOW,
+        "purpose.allowed",
+    )
+    check(
+        decide(POLICY, req(other, "energy_tariff", "contact_data"), facts),
+        Outcome.DENY,
+        "consent.required",
+    )
 
 
 def test_forms_and_fields_follow_the_purpose() -> None:

@@ -112,7 +112,7 @@ def ordered(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
 def consent_matches(
     rec: ConsentRecord, topic: str, party: str | None, vehicle_id: str | None
 ) -> bool:
-    """Whether a withdrawal of ``topic`` (for ``party``/``vehicle_id``; None: any) closes ``rec``."""
+    """Whether a withdrawal of ``topic`` (``party``, ``vehicle_id``; None: any) closes ``rec``."""
     return (
         rec.topic == topic
         and (party is None or rec.party == party)
@@ -208,7 +208,7 @@ def replay(entries: Iterable[LedgerEntry]) -> LedgerState:
     )
 
 
-# -- the history export (C4 evidence) ---------------------------------------------------------------
+# -- the history export (C4 evidence) --------------------------------------------------------------
 
 HISTORY_FIELDS: tuple[str, ...] = (
     "at",

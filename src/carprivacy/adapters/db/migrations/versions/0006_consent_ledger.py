@@ -1,4 +1,5 @@
-"""The append-only consent ledger (SPEC C1, C4, R4, R6). Matches adapters/db/tables/subject_state.py.
+"""The append-only consent ledger (SPEC C1, C4, R4, R6); matches adapters/db/tables/subject_state.py
+(table ``subject_ledger``).
 
 Triggers refuse every UPDATE and DELETE of a ledger row, on SQLite and on PostgreSQL.
 
