@@ -7,14 +7,17 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.consent_ledger import EntryKind, replay, text_hash
 from carprivacy.domain.errors import AccessDeniedError, ConflictError, InvalidInputError
+from carprivacy.domain.policy import Policy
 from carprivacy.services.audit.trail import AuditService
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.testing import (
@@ -35,14 +38,14 @@ DPO = Caller("dpo", CallerKind.PERSON, Role.PRIVACY_OFFICER, "mini_nl")
 
 
 class World:
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy | None = None) -> None:
         self.clock = FakeClock(T0)
         self.repo = InMemorySubjectStateRepository()
         self.log = InMemoryAuditLogRepository()
         self.outbox = InMemoryEmailOutbox()
         audit = AuditService(self.log, FakeCheckpointSigner(), b"p" * 32, self.clock)
         self.svc = ConsentLedgerService(
-            sample_policy(),
+            policy or sample_policy(),
             self.repo,
             audit,
             self.outbox,
@@ -203,3 +206,20 @@ def test_the_state_is_the_replay_of_the_ledger(
     shuffled = list(w.repo.entries("s1"))
     random.Random(seed).shuffle(shuffled)
     assert replay(shuffled) == replay(w.repo.entries("s1"))
+
+
+def test_the_demo_records_consents_some_withdrawn_an_objection_and_a_restriction() -> None:
+    from carprivacy.services.demo.choices import load_choices
+
+    w = World(load_policy_file(Path(__file__).parents[2] / "policies" / "mini-connected-nl.yaml"))
+    ids = [f"c{i}" for i in range(10)]
+    summary = load_choices(w.svc, ids, lambda cid: "v4" if cid == "c4" else None)
+    assert (summary.withdrawals, summary.objections, summary.restrictions) == (2, 1, 1)
+    now = w.clock() + timedelta(seconds=1)
+    email = [c for i in ids for c in w.repo.consents(i) if c.topic == "marketing_email"]
+    assert len(email) == 6 and sum(not c.active(now) for c in email) == 1
+    assert [c.party for c in w.repo.consents("c0") if c.topic == "cardata_sharing"] == [
+        "demo_insurer"
+    ]
+    assert [c.vehicle_id for c in w.repo.consents("c4") if c.topic == "obfcm_refusal"] == ["v4"]
+    assert w.repo.objections("c6")[0].active(now) and w.repo.restrictions("c7")[0].active(now)

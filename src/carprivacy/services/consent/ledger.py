@@ -18,6 +18,7 @@ import io
 import json
 import uuid
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 from carprivacy.domain.access import Caller, Role
 from carprivacy.domain.audit import AuditRecord
@@ -162,7 +163,7 @@ class ConsentLedgerService:
             id=str(uuid.uuid4()),
             subject_id=subject_id,
             kind=EntryKind.CONSENT_GIVEN,
-            at=self.clock(),
+            at=self._now(subject_id),
             recorded_by=caller.id,
             actor=self._actor(caller, subject_id),
             channel=via,
@@ -192,7 +193,7 @@ class ConsentLedgerService:
         if topic not in self.policy.consent_topics_by_id:
             raise _problem("topic", "unknown", "not a consent topic of the policy")
         via = _channel(channel)
-        now = self.clock()
+        now = self._now(subject_id)
         if not any(
             consent_matches(r, topic, party, vehicle_id) and r.active(now)
             for r in self.state(subject_id).consents
@@ -246,7 +247,7 @@ class ConsentLedgerService:
             id=str(uuid.uuid4()),
             subject_id=subject_id,
             kind=EntryKind.OBJECTION_MADE,
-            at=self.clock(),
+            at=self._now(subject_id),
             recorded_by=caller.id,
             actor=self._actor(caller, subject_id),
             channel=via,
@@ -303,7 +304,7 @@ class ConsentLedgerService:
                 "art21_3" if p.is_marketing else "override_not_allowed",
                 "the policy allows no override of an objection to this purpose",
             )
-        now = self.clock()
+        now = self._now(subject_id)
         if not any(
             o.active(now) and not o.marketing and o.purpose in (None, purpose)
             for o in self.state(subject_id).objections
@@ -369,7 +370,7 @@ class ConsentLedgerService:
             id=str(uuid.uuid4()),
             subject_id=subject_id,
             kind=EntryKind.RESTRICTION_STARTED,
-            at=self.clock(),
+            at=self._now(subject_id),
             recorded_by=caller.id,
             actor=self._actor(caller, subject_id),
             channel=via,
@@ -405,7 +406,7 @@ class ConsentLedgerService:
             raise ConflictError(
                 "no e-mail address is held for the person: the lift notice cannot be sent"
             )
-        now = self.clock()
+        now = self._now(subject_id)
         body = LIFT_BODY[lang].format(article=found.case.article, at=iso(now))
         self.outbox.send(to, LIFT_SUBJECT[lang], body)
         entry = self._closing(caller, subject_id, EntryKind.RESTRICTION_LIFTED, restriction_id, via)
@@ -413,6 +414,15 @@ class ConsentLedgerService:
         return self._append(caller, entry, purpose="")
 
     # -- internals --------------------------------------------------------------------------------
+
+    def _now(self, subject_id: str) -> datetime:
+        """The time of a new entry: now, but always after the subject's last entry, so that the
+        ledger order (time, then id) is the order in which the entries were made."""
+        now = self.clock()
+        entries = self.ledger.entries(subject_id)
+        if entries and entries[-1].at >= now:
+            return entries[-1].at + timedelta(microseconds=1)
+        return now
 
     @staticmethod
     def _actor(caller: Caller, subject_id: str) -> Actor:
@@ -431,7 +441,7 @@ class ConsentLedgerService:
             id=str(uuid.uuid4()),
             subject_id=subject_id,
             kind=kind,
-            at=self.clock(),
+            at=self._now(subject_id),
             recorded_by=caller.id,
             actor=self._actor(caller, subject_id),
             channel=via,
