@@ -90,15 +90,6 @@ class SqlSubjectStateRepository:
             if result.rowcount != 1:
                 raise KeyError(f"unknown id in {table.name}")
 
-    def _rows(self, table: Table, subject_id: str, order: str) -> list[RowMapping]:
-        with self.engine.connect() as conn:
-            stmt = (
-                select(table)
-                .where(table.c.subject_id == subject_id)
-                .order_by(table.c[order], table.c.id)
-            )
-            return [row._mapping for row in conn.execute(stmt)]
-
     # -- consents ---------------------------------------------------------------------------
 
     @staticmethod
