@@ -34,7 +34,11 @@ def _run(staff: str, purpose: str, subject_id: str, act: Callable[[Any, Any], An
 
     container = bootstrap()
     try:
-        caller = container.callers.get(staff).to_caller()
+        record = container.callers.get(staff)
+        if record.disabled:
+            typer.echo(f"error: caller {staff} is disabled", err=True)
+            raise typer.Exit(1)
+        caller = record.to_caller()
         check_acting(container.decisions, caller, subject_id, purpose)
         container.master.get_customer(subject_id)
         return act(container.consent_ledger, caller)
