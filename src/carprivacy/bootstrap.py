@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from carprivacy.config import Settings, load_settings
-from carprivacy.domain.errors import Problem
+from carprivacy.domain.errors import CarPrivacyError, Problem
 from carprivacy.domain.monitoring import MonitoringRules
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.signals import SignalCatalogue
@@ -35,7 +35,8 @@ from carprivacy.services.access.ports import AutomatedDecisionRepository, Decisi
 from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository
 from carprivacy.services.audit.trail import AuditService
-from carprivacy.services.consent.ports import SubjectStateRepository
+from carprivacy.services.consent.ledger import ConsentLedgerService
+from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.services.identity.ports import CallerRepository, EmailOutbox
@@ -154,6 +155,7 @@ class Services:
     decisions: DecisionService
     gate: Gate[Any]
     subject_state: SubjectStateService
+    consent_ledger: ConsentLedgerService
     disclosure: Disclosure
     workshop: WorkshopCollector
     mqtt_worker: MqttWorkerFactory  # (options=MqttOptions(), on_batch=None) -> the worker
@@ -300,6 +302,25 @@ def build_gate(
 
 def build_subject_state(policy: Policy, state: SubjectStateRepository) -> SubjectStateService:
     return SubjectStateService(policy, state)
+
+
+def build_consent_ledger(
+    policy: Policy,
+    ledger: SubjectLedger,
+    audit: AuditService,
+    outbox: EmailOutbox,
+    master: MasterDataService,
+    clock: Clock,
+) -> ConsentLedgerService:
+    def address(subject_id: str) -> str | None:
+        """The person's e-mail address from master data (a notice to them, Art. 18(3))."""
+        try:
+            contact = master.get_customer(subject_id).contact
+        except CarPrivacyError:
+            return None
+        return contact.email if contact is not None else None
+
+    return ConsentLedgerService(policy, ledger, audit, outbox, address, clock)
 
 
 def build_disclosure(policy: Policy, secrets: Secrets) -> Disclosure:
@@ -561,6 +582,7 @@ def bootstrap(
     )
     facts = decision_facts or sql.decision_facts(cipher)
     decisions = build_decisions(policy, facts, audit, clock)
+    outbox = outbox or sql.outbox()
     return Services(
         settings=settings,
         policy=policy,
@@ -580,7 +602,7 @@ def bootstrap(
             settings,
             policy,
             callers or sql.callers(cipher, secrets),
-            outbox or sql.outbox(),
+            outbox,
             secrets,
             clock,
         ),
@@ -590,6 +612,9 @@ def bootstrap(
         decisions=decisions,
         gate=build_gate(policy, decisions, sessions, secrets, clock),
         subject_state=build_subject_state(policy, subject_states),
+        consent_ledger=build_consent_ledger(
+            policy, cast(SubjectLedger, subject_states), audit, outbox, master, clock
+        ),
         disclosure=build_disclosure(policy, secrets),
         workshop=build_workshop(settings, decisions, ingest, directory),
         mqtt_worker=build_mqtt_worker_factory(settings, ingest),

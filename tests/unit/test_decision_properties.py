@@ -157,6 +157,7 @@ def to_facts(tl: Timeline, subject: str | None) -> SubjectFacts:
                 s,
                 vehicle_id=v,
                 withdrawn_at=ts(iv)[1],
+                party="g",  # every consent names the energy partner as its chosen party
             )
             for i, (s, topic, choice, iv, v) in enumerate(tl.consents)
         ),
@@ -257,10 +258,24 @@ def oracle(
     consent_ok = False
     if topic is not None:
         mine = [(c, iv, v) for s, tp, c, iv, v in tl.consents if s == subject and tp == topic.id]
+        # a consent to a chosen third party counts only for that party (caller "g")
+        per_party = any(
+            q.consent_topic == topic.id
+            and q.recipients
+            and all(
+                r.kind is RecipientKind.THIRD_PARTY
+                for r in policy.recipients
+                if r.id in q.recipients
+            )
+            for q in policy.purposes
+        )
         if topic.kind is ConsentKind.OPT_IN:
             # a vehicle-only consent counts only for its own vehicle
             consent_ok = any(
-                c == "given" and inside(iv, t) and (not topic.vehicle_only or v == vehicle)
+                c == "given"
+                and inside(iv, t)
+                and (not topic.vehicle_only or v == vehicle)
+                and (not per_party or caller.id == "g")
                 for c, iv, v in mine
             )
             ok["consent"] = subject is not None and consent_ok

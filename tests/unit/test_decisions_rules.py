@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -341,7 +342,7 @@ def test_minimisation_gives_only_the_recipients_fields() -> None:
 
 def test_service_countries_limit_a_recipient() -> None:
     partner = Caller("p", CallerKind.MACHINE, Role.PARTNER, "energy_partner")
-    c = consent("cardata_sharing")
+    c = dataclasses.replace(consent("cardata_sharing"), party="p")
     r = req(partner, "energy_tariff", "contact_data")
     check(
         decide(POLICY, r, SubjectFacts("s1", country="NL", consents=(c,))),
@@ -352,6 +353,24 @@ def test_service_countries_limit_a_recipient() -> None:
         decide(POLICY, r, SubjectFacts("s1", country="BE", consents=(c,))),
         Outcome.DENY,
         "recipient.service_country",
+    )
+
+
+def test_a_consent_to_one_chosen_party_is_no_consent_to_another() -> None:
+    """C1: CarData goes to "de door mij gekozen externe partij": a consent names the party."""
+    chosen = Caller("p", CallerKind.MACHINE, Role.PARTNER, "energy_partner")
+    other = Caller("q", CallerKind.MACHINE, Role.PARTNER, "energy_partner")
+    c = dataclasses.replace(consent("cardata_sharing"), party="p")
+    facts = SubjectFacts("s1", country="NL", consents=(c,))
+    check(
+        decide(POLICY, req(chosen, "energy_tariff", "contact_data"), facts),
+        Outcome.ALLOW,
+        "purpose.allowed",
+    )
+    check(
+        decide(POLICY, req(other, "energy_tariff", "contact_data"), facts),
+        Outcome.DENY,
+        "consent.required",
     )
 
 

@@ -69,6 +69,7 @@ FAKES = [
     "InMemoryMasterFacts",
     "InMemoryPaymentRepository",
     "InMemoryStores",
+    "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",
     "InMemoryTelemetryRepository",
     "InMemoryTelemetryStore",

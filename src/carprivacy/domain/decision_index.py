@@ -138,6 +138,23 @@ class PurposeIndex:
     deny_expired: Reason
     deny_no_subject: Reason
     override_reason: Reason
+    per_party: bool = False  # a consent counts only for the party it names (chosen_party_topics)
+
+
+def chosen_party_topics(policy: Policy) -> frozenset[str]:
+    """Consent topics given to a party the person chooses: the topics of purposes whose every
+    recipient is a third party (MINI CarData: "aan de door mij gekozen externe partij"). A consent
+    to one such party (an insurer's client id) is no consent to another."""
+    out: set[str] = set()
+    for p in policy.purposes:
+        if not p.consent_topic or not p.recipients:
+            continue
+        kinds = {
+            policy.recipients_by_id[r].kind for r in p.recipients if r in policy.recipients_by_id
+        }
+        if kinds == {RecipientKind.THIRD_PARTY}:
+            out.add(p.consent_topic)
+    return frozenset(out)
 
 
 class CompiledPolicy:
@@ -190,6 +207,7 @@ class CompiledPolicy:
             topic_id=topic.id if topic else None,
             opt_in=topic is not None and topic.kind is ConsentKind.OPT_IN,
             vehicle_only=topic is not None and topic.vehicle_only,
+            per_party=topic is not None and topic.id in chosen_party_topics(self.policy),
             basis=BASIS[p.legal_basis],
             marketing=p.is_marketing,
             override_allowed=p.objection_override_allowed and not p.is_marketing,

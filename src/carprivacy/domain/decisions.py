@@ -193,6 +193,7 @@ def decide(
                     or rec.subject_id != subject
                     or rec.choice is not _GIVEN
                     or (idx.vehicle_only and rec.vehicle_id != vehicle)
+                    or (idx.per_party and rec.party != caller.id)
                     or at < rec.given_at
                 ):
                     continue

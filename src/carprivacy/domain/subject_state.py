@@ -42,6 +42,10 @@ class ConsentRecord:
     withdrawn_at: datetime | None = None
     withdrawn_by: str | None = None
     withdrawal_channel: str | None = None
+    party: str | None = None  # the chosen third party, for a per-party topic (CarData sharing)
+    text_hash: str = ""  # SHA-256 of the rendered text the person saw (ledger entries)
+    language: str = ""  # the language of that text
+    actor: str = ""  # subject | staff: who recorded it (ledger entries)
 
     def active(self, at: datetime) -> bool:
         return covers(self.given_at, self.withdrawn_at, at)

@@ -40,7 +40,11 @@ from carprivacy.testing.master import (
 )
 from carprivacy.testing.monitoring import InMemoryAlertRepository
 from carprivacy.testing.rotation import FakeMasterKeyRotation
-from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
+from carprivacy.testing.subject_state import (
+    InMemoryMasterFacts,
+    InMemoryNoticeAddress,
+    InMemorySubjectStateRepository,
+)
 from carprivacy.testing.telemetry import (
     InMemoryDataKeyRepository,
     InMemoryTelemetryRepository,
@@ -80,6 +84,7 @@ __all__ = [
     "InMemoryMasterFacts",
     "InMemoryPaymentRepository",
     "InMemoryStores",
+    "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",
     "InMemoryTelemetryRepository",
     "InMemoryTelemetryStore",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from carprivacy.domain.consent_ledger import LedgerEntry, LedgerState, ordered, replay
 from carprivacy.domain.subject_state import (
     ConsentRecord,
     ContractCover,
@@ -36,6 +37,18 @@ class InMemorySubjectStateRepository:
     objection_rows: list[Objection] = field(default_factory=list)
     override_rows: list[Override] = field(default_factory=list)
     restriction_rows: list[Restriction] = field(default_factory=list)
+    ledger_rows: list[LedgerEntry] = field(default_factory=list)  # append-only
+
+    def append(self, entry: LedgerEntry) -> None:
+        if any(e.id == entry.id for e in self.ledger_rows):
+            raise KeyError(f"duplicate id {entry.id}")
+        self.ledger_rows.append(entry)
+
+    def entries(self, subject_id: str) -> list[LedgerEntry]:
+        return ordered(e for e in self.ledger_rows if e.subject_id == subject_id)
+
+    def _derived(self, subject_id: str) -> LedgerState:
+        return replay(self.entries(subject_id))
 
     def add_consent(self, record: ConsentRecord) -> None:
         _put(self.consent_rows, record, add=True)  # type: ignore[arg-type]
@@ -45,6 +58,7 @@ class InMemorySubjectStateRepository:
 
     def consents(self, subject_id: str) -> list[ConsentRecord]:
         rows = [r for r in self.consent_rows if r.subject_id == subject_id]
+        rows += self._derived(subject_id).consents
         return sorted(rows, key=lambda r: (r.given_at, r.id))
 
     def consents_of(self, subject_ids: Collection[str]) -> dict[str, list[ConsentRecord]]:
@@ -58,6 +72,7 @@ class InMemorySubjectStateRepository:
 
     def objections(self, subject_id: str) -> list[Objection]:
         rows = [r for r in self.objection_rows if r.subject_id == subject_id]
+        rows += self._derived(subject_id).objections
         return sorted(rows, key=lambda r: (r.made_at, r.id))
 
     def add_override(self, override: Override) -> None:
@@ -68,6 +83,7 @@ class InMemorySubjectStateRepository:
 
     def overrides(self, subject_id: str) -> list[Override]:
         rows = [r for r in self.override_rows if r.subject_id == subject_id]
+        rows += self._derived(subject_id).overrides
         return sorted(rows, key=lambda r: (r.decided_at, r.id))
 
     def add_restriction(self, restriction: Restriction) -> None:
@@ -78,6 +94,7 @@ class InMemorySubjectStateRepository:
 
     def restrictions(self, subject_id: str) -> list[Restriction]:
         rows = [r for r in self.restriction_rows if r.subject_id == subject_id]
+        rows += self._derived(subject_id).restrictions
         return sorted(rows, key=lambda r: (r.started_at, r.id))
 
 
@@ -105,3 +122,13 @@ class InMemoryMasterFacts:
 
     def is_known(self, subject_id: str) -> bool:
         return self.subjects is None or subject_id in self.subjects
+
+
+@dataclass
+class InMemoryNoticeAddress:
+    """E-mail addresses for notices to persons, held in a dict (the NoticeAddress port)."""
+
+    addresses: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, subject_id: str) -> str | None:
+        return self.addresses.get(subject_id)

@@ -19,6 +19,7 @@ from carprivacy.services.access.automated_decisions import AutomatedDecisionServ
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.trail import AuditService
+from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.identity.callers import CallerService
 from carprivacy.services.ingestion.pipeline import IngestService
 from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
@@ -75,6 +76,10 @@ def get_decisions(request: Request) -> DecisionService:
 
 def get_automated_decisions(request: Request) -> AutomatedDecisionService:
     return get_services(request).automated_decisions
+
+
+def get_consent_ledger(request: Request) -> ConsentLedgerService:
+    return get_services(request).consent_ledger
 
 
 def get_ingest(request: Request) -> IngestService:

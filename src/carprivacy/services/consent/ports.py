@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from carprivacy.domain.consent_ledger import LedgerEntry
 from carprivacy.domain.subject_state import ConsentRecord, Objection, Override, Restriction
 
 
@@ -45,3 +46,19 @@ class SubjectStateRepository(
     ConsentRepository, ObjectionRepository, OverrideRepository, RestrictionRepository, Protocol
 ):
     """All four record kinds in one store."""
+
+
+class SubjectLedger(Protocol):
+    """The append-only consent ledger (SPEC C1, C4): entries are added, never changed."""
+
+    def append(self, entry: LedgerEntry) -> None: ...
+
+    def entries(self, subject_id: str) -> list[LedgerEntry]:
+        """The subject's entries in ledger order (time, then id)."""
+        ...
+
+
+class NoticeAddress(Protocol):
+    """Where a notice to the person goes (their e-mail address), or None when none is held."""
+
+    def __call__(self, subject_id: str) -> str | None: ...

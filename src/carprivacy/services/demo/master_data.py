@@ -87,6 +87,7 @@ class DemoSummary:
     contracts: int = 0
     payments: int = 0
     notes: list[str] = field(default_factory=list)
+    customer_ids: list[str] = field(default_factory=list)  # in the order they were made
 
     def rows(self) -> list[tuple[str, int]]:
         return [
@@ -162,6 +163,7 @@ def load_demo(svc: MasterDataService, seed: int = DEFAULT_SEED) -> DemoSummary:
             svc.open_account(customer.id, "mini_ag", AccountKind.GROUP_LOGIN, contact.email)
             s.accounts += 1
     s.customers = len(people)
+    s.customer_ids = [c.id for c in people]
 
     def new_vehicle(built: datetime) -> str:
         model, extras = MODELS[rng.randrange(len(MODELS))]

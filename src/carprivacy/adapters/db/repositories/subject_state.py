@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, Table, insert, select, update
 
 from carprivacy.adapters.db.id_sets import among
+from carprivacy.adapters.db.repositories.consent_ledger import SqlSubjectLedger
 from carprivacy.adapters.db.repositories.sealing import FieldSealer
 from carprivacy.adapters.db.tables.subject_state import (
     subject_consents,
@@ -25,6 +26,7 @@ from carprivacy.adapters.db.tables.subject_state import (
     subject_overrides,
     subject_restrictions,
 )
+from carprivacy.domain.consent_ledger import LedgerEntry, LedgerState, replay
 from carprivacy.domain.errors import KeyDestroyedError
 from carprivacy.domain.subject_state import (
     ConsentChoice,
@@ -54,6 +56,15 @@ class SqlSubjectStateRepository:
     def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
         self.engine = engine
         self._sealer = FieldSealer(cipher)
+        self.ledger = SqlSubjectLedger(engine, cipher)
+
+    # -- the append-only ledger (its replay is merged into every read below) -----------------
+
+    def append(self, entry: LedgerEntry) -> None:
+        self.ledger.append(entry)
+
+    def entries(self, subject_id: str) -> list[LedgerEntry]:
+        return self.ledger.entries(subject_id)
 
     def _seal(self, subject: str, table: str, column: str, row_id: str, text: str) -> bytes:
         blob = self._sealer.seal(subject, table, column, row_id, text)
@@ -79,15 +90,6 @@ class SqlSubjectStateRepository:
             result = conn.execute(update(table).where(table.c.id == values["id"]).values(**values))
             if result.rowcount != 1:
                 raise KeyError(f"unknown id in {table.name}")
-
-    def _rows(self, table: Table, subject_id: str, order: str) -> list[RowMapping]:
-        with self.engine.connect() as conn:
-            stmt = (
-                select(table)
-                .where(table.c.subject_id == subject_id)
-                .order_by(table.c[order], table.c.id)
-            )
-            return [row._mapping for row in conn.execute(stmt)]
 
     # -- consents ---------------------------------------------------------------------------
 
@@ -115,7 +117,7 @@ class SqlSubjectStateRepository:
         self._update(subject_consents, self._consent_values(record))
 
     def consents(self, subject_id: str) -> list[ConsentRecord]:
-        return [_consent(m) for m in self._rows(subject_consents, subject_id, "given_at")]
+        return self._state(subject_id).consents
 
     def consents_of(self, subject_ids: Collection[str]) -> dict[str, list[ConsentRecord]]:
         """The consents of many subjects at once (ingestion: one query per batch); every id
@@ -132,7 +134,15 @@ class SqlSubjectStateRepository:
             )
             for row in conn.execute(stmt):
                 out[row.subject_id].append(_consent(row._mapping))
+            for subject, entries in self.ledger.entries_on(conn, list(out)).items():
+                if entries:
+                    merged = out[subject] + list(replay(entries).consents)
+                    out[subject] = sorted(merged, key=lambda r: (r.given_at, r.id))
         return out
+
+    def _state(self, subject_id: str) -> SubjectState:
+        with self.engine.connect() as conn:
+            return self.held_on(conn, [subject_id])[subject_id]
 
     # -- objections -------------------------------------------------------------------------
 
@@ -155,7 +165,7 @@ class SqlSubjectStateRepository:
         self._update(subject_objections, self._objection_values(objection))
 
     def objections(self, subject_id: str) -> list[Objection]:
-        return [self._objection(m) for m in self._rows(subject_objections, subject_id, "made_at")]
+        return self._state(subject_id).objections
 
     def _objection(self, m: RowMapping) -> Objection:
         return Objection(
@@ -192,7 +202,7 @@ class SqlSubjectStateRepository:
         self._update(subject_overrides, self._override_values(override))
 
     def overrides(self, subject_id: str) -> list[Override]:
-        return [self._override(m) for m in self._rows(subject_overrides, subject_id, "decided_at")]
+        return self._state(subject_id).overrides
 
     def _override(self, m: RowMapping) -> Override:
         return Override(
@@ -232,9 +242,7 @@ class SqlSubjectStateRepository:
         self._update(subject_restrictions, self._restriction_values(restriction))
 
     def restrictions(self, subject_id: str) -> list[Restriction]:
-        return [
-            self._restriction(m) for m in self._rows(subject_restrictions, subject_id, "started_at")
-        ]
+        return self._state(subject_id).restrictions
 
     def _restriction(self, m: RowMapping) -> Restriction:
         return Restriction(
@@ -273,6 +281,9 @@ class SqlSubjectStateRepository:
             )
             for row in conn.execute(stmt):
                 getattr(found[row.subject_id], name).append(convert(row._mapping))
+        for subject, entries in self.ledger.entries_on(conn, list(found)).items():
+            if entries:
+                found[subject].merge(replay(entries))
         return found
 
 
@@ -284,6 +295,21 @@ class SubjectState:
     objections: list[Objection] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
     restrictions: list[Restriction] = field(default_factory=list)
+
+    def merge(self, derived: LedgerState) -> None:
+        """Add the state a ledger replay derived, keeping each list in the order of its time."""
+        self.consents = sorted(
+            [*self.consents, *derived.consents], key=lambda r: (r.given_at, r.id)
+        )
+        self.objections = sorted(
+            [*self.objections, *derived.objections], key=lambda r: (r.made_at, r.id)
+        )
+        self.overrides = sorted(
+            [*self.overrides, *derived.overrides], key=lambda r: (r.decided_at, r.id)
+        )
+        self.restrictions = sorted(
+            [*self.restrictions, *derived.restrictions], key=lambda r: (r.started_at, r.id)
+        )
 
 
 def _consent(m: RowMapping) -> ConsentRecord:

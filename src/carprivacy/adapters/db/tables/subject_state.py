@@ -9,7 +9,18 @@ Migration: ``0004_subject_state``; keep both in step (tests compare them on both
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Index, LargeBinary, String, Table, Text
+from sqlalchemy import (
+    DDL,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    event,
+)
 
 from carprivacy.adapters.db.base import metadata
 
@@ -74,4 +85,60 @@ subject_restrictions = Table(
     Column("lifted_by", String(64), nullable=True),
     Column("lift_notice", LargeBinary, nullable=True),
     Index("ix_subject_restrictions_subject_id", "subject_id"),
+)
+
+# The consent ledger (SPEC C1, C4): append-only. The migration ``0006_consent_ledger`` adds
+# triggers that refuse every UPDATE and DELETE on it, on SQLite and PostgreSQL alike.
+subject_ledger = Table(
+    "subject_ledger",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("subject_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("actor", String(16), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("topic", String(64), nullable=True),
+    Column("choice", String(16), nullable=True),
+    Column("party", String(64), nullable=True),
+    Column("vehicle_id", String(64), nullable=True),
+    Column("text_version", String(32), nullable=True),
+    Column("text_hash", String(64), nullable=True),
+    Column("language", String(8), nullable=True),
+    Column("purpose", String(64), nullable=True),
+    Column("marketing", Boolean(), nullable=False),
+    Column("restriction_case", String(32), nullable=True),
+    Column("categories", Text(), nullable=False),
+    Column("ground", String(32), nullable=True),
+    Column("note", LargeBinary(), nullable=True),  # sealed under the subject's key
+    Index("ix_subject_ledger_subject_at", "subject_id", "at"),
+)
+
+_APPEND_ONLY = "subject_ledger is append-only"
+for _action in ("update", "delete"):
+    event.listen(
+        subject_ledger,
+        "after_create",
+        DDL(  # type: ignore[no-untyped-call]
+            f"CREATE TRIGGER subject_ledger_no_{_action} BEFORE {_action.upper()} "
+            f"ON subject_ledger BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END"
+        ).execute_if(dialect="sqlite"),
+    )
+event.listen(
+    subject_ledger,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]
+        "CREATE OR REPLACE FUNCTION subject_ledger_append_only() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{_APPEND_ONLY}'; END $$"
+    ).execute_if(dialect="postgresql"),
+)
+event.listen(
+    subject_ledger,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]
+        "CREATE TRIGGER subject_ledger_append_only BEFORE UPDATE OR DELETE ON subject_ledger "
+        "FOR EACH ROW EXECUTE FUNCTION subject_ledger_append_only()"
+    ).execute_if(dialect="postgresql"),
 )

@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from carprivacy.bootstrap import bootstrap
+        from carprivacy.bootstrap import bootstrap, utc_now
+        from carprivacy.services.demo.choices import load_choices
         from carprivacy.services.demo.master_data import load_demo
 
         console = Console()
@@ -37,6 +38,11 @@ def register(app: typer.Typer) -> None:
                 typer.echo("the database already holds master data: demo not loaded (--if-empty)")
                 return
             summary = load_demo(service, seed)
+            choices = load_choices(
+                container.consent_ledger,
+                summary.customer_ids,
+                lambda cid: next((v.id for v in service.vehicles_of(cid, utc_now())), None),
+            )
         finally:
             container.close()
         table = Table(title=f"demo master data loaded (seed {seed})")
@@ -44,7 +50,14 @@ def register(app: typer.Typer) -> None:
         table.add_column("count", justify="right")
         for what, count in summary.rows():
             table.add_row(what, str(count))
+        for what, count in (
+            ("consents given (ledger)", choices.consents),
+            ("consents withdrawn", choices.withdrawals),
+            ("objections", choices.objections),
+            ("restrictions", choices.restrictions),
+        ):
+            table.add_row(what, str(count))
         console.print(table)
-        for note in summary.notes:
+        for note in [*summary.notes, *choices.notes]:
             console.print(f"  {note}")
         console.print("contact data and payment details are stored encrypted per customer")
