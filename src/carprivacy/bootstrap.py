@@ -31,7 +31,12 @@ from carprivacy.services.access.automated_decisions import AutomatedDecisionServ
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.disclosure import Disclosure
 from carprivacy.services.access.gate import Gate
-from carprivacy.services.access.ports import AutomatedDecisionRepository, DecisionFacts
+from carprivacy.services.access.ports import (
+    AutomatedDecisionRepository,
+    DecisionFacts,
+    TelemetryReader,
+)
+from carprivacy.services.access.telemetry import TelemetryReads
 from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository
 from carprivacy.services.audit.trail import AuditService
@@ -71,8 +76,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class TelemetryStore(TelemetryRepository, QuarantineReader, Protocol):
-    """What :class:`Services` keeps of the telemetry store: ingestion writes, the CLI lists."""
+class TelemetryStore(TelemetryRepository, QuarantineReader, TelemetryReader, Protocol):
+    """What :class:`Services` keeps of the telemetry store: ingestion writes, the CLI lists, the
+    gate reads back."""
 
 
 # -- the services object ------------------------------------------------------------------------
@@ -153,6 +159,7 @@ class Services:
     automated_decisions: AutomatedDecisionService
     decisions: DecisionService
     gate: Gate[Any]
+    telemetry_reads: TelemetryReads
     subject_state: SubjectStateService
     disclosure: Disclosure
     workshop: WorkshopCollector
@@ -296,6 +303,17 @@ def build_gate(
 ) -> Gate[Any]:
     """Every read of personal data: decided, released in the policy's form, audited."""
     return Gate(policy, decisions, sessions, secrets.pseudonym_key, clock)
+
+
+def build_telemetry_reads(
+    gate: Gate[Any],
+    reader: TelemetryReader,
+    cipher: FieldCipher,
+    policy: Policy,
+    catalogue: SignalCatalogue,
+) -> TelemetryReads:
+    """Stored telemetry read back through the gate (a vehicle's, a subject's, by period)."""
+    return TelemetryReads(gate, reader, cipher, policy, catalogue)
 
 
 def build_subject_state(policy: Policy, state: SubjectStateRepository) -> SubjectStateService:
@@ -532,6 +550,7 @@ def bootstrap(
     )
     facts = decision_facts or sql.decision_facts(cipher)
     decisions = build_decisions(policy, facts, audit, clock)
+    gate = build_gate(policy, decisions, sessions, secrets, clock)
     return Services(
         settings=settings,
         policy=policy,
@@ -559,7 +578,8 @@ def bootstrap(
             policy, automated_decisions or sql.automated_decisions(cipher), clock
         ),
         decisions=decisions,
-        gate=build_gate(policy, decisions, sessions, secrets, clock),
+        gate=gate,
+        telemetry_reads=build_telemetry_reads(gate, store, cipher, policy, catalogue),
         subject_state=build_subject_state(policy, subject_states),
         disclosure=build_disclosure(policy, secrets),
         workshop=build_workshop(settings, decisions, ingest, directory),
