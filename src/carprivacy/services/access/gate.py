@@ -40,7 +40,7 @@ from carprivacy.domain.policy import Coarsening, Form, Policy
 from carprivacy.domain.pseudonym import Pseudonymiser
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.ports import ReadSession
-from carprivacy.services.access.views import Shape, View, release
+from carprivacy.services.access.views import Releaser, Shape, View, release, releaser
 
 EXPIRES_AT = "expires_at"
 POSITION_FIELDS = frozenset({"latitude", "longitude", "lat", "lon", "lng"})
@@ -400,6 +400,7 @@ class Gate(Generic[S]):
         chunk: int,
     ) -> Iterator[tuple[Attributed, dict[str, object]]]:
         decided: dict[AttributedKey, Decision] = {}
+        releasers: dict[tuple[int, AttributedKey], tuple[View, Releaser]] = {}
         released = False
         batch: list[Attributed] = []
         source = iter(records)
@@ -408,7 +409,16 @@ class Gate(Generic[S]):
             if not batch:
                 break
             for pair in self._attributed_chunk(
-                reading, categories, batch, view_of, at, extra, named_subject, decided, open_record
+                reading,
+                categories,
+                batch,
+                view_of,
+                at,
+                extra,
+                named_subject,
+                decided,
+                open_record,
+                releasers,
             ):
                 released = True
                 yield pair
@@ -430,6 +440,7 @@ class Gate(Generic[S]):
         named_subject: str | None,
         decided: dict[AttributedKey, Decision],
         open_record: Callable[[Attributed], Attributed] | None,
+        releasers: dict[tuple[int, AttributedKey], tuple[View, Releaser]],
     ) -> Iterator[tuple[Attributed, dict[str, object]]]:
         views = [view_of(r) for r in batch]
         keys: list[AttributedKey | None] = [
@@ -460,11 +471,24 @@ class Gate(Generic[S]):
             if key is None or view is None:
                 continue
             decision = decided[key]
-            if not decision.allowed or _expired(record.data.get(EXPIRES_AT), at):
+            if not decision.allowed:
+                continue
+            expires = record.data.get(EXPIRES_AT)
+            if expires is not None and (
+                expires <= at
+                if type(expires) is datetime and expires.tzinfo is not None
+                else _expired(expires, at)
+            ):
                 continue
             opened = record if open_record is None else open_record(record)
-            shape = self._shape(view.category, decision.purpose)
-            yield record, release(view, decision, opened.data, shape, pseudonymiser)
+            prepared = releasers.get((id(view), key))
+            if prepared is None or prepared[0] is not view:
+                shape = self._shape(view.category, decision.purpose)
+                prepared = releasers[(id(view), key)] = (
+                    view,
+                    releaser(view, decision, shape, pseudonymiser),
+                )
+            yield record, prepared[1](opened.data)
 
     def _attribution(
         self,

@@ -37,7 +37,7 @@ from carprivacy.services.access.views import View
 from carprivacy.services.ports.crypto import FieldCipher
 
 MAX_LIMIT = 1000
-STREAM_CHUNK = 1000
+STREAM_CHUNK = 5000
 CURSOR_PREFIX = "t1|"
 TIME_FIELDS = ("timestamp", "read_date")  # the policy field a value's time is, by category
 REFS = {"vehicle_id": "vehicle", "subject_id": "customer"}
@@ -217,7 +217,9 @@ class TelemetryReads:
             after = (last.ts, last.id)
 
     def _view_of(self, record: Attributed) -> View | None:
-        return self._view_for(str(record.data["signal"]))
+        signal: str = record.data["signal"]  # type: ignore[assignment]
+        views = self._views
+        return views[signal] if signal in views else self._view_for(signal)
 
     def _view_for(self, signal: str) -> View | None:
         """The view of a signal's values: the policy field it is, in its category."""

@@ -29,6 +29,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -97,6 +98,11 @@ def _sqlite_time(value: datetime | None) -> str | None:
     )
 
 
+def _sqlite_instant(value: Any) -> datetime:
+    """A time as SQLite holds it (``_sqlite_time`` text, UTC) as an aware datetime."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 class _SqliteTimes(dict[datetime | None, str | None]):
     """datetime -> ``_sqlite_time`` text, computed once per distinct value."""
 
@@ -126,6 +132,13 @@ class SqlTelemetryRepository:
         self._pg = engine.dialect.name == "postgresql"
         self._purposes_json = _PurposesJson()
         t = telemetry.c
+        # SQLite: times come back as stored text, parsed by ``datetime.fromisoformat`` (the
+        # result processor's regular expression costs more than the rest of the row)
+        ts, expires = (
+            (t.ts, t.expires_at)
+            if self._pg
+            else (type_coerce(t.ts, String), type_coerce(t.expires_at, String))
+        )
         self._window = select(
             t.id,
             t.vehicle_id,
@@ -137,9 +150,9 @@ class SqlTelemetryRepository:
             t.unit,
             t.value,
             t.value_ciphertext,
-            t.ts,
+            ts,
             t.source,
-            t.expires_at,
+            expires,
         )
 
     def store(
@@ -342,6 +355,7 @@ class SqlTelemetryRepository:
         query = query.order_by(t.ts, t.id).limit(limit)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
+        when = utc if self._pg else _sqlite_instant
         return [
             StoredReading(
                 i,
@@ -354,9 +368,9 @@ class SqlTelemetryRepository:
                 unit,
                 value,
                 None if ct is None else bytes(ct),
-                utc(ts),
+                when(ts),
                 src,
-                None if exp is None else utc(exp),
+                None if exp is None else when(exp),
             )
             for i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts, src, exp in rows
         ]
