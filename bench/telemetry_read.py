@@ -5,13 +5,13 @@ growing size, against a raw indexed SELECT of the same rows plus their decryptio
         [--database URL] [--repeat 5]
     # the long option: --sizes 1000000,10000000 (10M rows: about 15 minutes of loading)
 
-A fresh store (SQLite in a temporary directory, or ``--database`` for a PostgreSQL database
-that is emptied first) gets one customer with a vehicle, an owner period and a contract, whose
-``--records`` values (every minute, half ``Vehicle.TraveledDistance``, half ``Vehicle.Speed``:
-sensitive, sealed under the customer's data key) are interleaved in time with the values of
-filler vehicles, up to each table size in ``--sizes``. Rows go in with the store's own bulk
-path (``executemany`` on SQLite, binary ``COPY`` on PostgreSQL), values sealed by the real
-envelope cipher. At each size:
+A fresh store (SQLite in a temporary directory; with ``--database``, a PostgreSQL server URL,
+a database of its own that the benchmark creates and finally drops) gets one customer with a
+vehicle, an owner period and a contract, whose ``--records`` values (every minute, half
+``Vehicle.TraveledDistance``, half ``Vehicle.Speed``: sensitive, sealed under the customer's
+data key) are interleaved in time with the values of filler vehicles, up to each table size in
+``--sizes``. Rows go in with the store's own bulk path (``executemany`` on SQLite, binary
+``COPY`` on PostgreSQL), values sealed by the real envelope cipher. At each size:
 
 - **gate**: ``TelemetryReads.stream`` (what ``GET /v1/vehicles/{id}/telemetry?format=ndjson``
   runs) as the owner for ``contract_performance``: the window read a page at a time, decided,
@@ -40,6 +40,7 @@ T0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=8)
 TARGET_VIN = "WMW31DH0402B00001"
 FILLER_VEHICLES = 997  # filler rows spread over this many vehicles
 BATCH = 20_000
+BENCH_DATABASE = "carprivacy_bench_telemetry_read"  # on the --database server, dropped first
 
 
 def median_ms(call: Callable[[], int], repeat: int) -> tuple[float, int]:
@@ -62,7 +63,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     from pydantic import SecretStr
-    from sqlalchemy import text
+    from sqlalchemy import make_url, text
 
     from carprivacy.adapters.crypto.master_key import new_master_key
     from carprivacy.adapters.db.engine import make_engine
@@ -76,11 +77,15 @@ def main() -> None:
     from carprivacy.services.access.telemetry import TelemetryQuery
 
     data = Path(tempfile.mkdtemp(prefix="carprivacy-telemetry-read-"))
-    url = args.database or f"sqlite:///{data / 'bench.db'}"
+    url = f"sqlite:///{data / 'bench.db'}"
+    if args.database:  # a database of its own on that server, made afresh
+        admin = make_engine(args.database).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}"))
+            conn.execute(text(f"CREATE DATABASE {BENCH_DATABASE}"))
+        admin.dispose()
+        url = make_url(args.database).set(database=BENCH_DATABASE).render_as_string(False)
     engine = make_engine(url)
-    if args.database:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     upgrade(engine)
     key = SecretStr(base64.b64encode(new_master_key()).decode())
     settings = Settings(data_dir=data, master_key=key, database_url=url)
@@ -221,7 +226,12 @@ def main() -> None:
     verdict = "met" if ratio <= 2 else "NOT met"
     print(f"gate/raw at {s1:,} rows: {ratio:.2f}x (target <= 2x: {verdict})")
     services.close()
-    if not args.database:
+    if args.database:
+        admin = make_engine(args.database).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}"))
+        admin.dispose()
+    else:
         os.remove(data / "bench.db")
 
 
