@@ -31,7 +31,12 @@ from carprivacy.services.access.automated_decisions import AutomatedDecisionServ
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.disclosure import Disclosure
 from carprivacy.services.access.gate import Gate
-from carprivacy.services.access.ports import AutomatedDecisionRepository, DecisionFacts
+from carprivacy.services.access.ports import (
+    AutomatedDecisionRepository,
+    DecisionFacts,
+    TelemetryReader,
+)
+from carprivacy.services.access.telemetry import TelemetryReads
 from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository
 from carprivacy.services.audit.trail import AuditService
@@ -72,8 +77,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class TelemetryStore(TelemetryRepository, QuarantineReader, Protocol):
-    """What :class:`Services` keeps of the telemetry store: ingestion writes, the CLI lists."""
+class TelemetryStore(TelemetryRepository, QuarantineReader, TelemetryReader, Protocol):
+    """What :class:`Services` keeps of the telemetry store: ingestion writes, the CLI lists, the
+    gate reads back."""
 
 
 # -- the services object ------------------------------------------------------------------------
@@ -154,6 +160,7 @@ class Services:
     automated_decisions: AutomatedDecisionService
     decisions: DecisionService
     gate: Gate[Any]
+    telemetry_reads: TelemetryReads
     subject_state: SubjectStateService
     consent_ledger: ConsentLedgerService
     disclosure: Disclosure
@@ -298,6 +305,17 @@ def build_gate(
 ) -> Gate[Any]:
     """Every read of personal data: decided, released in the policy's form, audited."""
     return Gate(policy, decisions, sessions, secrets.pseudonym_key, clock)
+
+
+def build_telemetry_reads(
+    gate: Gate[Any],
+    reader: TelemetryReader,
+    cipher: FieldCipher,
+    policy: Policy,
+    catalogue: SignalCatalogue,
+) -> TelemetryReads:
+    """Stored telemetry read back through the gate (a vehicle's, a subject's, by period)."""
+    return TelemetryReads(gate, reader, cipher, policy, catalogue)
 
 
 def build_subject_state(policy: Policy, state: SubjectStateRepository) -> SubjectStateService:
@@ -583,6 +601,7 @@ def bootstrap(
     facts = decision_facts or sql.decision_facts(cipher)
     decisions = build_decisions(policy, facts, audit, clock)
     outbox = outbox or sql.outbox()
+    gate = build_gate(policy, decisions, sessions, secrets, clock)
     return Services(
         settings=settings,
         policy=policy,
@@ -610,7 +629,8 @@ def bootstrap(
             policy, automated_decisions or sql.automated_decisions(cipher), clock
         ),
         decisions=decisions,
-        gate=build_gate(policy, decisions, sessions, secrets, clock),
+        gate=gate,
+        telemetry_reads=build_telemetry_reads(gate, store, cipher, policy, catalogue),
         subject_state=build_subject_state(policy, subject_states),
         consent_ledger=build_consent_ledger(
             policy, cast(SubjectLedger, subject_states), audit, outbox, master, clock

@@ -53,6 +53,41 @@ class TelemetryRow(NamedTuple):
     expires_at: datetime | None
 
 
+class StoredReading(NamedTuple):
+    """A stored value as a read back through the gate sees it: its row id (the cursor's tie
+    break), whom it was attributed to at its own time (subject, fleet), and the value, sealed
+    when its category is sensitive."""
+
+    id: int
+    vehicle_id: str
+    subject_id: str | None
+    fleet_id: str | None
+    key_owner: str
+    signal: str
+    category: str
+    unit: str | None
+    value: str | None
+    value_ciphertext: bytes | None
+    ts: datetime
+    source: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TelemetryWindow:
+    """Which stored values a read asks for: one vehicle's or one subject's, in the half-open
+    period [start, end), of some signals (none: every signal of ``categories``), not yet past
+    their retention at ``live_at``, after the position ``after`` (ts, id) in (ts, id) order."""
+
+    vehicle_id: str | None = None
+    subject_id: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    signals: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    live_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class QuarantineRow:
     """A refused record (``record_index`` set) or a whole unparseable message (``None``).

@@ -10,7 +10,13 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from carprivacy.adapters.crypto.envelope import Rewrap, StoredDataKey
-from carprivacy.domain.telemetry import QuarantineRow, StoredValue, TelemetryRow
+from carprivacy.domain.telemetry import (
+    QuarantineRow,
+    StoredReading,
+    StoredValue,
+    TelemetryRow,
+    TelemetryWindow,
+)
 from carprivacy.domain.vehicle_usage import VehicleUsage
 from carprivacy.services.ingestion.ports import StoreOutcome, VehicleInfo
 
@@ -20,6 +26,7 @@ class InMemoryTelemetryRepository:
         self._lock = threading.Lock()
         self.rows: dict[tuple[str, str, datetime, str], TelemetryRow] = {}
         self.quarantined: list[QuarantineRow] = []
+        self.ids: dict[tuple[str, str, datetime, str], int] = {}  # row ids, in insertion order
         self.fail_next_store = False  # simulate a crash before commit: nothing is written
 
     def store(
@@ -49,6 +56,8 @@ class InMemoryTelemetryRepository:
                 return StoreOutcome(False, stored)
             # all or nothing, as one transaction
             self.rows.update(added)
+            for key in added:
+                self.ids[key] = len(self.ids) + 1
             self.quarantined.extend(quarantine)
             return StoreOutcome(True)
 
@@ -61,6 +70,46 @@ class InMemoryTelemetryRepository:
 
     def quarantine(self) -> list[QuarantineRow]:
         return list(self.quarantined)
+
+    def window(
+        self, window: TelemetryWindow, after: tuple[datetime, int] | None, limit: int
+    ) -> list[StoredReading]:
+        if window.vehicle_id is None and window.subject_id is None:
+            raise ValueError("a telemetry window names its vehicle or its subject")
+        with self._lock:
+            rows = [(self.ids[k], r) for k, r in self.rows.items()]
+        w = window
+        found = [
+            (i, r)
+            for i, r in rows
+            if (w.vehicle_id is None or r.vehicle_id == w.vehicle_id)
+            and (w.vehicle_id is not None or r.subject_id == w.subject_id)
+            and (w.start is None or r.ts >= w.start)
+            and (w.end is None or r.ts < w.end)
+            and (not w.signals or r.signal in w.signals)
+            and (not w.categories or r.category in w.categories)
+            and (w.live_at is None or r.expires_at is None or r.expires_at > w.live_at)
+            and (after is None or (r.ts, i) > after)
+        ]
+        found.sort(key=lambda x: (x[1].ts, x[0]))
+        return [
+            StoredReading(
+                i,
+                r.vehicle_id,
+                r.subject_id,
+                r.fleet_id,
+                r.key_owner,
+                r.signal,
+                r.category,
+                r.unit,
+                r.value,
+                r.value_ciphertext,
+                r.ts,
+                r.source,
+                r.expires_at,
+            )
+            for i, r in found[:limit]
+        ]
 
 
 class InMemoryVehicleDirectory:

@@ -19,7 +19,10 @@ released records come out. The gate
    who may read any such record learns that it does not exist (404);
 6. never reaches vehicle-linked data through a customer (``form.vehicle_linked``): that form
    exists so a recipient cannot link a person to a VIN;
-7. counts only what the caller may see: a list's ``total`` is the number of records it may read.
+7. counts only what the caller may see: a list's ``total`` is the number of records it may read;
+8. releases records attributed at their own time (``attributed``: telemetry, stored with the
+   vehicle's subject and fleet at the record's moment) to a customer only when the record is
+   theirs, to a fleet manager only when the record was made while the vehicle was in its fleet.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from carprivacy.domain.access import Caller, Decision, DecisionRequest, Reason
+from carprivacy.domain.access import Caller, Decision, DecisionRequest, Reason, Role
 from carprivacy.domain.decision_facts import FactsSnapshot, SubjectRecord
 from carprivacy.domain.decisions import deny
 from carprivacy.domain.errors import AccessDeniedError, NotFoundError
@@ -37,7 +40,7 @@ from carprivacy.domain.policy import Coarsening, Form, Policy
 from carprivacy.domain.pseudonym import Pseudonymiser
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.ports import ReadSession
-from carprivacy.services.access.views import Shape, View, release
+from carprivacy.services.access.views import Releaser, Shape, View, release, releaser
 
 EXPIRES_AT = "expires_at"
 POSITION_FIELDS = frozenset({"latitude", "longitude", "lat", "lon", "lng"})
@@ -49,6 +52,13 @@ VEHICLE_LINKED_VIA_SUBJECT = Reason(
     "Art. 5(1)(c) GDPR",
     "D",
     "vehicle-linked data is released per vehicle, never looked up through a customer",
+)
+
+AGGREGATED_ONLY = Reason(
+    "form.aggregated_anonymous",
+    "Art. 5(1)(c) GDPR",
+    "D",
+    "this purpose releases no records, only aggregated and anonymised reports",
 )
 
 T = TypeVar("T")
@@ -71,6 +81,17 @@ class Record:
     data: dict[str, object]
     subject_id: str | None = None
     vehicle_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Attributed(Record):
+    """A record attributed at its own time: ``subject_id`` and ``fleet_id`` are whom the vehicle's
+    data belonged to when the record was made (telemetry: set at ingestion), not now."""
+
+    fleet_id: str | None = None
+
+
+AttributedKey = tuple[str, str | None, str | None, str | None]  # category, subject, vehicle, fleet
 
 
 @dataclass(frozen=True)
@@ -307,6 +328,191 @@ class Gate(Generic[S]):
                 batch = []
         if batch:
             yield from self._stream_chunk(reading, view, batch, at, extra)
+
+    # -- records attributed at their own time (telemetry read back) ---------------------------
+
+    def attributed(
+        self,
+        reading: Reading,
+        views: Sequence[View],
+        records: Iterable[Attributed],
+        view_of: Callable[[Attributed], View | None],
+        *,
+        subject_id: str | None = None,
+        vehicle_id: str | None = None,
+        every_view: bool = True,
+        open_record: Callable[[Attributed], Attributed] | None = None,
+        refuse_empty: bool = True,
+        chunk: int = MAX_PAGE,
+    ) -> Iterator[tuple[Attributed, dict[str, object]]]:
+        """Release records of several views (a telemetry value's view depends on its signal)
+        attributed at their own time, as (record, released) pairs.
+
+        ``views`` are screened now, before anything is read (``every_view``: a refused view
+        refuses the read; else only the refused views are left out, and the read is refused
+        when all are). Then, per ``chunk`` of ``records``: one decision per distinct (category,
+        subject, vehicle, fleet) of the read, on one facts read for the subjects and vehicles
+        not met before, recorded in the audit trail once (the decision time is the reading's,
+        so one decision holds for every record it covers); a customer gets only records
+        attributed to them, a fleet manager only records of its fleet's time, and a read through
+        a subject nothing in vehicle-linked form. ``open_record`` opens an allowed record (e.g.
+        decrypts it) just before its release: a refused record is never opened. A record past
+        its ``expires_at`` is never released. ``refuse_empty``: when records were met but none
+        was allowed, AccessDeniedError with the first refusal's reasons."""
+        screened: list[View] = []
+        refusal: AccessDeniedError | None = None
+        at, extra = self.clock(), {"action": reading.action}
+        for view in views:
+            try:
+                at, extra = self.screen(reading, view, subject_id=subject_id, vehicle_id=vehicle_id)
+            except AccessDeniedError as error:
+                if every_view:
+                    raise
+                refusal = refusal or error
+                continue
+            screened.append(view)
+        if not screened:
+            raise refusal or AccessDeniedError(_refusal(reading), ("category.not_allowed",))
+        return self._attributed(
+            reading,
+            frozenset(v.category for v in screened),
+            records,
+            view_of,
+            at,
+            extra,
+            subject_id,
+            open_record,
+            refuse_empty,
+            chunk,
+        )
+
+    def _attributed(
+        self,
+        reading: Reading,
+        categories: frozenset[str],
+        records: Iterable[Attributed],
+        view_of: Callable[[Attributed], View | None],
+        at: datetime,
+        extra: dict[str, str],
+        named_subject: str | None,
+        open_record: Callable[[Attributed], Attributed] | None,
+        refuse_empty: bool,
+        chunk: int,
+    ) -> Iterator[tuple[Attributed, dict[str, object]]]:
+        decided: dict[AttributedKey, Decision] = {}
+        releasers: dict[tuple[int, AttributedKey], tuple[View, Releaser]] = {}
+        released = False
+        batch: list[Attributed] = []
+        source = iter(records)
+        while True:
+            batch = [r for _, r in zip(range(chunk), source, strict=False)]
+            if not batch:
+                break
+            for pair in self._attributed_chunk(
+                reading,
+                categories,
+                batch,
+                view_of,
+                at,
+                extra,
+                named_subject,
+                decided,
+                open_record,
+                releasers,
+            ):
+                released = True
+                yield pair
+            if len(batch) < chunk:
+                break
+        if refuse_empty and not released and decided:
+            first = next((d for d in decided.values() if not d.allowed), None)
+            if first is not None:
+                raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in first.reasons))
+
+    def _attributed_chunk(
+        self,
+        reading: Reading,
+        categories: frozenset[str],
+        batch: list[Attributed],
+        view_of: Callable[[Attributed], View | None],
+        at: datetime,
+        extra: dict[str, str],
+        named_subject: str | None,
+        decided: dict[AttributedKey, Decision],
+        open_record: Callable[[Attributed], Attributed] | None,
+        releasers: dict[tuple[int, AttributedKey], tuple[View, Releaser]],
+    ) -> Iterator[tuple[Attributed, dict[str, object]]]:
+        views = [view_of(r) for r in batch]
+        keys: list[AttributedKey | None] = [
+            None
+            if v is None or v.category not in categories
+            else (v.category, r.subject_id, r.vehicle_id, r.fleet_id)
+            for r, v in zip(batch, views, strict=True)
+        ]
+        new = list(dict.fromkeys(k for k in keys if k is not None and k not in decided))
+        if new:
+            probe = View(new[0][0], {})
+            with self.session() as session:
+                snapshot = session.snapshot(
+                    _ids(k[1] for k in new),
+                    _ids(k[2] for k in new),
+                    countries=self._countries(reading, probe),
+                )
+            requests = [self._request(reading, View(k[0], {}), at, extra, k[1], k[2]) for k in new]
+            found = self.decisions.decide_with(requests, snapshot, record=False)
+            checked = [
+                self._attribution(reading.caller, q, d, k[3], named_subject)
+                for q, d, k in zip(requests, found, new, strict=True)
+            ]
+            self.decisions.record(requests, checked)
+            decided.update(zip(new, checked, strict=True))
+        pseudonymiser = self.pseudonymiser(reading.caller.organisation)
+        for record, view, key in zip(batch, views, keys, strict=True):
+            if key is None or view is None:
+                continue
+            decision = decided[key]
+            if not decision.allowed:
+                continue
+            expires = record.data.get(EXPIRES_AT)
+            if expires is not None and (
+                expires <= at
+                if type(expires) is datetime and expires.tzinfo is not None
+                else _expired(expires, at)
+            ):
+                continue
+            opened = record if open_record is None else open_record(record)
+            prepared = releasers.get((id(view), key))
+            if prepared is None or prepared[0] is not view:
+                shape = self._shape(view.category, decision.purpose)
+                prepared = releasers[(id(view), key)] = (
+                    view,
+                    releaser(view, decision, shape, pseudonymiser),
+                )
+            yield record, prepared[1](opened.data)
+
+    def _attribution(
+        self,
+        caller: Caller,
+        request: DecisionRequest,
+        decision: Decision,
+        fleet_id: str | None,
+        named_subject: str | None,
+    ) -> Decision:
+        """An allowed decision on a record attributed at its own time, refused when the record
+        is not the caller's (a customer's own, a fleet's time), is reached through a subject in
+        vehicle-linked form, or would be released only aggregated."""
+        if not decision.allowed:
+            return decision
+        policy = self.decisions.policy
+        if caller.role is Role.CUSTOMER and request.subject_id != caller.subject_id:
+            return deny(request, policy.not_own_data)
+        if caller.role is Role.FLEET_MANAGER and fleet_id != caller.fleet_id:
+            return deny(request, policy.fleet_not_member)
+        if named_subject is not None and decision.form is Form.VEHICLE_LINKED:
+            return deny(request, VEHICLE_LINKED_VIA_SUBJECT)
+        if decision.form is Form.AGGREGATED_ANONYMOUS:
+            return deny(request, AGGREGATED_ONLY)
+        return decision
 
     # -- parts -------------------------------------------------------------------------------
 

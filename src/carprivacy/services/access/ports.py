@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from carprivacy.domain.access import Decision, DecisionRequest
 from carprivacy.domain.automated_decisions import AutomatedDecision, ReviewRequest
 from carprivacy.domain.decision_facts import FactsSnapshot
+from carprivacy.domain.telemetry import StoredReading, TelemetryWindow
 
 
 class DecisionFacts(Protocol):
@@ -56,3 +58,12 @@ class AutomatedDecisionRepository(Protocol):
     def review(self, review_id: str) -> ReviewRequest | None: ...
 
     def reviews_of(self, decision_id: str) -> list[ReviewRequest]: ...
+
+
+class TelemetryReader(Protocol):
+    """Stored telemetry of one vehicle or subject over a period, in (ts, id) order, a bounded
+    page at a time (the telemetry store)."""
+
+    def window(
+        self, window: TelemetryWindow, after: tuple[datetime, int] | None, limit: int
+    ) -> list[StoredReading]: ...

@@ -22,7 +22,7 @@ Standard library and domain only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
@@ -108,6 +108,44 @@ def release(
         elif pseudo:
             out[name] = pseudonymiser.pseudonym(kind, value)
     return out
+
+
+Releaser = Callable[[Mapping[str, object]], dict[str, object]]
+
+
+def releaser(
+    view: View, decision: Decision, shape: Shape, pseudonymiser: Pseudonymiser
+) -> Releaser:
+    """:func:`release` of one view and decision, prepared once for many records (a stream of
+    one kind): the identified and vehicle-linked forms copy a fixed set of fields, so the
+    per-record work is that copy; every other form (and a refused decision) is
+    :func:`release` itself. Equal to ``release(view, decision, record, shape, pseudonymiser)``
+    for every record."""
+    form = decision.form
+    allowed = (decision.fields or {}).get(view.category)
+    if (
+        not decision.allowed
+        or allowed is None
+        or form not in (Form.IDENTIFIED, Form.VEHICLE_LINKED)
+    ):
+        return lambda record: release(view, decision, record, shape, pseudonymiser)
+    permitted = frozenset(allowed)
+    copied = (*view.bookkeeping, *(n for n, f in view.fields.items() if f in permitted))
+    refs = tuple(
+        n
+        for n, kind in view.refs.items()
+        if n not in view.fields and (form is Form.IDENTIFIED or kind == VEHICLE)
+    )
+
+    def one(record: Mapping[str, object]) -> dict[str, object]:
+        out = {n: record[n] for n in copied if n in record}
+        for n in refs:
+            value = record.get(n)
+            if value is not None:
+                out[n] = value
+        return out
+
+    return one
 
 
 def _coarse(value: object, coarsening: Coarsening) -> object:

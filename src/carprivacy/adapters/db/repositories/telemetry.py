@@ -18,7 +18,20 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, String, any_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from carprivacy.adapters.db.tables.master import vehicle_usages, vehicles
@@ -30,8 +43,10 @@ from carprivacy.adapters.db.tables.telemetry import (
 from carprivacy.domain.errors import ConflictError
 from carprivacy.domain.telemetry import (
     QuarantineRow,
+    StoredReading,
     StoredValue,
     TelemetryRow,
+    TelemetryWindow,
     reasons_from_json,
     reasons_json,
 )
@@ -83,6 +98,11 @@ def _sqlite_time(value: datetime | None) -> str | None:
     )
 
 
+def _sqlite_instant(value: Any) -> datetime:
+    """A time as SQLite holds it (``_sqlite_time`` text, UTC) as an aware datetime."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 class _SqliteTimes(dict[datetime | None, str | None]):
     """datetime -> ``_sqlite_time`` text, computed once per distinct value."""
 
@@ -111,6 +131,29 @@ class SqlTelemetryRepository:
         self._engine = engine
         self._pg = engine.dialect.name == "postgresql"
         self._purposes_json = _PurposesJson()
+        t = telemetry.c
+        # SQLite: times come back as stored text, parsed by ``datetime.fromisoformat`` (the
+        # result processor's regular expression costs more than the rest of the row)
+        ts, expires = (
+            (t.ts, t.expires_at)
+            if self._pg
+            else (type_coerce(t.ts, String), type_coerce(t.expires_at, String))
+        )
+        self._window = select(
+            t.id,
+            t.vehicle_id,
+            t.subject_id,
+            t.fleet_id,
+            t.key_owner,
+            t.signal,
+            t.category,
+            t.unit,
+            t.value,
+            t.value_ciphertext,
+            ts,
+            t.source,
+            expires,
+        )
 
     def store(
         self,
@@ -282,6 +325,55 @@ class SqlTelemetryRepository:
         )
         with self._engine.connect() as conn:
             return [self._row(m) for m in conn.execute(query).mappings()]
+
+    def window(
+        self, window: TelemetryWindow, after: tuple[datetime, int] | None, limit: int
+    ) -> list[StoredReading]:
+        """Up to ``limit`` stored values of ``window`` after the position ``after`` (ts, id), in
+        (ts, id) order: one range scan of ``ix_telemetry_vehicle_ts`` or
+        ``ix_telemetry_subject_ts``."""
+        t = telemetry.c
+        if window.vehicle_id is not None:
+            query = self._window.where(t.vehicle_id == window.vehicle_id)
+        elif window.subject_id is not None:
+            query = self._window.where(t.subject_id == window.subject_id)
+        else:
+            raise ValueError("a telemetry window names its vehicle or its subject")
+        if window.start is not None:
+            query = query.where(t.ts >= utc(window.start))
+        if window.end is not None:
+            query = query.where(t.ts < utc(window.end))
+        if window.signals:
+            query = query.where(t.signal.in_(window.signals))
+        if window.categories:
+            query = query.where(t.category.in_(window.categories))
+        if window.live_at is not None:
+            query = query.where(or_(t.expires_at.is_(None), t.expires_at > utc(window.live_at)))
+        if after is not None:
+            ts, row_id = utc(after[0]), after[1]
+            query = query.where(or_(t.ts > ts, and_(t.ts == ts, t.id > row_id)))
+        query = query.order_by(t.ts, t.id).limit(limit)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        when = utc if self._pg else _sqlite_instant
+        return [
+            StoredReading(
+                i,
+                v,
+                sub,
+                fleet,
+                owner,
+                sig,
+                cat,
+                unit,
+                value,
+                None if ct is None else bytes(ct),
+                when(ts),
+                src,
+                None if exp is None else when(exp),
+            )
+            for i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts, src, exp in rows
+        ]
 
     def quarantine(self) -> list[QuarantineRow]:
         """Every quarantine row, oldest first."""

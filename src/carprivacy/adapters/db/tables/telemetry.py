@@ -1,14 +1,16 @@
-"""Telemetry tables (SPEC I1-I3). Migration: 0002_telemetry (keep in step).
+"""Telemetry tables (SPEC I1-I3). Migrations: 0002_telemetry, 0006 (keep in step).
 
 - ``telemetry``: one accepted signal value. Sensitive categories hold only ``value_ciphertext``
   (AES-256-GCM under ``key_owner``'s data key, associated data = the natural key). The natural key
   (ts, vehicle_id, signal, source) is unique so that a redelivered message is stored once
   (INSERT ... ON CONFLICT DO NOTHING). Time leads the key: records arrive roughly in time order,
   so inserts touch the right edge of the index instead of one page per vehicle (3x faster inserts
-  on SQLite); the same index serves reads of a time window (a vehicle's last weeks). Reads per
-  data subject (access, erasure, portability) use ``ix_telemetry_subject_id``; the retention job
-  uses ``ix_telemetry_expires_at``. No foreign key to ``vehicles``: the hot insert path stays
-  cheap, and ingestion only stores rows of vehicles it has just looked up.
+  on SQLite); the same index serves reads of a time window of every vehicle. A vehicle's or a
+  subject's period (the reads through the gate, access, erasure, portability) uses
+  ``ix_telemetry_vehicle_ts`` / ``ix_telemetry_subject_ts`` (migration
+  0007_telemetry_read_indexes); the retention job uses ``ix_telemetry_expires_at``. No foreign
+  key to ``vehicles``: the hot insert path stays cheap, and ingestion only stores rows of
+  vehicles it has just looked up.
 - ``telemetry_quarantine``: refused records and unparseable messages with their reasons; the
   payload is encrypted (it may hold a position or a voice command).
 - ``data_keys``: per-owner data keys wrapped by the master key; ``wrapped_key`` NULL = destroyed.
@@ -61,7 +63,9 @@ telemetry = Table(
     CheckConstraint("(value IS NULL) <> (value_ciphertext IS NULL)", name="value_xor_ciphertext"),
     CheckConstraint("source IN ('http', 'mqtt', 'workshop')", name="source"),
 )
-Index("ix_telemetry_subject_id", telemetry.c.subject_id)
+# reads of a period per vehicle and per subject, with their cursor (0007_telemetry_read_indexes)
+Index("ix_telemetry_vehicle_ts", telemetry.c.vehicle_id, telemetry.c.ts, telemetry.c.id)
+Index("ix_telemetry_subject_ts", telemetry.c.subject_id, telemetry.c.ts, telemetry.c.id)
 Index("ix_telemetry_expires_at", telemetry.c.expires_at)
 
 telemetry_quarantine = Table(
