@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from carprivacy.domain.audit import AuditEntry, Finding, Verification
 from carprivacy.domain.automated_decisions import AutomatedDecision, ReviewRequest
 from carprivacy.domain.monitoring import Alert
+from carprivacy.domain.witness import WitnessVerification
 from carprivacy.services.identity.callers import CallerRecord
 from carprivacy.services.identity.tokens import Token
 
@@ -156,7 +157,7 @@ class VerificationOut(BaseModel):
     first_bad: FindingOut | None
 
     @classmethod
-    def of(cls, v: Verification) -> VerificationOut:
+    def of(cls, v: Verification | WitnessVerification) -> VerificationOut:
         return cls(
             ok=v.ok,
             entries_checked=v.entries_checked,
