@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from carprivacy.domain.audit import AuditRecord
 from carprivacy.services.audit.trail import AuditService
 from carprivacy.testing.audit import (
+    FakeCheckpointSigner,
     InMemoryAuditLogRepository,
     InMemoryAuditWitness,
-    FakeCheckpointSigner,
 )
 
 
