@@ -538,7 +538,6 @@ def bootstrap(
         consents or cast(ConsentLookup, subject_states),
     )
     audit = build_audit(settings, audit_log or sql.audit_log(), secrets, clock, audit_witness)
-    audit.open_witness()  # the first head at creation: a young log is covered too
     monitoring = build_monitoring(
         audit, alerts or sql.alerts(), monitoring_rules or sql.monitoring_rules()
     )
