@@ -38,7 +38,7 @@ from carprivacy.services.access.ports import (
 )
 from carprivacy.services.access.telemetry import TelemetryReads
 from carprivacy.services.audit.monitoring import MonitoringService
-from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository
+from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository, AuditWitness
 from carprivacy.services.audit.trail import AuditService
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
@@ -228,10 +228,19 @@ def build_vehicle_credentials(
 
 
 def build_audit(
-    settings: Settings, repository: AuditLogRepository, secrets: Secrets, clock: Clock
+    settings: Settings,
+    repository: AuditLogRepository,
+    secrets: Secrets,
+    clock: Clock,
+    witness: AuditWitness | None = None,
 ) -> AuditService:
     """The hash-chained audit log with signed checkpoints (SPEC U3)."""
     from carprivacy.adapters.crypto.signing import Ed25519CheckpointSigner
+    from carprivacy.adapters.witness.file import FileAuditWitness
+
+    if witness is None:
+        path = settings.audit_witness_path or settings.data_dir / "audit-witness.jsonl"
+        witness = FileAuditWitness(path)
 
     return AuditService(
         repository,
@@ -239,6 +248,7 @@ def build_audit(
         secrets.audit_pseudonym_key,
         clock,
         checkpoint_every=settings.audit_checkpoint_every,
+        witness=witness,
     )
 
 
@@ -559,6 +569,7 @@ def bootstrap(
     consents: ConsentLookup | None = None,
     vehicle_credentials: VehicleCredentialRepository | None = None,
     audit_log: AuditLogRepository | None = None,
+    audit_witness: AuditWitness | None = None,
     alerts: AlertRepository | None = None,
     monitoring_rules: MonitoringRules | None = None,
     callers: CallerRepository | None = None,
@@ -594,7 +605,7 @@ def bootstrap(
         # the subject-state store answers the batch's consent lookups too
         consents or cast(ConsentLookup, subject_states),
     )
-    audit = build_audit(settings, audit_log or sql.audit_log(), secrets, clock)
+    audit = build_audit(settings, audit_log or sql.audit_log(), secrets, clock, audit_witness)
     monitoring = build_monitoring(
         audit, alerts or sql.alerts(), monitoring_rules or sql.monitoring_rules()
     )

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(
         default=1000, ge=1, description="Sign an audit checkpoint after this many new entries."
     )
+    audit_witness_path: Path | None = Field(
+        default=None,
+        description="Append-only file of the audit log's signed heads, outside the database; "
+        "default: audit-witness.jsonl in data_dir.",
+    )
     monitoring_rules_file: Path | None = Field(
         default=None,
         description="YAML file of monitoring thresholds and working hours per organisation/role.",

@@ -51,6 +51,7 @@ FAKES = [
     "InMemoryAlertRepository",
     "InMemoryAuditLogRepository",
     "InMemoryAuditTrail",
+    "InMemoryAuditWitness",
     "InMemoryAutomatedDecisionRepository",
     "InMemoryBatchFieldCipher",
     "InMemoryCallerRepository",

@@ -13,6 +13,7 @@ from carprivacy.testing.audit import (
     FakeCheckpointSigner,
     InMemoryAuditLogRepository,
     InMemoryAuditTrail,
+    InMemoryAuditWitness,
 )
 from carprivacy.testing.automated_decisions import InMemoryAutomatedDecisionRepository
 from carprivacy.testing.bootstrap import InMemoryStores, InMemoryTelemetryStore, bootstrap_in_memory
@@ -66,6 +67,7 @@ __all__ = [
     "InMemoryAlertRepository",
     "InMemoryAuditLogRepository",
     "InMemoryAuditTrail",
+    "InMemoryAuditWitness",
     "InMemoryAutomatedDecisionRepository",
     "InMemoryBatchFieldCipher",
     "InMemoryCallerRepository",

@@ -7,12 +7,13 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from carprivacy.domain.access import Decision, DecisionRequest
 from carprivacy.domain.audit import AuditEntry, Checkpoint
 from carprivacy.domain.errors import AuditChainConflictError
+from carprivacy.domain.witness import WitnessHead
 from carprivacy.services.audit.trail import AuditQuery
 
 
@@ -106,3 +107,24 @@ class FakeCheckpointSigner:
         except (binascii.Error, ValueError):
             return False
         return hmac.compare_digest(given, hmac.new(self._key, payload, hashlib.sha256).digest())
+
+
+@dataclass
+class InMemoryAuditWitness:
+    """The witness port in memory: a list appended to, never rewritten by the code under test."""
+
+    stored: list[WitnessHead] = field(default_factory=list)
+
+    def extend(
+        self, build: Callable[[WitnessHead | None], WitnessHead | None]
+    ) -> WitnessHead | None:
+        head = build(self.last())
+        if head is not None:
+            self.stored.append(head)
+        return head
+
+    def last(self) -> WitnessHead | None:
+        return self.stored[-1] if self.stored else None
+
+    def heads(self) -> Iterator[WitnessHead]:
+        return iter(list(self.stored))

@@ -19,7 +19,7 @@ from carprivacy.config import Settings
 from carprivacy.domain.monitoring import MonitoringRules
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.telemetry import QuarantineRow
-from carprivacy.testing.audit import InMemoryAuditLogRepository
+from carprivacy.testing.audit import InMemoryAuditLogRepository, InMemoryAuditWitness
 from carprivacy.testing.automated_decisions import InMemoryAutomatedDecisionRepository
 from carprivacy.testing.callers import InMemoryCallerRepository, InMemoryEmailOutbox
 from carprivacy.testing.crypto import InMemoryFieldCipher
@@ -74,6 +74,7 @@ class InMemoryStores:
     data_keys: InMemoryDataKeyRepository = field(default_factory=InMemoryDataKeyRepository)
     cipher: InMemoryFieldCipher = field(default_factory=InMemoryFieldCipher)
     audit_log: InMemoryAuditLogRepository = field(default_factory=InMemoryAuditLogRepository)
+    audit_witness: InMemoryAuditWitness = field(default_factory=InMemoryAuditWitness)
     alerts: InMemoryAlertRepository = field(default_factory=InMemoryAlertRepository)
     callers: InMemoryCallerRepository = field(default_factory=InMemoryCallerRepository)
     outbox: InMemoryEmailOutbox = field(default_factory=InMemoryEmailOutbox)
@@ -123,6 +124,7 @@ def bootstrap_in_memory(
         subject_states=s.subject_states,
         vehicle_credentials=InMemoryVehicleCredentialRepository(master),
         audit_log=s.audit_log,
+        audit_witness=s.audit_witness,
         alerts=s.alerts,
         monitoring_rules=monitoring_rules or MonitoringRules(),
         callers=s.callers,

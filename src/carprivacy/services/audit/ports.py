@@ -3,13 +3,14 @@ log and the alerts are kept, and who signs the log's checkpoints."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from carprivacy.domain.access import Decision, DecisionRequest
 from carprivacy.domain.audit import AuditEntry, Checkpoint
 from carprivacy.domain.monitoring import Alert
+from carprivacy.domain.witness import WitnessHead
 
 if TYPE_CHECKING:
     from carprivacy.services.audit.trail import AuditQuery
@@ -59,3 +60,18 @@ class CheckpointSigner(Protocol):
     def check(self, payload: bytes, signature: str, key_id: str) -> bool:
         """True only for a signature of ``payload`` under this signer's key ``key_id``."""
         ...
+
+
+class AuditWitness(Protocol):
+    """Where the log's signed heads go, outside the database and beyond its writer's reach:
+    append only; heads are read back in the order written."""
+
+    def extend(
+        self, build: Callable[[WitnessHead | None], WitnessHead | None]
+    ) -> WitnessHead | None:
+        """Append ``build(last head)`` unless it is None, atomically against other writers."""
+        ...
+
+    def last(self) -> WitnessHead | None: ...
+
+    def heads(self) -> Iterator[WitnessHead]: ...

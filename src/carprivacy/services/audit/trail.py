@@ -16,16 +16,22 @@ from datetime import UTC, datetime
 
 from carprivacy.domain.access import Decision, DecisionRequest
 from carprivacy.domain.audit import (
+    GENESIS_HASH,
     AuditEntry,
     AuditRecord,
     Checkpoint,
-    Verification,
     checkpoint_payload,
     seal_many,
-    verify,
 )
 from carprivacy.domain.errors import AuditChainConflictError
-from carprivacy.services.audit.ports import AuditLogRepository, CheckpointSigner
+from carprivacy.domain.witness import (
+    WITNESS_GENESIS,
+    WitnessHead,
+    WitnessVerification,
+    check_against_witness,
+    witness_payload,
+)
+from carprivacy.services.audit.ports import AuditLogRepository, AuditWitness, CheckpointSigner
 from carprivacy.services.ports.clock import Clock
 
 # ``DecisionRequest.extra`` key: the caller that asked on behalf of ``request.caller``. The entry
@@ -67,7 +73,9 @@ class AuditService:
         clock: Clock,
         *,
         checkpoint_every: int = 1000,
+        witness: AuditWitness | None = None,
     ) -> None:
+        self.witness = witness
         self.repository = repository
         self.signer = signer
         self._pseudonym_key = pseudonym_key
@@ -134,6 +142,7 @@ class AuditService:
                     self._head_known = False  # another process appended: re-read the head
                     continue
                 self._head = (entries[-1].seq, entries[-1].hash)
+                self._witness(entries[-1].seq, entries[-1].hash)
                 break
             else:  # pragma: no cover - 50 lost races in a row
                 raise AuditChainConflictError("could not append to the audit log")
@@ -170,10 +179,51 @@ class AuditService:
             last = self.repository.find(AuditQuery(after_seq=head[0] - 1, limit=1))[0]
             return self._sign(last)
 
+    # -- the witness ---------------------------------------------------------------------------
+    def _next_head(self, seq: int, entry_hash: str, last: WitnessHead | None) -> WitnessHead:
+        prev = last.head_hash() if last is not None else WITNESS_GENESIS
+        at = iso(self.clock())
+        key_id = self.signer.key_id
+        signature = self.signer.sign(witness_payload(seq, entry_hash, at, prev, key_id))
+        return WitnessHead(seq, entry_hash, at, prev, key_id, signature)
+
+    def _witness(self, seq: int, entry_hash: str) -> WitnessHead | None:
+        """Send the head of a commit to the witness (every commit: nothing is cut unseen)."""
+        if self.witness is None:
+            return None
+
+        def build(last: WitnessHead | None) -> WitnessHead | None:
+            if last is not None and last.seq >= seq:
+                return None  # another process witnessed a later head already
+            return self._next_head(seq, entry_hash, last)
+
+        return self.witness.extend(build)
+
+    def open_witness(self) -> WitnessHead | None:
+        """Write the witness's first head (the current head, seq 0 for an empty log) when the
+        witness is new, so a young log is covered from its creation."""
+        if self.witness is None:
+            return None
+        with self._lock:
+            head = self.repository.head()
+            seq, h = head if head is not None else (0, GENESIS_HASH)
+
+            def build(last: WitnessHead | None) -> WitnessHead | None:
+                return None if last is not None else self._next_head(seq, h, None)
+
+            return self.witness.extend(build)
+
     # -- reading ------------------------------------------------------------------------------
-    def verify(self) -> Verification:
-        entries = list(self.repository.iter_entries())
-        return verify(entries, self.repository.checkpoints(), self.signer.check)
+    def verify(self) -> WitnessVerification:
+        """Stream the entries against the signed checkpoints and the witness's heads: the first
+        bad entry, in memory that does not grow with the log."""
+        heads = self.witness.heads() if self.witness is not None else None
+        return check_against_witness(
+            self.repository.iter_entries(),
+            heads,
+            self.signer.check,
+            self.repository.checkpoints(),
+        )
 
     def find(self, query: AuditQuery) -> list[AuditEntry]:
         return self.repository.find(query)

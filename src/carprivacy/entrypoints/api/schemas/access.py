@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from carprivacy.domain.audit import AuditEntry, Finding, Verification
 from carprivacy.domain.automated_decisions import AutomatedDecision, ReviewRequest
 from carprivacy.domain.monitoring import Alert
+from carprivacy.domain.witness import WitnessVerification
 from carprivacy.entrypoints.api.schemas.text import Line, Text
 from carprivacy.services.identity.callers import CallerRecord
 from carprivacy.services.identity.tokens import Token
@@ -162,7 +163,7 @@ class VerificationOut(BaseModel):
     first_bad: FindingOut | None
 
     @classmethod
-    def of(cls, v: Verification) -> VerificationOut:
+    def of(cls, v: Verification | WitnessVerification) -> VerificationOut:
         return cls(
             ok=v.ok,
             entries_checked=v.entries_checked,

@@ -11,7 +11,8 @@ def register(app: typer.Typer) -> None:
 
     @group.command("verify")
     def verify() -> None:
-        """Check every entry and checkpoint; print the first bad entry and exit 1 if any."""
+        """Check every entry against the signed checkpoints and the witness; print the first bad
+        entry and exit 1 if any (0: intact)."""
         from carprivacy.bootstrap import bootstrap
 
         container = bootstrap()
@@ -24,7 +25,8 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         typer.echo(
             f"audit log: ok: {result.entries_checked} entries, "
-            f"{result.checkpoints_checked} signed checkpoints"
+            f"{result.checkpoints_checked} signed checkpoints, "
+            f"{result.heads_checked} witness heads"
         )
 
     @group.command("checkpoint")

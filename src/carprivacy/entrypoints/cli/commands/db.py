@@ -30,6 +30,15 @@ def register(app: typer.Typer) -> None:
         finally:
             database.dispose()
         typer.echo(f"database: {database.where()}")
+        from carprivacy.bootstrap import bootstrap
+
+        container = bootstrap()
+        try:  # the witness's first head at creation: an empty or young log is covered too
+            first = container.audit.open_witness()
+        finally:
+            container.close()
+        if first is not None:
+            typer.echo(f"audit witness: started at entry #{first.seq}")
         if before == after:
             typer.echo(f"already at revision {after}")
         else:
