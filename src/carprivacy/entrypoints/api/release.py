@@ -35,9 +35,14 @@ def respond(content: object, status_code: int = 200) -> Response:
             "offset": content.offset,
             "limit": content.limit,
         }
-    # pydantic-core's encoder: money (Decimal) stays an exact string, times as in every
-    # response model (ISO 8601, UTC as Z), ~25x faster than jsonable_encoder on a page
-    return Response(to_json(content), status_code=status_code, media_type="application/json")
+    return Response(encoded(content), status_code=status_code, media_type="application/json")
+
+
+def encoded(content: object) -> bytes:
+    """Released content as JSON bytes, the same for a page, an answer and a streamed line:
+    pydantic-core's encoder (money, a Decimal, stays an exact string; times as in every
+    response model, ISO 8601 with UTC as Z), ~25x faster than jsonable_encoder on a page."""
+    return to_json(content)
 
 
 def echo(

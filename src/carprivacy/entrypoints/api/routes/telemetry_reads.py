@@ -22,13 +22,12 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from carprivacy.bootstrap import Services
 from carprivacy.entrypoints.api.deps import get_services
-from carprivacy.entrypoints.api.release import get_reading, respond
+from carprivacy.entrypoints.api.release import encoded, get_reading, respond
 from carprivacy.services.access.gate import Reading
 from carprivacy.services.access.telemetry import COLUMNS, MAX_LIMIT, TelemetryQuery, TelemetryReads
 
@@ -91,7 +90,7 @@ async def _answer(
 def _ndjson(values: Iterator[dict[str, object]], batch: int = 500) -> Iterator[str]:
     lines: list[str] = []
     for item in values:
-        lines.append(json.dumps(jsonable_encoder(item), separators=(",", ":")))
+        lines.append(encoded(item).decode())
         if len(lines) >= batch:
             yield "\n".join(lines) + "\n"
             lines = []
