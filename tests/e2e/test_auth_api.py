@@ -194,6 +194,34 @@ def test_email_code_login_through_the_outbox(sql_client: TestClient, tmp_path: P
     assert client.post("/v1/auth/email-code/verify", json=verify).status_code == 401
 
 
+def test_a_mail_outage_answers_as_for_any_address(engine: Engine, tmp_path: Path) -> None:
+    """SMTP unreachable during an e-mail-code login: 202 as for an unknown address, never a 500
+    that would tell a known address apart (SPEC U1)."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = int(s.getsockname()[1])
+    settings = settings_for(tmp_path).model_copy(
+        update={"email_transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": closed}
+    )
+    with TestClient(create_app(bootstrap(settings, engine=engine))) as client:
+        create(
+            client,
+            id="agent",
+            name="Agent",
+            kind="person",
+            role="customer_service",
+            organisation="mini_nl",
+            email="agent@mini.example",
+        )
+        known = client.post("/v1/auth/email-code", json={"email": "agent@mini.example"})
+        unknown = client.post("/v1/auth/email-code", json={"email": "nobody@mini.example"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.json()["detail"] == unknown.json()["detail"]
+    assert set(known.json()) == set(unknown.json())
+
+
 def test_password_login_refuses_wrong_passwords_and_disabled_callers(client: TestClient) -> None:
     token = officer_token(client)
     wrong = client.post("/v1/auth/login", json={"login": "po@mini.example", "password": "nope"})

@@ -55,7 +55,6 @@ PUBLIC: dict[str, str] = {
     "GET /openapi.json": "API description",
     "GET /docs": "API documentation",
     "GET /docs/oauth2-redirect": "API documentation",
-    "GET /redoc": "API documentation",
     "POST /v1/oauth/token": "login (client credentials)",
     "POST /v1/auth/login": "login (password)",
     "POST /v1/auth/email-code": "login (e-mail code)",

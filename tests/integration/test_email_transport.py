@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import smtplib
 import socket
 import ssl
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from carprivacy.adapters.email.outbox import FileEmailOutbox
 from carprivacy.adapters.email.smtp import SmtpEmailOutbox, SmtpSettings
 from carprivacy.bootstrap import email_outbox
 from carprivacy.config import Settings
+from carprivacy.domain.errors import MailDeliveryError
 
 USER, PASSWORD = "carprivacy", "smtp-password-for-tests"
 
@@ -157,15 +157,16 @@ def test_smtp_refuses_a_server_certificate_it_cannot_verify(smtp_server) -> None
         SmtpSettings("127.0.0.1", port_of(controller), USER, PASSWORD),
         ssl.create_default_context(),  # the system's CAs do not know the self-signed cert
     )
-    with pytest.raises(ssl.SSLCertVerificationError):
+    with pytest.raises(MailDeliveryError, match="SSLCertVerificationError") as refused:
         outbox.send("person@example.org", "s", "b")
+    assert "person@example.org" not in str(refused.value) and refused.value.__cause__ is None
     assert inbox.messages == []
 
 
 def test_smtp_with_a_wrong_password_is_refused(smtp_server) -> None:
     controller, inbox, cert = smtp_server
     outbox = outbox_for(controller, cert, smtp_password=SecretStr("wrong"))
-    with pytest.raises(smtplib.SMTPAuthenticationError):
+    with pytest.raises(MailDeliveryError, match="SMTPAuthenticationError"):
         outbox.send("person@example.org", "s", "b")
     assert inbox.messages == []
 
@@ -173,9 +174,21 @@ def test_smtp_with_a_wrong_password_is_refused(smtp_server) -> None:
 def test_smtp_never_sends_a_password_without_starttls(smtp_server) -> None:
     controller, inbox, cert = smtp_server
     outbox = outbox_for(controller, cert, smtp_starttls=False)
-    with pytest.raises(smtplib.SMTPException):
+    with pytest.raises(MailDeliveryError, match="SMTPNotSupportedError"):
         outbox.send("person@example.org", "s", "b")
     assert inbox.messages == []
+
+
+def test_an_unreachable_server_is_a_delivery_error_that_names_no_address(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = free_port()  # nothing listens there
+    outbox = SmtpEmailOutbox(SmtpSettings("127.0.0.1", closed, timeout_seconds=2))
+    with pytest.raises(MailDeliveryError, match="ConnectionRefusedError") as refused:
+        outbox.send("person@example.org", "Your code", "Your login code is 123456.")
+    assert "person@example.org" not in str(refused.value)
+    assert "person@example.org" not in caplog.text and "123456" not in caplog.text
+    assert "mail delivery failed" in caplog.text
 
 
 def test_the_file_outbox_is_the_default_and_smtp_needs_a_host(tmp_path: Path) -> None:

@@ -144,6 +144,31 @@ def test_email_codes_are_single_use_limited_and_unknown_addresses_get_no_mail() 
         svc.verify_email_code(code_id, code)
 
 
+def test_an_unsent_code_is_spent_and_the_answer_is_the_one_every_address_gets() -> None:
+    """A mail outage during an e-mail-code login (SPEC U1): no 500 and no oracle. The known
+    address gets a code id as an unknown one does, and the code that was not sent cannot be used."""
+    svc, outbox, _ = service()
+    svc.create(
+        name="Agent",
+        kind="person",
+        role="customer_service",
+        organisation="mini_nl",
+        email="agent@example.org",
+    )
+    outbox.down = True
+    code_id = svc.start_email_code("agent@example.org")
+    unknown_id = svc.start_email_code("nobody@example.org")
+    assert type(code_id) is type(unknown_id) and len(code_id) == len(unknown_id)
+    (attempt,) = outbox.undelivered  # the known address was tried, the unknown one not
+    assert outbox.sent == []
+    code = attempt.body.split("code is ")[1][:6]
+    with pytest.raises(AuthenticationError, match="not valid"):
+        svc.verify_email_code(code_id, code)
+    outbox.down = False  # once mail flows again, a new code works
+    code_id = svc.start_email_code("agent@example.org")
+    svc.verify_email_code(code_id, outbox.sent[-1].body.split("code is ")[1][:6])
+
+
 def test_duplicate_ids_and_emails_conflict() -> None:
     svc, _, _ = service()
     svc.create(

@@ -27,6 +27,7 @@ ERRORS = [
     "CryptoError",
     "InvalidInputError",
     "KeyDestroyedError",
+    "MailDeliveryError",
     "MalformedPayloadError",
     "MasterKeyRetiredError",
     "MasterKeyRotationError",

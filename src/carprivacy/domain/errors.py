@@ -34,8 +34,9 @@ place: ``carprivacy.entrypoints.api.errors``.
     │   │   └── MasterKeyRotationError  as the composition root reports it (stopped or not)
     │   └── PasswordHashingError      a password could not be hashed (U1)
     │
-    │   # the store
-    └── StoreUnavailableError         the database is down: nothing committed, retry (503; I1)
+    │   # the services around us
+    ├── StoreUnavailableError         the database is down: nothing committed, retry (503; I1)
+    └── MailDeliveryError             the mail server refused or could not be reached (U1)
 
 Messages never contain personal data: they name fields, rules and ids, not values.
 """
@@ -211,9 +212,16 @@ class PasswordHashingError(CryptoError):
     requirement = "U1"
 
 
-# -- the store ------------------------------------------------------------------------------------
+# -- the services around us ------------------------------------------------------------------------
 class StoreUnavailableError(CarPrivacyError):
     """Neither ingest nor quarantine could commit: the database is down. Retry later, do not
     acknowledge (acknowledged = durable). ``args[0]``, when given, holds what is still pending."""
 
     requirement = "I1"
+
+
+class MailDeliveryError(CarPrivacyError):
+    """The mail transport could not hand a message over (refused, unreachable, TLS or AUTH
+    failed). The message names the kind of failure only: never the address or the body."""
+
+    requirement = "U1"

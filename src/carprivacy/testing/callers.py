@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from carprivacy.domain.errors import AuthenticationError, ConflictError
+from carprivacy.domain.errors import AuthenticationError, ConflictError, MailDeliveryError
 from carprivacy.services.identity.callers import CallerRecord, EmailCode
 
 
@@ -89,6 +89,8 @@ class Email:
 class InMemoryEmailOutbox:
     sent: list[Email] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)  # references whose code was used
+    down: bool = False  # True: the mail server cannot be reached (send raises)
+    undelivered: list[Email] = field(default_factory=list)  # what send was given while down
 
     def send(
         self,
@@ -99,6 +101,9 @@ class InMemoryEmailOutbox:
         reference: str | None = None,
         expires_at: datetime | None = None,
     ) -> None:
+        if self.down:
+            self.undelivered.append(Email(to, subject, body))
+            raise MailDeliveryError("mail delivery failed: the server cannot be reached")
         self.sent.append(Email(to, subject, body))
 
     def withdraw(self, reference: str) -> None:

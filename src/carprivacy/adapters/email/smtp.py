@@ -2,18 +2,23 @@
 AUTH (RFC 4954) when a user name is set. Chosen by ``email_transport = "smtp"``.
 
 A message is handed to the server and is then the server's: ``withdraw`` has nothing to remove.
-Nothing is logged (a message may hold a login code); a refused delivery raises
-``smtplib.SMTPException`` or ``OSError`` without the message in it.
+A delivery that fails (refused, unreachable, TLS or AUTH failed) raises ``MailDeliveryError``
+naming only the kind of failure, and is logged the same way: smtplib's own errors can carry the
+recipient's address, so they are neither chained nor logged.
 """
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
 
 from carprivacy.adapters.email.outbox import compose
+from carprivacy.domain.errors import MailDeliveryError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,14 @@ class SmtpEmailOutbox:
         reference: str | None = None,
         expires_at: datetime | None = None,
     ) -> None:
+        try:
+            self._deliver(to, subject, body)
+        except (smtplib.SMTPException, OSError) as exc:  # ssl errors are OSErrors
+            kind = type(exc).__name__
+            log.warning("mail delivery failed: %s", kind)
+            raise MailDeliveryError(f"mail delivery failed: {kind}") from None
+
+    def _deliver(self, to: str, subject: str, body: str) -> None:
         s = self.settings
         message = compose(s.sender, to, subject, body)
         with smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds) as smtp:

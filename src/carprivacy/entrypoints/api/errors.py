@@ -25,6 +25,7 @@ from carprivacy.domain.errors import (
     CryptoError,
     InvalidInputError,
     KeyDestroyedError,
+    MailDeliveryError,
     MalformedPayloadError,
     MasterKeyRetiredError,
     MasterKeyRotationError,
@@ -65,6 +66,7 @@ INTERNAL: frozenset[type[CarPrivacyError]] = frozenset(
         RotationError,
         MasterKeyRotationError,
         PasswordHashingError,
+        MailDeliveryError,  # the login-code service answers as it would for any address
     }
 )
 

@@ -26,6 +26,7 @@ from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.errors import (
     AuthenticationError,
     InvalidInputError,
+    MailDeliveryError,
     NotFoundError,
     Problem,
 )
@@ -316,13 +317,19 @@ class CallerService:
             )
         )
         minutes = int(self.settings.code_ttl.total_seconds() // 60)
-        self.outbox.send(
-            record.email,
-            "Your carprivacy login code",
-            f"Your login code is {code}. It is valid for {minutes} minutes and can be used once.",
-            reference=code_id,
-            expires_at=now + self.settings.code_ttl,
-        )
+        body = f"Your login code is {code}. It is valid for {minutes} minutes and can be used once."
+        try:
+            self.outbox.send(
+                record.email,
+                "Your carprivacy login code",
+                body,
+                reference=code_id,
+                expires_at=now + self.settings.code_ttl,
+            )
+        except MailDeliveryError:
+            # not sent: the code is spent, so no code exists that nobody received; the answer
+            # stays the one every address gets (an outage must not tell known addresses apart)
+            self.repository.consume_email_code(code_id)
         return code_id
 
     def verify_email_code(self, code_id: str, code: str) -> Token:

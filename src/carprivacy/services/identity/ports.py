@@ -62,7 +62,8 @@ class EmailOutbox(Protocol):
         expires_at: datetime | None = None,
     ) -> None:
         """Deliver a message; ``reference`` names it for :meth:`withdraw` and ``expires_at`` is
-        when what it carries (a one-time code) stops being valid."""
+        when what it carries (a one-time code) stops being valid. Raises ``MailDeliveryError``
+        when the message could not be handed over."""
         ...
 
     def withdraw(self, reference: str) -> None:
