@@ -8,7 +8,7 @@ PORT   ?= 8000
 # pytest workers: parallel by default
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test lint typecheck check bench clean docs
+.PHONY: run test lint typecheck check bench clean docs fuzz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "carprivacy needs Python 3.11+"'
@@ -28,6 +28,10 @@ run: $(STAMP)
 ## Run the whole test suite (PostgreSQL tests run when CARPRIVACY_TEST_POSTGRES_URL is set or CI=true).
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The long fuzzing run (schemathesis, every operation x every role, >= 20,000 requests).
+fuzz: $(STAMP)
+	CARPRIVACY_FUZZ_EXAMPLES=$${CARPRIVACY_FUZZ_EXAMPLES:-40} $(BIN)/python -m pytest -s tests/e2e/test_api_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

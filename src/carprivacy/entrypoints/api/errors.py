@@ -107,11 +107,35 @@ class TooLarge(BaseModel):
     limit_bytes: int
 
 
+class ErrorAnswer(BaseModel):
+    """401, 404, 409, 410: what went wrong, naming fields and ids, never values."""
+
+    detail: str
+
+
+class Refused(BaseModel):
+    """403: the policy engine refused; each reason names the rule and the article."""
+
+    detail: str
+    reasons: list[str]
+
+
+# the answers every operation of a kind can give, documented where they can happen (SPEC I4)
+_SECURED = {
+    "401": ("no or bad credentials, or an expired token", "ErrorAnswer"),
+    "403": ("the policy engine refused: the reasons name rule and article", "Refused"),
+}
+_NAMED = {"404": ("the id is unknown (or not readable by this caller)", "ErrorAnswer")}
+_WRITE = {"409": ("the operation contradicts stored state", "ErrorAnswer")}
+WRITES = frozenset({"post", "put", "patch", "delete"})
+
+
 def _document_errors(app: FastAPI) -> None:
     """The OpenAPI document describes the answers these handlers give: the 422 schema FastAPI
     declares for every route is replaced by :class:`InvalidInput`, and every operation with a
     JSON body declares the 400 of :class:`MalformedJson`; every operation with a body the 413 of
-    :class:`TooLarge`."""
+    :class:`TooLarge`; every authenticated one the 401 and 403, every one naming an id in its
+    path the 404, every authenticated write the 409."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -120,17 +144,35 @@ def _document_errors(app: FastAPI) -> None:
         if "MalformedJson" in schemas:
             return spec
         template = "#/components/schemas/{model}"
-        for model in (InvalidInput, MalformedJson, TooLarge):
+        for model in (InvalidInput, MalformedJson, TooLarge, ErrorAnswer, Refused):
             schema = model.model_json_schema(ref_template=template)
             schemas.update(schema.pop("$defs", {}))
             schemas[model.__name__] = schema
         schemas["HTTPValidationError"] = {"$ref": "#/components/schemas/InvalidInput"}
         malformed = {"schema": {"$ref": "#/components/schemas/MalformedJson"}}
         too_large = {"schema": {"$ref": "#/components/schemas/TooLarge"}}
-        for item in spec.get("paths", {}).values():
-            for operation in item.values():
+        for path, item in spec.get("paths", {}).items():
+            for method, operation in item.items():
                 if not isinstance(operation, dict):
                     continue
+                kinds: dict[str, tuple[str, str]] = {}
+                secured = bool(operation.get("security"))
+                if secured:
+                    kinds.update(_SECURED)
+                if "{" in path:
+                    kinds.update(_NAMED)
+                if secured and method in WRITES:
+                    kinds.update(_WRITE)
+                responses = operation.setdefault("responses", {})
+                for status, (description, model_name) in kinds.items():
+                    responses.setdefault(status, {"description": description}).setdefault(
+                        "content",
+                        {
+                            "application/json": {
+                                "schema": {"$ref": template.format(model=model_name)}
+                            }
+                        },
+                    )
                 body = operation.get("requestBody", {}).get("content", {})
                 if body:
                     answer = operation.setdefault("responses", {}).setdefault(

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Form, Header, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from carprivacy.domain.errors import AuthenticationError, InvalidInputError
 from carprivacy.entrypoints.api.deps import get_callers
+from carprivacy.entrypoints.api.errors import ErrorAnswer
 from carprivacy.entrypoints.api.schemas.access import (
     EmailCodeIn,
     EmailCodeStarted,
@@ -23,6 +26,22 @@ from carprivacy.services.identity.callers import CallerService
 
 router = APIRouter(tags=["authentication"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthError(BaseModel):
+    """The token endpoint's error answer (RFC 6749 section 5.2)."""
+
+    error: str
+    error_description: str
+
+
+OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OAuthError, "description": "unsupported grant type or scope not granted"},
+    401: {"model": OAuthError, "description": "client authentication failed"},
+}
+LOGIN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorAnswer, "description": "the login failed (never says which part)"}
+}
 
 
 def _oauth_error(code: int, error: str, description: str) -> JSONResponse:
@@ -51,6 +70,7 @@ def _basic(authorization: str | None) -> tuple[str, str] | None:
     "/v1/oauth/token",
     response_model=TokenOut,
     summary="OAuth2 token endpoint (client credentials grant, form-encoded)",
+    responses=OAUTH_ERRORS,
 )
 def oauth_token(
     grant_type: str = Form(...),
@@ -76,7 +96,12 @@ def oauth_token(
     return JSONResponse(TokenOut.of(token).model_dump(), headers=NO_STORE)
 
 
-@router.post("/v1/auth/login", response_model=TokenOut, summary="Person login with a password")
+@router.post(
+    "/v1/auth/login",
+    response_model=TokenOut,
+    summary="Person login with a password",
+    responses=LOGIN_ERRORS,
+)
 def login(body: LoginIn, callers: CallerService = Depends(get_callers)) -> JSONResponse:
     token = callers.login_password(body.login, body.password)
     return JSONResponse(TokenOut.of(token).model_dump(), headers=NO_STORE)
@@ -95,7 +120,10 @@ def email_code(
 
 
 @router.post(
-    "/v1/auth/email-code/verify", response_model=TokenOut, summary="Log in with the e-mailed code"
+    "/v1/auth/email-code/verify",
+    response_model=TokenOut,
+    summary="Log in with the e-mailed code",
+    responses=LOGIN_ERRORS,
 )
 def email_code_verify(
     body: EmailCodeVerifyIn, callers: CallerService = Depends(get_callers)
