@@ -212,8 +212,10 @@ class Gate(Generic[S]):
             )
         request = self._request(reading, view, at, extra, probe.subject_id, probe.vehicle_id)
         if record is None:
-            self._unknown(reading, request, missing)
-        (decision,) = self.decisions.decide_with([request], snapshot)
+            self._unknown(reading, view, request, missing)
+        (decided,) = self.decisions.decide_with([request], snapshot, record=False)
+        decision = _not_only_aggregated(request, decided)
+        self.decisions.record([request], [decision])
         if not decision.allowed:
             raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
         (released,) = self._release(reading, view, [(record, decision)], at)  # type: ignore[list-item]
@@ -248,11 +250,13 @@ class Gate(Generic[S]):
             )
         named = self._request(reading, view, at, extra, subject_id, vehicle_id)
         if records is None:
-            self._unknown(reading, named, missing)
+            self._unknown(reading, view, named, missing)
         if subject_id is not None and not found:
             # Nothing to decide per row: decide the named subject, so an empty answer is given
             # only to a caller who could read the subject's records.
-            (decision,) = self.decisions.decide_with([named], snapshot)
+            (decided,) = self.decisions.decide_with([named], snapshot, record=False)
+            decision = _not_only_aggregated(named, decided)
+            self.decisions.record([named], [decision])
             if not decision.allowed:
                 raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
             self._refuse_vehicle_linked(reading, named, decision, subject_id)
@@ -260,7 +264,10 @@ class Gate(Generic[S]):
         requests = [
             self._request(reading, view, at, extra, r.subject_id, r.vehicle_id) for r in found
         ]
-        decisions = self.decisions.decide_with(requests, snapshot, record=False)
+        found_decisions = self.decisions.decide_with(requests, snapshot, record=False)
+        decisions = [
+            _not_only_aggregated(r, d) for r, d in zip(requests, found_decisions, strict=True)
+        ]
         if subject_id is not None:
             for request, decision in zip(requests, decisions, strict=True):
                 self._refuse_vehicle_linked(reading, request, decision, subject_id)
@@ -510,9 +517,7 @@ class Gate(Generic[S]):
             return deny(request, policy.fleet_not_member)
         if named_subject is not None and decision.form is Form.VEHICLE_LINKED:
             return deny(request, VEHICLE_LINKED_VIA_SUBJECT)
-        if decision.form is Form.AGGREGATED_ANONYMOUS:
-            return deny(request, AGGREGATED_ONLY)
-        return decision
+        return _not_only_aggregated(request, decision)
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -561,15 +566,23 @@ class Gate(Generic[S]):
         return self.decisions.needs_country([self._request(reading, view, self.clock(), {})])
 
     def _unknown(
-        self, reading: Reading, request: DecisionRequest, missing: NotFoundError | None
+        self,
+        reading: Reading,
+        view: View,
+        request: DecisionRequest,
+        missing: NotFoundError | None,
     ) -> None:
         """An unknown record: decided as the record of a subject with no consents, contracts or
-        other facts (the one named, else a stand-in), so that a caller who would be refused
-        for such a record gets the same refusal; only one who may read any record gets 404."""
-        subject = request.subject_id or UNKNOWN_SUBJECT
+        other facts (the one named, else a stand-in; none for records that name no person), so
+        that a caller who would be refused for such a record gets the same refusal; only one who
+        may read any record gets 404."""
+        subject = request.subject_id or (UNKNOWN_SUBJECT if view.of_a_person else None)
         probe = replace(request, subject_id=subject)
-        facts = FactsSnapshot({subject: _NO_FACTS})
-        (decision,) = self.decisions.decide_with([probe], facts, record=False)
+        facts = FactsSnapshot({subject: _NO_FACTS} if subject else {})
+        (decided,) = self.decisions.decide_with([probe], facts, record=False)
+        # and refused as a record would be whatever its facts: not the caller's own, outside the
+        # caller's fleet, reached through a subject in vehicle-linked form, only aggregated
+        decision = self._attribution(reading.caller, probe, decided, None, request.subject_id)
         if not decision.allowed:
             self.decisions.record([request], [deny(request, decision.reasons[0])])
             raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
@@ -647,6 +660,13 @@ _NO_FACTS = SubjectRecord()
 
 def _ids(values: Iterable[str | None]) -> set[str]:
     return {v for v in values if v is not None}
+
+
+def _not_only_aggregated(request: DecisionRequest, decision: Decision) -> Decision:
+    """Records are never released in aggregated form: such an allowance is refused here."""
+    if decision.allowed and decision.form is Form.AGGREGATED_ANONYMOUS:
+        return deny(request, AGGREGATED_ONLY)
+    return decision
 
 
 def _refusal(reading: Reading) -> str:

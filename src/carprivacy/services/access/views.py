@@ -44,6 +44,7 @@ class View:
     refs: Mapping[str, str] = field(default_factory=dict)  # record field -> kind of thing it names
     bookkeeping: frozenset[str] = frozenset()  # the record's own times and flags
     key: str = "id"  # the record's own id: echoed to the writer that created it
+    of_a_person: bool = True  # False: the records name no data subject (a fleet's agreement)
 
     def kind_of(self, name: str) -> str:
         """The namespace of a pseudonym of ``name``: the thing it names, else the field."""

@@ -67,6 +67,7 @@ FLEET = View(
     {},
     refs={"id": "fleet", "name": "fleet_name", "country": "fleet_country"},
     bookkeeping=frozenset({"created_at"}),
+    of_a_person=False,
 )
 
 
