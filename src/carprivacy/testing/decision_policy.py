@@ -25,6 +25,7 @@ from carprivacy.domain.policy import (
     Purpose,
     Recipient,
     RecipientKind,
+    RestrictionGround,
     RetentionAnchor,
     RetentionRule,
     Sensitivity,
@@ -209,6 +210,25 @@ PURPOSES = (
         Form.IDENTIFIED,
         ("mini_nl_staff",),
         legal_claims=True,
+    ),
+    # Art. 18(2) grounds other than legal claims, so that the restriction rule is tried on each
+    _purpose(
+        "backup",
+        "G",
+        LegalBasis.LEGAL_OBLIGATION,
+        ("contact_data", *VEHICLE_CATS),
+        Form.IDENTIFIED,
+        ("mini_nl_staff",),
+        restriction_ground=RestrictionGround.STORAGE,
+    ),
+    _purpose(
+        "third_party_rights",
+        "G",
+        LegalBasis.LEGITIMATE_INTEREST,
+        ("contact_data", "position"),
+        Form.IDENTIFIED,
+        ("mini_nl_staff",),
+        restriction_ground=RestrictionGround.PROTECTION_OF_OTHERS,
     ),
     _purpose(
         "obfcm_reporting",
