@@ -18,6 +18,7 @@ from carprivacy.adapters.notice.register import COLUMNS, register_rows, render_r
 from carprivacy.adapters.notice.vocabulary import gdpr, period_text
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.policy import Policy, Text
+from carprivacy.testing.decision_policy import with_adequacy_suppliers
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_PATH = ROOT / "policies" / "mini-connected-nl.yaml"
@@ -188,8 +189,13 @@ def test_register_transfers_name_their_safeguard() -> None:
     assert rows["geocoding"]["transfers"] == [
         "Google Inc. (Google Maps geocoding): US, standard contractual clauses (Art. 46(2)(c) GDPR)"
     ]
-    assert any("CA, adequacy decision" in t for t in rows["it_security"]["transfers"])
+    assert rows["it_security"]["transfers"] == []  # the notice names no supplier outside the EU
     assert rows["recall"]["transfers"] == []
+    # a policy with a Canadian IT supplier (the test fixture) records its adequacy decision
+    fixture = {r["purpose_id"]: r for r in register_rows(with_adequacy_suppliers(policy()))}
+    assert fixture["it_security"]["transfers"] == [
+        "Selected supplier (IT services) in Canada: CA, adequacy decision (Art. 45 GDPR)"
+    ]
 
 
 def test_register_csv_and_json_and_md() -> None:
