@@ -225,3 +225,29 @@ def test_the_shipped_legal_claims_purpose_reads_restricted_data_under_art18() ->
     facts = SubjectFacts("s1", restrictions=(restriction(),))
     out, reasons = ask(shipped, OFFICER, "legal_claims", ("contact",), facts)
     assert out is Outcome.ALLOW and ("restriction.art18_ground", "Art. 18(2) GDPR") in reasons
+
+
+def test_the_generated_notice_names_a_purposes_ground() -> None:
+    from carprivacy.adapters.notice.notice import render_notice
+
+    shipped = load_policy_file(POLICY_PATH)
+    purposes = tuple(
+        replace(p, restriction_ground=RestrictionGround.PROTECTION_OF_OTHERS)
+        if p.id == "aml_sanctions"
+        else p
+        for p in shipped.purposes
+    )
+    text = render_notice(replace(shipped, purposes=purposes), "nl", "md")
+    section = text.split("#### Witwascontroles, sanctielijsten en exportcontrole")[1].split("####")[
+        0
+    ]
+    assert (
+        "Bij beperking van de verwerking (Art. 18 lid 2 AVG) nog gebruikt voor: de bescherming van "
+        "de rechten van een andere natuurlijke persoon of rechtspersoon"
+    ) in section
+    assert (
+        "Art. 18 lid 2"
+        not in render_notice(shipped, "nl", "md")
+        .split("#### Witwascontroles, sanctielijsten en exportcontrole")[1]
+        .split("####")[0]
+    )

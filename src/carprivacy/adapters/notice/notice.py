@@ -15,6 +15,7 @@ from carprivacy.adapters.notice.vocabulary import (
     LANGS,
     MECHANISM,
     RECIPIENT_KIND,
+    RESTRICTION_GROUND,
     RIGHT,
     SENSITIVITY,
     YES_NO,
@@ -71,6 +72,10 @@ UI: dict[str, Text] = {
         "Also for legal claims (establishment, exercise, defence)",
     ),
     "retention": Text("Bewaartermijn", "Retention"),
+    "restriction": Text(
+        "Bij beperking van de verwerking (Art. 18 lid 2 AVG) nog gebruikt voor",
+        "Under a restriction of processing (Art. 18(2) GDPR) still used for",
+    ),
     "purpose": Text("Doel", "Purpose"),
     "all_purposes": Text("alle doelen", "all purposes"),
     "period": Text("Termijn", "Period"),
@@ -222,6 +227,10 @@ def _purpose(doc: Document, policy: Policy, p: Purpose, lang: str) -> None:
         items.append(f"{_ui('objection', lang)}: {_ui('objection_li', lang)}")
     if p.legal_claims:
         items.append(_ui("legal_claims", lang))
+    elif p.restriction_ground is not None:
+        items.append(
+            f"{_ui('restriction', lang)}: {RESTRICTION_GROUND[p.restriction_ground].get(lang)}"
+        )
     for rule in policy.retention:
         if rule.purpose == p.id:
             name = cats[rule.category].name.get(lang) if rule.category in cats else rule.category

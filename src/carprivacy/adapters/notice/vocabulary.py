@@ -8,6 +8,7 @@ from carprivacy.domain.policy import (
     Form,
     LegalBasis,
     RecipientKind,
+    RestrictionGround,
     RetentionAnchor,
     RetentionRule,
     Right,
@@ -113,6 +114,22 @@ CHANNEL: dict[str, Text] = {
     "vehicle": _t("in het voertuig", "in the vehicle"),
     "call_centre": _t("via MINI Klantenservice", "through MINI Customer Service"),
     "workshop": _t("in de werkplaats", "at the workshop"),
+}
+
+RESTRICTION_GROUND: dict[RestrictionGround, Text] = {
+    RestrictionGround.STORAGE: _t("opslag", "storage"),
+    RestrictionGround.LEGAL_CLAIMS: _t(
+        "de instelling, uitoefening of onderbouwing van een rechtsvordering",
+        "the establishment, exercise or defence of legal claims",
+    ),
+    RestrictionGround.PROTECTION_OF_OTHERS: _t(
+        "de bescherming van de rechten van een andere natuurlijke persoon of rechtspersoon",
+        "the protection of the rights of another natural or legal person",
+    ),
+    RestrictionGround.PUBLIC_INTEREST: _t(
+        "gewichtige redenen van algemeen belang voor de Unie of voor een lidstaat",
+        "important public interest of the Union or of a Member State",
+    ),
 }
 
 RIGHT: dict[Right, Text] = {
