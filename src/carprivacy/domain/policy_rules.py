@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 
+from carprivacy.domain.consent_ledger import Channel
 from carprivacy.domain.errors import Problem
 from carprivacy.domain.policy import (
     ConsentKind,
@@ -67,8 +68,8 @@ RULES: dict[str, str] = {
     "for legal claims, not on another ground",
 }
 
-# The channels a consent ledger entry comes through (domain/consent_ledger.py ``Channel``).
-LEDGER_CHANNELS = frozenset({"portal", "app", "vehicle", "call_centre", "workshop"})
+# The channels a consent ledger entry comes through.
+LEDGER_CHANNELS = frozenset(c.value for c in Channel)
 
 PURPOSE_SECTIONS = frozenset("ABCDEFGH")
 ALWAYS_OFFERED = (
