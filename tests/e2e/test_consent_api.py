@@ -339,6 +339,14 @@ def test_a_restriction_keeps_legal_claims_and_consent_and_lifts_with_a_notice(
     assert read_customer(client, tok["crm"], eva, "customer_service") == 403
     assert decide(client, tok["crm"], "legal_claims", ["contact"], eva)["outcome"] == "allow"
     assert decide(client, tok["crm"], "marketing_email", ["contact"], eva)["outcome"] == "allow"
+    # each allow under the restriction says on which Art. 18(2) ground it runs
+    claims = decide(client, tok["crm"], "legal_claims", ["contact"], eva)["reasons"]
+    assert any(
+        x["rule"] == "restriction.art18_ground" and x["article"] == "Art. 18(2) GDPR"
+        for x in claims
+    ), claims
+    consented = decide(client, tok["crm"], "marketing_email", ["contact"], eva)["reasons"]
+    assert "restriction.art18_consent" in {x["rule"] for x in consented}
     # the person does not lift it; staff do, after the notice
     own = client.post(
         f"/v1/subjects/{eva}/restrictions/{restriction}/lift",

@@ -11,10 +11,12 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
 from carprivacy.adapters.db.tables.access import audit_log
+from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings
 from carprivacy.domain.access import Caller, CallerKind, DecisionRequest, Outcome, Role
 from carprivacy.domain.master import ContactDetails, UsageKind
+from carprivacy.testing.decision_policy import with_service_countries
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -22,9 +24,12 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 def test_vehicle_requests_follow_owner_changes_and_contracts(
     engine: Engine, tmp_path: Path
 ) -> None:
-    container = bootstrap(
-        Settings(data_dir=tmp_path, admin_token=SecretStr("x" * 32)), engine=engine
+    # the notice names no energy-tariff countries; this test's policy serves NL, DE and AT
+    settings = Settings(data_dir=tmp_path, admin_token=SecretStr("x" * 32))
+    policy = with_service_countries(
+        load_policy_file(settings.policy_path), "energy_tariff_partners", "NL", "DE", "AT"
     )
+    container = bootstrap(settings, engine=engine, policy=policy)
     m = container.master
     first = m.register_customer(
         ContactDetails("Eerste", "E", "Straat", "1", "1234 AB", "Utrecht", "NL", None, None)

@@ -88,6 +88,27 @@ def test_inputs_are_checked_before_anything_is_written() -> None:
     assert w.repo.entries("s1") == [] and list(w.log.iter_entries()) == []
 
 
+def test_a_topic_recorded_only_at_the_workshop_refuses_other_channels() -> None:
+    """The shipped OBFCM refusal is made "bij geautoriseerde werkplaatsen en vestigingen van BMW"
+    (``recorded_via: [workshop]``): the app, the portal or the vehicle cannot record it."""
+    shipped = load_policy_file(
+        Path(__file__).resolve().parents[2] / "policies/mini-connected-nl.yaml"
+    )
+    assert shipped.consent_topics_by_id["obfcm_refusal"].recorded_via == ("workshop",)
+    w = World(shipped)
+    for channel in ("app", "portal", "vehicle", "call_centre"):
+        with pytest.raises(InvalidInputError) as bad:
+            w.svc.give(DESK, "s1", "obfcm_refusal", channel=channel, vehicle_id="v1")
+        assert [(p.path, p.rule) for p in bad.value.problems] == [("channel", "not_allowed")]
+        assert "workshop" in bad.value.problems[0].message
+    assert w.repo.entries("s1") == [] and list(w.log.iter_entries()) == []
+    made = w.svc.give(DESK, "s1", "obfcm_refusal", channel="workshop", vehicle_id="v1")
+    assert made.channel.value == "workshop" and made.choice is not None
+    assert made.choice.value == "refused"
+    # a topic without recorded_via takes any channel
+    assert w.svc.give(EVA, "s1", "marketing_email", channel="app").channel.value == "app"
+
+
 def test_withdrawal_closes_the_chosen_party_only() -> None:
     w = World()
     w.svc.give(EVA, "s1", "cardata_sharing", channel="app", party="ins_a")

@@ -307,9 +307,11 @@ def oracle(
         s == subject and inside(iv, t) and (not rc or set(rc) & set(cats))
         for s, rc, iv in tl.restrictions
     )
+    # Art. 18(2): storage, legal claims, the protection of others, public interest, or consent
     ok["restriction"] = (
         not restricted
         or purpose.legal_claims
+        or purpose.restriction_ground is not None
         or (purpose.legal_basis is LegalBasis.CONSENT and consent_ok)
     )
     return ok
@@ -422,6 +424,8 @@ SUBJECT_CASES = [
     (1, "product_development", ("position",)),
     (0, "customer_service", ("contact_data", "vehicle_status")),  # restriction per category
     (8, "legal_claims", ("contact_data",)),  # restriction does not stop legal claims
+    (8, "backup", ("contact_data",)),  # nor storage
+    (8, "third_party_rights", ("position",)),  # nor the protection of another person's rights
     (0, "contract_performance", ("vehicle_status",)),  # contracts and owner changes
     (9, "fleet_operation", ("position",)),
     (6, "energy_tariff", ("contact_data",)),  # consent + service countries

@@ -10,13 +10,18 @@ import pytest
 from carprivacy.domain.access import Caller, CallerKind, Decision, DecisionRequest, Outcome, Role
 from carprivacy.domain.errors import AccessDeniedError
 from carprivacy.domain.policy import Form, Policy
+from carprivacy.domain.policy_rules import validate
 from carprivacy.domain.subject_state import ContractCover, RestrictionCase, UsagePeriod
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.disclosure import Disclosure
 from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.testing.audit import InMemoryAuditTrail
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
-from carprivacy.testing.decision_policy import sample_policy, third_country_recipient
+from carprivacy.testing.decision_policy import (
+    sample_policy,
+    third_country_recipient,
+    with_adequacy_suppliers,
+)
 from carprivacy.testing.subject_state import InMemoryMasterFacts, InMemorySubjectStateRepository
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -224,8 +229,15 @@ def test_shipped_policy_scenarios(shipped: Policy) -> None:
         "retention.expired"
     )
 
+    # the notice names no Canadian supplier: a test policy adds one (adequacy, Art. 45)
+    with_canada = with_adequacy_suppliers(shipped)
+    assert validate(with_canada) == []
     canada = Caller("ca", CallerKind.MACHINE, Role.PARTNER, "it_service_provider_canada")
-    assert w.ask(canada, "contract_performance", "vehicle_status", vehicle_id="v1").allowed
-    unsafe = World(third_country_recipient(shipped, "it_service_provider_canada", "CA"))
+    adequate = World(with_canada)
+    assert adequate.ask(canada, "contract_performance", "vehicle_status", vehicle_id="v1").allowed
+    assert w.ask(canada, "contract_performance", "vehicle_status", vehicle_id="v1").rule == (
+        "caller.not_recipient"
+    )
+    unsafe = World(third_country_recipient(with_canada, "it_service_provider_canada", "CA"))
     refused = unsafe.ask(canada, "contract_performance", "vehicle_status", vehicle_id="v1")
     assert refused.rule == "transfer.no_mechanism"

@@ -21,6 +21,8 @@ from carprivacy.domain.policy import (
     Sensitivity,
     TransferMechanism,
 )
+from carprivacy.domain.policy_rules import validate
+from carprivacy.testing.decision_policy import with_adequacy_suppliers
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_PATH = ROOT / "policies" / "mini-connected-nl.yaml"
@@ -187,7 +189,9 @@ def test_minimisation_per_recipient() -> None:
         "postal_code",
         "city",
     }
-    assert r["energy_tariff_partners"].service_countries
+    # "Deze service is alleen beschikbaar in geselecteerde landen": the notice names none, so the
+    # shipped file names none (a deployment lists its own; tests use with_service_countries)
+    assert r["energy_tariff_partners"].service_countries == ()
 
 
 def test_transfers() -> None:
@@ -197,8 +201,18 @@ def test_transfers() -> None:
         "US",
         TransferMechanism.SCC,
     )
+    # the notice names Canada and Switzerland only as examples of adequacy, no recipient there:
+    # the shipped file has none; a policy that adds them (the test fixture) is valid
     adequacy = {x.country for x in policy().recipients if x.transfer_mechanism.value == "adequacy"}
-    assert {"CA", "CH"} <= adequacy
+    assert adequacy == set()
+    statement = policy().transfers_statement
+    assert statement is not None and "Canada en Zwitserland" in statement.nl
+    fixture = with_adequacy_suppliers(policy())
+    assert validate(fixture) == []
+    assert {x.country for x in fixture.recipients if x.transfer_mechanism.value == "adequacy"} == {
+        "CA",
+        "CH",
+    }
     assert r["eu_commission"].in_eea
     for rec in policy().recipients:
         if rec.country not in EEA_COUNTRIES and rec.country != "EU":

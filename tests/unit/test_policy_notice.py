@@ -18,6 +18,7 @@ from carprivacy.adapters.notice.register import COLUMNS, register_rows, render_r
 from carprivacy.adapters.notice.vocabulary import gdpr, period_text
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.policy import Policy, Text
+from carprivacy.testing.decision_policy import with_adequacy_suppliers
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_PATH = ROOT / "policies" / "mini-connected-nl.yaml"
@@ -188,8 +189,13 @@ def test_register_transfers_name_their_safeguard() -> None:
     assert rows["geocoding"]["transfers"] == [
         "Google Inc. (Google Maps geocoding): US, standard contractual clauses (Art. 46(2)(c) GDPR)"
     ]
-    assert any("CA, adequacy decision" in t for t in rows["it_security"]["transfers"])
+    assert rows["it_security"]["transfers"] == []  # the notice names no supplier outside the EU
     assert rows["recall"]["transfers"] == []
+    # a policy with a Canadian IT supplier (the test fixture) records its adequacy decision
+    fixture = {r["purpose_id"]: r for r in register_rows(with_adequacy_suppliers(policy()))}
+    assert fixture["it_security"]["transfers"] == [
+        "Selected supplier (IT services) in Canada: CA, adequacy decision (Art. 45 GDPR)"
+    ]
 
 
 def test_register_csv_and_json_and_md() -> None:
@@ -259,4 +265,9 @@ def test_any_text_is_rendered_verbatim_in_md_and_escaped_in_html(name: str) -> N
     page = render_notice(changed, "en", "html")
     assert html.escape(name) in page
     if "<" in name:
-        assert name not in page.split("<body>", 1)[1].replace(html.escape(name), "")
+        # the raw text appears no more often than the markup itself has it (a name like "<" is
+        # part of every tag): a page with a neutral name is the baseline
+        neutral = replace(p, categories=(replace(renamed, name=Text("x", "x")), *p.categories[1:]))
+        baseline = render_notice(neutral, "en", "html").split("<body>", 1)[1]
+        body = page.split("<body>", 1)[1].replace(html.escape(name), "")
+        assert body.count(name) <= baseline.count(name)

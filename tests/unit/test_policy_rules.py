@@ -20,6 +20,7 @@ from carprivacy.domain.policy import (
     Purpose,
     Recipient,
     RecipientKind,
+    RestrictionGround,
     Right,
     TransferMechanism,
 )
@@ -398,6 +399,20 @@ def _recipient_of(p: Policy, ident: str, **changes: object) -> Policy:
     return with_recipient(p, idx(p.recipients, ident), **changes)
 
 
+def _section_of(p: Policy, ident: str, **changes: object) -> Policy:
+    sections = list(p.sections)
+    i = idx(p.sections, ident)
+    sections[i] = replace(sections[i], **changes)  # type: ignore[arg-type]
+    return replace(p, sections=tuple(sections))
+
+
+def _topic_of(p: Policy, ident: str, **changes: object) -> Policy:
+    topics = list(p.consent_topics)
+    i = idx(p.consent_topics, ident)
+    topics[i] = replace(topics[i], **changes)  # type: ignore[arg-type]
+    return replace(p, consent_topics=tuple(topics))
+
+
 BREAKERS = {
     "duplicate_id": lambda p: replace(p, recipients=(*p.recipients, p.recipients[0])),
     "reference.unknown_category": lambda p: _rule_on(p, category="nope"),
@@ -445,6 +460,17 @@ BREAKERS = {
     ),
     "recipient.unused": lambda p: _purpose_of(p, "geocoding", recipients=("mini_ag_staff",)),
     "rights.missing": lambda p: replace(p, rights=p.rights[1:]),
+    # section C holds only legitimate-interest purposes: a heading naming consent would lie
+    "section.basis_without_purpose": lambda p: _section_of(
+        p, "C", legal_bases=(LegalBasis.CONSENT,)
+    ),
+    "section.bases_outside_purpose_section": lambda p: _section_of(
+        p, "retention", legal_bases=(LegalBasis.CONTRACT,)
+    ),
+    "consent.unknown_channel": lambda p: _topic_of(p, "obfcm_refusal", recorded_via=("fax",)),
+    "restriction.ground_conflict": lambda p: _purpose_of(
+        p, "legal_claims", restriction_ground=RestrictionGround.STORAGE
+    ),
 }
 
 

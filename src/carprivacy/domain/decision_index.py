@@ -25,6 +25,7 @@ from carprivacy.domain.policy import (
     Purpose,
     Recipient,
     RecipientKind,
+    RestrictionGround,
     TransferMechanism,
 )
 
@@ -65,6 +66,17 @@ SECTION_SECURITY: Final = "Hoe worden gegevens beveiligd?"
 SECTION_RIGHTS: Final = "Rechten als betrokkene"
 SECTION_TRANSFER: Final = "H"  # fleet operators and other third parties receive data under H
 _CACHE_LIMIT = 50_000
+# The words of Art. 18(2) for each ground a purpose may declare (the reasons quote them).
+_ART18_GROUND_WORDS: Final[dict[RestrictionGround, str]] = {
+    RestrictionGround.STORAGE: "storage",
+    RestrictionGround.LEGAL_CLAIMS: "the establishment, exercise or defence of legal claims",
+    RestrictionGround.PROTECTION_OF_OTHERS: (
+        "the protection of the rights of another natural or legal person"
+    ),
+    RestrictionGround.PUBLIC_INTEREST: (
+        "reasons of important public interest of the Union or of a Member State"
+    ),
+}
 
 
 def is_vehicle_identifier(category: DataCategory, field_name: str) -> bool:
@@ -126,6 +138,9 @@ class PurposeIndex:
     marketing: bool
     override_allowed: bool
     legal_claims: bool
+    restriction_ground: RestrictionGround | None  # Art. 18(2): may use restricted data
+    restriction_ground_reason: Reason  # the allow under a restriction, on that ground
+    restriction_consent_reason: Reason  # the allow under a restriction, with the consent
     service_country_reason: Reason
     basis_reason: Reason
     deny_consent_required: Reason
@@ -212,6 +227,20 @@ class CompiledPolicy:
             marketing=p.is_marketing,
             override_allowed=p.objection_override_allowed and not p.is_marketing,
             legal_claims=p.legal_claims,
+            restriction_ground=p.art18_ground,
+            restriction_ground_reason=Reason(
+                "restriction.art18_ground",
+                "Art. 18(2) GDPR",
+                s,
+                f"processing is restricted; purpose {p.id} uses the data only for "
+                f"{_ART18_GROUND_WORDS[p.art18_ground] if p.art18_ground else 'none'}",
+            ),
+            restriction_consent_reason=Reason(
+                "restriction.art18_consent",
+                "Art. 18(2) GDPR",
+                s,
+                f"processing is restricted; purpose {p.id} runs with the subject's consent",
+            ),
             service_country_reason=Reason(
                 "recipient.service_country",
                 "Art. 5(1)(c) GDPR",
@@ -264,7 +293,8 @@ class CompiledPolicy:
                 "restriction.art18",
                 "Art. 18(2) GDPR",
                 s,
-                "processing of this data is restricted: only storage, legal claims or consent",
+                "processing of this data is restricted: only storage, legal claims, the protection "
+                "of another person's rights, important public interest or with consent",
             ),
             deny_expired=Reason(
                 "retention.expired",

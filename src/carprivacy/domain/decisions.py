@@ -26,7 +26,11 @@ checked (the first that fails decides; every reason names rule id, GDPR article 
 8. ``contract.required``: contract purposes need a contract covering subject and vehicle at ``at``.
 9. ``objection.art21``: legitimate-interest purposes stop for a subject who objected, unless an
    active override with recorded compelling grounds or legal claims exists (never for marketing).
-10. ``restriction.art18``: restricted data is used only for legal claims or with consent.
+10. ``restriction.art18``: restricted data is used only by a purpose that declares an Art. 18(2)
+    ground (``restriction_ground``: storage, legal claims, the protection of the rights of another
+    person, important public interest; ``legal_claims: true`` is the legal-claims ground) or by a
+    consent purpose the subject consented to; such an allow carries the reason
+    ``restriction.art18_ground`` or ``restriction.art18_consent`` (Art. 18(2)).
 
 Allowed: the purpose's form and, per category, the fields the caller may receive (the recipient's
 ``allowed_fields``, minus the identifiers the form hides). For speed the policy is compiled once
@@ -253,15 +257,22 @@ def decide(
                 extra_reasons = (idx.override_reason,)
                 break
 
-    if subject is not None and facts.restrictions and not idx.legal_claims:
+    if subject is not None and facts.restrictions:
         for r in facts.restrictions:
             if (
                 r.subject_id == subject
                 and r.active(at)
                 and any(r.restricts(c) for c in static.restrictable)
-                and not (basis == BASIS_CONSENT and consented)
             ):
-                return _deny(request, idx.deny_restriction, subject)
+                # Art. 18(2): storage, legal claims, the protection of others, important public
+                # interest (the purpose's declared ground), or with the subject's consent.
+                if idx.restriction_ground is not None:
+                    extra_reasons = (*extra_reasons, idx.restriction_ground_reason)
+                elif basis == BASIS_CONSENT and consented:
+                    extra_reasons = (*extra_reasons, idx.restriction_consent_reason)
+                else:
+                    return _deny(request, idx.deny_restriction, subject)
+                break
 
     reasons = static.reasons + extra_reasons if extra_reasons else static.reasons
     return _decision(_ALLOW, request, reasons, static.form, dict(static.fields), subject)

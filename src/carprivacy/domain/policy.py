@@ -113,6 +113,15 @@ class ConsentKind(StrEnum):
     OPT_OUT = "opt_out"  # processing unless refused (OBFCM collection at the workshop)
 
 
+class RestrictionGround(StrEnum):
+    """Art. 18(2): what restricted data may still be used for (besides storage and consent)."""
+
+    STORAGE = "storage"  # keeping the data, nothing more (backup and restore)
+    LEGAL_CLAIMS = "legal_claims"  # establishment, exercise or defence of legal claims
+    PROTECTION_OF_OTHERS = "protection_of_others"  # rights of another natural or legal person
+    PUBLIC_INTEREST = "public_interest"  # important public interest of the Union or a member state
+
+
 class Right(StrEnum):
     ACCESS = "access"  # Art. 15
     RECTIFICATION = "rectification"  # Art. 16
@@ -233,6 +242,9 @@ class NoticeSection:
     id: str  # "A".."H", or a heading id such as "retention"
     title: Text
     text: Text | None = None
+    # The legal bases the heading names, in the notice's own words (A-H only). None: the bases of
+    # the section's purposes; empty: the heading names none (the seed's section H).
+    legal_bases: tuple[LegalBasis, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -262,8 +274,18 @@ class Purpose:
     objection_override_allowed: bool = True  # False for marketing: Art. 21(3)
     is_marketing: bool = False
     legal_claims: bool = False  # establishment, exercise or defence of legal claims (Art. 18(2))
+    # Art. 18(2): the ground on which this purpose may use restricted data; None: it may not
+    # (unless the subject consented to it). ``legal_claims: true`` implies LEGAL_CLAIMS.
+    restriction_ground: RestrictionGround | None = None
     coarsening: Coarsening = field(default_factory=Coarsening)
     data_subjects: tuple[str, ...] = ()  # DataSubjectCategory ids (Art. 30(1)(c))
+
+    @property
+    def art18_ground(self) -> RestrictionGround | None:
+        """The Art. 18(2) ground on which this purpose uses restricted data, or None."""
+        if self.restriction_ground is not None:
+            return self.restriction_ground
+        return RestrictionGround.LEGAL_CLAIMS if self.legal_claims else None
 
 
 @dataclass(frozen=True)
@@ -323,6 +345,16 @@ class ConsentTopic:
     channel: str | None = None  # post, email, phone, messaging for marketing topics
     vehicle_only: bool = False  # a setting of the vehicle rather than of the person
     section: str = ""
+    # Where the choice is made: ledger channels (portal, app, vehicle, call_centre, workshop);
+    # empty: any. The ledger refuses a choice through another channel; ``where`` is the notice's
+    # wording for the settings table (OBFCM: "bij geautoriseerde werkplaatsen en vestigingen").
+    recorded_via: tuple[str, ...] = ()
+    where: Text | None = None
+
+    @property
+    def is_refusal(self) -> bool:
+        """An opt-out topic records a refusal, not a consent (OBFCM)."""
+        return self.kind is ConsentKind.OPT_OUT
 
     @property
     def current_version(self) -> ConsentTextVersion:

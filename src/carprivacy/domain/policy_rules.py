@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date
 
+from carprivacy.domain.consent_ledger import Channel
 from carprivacy.domain.errors import Problem
 from carprivacy.domain.policy import (
     ConsentKind,
@@ -60,7 +61,15 @@ RULES: dict[str, str] = {
     "category.unused": "Art. 5(1)(b): every declared category serves at least one purpose",
     "recipient.unused": "every recipient the notice names receives data for at least one purpose",
     "rights.missing": "the notice offers Art. 15-18, 21 and 77 (and 20, 7(3) when needed)",
+    "section.basis_without_purpose": "a heading names only legal bases its purposes use",
+    "section.bases_outside_purpose_section": "only the purpose sections A-H name legal bases",
+    "consent.unknown_channel": "a topic is recorded only through channels the ledger knows",
+    "restriction.ground_conflict": "Art. 18(2): a legal-claims purpose uses restricted data "
+    "for legal claims, not on another ground",
 }
+
+# The channels a consent ledger entry comes through.
+LEDGER_CHANNELS = frozenset(c.value for c in Channel)
 
 PURPOSE_SECTIONS = frozenset("ABCDEFGH")
 ALWAYS_OFFERED = (
@@ -199,6 +208,40 @@ def check_purpose_sections(policy: Policy, report: _Report) -> None:
             )
 
 
+def check_section_bases(policy: Policy, report: _Report) -> None:
+    for i, sec in enumerate(policy.sections):
+        if sec.legal_bases is None:
+            continue
+        if sec.id not in PURPOSE_SECTIONS:
+            report.add(
+                f"sections[{i}].legal_bases",
+                "section.bases_outside_purpose_section",
+                f"section {sec.id!r} is no purpose section A-H and names no legal basis",
+            )
+            continue
+        used = {p.legal_basis for p in policy.purposes if p.section == sec.id}
+        for j, basis in enumerate(sec.legal_bases):
+            if basis not in used:
+                report.add(
+                    f"sections[{i}].legal_bases[{j}]",
+                    "section.basis_without_purpose",
+                    f"section {sec.id} names {basis.value} ({basis.article}) but none of its "
+                    "purposes has that legal basis",
+                )
+
+
+def check_restriction_grounds(policy: Policy, report: _Report) -> None:
+    for i, p in enumerate(policy.purposes):
+        g = p.restriction_ground
+        if p.legal_claims and g is not None and g.value != "legal_claims":
+            report.add(
+                f"purposes[{i}].restriction_ground",
+                "restriction.ground_conflict",
+                f"purpose {p.id!r} serves legal claims; its Art. 18(2) ground is legal_claims, "
+                f"not {g.value}",
+            )
+
+
 def check_consent(policy: Policy, report: _Report) -> None:
     topics = policy.consent_topics_by_id
     used: set[str] = set()
@@ -230,6 +273,13 @@ def check_consent(policy: Policy, report: _Report) -> None:
                 "consent must be given actively (Art. 4(11), 7 GDPR)",
             )
     for i, t in enumerate(policy.consent_topics):
+        for j, via in enumerate(t.recorded_via):
+            if via not in LEDGER_CHANNELS:
+                report.add(
+                    f"consent_topics[{i}].recorded_via[{j}]",
+                    "consent.unknown_channel",
+                    f"{via!r} is no channel; use one of {', '.join(sorted(LEDGER_CHANNELS))}",
+                )
         if t.id not in used:
             report.add(
                 f"consent_topics[{i}]",
@@ -398,6 +448,8 @@ CHECKS: tuple[Callable[[Policy, _Report], None], ...] = (
     check_duplicates,
     check_references,
     check_purpose_sections,
+    check_section_bases,
+    check_restriction_grounds,
     check_consent,
     check_portability,
     check_retention,

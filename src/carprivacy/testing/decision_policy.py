@@ -25,6 +25,7 @@ from carprivacy.domain.policy import (
     Purpose,
     Recipient,
     RecipientKind,
+    RestrictionGround,
     RetentionAnchor,
     RetentionRule,
     Sensitivity,
@@ -210,6 +211,25 @@ PURPOSES = (
         ("mini_nl_staff",),
         legal_claims=True,
     ),
+    # Art. 18(2) grounds other than legal claims, so that the restriction rule is tried on each
+    _purpose(
+        "backup",
+        "G",
+        LegalBasis.LEGAL_OBLIGATION,
+        ("contact_data", *VEHICLE_CATS),
+        Form.IDENTIFIED,
+        ("mini_nl_staff",),
+        restriction_ground=RestrictionGround.STORAGE,
+    ),
+    _purpose(
+        "third_party_rights",
+        "G",
+        LegalBasis.LEGITIMATE_INTEREST,
+        ("contact_data", "position"),
+        Form.IDENTIFIED,
+        ("mini_nl_staff",),
+        restriction_ground=RestrictionGround.PROTECTION_OF_OTHERS,
+    ),
     _purpose(
         "obfcm_reporting",
         "G",
@@ -355,6 +375,60 @@ def third_country_recipient(policy: Policy, recipient_id: str, country: str = "U
         replace(r, country=country, transfer_mechanism=TransferMechanism.NONE)
         if r.id == recipient_id
         else r
+        for r in policy.recipients
+    )
+    return replace(policy, recipients=recipients)
+
+
+# -- what tests need that the notice does not hold ------------------------------------------------
+# The shipped policy declares only what the notice says (it names Canada and Switzerland only as
+# examples of adequacy, and no energy-tariff countries). Tests of third-country transfers and
+# service countries add these to a copy of it.
+
+CANADA_IT_SUPPLIER = Recipient(
+    id="it_service_provider_canada",
+    name=Text(
+        nl="Geselecteerde leverancier (IT-diensten) in Canada",
+        en="Selected supplier (IT services) in Canada",
+    ),
+    kind=RecipientKind.PROCESSOR,
+    country="CA",
+    transfer_mechanism=TransferMechanism.ADEQUACY,
+    section="recipients",
+)
+SWISS_SERVICE_CENTRE = Recipient(
+    id="customer_service_switzerland",
+    name=Text(
+        nl="Klantenservicecentrum in Zwitserland (testgegeven)",
+        en="Customer service centre in Switzerland (test fixture)",
+    ),
+    kind=RecipientKind.PROCESSOR,
+    country="CH",
+    transfer_mechanism=TransferMechanism.ADEQUACY,
+    section="recipients",
+)
+
+
+def with_recipient(policy: Policy, recipient: Recipient, *purpose_ids: str) -> Policy:
+    """``policy`` with ``recipient`` declared and added to the recipients of ``purpose_ids``."""
+    purposes = tuple(
+        replace(p, recipients=(*p.recipients, recipient.id)) if p.id in purpose_ids else p
+        for p in policy.purposes
+    )
+    return replace(policy, recipients=(*policy.recipients, recipient), purposes=purposes)
+
+
+def with_adequacy_suppliers(policy: Policy) -> Policy:
+    """The shipped policy's shape plus a Canadian IT supplier (contract performance, IT
+    security) and a Swiss service centre (customer service), both under an adequacy decision."""
+    out = with_recipient(policy, CANADA_IT_SUPPLIER, "contract_performance", "it_security")
+    return with_recipient(out, SWISS_SERVICE_CENTRE, "customer_service")
+
+
+def with_service_countries(policy: Policy, recipient_id: str, *countries: str) -> Policy:
+    """``policy`` with ``recipient_id`` serving only ``countries``."""
+    recipients = tuple(
+        replace(r, service_countries=countries) if r.id == recipient_id else r
         for r in policy.recipients
     )
     return replace(policy, recipients=recipients)

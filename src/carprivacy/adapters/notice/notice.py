@@ -8,19 +8,24 @@ from __future__ import annotations
 
 from carprivacy.adapters.notice.document import Document, render
 from carprivacy.adapters.notice.vocabulary import (
+    CHANNEL,
+    CHOICE_LABEL,
     CONSENT_KIND,
     FORM,
     LANGS,
     MECHANISM,
     RECIPIENT_KIND,
+    RESTRICTION_GROUND,
     RIGHT,
     SENSITIVITY,
     YES_NO,
+    bases_heading,
     basis_text,
     gdpr,
     period_text,
 )
 from carprivacy.domain.policy import (
+    ConsentTopic,
     Contact,
     LegalBasis,
     NoticeSection,
@@ -67,6 +72,10 @@ UI: dict[str, Text] = {
         "Also for legal claims (establishment, exercise, defence)",
     ),
     "retention": Text("Bewaartermijn", "Retention"),
+    "restriction": Text(
+        "Bij beperking van de verwerking (Art. 18 lid 2 AVG) nog gebruikt voor",
+        "Under a restriction of processing (Art. 18(2) GDPR) still used for",
+    ),
     "purpose": Text("Doel", "Purpose"),
     "all_purposes": Text("alle doelen", "all purposes"),
     "period": Text("Termijn", "Period"),
@@ -82,7 +91,9 @@ UI: dict[str, Text] = {
     "topic_kind": Text("Verwerking", "Processing"),
     "text": Text("Tekst", "Text"),
     "version": Text("versie", "version"),
-    "vehicle_only": Text("alleen in het voertuig", "in the vehicle only"),
+    "vehicle_only": Text("per voertuig", "per vehicle"),
+    "where": Text("Waar", "Where"),
+    "anywhere": Text("zoals hierboven beschreven", "as described above"),
     "email": Text("E-mail", "E-mail"),
     "phone": Text("Telefoon", "Phone"),
     "hours": Text("Bereikbaar", "Hours"),
@@ -201,10 +212,14 @@ def _purpose(doc: Document, policy: Policy, p: Purpose, lang: str) -> None:
     )
     topic = policy.consent_topics_by_id.get(p.consent_topic) if p.consent_topic else None
     if topic:
-        items.append(
-            f"{_ui('consent_topic', lang)}: {topic.name.get(lang)} "
+        # an opt-out topic records a refusal: it is never presented as a consent
+        line = (
+            f"{CHOICE_LABEL[topic.kind].get(lang)}: {topic.name.get(lang)} "
             f"({CONSENT_KIND[topic.kind].get(lang)})"
         )
+        if topic.where or topic.recorded_via:
+            line += f", {_where(topic, lang)}"
+        items.append(line)
     items.append(f"{_ui('portability', lang)}: {YES_NO[p.offers_portability].get(lang)}")
     if p.is_marketing and not p.objection_override_allowed:
         items.append(f"{_ui('objection', lang)}: {_ui('objection_marketing', lang)}")
@@ -212,6 +227,10 @@ def _purpose(doc: Document, policy: Policy, p: Purpose, lang: str) -> None:
         items.append(f"{_ui('objection', lang)}: {_ui('objection_li', lang)}")
     if p.legal_claims:
         items.append(_ui("legal_claims", lang))
+    elif p.restriction_ground is not None:
+        items.append(
+            f"{_ui('restriction', lang)}: {RESTRICTION_GROUND[p.restriction_ground].get(lang)}"
+        )
     for rule in policy.retention:
         if rule.purpose == p.id:
             name = cats[rule.category].name.get(lang) if rule.category in cats else rule.category
@@ -224,10 +243,13 @@ def _purposes(doc: Document, policy: Policy, lang: str) -> None:
         purposes = [p for p in policy.purposes if p.section == letter]
         if not purposes:
             continue
-        bases = sorted({p.legal_basis for p in purposes}, key=list(LegalBasis).index)
-        articles = ", ".join(gdpr(b.article, lang) for b in bases)
+        sec = _section(policy, letter)
+        declared = sec.legal_bases if sec is not None else None
+        bases = declared if declared is not None else tuple(p.legal_basis for p in purposes)
+        articles = bases_heading(bases, lang)
         title = _heading_of(policy, letter, lang, letter)
-        doc.heading(3, f"{letter}. {title} ({articles})", f"section-{letter}")
+        heading = f"{letter}. {title} ({articles})" if articles else f"{letter}. {title}"
+        doc.heading(3, heading, f"section-{letter}")
         _section_text(doc, policy, letter, lang)
         for p in purposes:
             _purpose(doc, policy, p, lang)
@@ -291,9 +313,23 @@ def _settings(doc: Document, policy: Policy, lang: str) -> None:
         if t.vehicle_only:
             kind += f" ({_ui('vehicle_only', lang)})"
         rows.append(
-            [t.name.get(lang), kind, f"{v.text.get(lang)} ({_ui('version', lang)} {v.version})"]
+            [
+                t.name.get(lang),
+                kind,
+                _where(t, lang),
+                f"{v.text.get(lang)} ({_ui('version', lang)} {v.version})",
+            ]
         )
-    doc.table([_ui(k, lang) for k in ("topic", "topic_kind", "text")], rows)
+    doc.table([_ui(k, lang) for k in ("topic", "topic_kind", "where", "text")], rows)
+
+
+def _where(topic: ConsentTopic, lang: str) -> str:
+    """Where the choice is made: the policy's wording, else its channels, else the accounts."""
+    if topic.where:
+        return topic.where.get(lang)
+    if topic.recorded_via:
+        return ", ".join(CHANNEL[c].get(lang) if c in CHANNEL else c for c in topic.recorded_via)
+    return _ui("anywhere", lang)
 
 
 def _contact_and_rights(doc: Document, policy: Policy, lang: str) -> None:

@@ -8,6 +8,7 @@ from carprivacy.domain.policy import (
     Form,
     LegalBasis,
     RecipientKind,
+    RestrictionGround,
     RetentionAnchor,
     RetentionRule,
     Right,
@@ -98,7 +99,37 @@ MECHANISM: dict[TransferMechanism, Text] = {
 
 CONSENT_KIND: dict[ConsentKind, Text] = {
     ConsentKind.OPT_IN: _t("alleen met uw toestemming", "only with your consent"),
-    ConsentKind.OPT_OUT: _t("tenzij u weigert", "unless you refuse"),
+    ConsentKind.OPT_OUT: _t(
+        "verwerking tenzij u weigert; geen toestemming", "processing unless you refuse; no consent"
+    ),
+}
+# What a topic records: a consent (opt-in), or a refusal (opt-out), which is no consent.
+CHOICE_LABEL: dict[ConsentKind, Text] = {
+    ConsentKind.OPT_IN: _t("Toestemming", "Consent"),
+    ConsentKind.OPT_OUT: _t("Weigeren", "Refusal"),
+}
+CHANNEL: dict[str, Text] = {
+    "portal": _t("in het online account", "in the online account"),
+    "app": _t("in de MINI App", "in the MINI App"),
+    "vehicle": _t("in het voertuig", "in the vehicle"),
+    "call_centre": _t("via MINI Klantenservice", "through MINI Customer Service"),
+    "workshop": _t("in de werkplaats", "at the workshop"),
+}
+
+RESTRICTION_GROUND: dict[RestrictionGround, Text] = {
+    RestrictionGround.STORAGE: _t("opslag", "storage"),
+    RestrictionGround.LEGAL_CLAIMS: _t(
+        "de instelling, uitoefening of onderbouwing van een rechtsvordering",
+        "the establishment, exercise or defence of legal claims",
+    ),
+    RestrictionGround.PROTECTION_OF_OTHERS: _t(
+        "de bescherming van de rechten van een andere natuurlijke persoon of rechtspersoon",
+        "the protection of the rights of another natural or legal person",
+    ),
+    RestrictionGround.PUBLIC_INTEREST: _t(
+        "gewichtige redenen van algemeen belang voor de Unie of voor een lidstaat",
+        "important public interest of the Union or of a Member State",
+    ),
 }
 
 RIGHT: dict[Right, Text] = {
@@ -121,6 +152,21 @@ def gdpr(article: str, lang: str) -> str:
     for a, b in (("(1)(", " lid 1 onder "), ("(2)(", " lid 2 onder "), ("(3)", " lid 3")):
         out = out.replace(a, b)
     return out.replace(") AVG", " AVG")
+
+
+def bases_heading(bases: tuple[LegalBasis, ...], lang: str) -> str:
+    """The bases as the notice's headings name them: 'Art. 6 lid 1 onder a, b en f AVG' /
+    'Art. 6(1)(a), (b) and (f) GDPR' (in the order of Art. 6(1)); empty for none."""
+    ordered = sorted(set(bases), key=list(LegalBasis).index)
+    letters = [b.article.removeprefix("Art. 6(1)(").removesuffix(") GDPR") for b in ordered]
+    if not letters:
+        return ""
+    if lang == "nl":
+        joined = letters[0] if len(letters) == 1 else f"{', '.join(letters[:-1])} en {letters[-1]}"
+        return f"Art. 6 lid 1 onder {joined} AVG"
+    parts = [f"({x})" for x in letters]
+    joined = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"Art. 6(1){joined} GDPR"
 
 
 def basis_text(basis: LegalBasis, lang: str) -> str:

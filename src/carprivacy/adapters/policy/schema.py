@@ -157,6 +157,7 @@ class PurposeModel(Model):
     objection_override_allowed: bool = True
     is_marketing: bool = False
     legal_claims: bool = False
+    restriction_ground: d.RestrictionGround | None = None
     coarsening: CoarseningModel = CoarseningModel()
     data_subjects: list[Id] = []
 
@@ -177,6 +178,7 @@ class PurposeModel(Model):
             objection_override_allowed=self.objection_override_allowed,
             is_marketing=self.is_marketing,
             legal_claims=self.legal_claims,
+            restriction_ground=self.restriction_ground,
             coarsening=self.coarsening.to_domain(),
             data_subjects=tuple(self.data_subjects),
         )
@@ -264,6 +266,8 @@ class ConsentTopicModel(Model):
     channel: Id | None = None
     vehicle_only: bool = False
     section: NonEmpty
+    recorded_via: list[Id] = []
+    where: TextModel | None = None
 
     def to_domain(self) -> d.ConsentTopic:
         return d.ConsentTopic(
@@ -274,6 +278,8 @@ class ConsentTopicModel(Model):
             channel=self.channel,
             vehicle_only=self.vehicle_only,
             section=self.section,
+            recorded_via=tuple(self.recorded_via),
+            where=_text(self.where),
         )
 
 
@@ -305,9 +311,15 @@ class NoticeSectionModel(Model):
     id: Annotated[str, StringConstraints(pattern=r"^([A-H]|[a-z][a-z0-9_]*)$")]
     title: TextModel
     text: TextModel | None = None
+    legal_bases: list[d.LegalBasis] | None = None
 
     def to_domain(self) -> d.NoticeSection:
-        return d.NoticeSection(id=self.id, title=self.title.to_domain(), text=_text(self.text))
+        return d.NoticeSection(
+            id=self.id,
+            title=self.title.to_domain(),
+            text=_text(self.text),
+            legal_bases=None if self.legal_bases is None else tuple(self.legal_bases),
+        )
 
 
 class DataSubjectCategoryModel(Model):

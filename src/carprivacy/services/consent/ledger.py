@@ -79,6 +79,15 @@ def _channel(value: str) -> Channel:
         raise _problem("channel", "unknown", f"channel must be one of {names}") from None
 
 
+def _via_problem(topic: str, channels: tuple[str, ...]) -> Problem:
+    return Problem(
+        "channel",
+        "not_allowed",
+        f"topic {topic} is recorded only through: {', '.join(channels)} (the policy's "
+        "recorded_via)",
+    )
+
+
 class ConsentLedgerService:
     def __init__(
         self,
@@ -151,6 +160,8 @@ class ConsentLedgerService:
             )
         if t.vehicle_only and not vehicle_id:
             problems.append(Problem("vehicle_id", "required", "this topic is a vehicle setting"))
+        if t.recorded_via and via.value not in t.recorded_via:
+            problems.append(_via_problem(t.id, t.recorded_via))
         if topic in self.per_party and not (party and party.strip()):
             problems.append(
                 Problem("party", "required", "name the chosen party (its client id) to share with")

@@ -81,6 +81,14 @@ class SubjectStateService:
                 problems.append(
                     Problem("vehicle_id", "required", "this topic is a setting of one vehicle")
                 )
+            if t.recorded_via and channel and channel not in t.recorded_via:
+                problems.append(
+                    Problem(
+                        "channel",
+                        "not_allowed",
+                        f"topic {topic} is recorded only through: {', '.join(t.recorded_via)}",
+                    )
+                )
         _fail(problems)
         assert t is not None
         choice = ConsentChoice.GIVEN if t.kind is ConsentKind.OPT_IN else ConsentChoice.REFUSED
