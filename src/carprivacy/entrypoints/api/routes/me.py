@@ -69,13 +69,14 @@ def _action(request: Request) -> str:
 
 @router.get("")
 def me(caller: Caller = Depends(get_caller)) -> dict[str, Any]:
-    """Who the caller is; a customer login also gets the addresses of their own data."""
+    """Who the caller is; a customer login also gets the addresses of their own data (the
+    subject id itself is in ``/v1/me/customer``, a decided read)."""
     links = {p: f"/v1/me/{p}" for p in (*PARTS, "consents", "telemetry")}
     return {
         "caller": caller.id,
         "role": caller.role.value,
         "organisation": caller.organisation,
-        "subject_id": caller.subject_id,
+        "data_subject": caller.subject_id is not None,
         "links": links if caller.subject_id else {},
     }
 
@@ -91,7 +92,7 @@ def held(
     return respond(own.held(caller, _action(request)))
 
 
-@router.get("/customer", response_model=CUSTOMER.Out)  # type: ignore[name-defined]
+@router.get("/customer", response_model=CUSTOMER.Out)
 def my_customer(
     request: Request,
     caller: Caller = Depends(get_caller),
