@@ -250,3 +250,24 @@ def test_purposes_are_discoverable_and_an_unknown_one_is_422(
     assert error["field"] == "purpose" and error["rule"] == "known_purpose"
     assert "after_sales_service" in error["message"] and "nonsense" not in error["message"]
     assert "customer_service" not in error["message"]  # only what this caller may use
+
+
+def test_an_unknown_purpose_is_422_at_the_decision_point_and_for_staff_acting(
+    world: tuple[TestClient, Services, dict[str, Any]],
+) -> None:
+    client, _, w = world
+    dealer, desk = _bearer(w["tokens"]["dealer"]), _bearer(w["tokens"]["desk"])
+    one = {"purpose": "nonsense", "categories": ["vehicle_general"], "vehicle_id": w["vehicle"]}
+    r = client.post("/v1/decisions", json=one, headers=dealer)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "purpose"
+    known = {**one, "purpose": "after_sales_service"}
+    r = client.post("/v1/decisions", json={"requests": [known, one]}, headers=dealer)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "requests.1.purpose"
+    # a declared purpose the caller may not use is still the engine's decision
+    r = client.post("/v1/decisions", json={**one, "purpose": "product_development"}, headers=dealer)
+    assert r.status_code == 200 and r.json()["rule"] == "category.not_allowed"
+    r = client.get(
+        f"/v1/subjects/{w['first']}/consent-state", headers={**desk, "X-Purpose": "nonsense"}
+    )
+    assert r.status_code == 422 and "customer_service" in r.json()["errors"][0]["message"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from carprivacy.domain.access import Caller, DecisionRequest, Role
 from carprivacy.domain.errors import AccessDeniedError
 from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.access.purposes import check_purpose
 
 STAFF = frozenset({Role.CUSTOMER_SERVICE, Role.PRIVACY_OFFICER})
 
@@ -32,6 +33,7 @@ def check_acting(
         raise AccessDeniedError(
             "staff name the purpose they act under (purpose or X-Purpose)", ("purpose.required",)
         )
+    check_purpose(decisions.policy, caller, named)  # undeclared: 422 listing the caller's
     request = DecisionRequest(caller, named, ("contact",), decisions.clock(), subject_id=subject_id)
     refused = decisions.screen(request)
     if refused is not None:
