@@ -67,3 +67,9 @@ def test_an_unknown_purpose_lists_the_operators_purposes(fleet: Services, env):
         assert result.exit_code == 2
         assert "--purpose: [known_purpose]" in result.stderr
         assert "customer_service" in result.stderr and "after_sales_service" in result.stderr
+
+
+def test_quarantine_refuses_an_unknown_purpose_listing_the_operators(fleet: Services, env):
+    result = CliRunner().invoke(app, ["ingest", "quarantine", "--purpose", "nope"], env=env)
+    assert result.exit_code == 2 and "[known_purpose]" in result.stderr
+    assert "after_sales_service" in result.stderr
