@@ -73,3 +73,21 @@ def test_the_shipped_policy_declares_every_section_a_reason_names() -> None:
 def test_a_reason_names_the_section_that_governs_it(reason: Reason, section: str) -> None:
     assert reason.section == section
     assert POLICY.sections_by_id[section].title.nl
+
+
+def test_refusals_of_acting_for_a_person_name_their_section() -> None:
+    from carprivacy.domain.errors import AccessDeniedError
+    from carprivacy.services.consent.acting import check_acting
+    from carprivacy.testing.bootstrap import bootstrap_in_memory
+
+    decisions = bootstrap_in_memory().decisions
+    cases = [
+        (Caller("c", CallerKind.PERSON, Role.CUSTOMER, "mini_nl", subject_id="s1"), None, "rights"),
+        (Caller("d", CallerKind.PERSON, Role.DEALER, "dealers"), None, "rights"),
+        (Caller("e", CallerKind.PERSON, Role.CUSTOMER_SERVICE, "mini_nl"), None, "categories"),
+    ]
+    for caller, purpose, section in cases:
+        with pytest.raises(AccessDeniedError) as refused:
+            check_acting(decisions, caller, "s2", purpose)
+        (reason,) = refused.value.reasons
+        assert f"notice {section})" in reason and section in POLICY.sections_by_id
