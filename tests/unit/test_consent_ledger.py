@@ -239,7 +239,7 @@ def test_the_demo_records_consents_some_withdrawn_an_objection_and_a_restriction
     now = w.clock() + timedelta(seconds=1)
     email = [c for i in ids for c in w.repo.consents(i) if c.topic == "marketing_email"]
     assert len(email) == 6 and sum(not c.active(now) for c in email) == 1
-    assert [c.party for c in w.repo.consents("c0") if c.topic == "cardata_sharing"] == [
+    assert [c.party for c in w.repo.consents("c5") if c.topic == "cardata_sharing"] == [
         "demo_insurer"
     ]
     assert [c.vehicle_id for c in w.repo.consents("c4") if c.topic == "obfcm_refusal"] == ["v4"]

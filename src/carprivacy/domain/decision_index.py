@@ -26,6 +26,8 @@ from carprivacy.domain.policy import (
     Recipient,
     RecipientKind,
     RestrictionGround,
+    Right,
+    Text,
     TransferMechanism,
 )
 
@@ -61,10 +63,15 @@ BASIS = {
 }
 _ART_5B = "Art. 5(1)(b) GDPR"
 _ART_5E = "Art. 5(1)(e) GDPR"
-# Notice headings for reasons that no purpose section (A-H) fits (SPEC U1: every reason names one).
-SECTION_SECURITY: Final = "Hoe worden gegevens beveiligd?"
-SECTION_RIGHTS: Final = "Rechten als betrokkene"
+# Notice sections (ids of the policy's ``sections``) for reasons that no purpose section (A-H)
+# fits (SPEC U1: every reason names one): the list of purposes and categories, the rights.
+SECTION_PURPOSES: Final = "categories"
+SECTION_RIGHTS: Final = "rights"
 SECTION_TRANSFER: Final = "H"  # fleet operators and other third parties receive data under H
+# The right of access (Art. 15, SPEC R1): the use of a person's own data when they read it
+# themselves. Not a processing purpose of the notice (sections A-H) but the right its "rights"
+# section offers; compiled like a purpose so that every such read is decided and audited under it.
+ACCESS_PURPOSE: Final = "subject_access"
 _CACHE_LIMIT = 50_000
 # The words of Art. 18(2) for each ground a purpose may declare (the reasons quote them).
 _ART18_GROUND_WORDS: Final[dict[RestrictionGround, str]] = {
@@ -184,6 +191,8 @@ class CompiledPolicy:
         self.recipients = policy.recipients_by_id
         self.controller_ids = frozenset(policy.controllers_by_id)
         self.purposes = {p.id: self._index(p) for p in policy.purposes}
+        if any(r.right is Right.ACCESS for r in policy.rights):
+            self.purposes[ACCESS_PURPOSE] = self._index(access_purpose(policy))
         self._static: dict[tuple[str, str, int, tuple[str, ...]], Grant | Reason] = {}
         self.not_own_data = Reason(
             "caller.not_own_data",
@@ -194,7 +203,7 @@ class CompiledPolicy:
         self.unknown_purpose = Reason(
             "purpose.unknown",
             _ART_5B,
-            SECTION_SECURITY,
+            SECTION_PURPOSES,
             "the purpose is not declared in the policy",
         )
         self.fleet_not_member = Reason(
@@ -341,6 +350,8 @@ class CompiledPolicy:
         p = idx.purpose
         if not categories:
             return Reason("category.none", _ART_5B, p.section, "the request names no category")
+        if purpose_id == ACCESS_PURPOSE:
+            return self._access_static(idx, caller, categories)
         for c in categories:
             if c not in idx.categories:
                 return Reason(
@@ -420,6 +431,41 @@ class CompiledPolicy:
         countries = frozenset(own.service_countries) if own is not None else frozenset()
         return Grant(p.form, fields, tuple(reasons), categories, idx, countries)
 
+    def _access_static(
+        self, idx: PurposeIndex, caller: Caller, categories: tuple[str, ...]
+    ) -> Grant | Reason:
+        """The right of access: the data subject themselves (a customer login), every category
+        the policy holds, identified and whole; no contract, consent or objection is needed (a
+        former customer keeps it), and a restriction does not stop it (Art. 18 restricts use by
+        the controllers, not the person's own access)."""
+        for c in categories:
+            if c not in idx.categories:
+                return Reason(
+                    "category.not_allowed",
+                    "Art. 15(1) GDPR",
+                    SECTION_RIGHTS,
+                    f"category {c} is not a category of the policy",
+                )
+        if caller.role is not Role.CUSTOMER or caller.subject_id is None:
+            return Reason(
+                "caller.role",
+                "Art. 15 GDPR",
+                SECTION_RIGHTS,
+                f"role {caller.role.value} may not use {ACCESS_PURPOSE}: the right of access is "
+                "exercised by the data subject's own login",
+            )
+        fields = {c: released_fields(self.categories[c], Form.IDENTIFIED, None) for c in categories}
+        reasons = (
+            Reason(
+                "right.access",
+                "Art. 15(1),(3) GDPR",
+                SECTION_RIGHTS,
+                "the data subject reads their own data (right of access)",
+            ),
+            idx.basis_reason,
+        )
+        return Grant(Form.IDENTIFIED, fields, reasons, (), idx, frozenset())
+
     def _transfer_refusal(self, r: Recipient, p: Purpose) -> Reason | None:
         if r.in_eea:
             return None
@@ -431,6 +477,27 @@ class CompiledPolicy:
             r.section or p.section,
             f"recipient {r.id} is in {r.country}, outside the EEA, without adequacy or SCC",
         )
+
+
+def access_purpose(policy: Policy) -> Purpose:
+    """The right of access as the engine compiles it (see :data:`ACCESS_PURPOSE`): every category
+    of the policy, identified, by every controller, on the controllers' legal obligation to
+    answer (Art. 6(1)(c) with Art. 15)."""
+    return Purpose(
+        id=ACCESS_PURPOSE,
+        section=SECTION_RIGHTS,
+        name=Text("Inzage door de betrokkene", "Access by the data subject"),
+        description=Text(
+            "U ziet welke gegevens over u worden verwerkt en ontvangt er een kopie van.",
+            "You see which data about you are processed and receive a copy of them.",
+        ),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        categories=tuple(c.id for c in policy.categories),
+        form=Form.IDENTIFIED,
+        recipients=(),
+        controllers=tuple(c.id for c in policy.controllers),
+        fides_data_use="essential.legal",
+    )
 
 
 _COMPILED: dict[int, CompiledPolicy] = {}

@@ -5,7 +5,8 @@
   the bootstrap administrator token from configuration (CARPRIVACY_ADMIN_TOKEN);
 - :func:`require_role`: the caller, if its role is one of the given ones (else 403);
 - :func:`get_purpose`: the purpose a read declares, from the query parameter ``purpose`` or the
-  header ``X-Purpose``; a read without one is refused (422 naming ``purpose``).
+  header ``X-Purpose``; a read without one, or with one the policy does not declare, is refused
+  (422 naming ``purpose``; the latter lists the purposes this caller may use).
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from carprivacy.domain.errors import (
     Problem,
 )
 from carprivacy.domain.policy import Policy
-from carprivacy.entrypoints.api.deps import bearer, get_callers, get_policy, get_settings
+from carprivacy.entrypoints.api.deps import (
+    bearer,
+    get_callers,
+    get_decisions,
+    get_policy,
+    get_settings,
+)
+from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.access.purposes import check_purpose
 from carprivacy.services.identity.callers import CallerService
 
 BOOTSTRAP_ADMIN_ID = "admin"
@@ -75,6 +84,8 @@ def get_purpose(
         None, description="The purpose of this read (a purpose id of the policy)."
     ),
     x_purpose: str | None = Header(None, alias="X-Purpose"),
+    caller: Caller = Depends(get_caller),
+    decisions: DecisionService = Depends(get_decisions),
 ) -> str:
     value = (purpose or x_purpose or "").strip()
     if not value:
@@ -87,4 +98,5 @@ def get_purpose(
                 )
             ]
         )
+    check_purpose(decisions.policy, caller, value)
     return value

@@ -17,6 +17,7 @@ from carprivacy.domain.errors import AuthenticationError
 from carprivacy.domain.policy import Policy
 from carprivacy.services.access.automated_decisions import AutomatedDecisionService
 from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.access.own_data import OwnData
 from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.trail import AuditService
 from carprivacy.services.consent.ledger import ConsentLedgerService
@@ -105,3 +106,9 @@ def require_admin(
     if not hmac.compare_digest(creds.credentials.encode(), expected.get_secret_value().encode()):
         raise AuthenticationError("the bearer token is not valid")
     return "admin"
+
+
+def get_own_data(request: Request) -> OwnData:
+    """A person's own data (the right of access), over the gate and the services it reads."""
+    s = get_services(request)
+    return OwnData(s.gate, s.telemetry_reads, s.consent_ledger, s.master)

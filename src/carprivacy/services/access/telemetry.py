@@ -187,9 +187,10 @@ class TelemetryReads:
         if explicit:
             categories = tuple(dict.fromkeys(self.catalogue.get(s).category for s in query.signals))  # type: ignore[union-attr]
         else:
-            purpose = self.policy.purposes_by_id.get(reading.purpose)
+            # the compiled purposes: the policy's, and the right of access (every category)
+            purpose = self.gate.decisions.policy.purposes.get(reading.purpose)
             telemetry = self.catalogue.categories
-            used = [c for c in (purpose.categories if purpose else ()) if c in telemetry]
+            used = [c for c in (purpose.purpose.categories if purpose else ()) if c in telemetry]
             categories = tuple(used) or tuple(sorted(telemetry))[:1]
         views = [View(c, {}) for c in categories]
         window = TelemetryWindow(

@@ -7,9 +7,11 @@ the person's contact data (the refusal is audited like any other). Other roles d
 
 from __future__ import annotations
 
-from carprivacy.domain.access import Caller, DecisionRequest, Role
+from carprivacy.domain.access import Caller, DecisionRequest, Reason, Role
+from carprivacy.domain.decision_index import SECTION_PURPOSES, SECTION_RIGHTS
 from carprivacy.domain.errors import AccessDeniedError
 from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.access.purposes import check_purpose
 
 STAFF = frozenset({Role.CUSTOMER_SERVICE, Role.PRIVACY_OFFICER})
 
@@ -21,17 +23,31 @@ def check_acting(
     if caller.role is Role.CUSTOMER:
         if caller.subject_id != subject_id:
             raise AccessDeniedError(
-                "customers record and read their own choices only", ("caller.not_own_data",)
+                "customers record and read their own choices only",
+                (str(decisions.policy.not_own_data),),
             )
         return
     if caller.role not in STAFF:
         names = ", ".join(sorted(r.value for r in (Role.CUSTOMER, *STAFF)))
-        raise AccessDeniedError(f"this needs the role {names}", ("caller.role",))
+        reason = Reason(
+            "caller.role",
+            "Art. 7(1) GDPR",
+            SECTION_RIGHTS,
+            f"only the person or staff with the role {names} record a person's choices",
+        )
+        raise AccessDeniedError(f"this needs the role {names}", (str(reason),))
     named = (purpose or "").strip()
     if not named:
-        raise AccessDeniedError(
-            "staff name the purpose they act under (purpose or X-Purpose)", ("purpose.required",)
+        reason = Reason(
+            "purpose.required",
+            "Art. 5(1)(b) GDPR",
+            SECTION_PURPOSES,
+            "staff name the purpose they act under",
         )
+        raise AccessDeniedError(
+            "staff name the purpose they act under (purpose or X-Purpose)", (str(reason),)
+        )
+    check_purpose(decisions.policy, caller, named)  # undeclared: 422 listing the caller's
     request = DecisionRequest(caller, named, ("contact",), decisions.clock(), subject_id=subject_id)
     refused = decisions.screen(request)
     if refused is not None:

@@ -2,7 +2,8 @@
 C4, R4, R6): so that the engine's consent, objection and restriction rules can be seen at once.
 
 Some customers consent to e-mail marketing in the app (one withdraws it again), one asks MINI to
-share CarData with one chosen insurer, one gives and withdraws the profiling consent, a workshop
+share CarData with one chosen insurer (customer 6, whose car sends telemetry), one gives and
+withdraws the profiling consent, a workshop
 records one OBFCM refusal, one customer objects to after-sales use of their vehicle data, and one
 contests the accuracy of their data (a restriction, Art. 18(1)(a)).
 """
@@ -47,7 +48,7 @@ def load_choices(
     ledger.withdraw(_person(customers[1]), customers[1], "marketing_email", channel="portal")
     s.withdrawals += 1
     ledger.give(
-        _person(customers[0]), customers[0], "cardata_sharing", channel="app", party=DEMO_INSURER
+        _person(customers[5]), customers[5], "cardata_sharing", channel="app", party=DEMO_INSURER
     )
     ledger.give(_person(customers[2]), customers[2], "profiling", channel="portal", language="en")
     ledger.withdraw(_person(customers[2]), customers[2], "profiling", channel="portal")
@@ -68,7 +69,7 @@ def load_choices(
     ledger.restrict(_person(customers[7]), customers[7], "accuracy_contested", channel="portal")
     s.restrictions += 1
     s.notes.append(
-        f"consents: customers 1-6 e-mail marketing (customer 2 withdrew), customer 1 CarData to "
+        f"consents: customers 1-6 e-mail marketing (customer 2 withdrew), customer 6 CarData to "
         f"{DEMO_INSURER}, customer 3 profiling (withdrawn), customer 5 OBFCM refusal; "
         "customer 7 objects to after_sales_service; customer 8 restricted (accuracy contested)"
     )

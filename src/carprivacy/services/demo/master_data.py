@@ -88,6 +88,11 @@ class DemoSummary:
     payments: int = 0
     notes: list[str] = field(default_factory=list)
     customer_ids: list[str] = field(default_factory=list)  # in the order they were made
+    fleet_id: str | None = None
+    # (vehicle id, VIN, model, whose data it is now), in the order they were made
+    made: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # the VINs of the vehicles the demo's week of telemetry is for
+    telemetry_vins: list[str] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, int]]:
         return [
@@ -174,6 +179,7 @@ def load_demo(svc: MasterDataService, seed: int = DEFAULT_SEED) -> DemoSummary:
             vin = demo_vin(rng, built)
         vehicle = svc.register_vehicle(vin, model, rng.choice(COLOURS), equipment, end_of_life)
         s.vehicles += 1
+        s.made.append((vehicle.id, vin, model, ""))
         return vehicle.id
 
     def contract_with_payments(customer_index: int, vehicle_id: str, start: datetime) -> str:
@@ -231,4 +237,16 @@ def load_demo(svc: MasterDataService, seed: int = DEFAULT_SEED) -> DemoSummary:
             s.usages += 1
             contract_with_payments(17 + n, vehicle_id, since + timedelta(days=3))
     s.notes.append(f"fleet {fleet.id}: {FLEET_VEHICLES} vehicles, 2 with an assigned driver")
+    s.fleet_id = fleet.id
+    users = {vid: f"customer {i + 1}" for i, (vid, _) in enumerate(owned)}
+    users[owned[0][0]] = "customer 17 (customer 1 until the owner change)"
+    fleet_cars = [m[0] for m in s.made[OWNED_VEHICLES:]]
+    for n, vid in enumerate(fleet_cars):
+        users[vid] = f"fleet, driver customer {18 + n}" if n < 2 else "fleet"
+    s.made = [(vid, vin, model, users.get(vid, "")) for vid, vin, model, _ in s.made]
+    # a week of telemetry: customer 17's bought car, the cars of customers 6 (CarData consent),
+    # 7 (objection) and 8 (restriction), a fleet car with a driver and one without
+    vins = {vid: vin for vid, vin, _, _ in s.made}
+    chosen = [owned[0][0], owned[5][0], owned[6][0], owned[7][0], fleet_cars[0], fleet_cars[2]]
+    s.telemetry_vins = [vins[v] for v in chosen]
     return s

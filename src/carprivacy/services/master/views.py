@@ -8,7 +8,7 @@ A field not listed here is never released. The API's answer models and the CLI u
 
 from __future__ import annotations
 
-from carprivacy.domain.master import CONTACT_FIELDS
+from carprivacy.domain.master import CONTACT_FIELDS, Customer, Vehicle
 from carprivacy.services.access.gate import Record
 from carprivacy.services.access.views import VEHICLE, View
 
@@ -85,3 +85,20 @@ def _named(view: View, data: dict[str, object], kind: str) -> str | None:
             value = data.get(name)
             return None if value is None else str(value)
     return None
+
+
+def customer_data(customer: Customer) -> dict[str, object]:
+    """A customer as the CUSTOMER view reads it: its contact fields flat (none once erased)."""
+    contact = vars(customer.contact) if customer.contact is not None else {}
+    return {
+        "id": customer.id,
+        **contact,
+        "erased": customer.erased,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
+    }
+
+
+def vehicle_data(vehicle: Vehicle) -> dict[str, object]:
+    """A vehicle as the VEHICLE_RECORD view reads it."""
+    return {**vars(vehicle), "equipment": list(vehicle.equipment)}

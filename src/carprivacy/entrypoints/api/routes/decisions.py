@@ -20,8 +20,9 @@ from carprivacy.domain.access import Caller, CallerKind, Decision, DecisionReque
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, Problem
 from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.auth import get_caller
-from carprivacy.entrypoints.api.deps import get_decisions, get_policy
+from carprivacy.entrypoints.api.deps import get_decisions
 from carprivacy.services.access.decisions import DecisionService
+from carprivacy.services.access.purposes import check_purpose
 from carprivacy.services.audit.trail import ASKED_BY
 
 router = APIRouter(tags=["decisions"])
@@ -126,10 +127,16 @@ def _asker(caller: Caller, body: DecisionRequestIn, policy: Policy, path: str) -
 
 
 def _request(
-    caller: Caller, body: DecisionRequestIn, policy: Policy, now: datetime, path: str = ""
+    caller: Caller,
+    body: DecisionRequestIn,
+    decisions: DecisionService,
+    now: datetime,
+    path: str = "",
 ) -> DecisionRequest:
     extra = {"expires_at": body.expires_at.isoformat()} if body.expires_at else {}
-    asker = _asker(caller, body, policy, path)
+    asker = _asker(caller, body, decisions.policy.policy, path)
+    # a purpose the policy does not declare is bad input (422 listing the asker's purposes)
+    check_purpose(decisions.policy, asker, body.purpose, f"{path}purpose")
     if asker is not caller:  # the audit log names who asked and for whom
         extra[ASKED_BY] = caller.id
         extra["action"] = (
@@ -178,15 +185,15 @@ def post_decisions(
     ),
     caller: Caller = Depends(get_caller),
     decisions: DecisionService = Depends(get_decisions),
-    policy: Policy = Depends(get_policy),
 ) -> DecisionOut | BatchOut:
     now = decisions.clock()
     body = _parse(raw)
     if isinstance(body, BatchIn):
         requests = [
-            _request(caller, r, policy, now, f"requests.{i}.") for i, r in enumerate(body.requests)
+            _request(caller, r, decisions, now, f"requests.{i}.")
+            for i, r in enumerate(body.requests)
         ]
         answers = decisions.decide_asked(requests)
         return BatchOut(decisions=[DecisionOut.of(d) for d in answers])
-    (answer,) = decisions.decide_asked([_request(caller, body, policy, now)])
+    (answer,) = decisions.decide_asked([_request(caller, body, decisions, now)])
     return DecisionOut.of(answer)

@@ -60,7 +60,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _signals(raw: str | None) -> tuple[str, ...]:
+def signal_list(raw: str | None) -> tuple[str, ...]:
     if not raw:
         return ()
     return tuple(dict.fromkeys(s.strip() for s in raw.split(",") if s.strip()))
@@ -78,6 +78,11 @@ async def _answer(
         page = await run_in_threadpool(reads.page, reading, query, cursor, limit)
         return respond({"items": page.items, "next_cursor": page.next_cursor, "limit": limit})
     values = await run_in_threadpool(reads.stream, reading, query, cursor)  # refusals first
+    return streamed(values, fmt)
+
+
+def streamed(values: Iterator[dict[str, object]], fmt: Format) -> StreamingResponse:
+    """Released values as an NDJSON or CSV stream (written a batch at a time)."""
     if fmt is Format.NDJSON:
         return StreamingResponse(_ndjson(values), media_type="application/x-ndjson")
     return StreamingResponse(
@@ -137,7 +142,9 @@ async def vehicle_telemetry(
     reading: Reading = Depends(get_reading),
     reads: TelemetryReads = Depends(get_telemetry_reads),
 ) -> Any:
-    query = TelemetryQuery(vehicle_id=vehicle_id, start=start, end=end, signals=_signals(signals))
+    query = TelemetryQuery(
+        vehicle_id=vehicle_id, start=start, end=end, signals=signal_list(signals)
+    )
     return await _answer(reads, reading, query, cursor, limit, format)
 
 
@@ -157,5 +164,7 @@ async def customer_telemetry(
     reading: Reading = Depends(get_reading),
     reads: TelemetryReads = Depends(get_telemetry_reads),
 ) -> Any:
-    query = TelemetryQuery(subject_id=customer_id, start=start, end=end, signals=_signals(signals))
+    query = TelemetryQuery(
+        subject_id=customer_id, start=start, end=end, signals=signal_list(signals)
+    )
     return await _answer(reads, reading, query, cursor, limit, format)

@@ -170,8 +170,9 @@ def quarantine(
 
     from carprivacy.bootstrap import bootstrap
     from carprivacy.config import load_settings
-    from carprivacy.domain.errors import AccessDeniedError
+    from carprivacy.domain.errors import AccessDeniedError, InvalidInputError
     from carprivacy.services.access.gate import Reading
+    from carprivacy.services.access.purposes import check_purpose
     from carprivacy.services.identity.operators import operator
     from carprivacy.services.ingestion.quarantine import QUARANTINE_VIEW, quarantine_record
 
@@ -182,6 +183,12 @@ def quarantine(
             since = since.replace(tzinfo=UTC)
         recent = services.telemetry.quarantine_recent(limit, source=source, rule=rule, since=since)
         reading = Reading(operator(services.policy), purpose, "carprivacy ingest quarantine")
+        try:
+            check_purpose(services.decisions.policy, reading.caller, purpose, "--purpose")
+        except InvalidInputError as bad:
+            for p in bad.problems:
+                typer.echo(f"error: {p.path}: [{p.rule}] {p.message}", err=True)
+            raise typer.Exit(2) from None
         try:
             rows = list(
                 services.gate.stream(

@@ -1,4 +1,5 @@
-"""``carprivacy vehicles credential VIN``: issue a per-vehicle credential for HTTP ingestion.
+"""``carprivacy vehicles credential VIN``: issue a per-vehicle credential for HTTP ingestion;
+``carprivacy vehicles list --purpose P``: the registered vehicles, through the gate.
 
 The token is printed once; only its SHA-256 is stored. ``--revoke-others`` revokes the vehicle's
 earlier credentials (a replaced telematics unit).
@@ -9,8 +10,38 @@ from __future__ import annotations
 import typer
 
 vehicles_app = typer.Typer(
-    help="Vehicle credentials for telemetry ingestion.", no_args_is_help=True
+    help="Vehicles: the list, and credentials for telemetry ingestion.", no_args_is_help=True
 )
+
+
+@vehicles_app.command("list")
+def list_vehicles(
+    purpose: str = typer.Option(
+        ...,
+        help="The purpose of this read (a purpose id of the policy), e.g. after_sales_service "
+        "(vehicle-linked: VIN and model, never the owner).",
+    ),
+    offset: int = typer.Option(0, min=0, help="Skip this many readable vehicles."),
+    limit: int = typer.Option(50, min=1, max=500, help="How many to list."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per vehicle, no table."),
+) -> None:
+    """List registered vehicles (id, VIN, model...) as the operator, in the purpose's form;
+    decided per vehicle and recorded in the audit log."""
+    from carprivacy.entrypoints.cli.listing import list_page
+    from carprivacy.services.master.views import VEHICLE_RECORD, vehicle_data
+
+    list_page(
+        purpose=purpose,
+        action="carprivacy vehicles list",
+        view=VEHICLE_RECORD,
+        repository="vehicles",
+        to_data=vehicle_data,
+        columns=("id", "vin", "model", "colour", "equipment", "end_of_life"),
+        title="vehicles",
+        offset=offset,
+        limit=limit,
+        as_json=as_json,
+    )
 
 
 @vehicles_app.command("credential")
