@@ -97,6 +97,12 @@ class Settings(BaseSettings):
         default=86_400,
         description="Broker keeps the worker's session (and unacknowledged messages) this long.",
     )
+    mqtt_keepalive_seconds: int = Field(
+        default=30,
+        ge=5,
+        le=65_535,
+        description="MQTT keep-alive; the broker drops a silent worker after 1.5 times this.",
+    )
     mqtt_topic: str = Field(
         default="vehicles/+/telemetry",
         description="Topic filter; its first + level is the VIN (17 characters, no I, O or Q).",

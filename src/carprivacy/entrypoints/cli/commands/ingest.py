@@ -32,8 +32,9 @@ class _Summary(Protocol):
 
 BROKER_QUEUE_WARNING = (
     "warning: while this worker is stopped, Mosquitto keeps at most max_queued_messages "
-    "(default 1000) messages for it and silently DROPS the rest: raise max_queued_messages in "
-    "mosquitto.conf (0 = no limit, bound with max_queued_bytes); see docs/mqtt.md"
+    "(stock default 1000) messages for it and silently DROPS the rest, though it acknowledged "
+    "them to the cars: run the broker with deploy/mosquitto/production.conf (or raise "
+    "max_queued_messages and max_queued_bytes, persistence true); see docs/mqtt.md"
 )
 
 
@@ -62,6 +63,9 @@ def ingest_mqtt(
     tls_key: Path | None = typer.Option(None, help="Client certificate key (PEM)."),
     session_expiry: int | None = typer.Option(
         None, min=0, help="Seconds the broker keeps this worker's queue while it is away."
+    ),
+    keepalive: int | None = typer.Option(
+        None, min=5, max=65_535, help="Keep-alive (s); a silent worker is dropped after 1.5x."
     ),
     inflight: int = typer.Option(
         65_535, min=1, max=65_535, help="Unacknowledged messages the broker may push (window)."
@@ -96,6 +100,7 @@ def ingest_mqtt(
         tls_cert=tls_cert,
         tls_key=tls_key,
         session_expiry=session_expiry,
+        keepalive=keepalive,
         inflight=inflight,
     )
     container = bootstrap(settings)
