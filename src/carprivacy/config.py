@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     )
     mqtt_keepalive_seconds: int = Field(
         default=30,
-        ge=5,
+        ge=2,
         le=65_535,
         description="MQTT keep-alive; the broker drops a silent worker after 1.5 times this.",
     )

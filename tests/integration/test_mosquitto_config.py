@@ -19,6 +19,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from tests.conftest import _unavailable
 
 from carprivacy.testing.mosquitto import (
     CI_CONFIG,
@@ -27,7 +28,6 @@ from carprivacy.testing.mosquitto import (
     config_settings,
     mosquitto_binary,
 )
-from tests.conftest import _unavailable
 
 QUEUE_AND_SESSION = (
     "max_queued_messages",

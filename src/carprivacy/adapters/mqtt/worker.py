@@ -108,8 +108,8 @@ class MqttWorkerConfig:
                 "session_expiry_s: [range] between 1 and 4294967295 seconds (0 ends the session, "
                 "and the broker drops its queue, at every disconnect)"
             )
-        if not 5 <= self.keepalive_s <= 65_535:
-            raise ValueError("keepalive_s: [range] between 5 and 65535 seconds")
+        if not 2 <= self.keepalive_s <= 65_535:
+            raise ValueError("keepalive_s: [range] between 2 and 65535 seconds")
         if not self.client_id or len(self.client_id) > 128:
             raise ValueError("client_id: [length] 1 to 128 characters")
         if (self.tls_cert is None) != (self.tls_key is None):

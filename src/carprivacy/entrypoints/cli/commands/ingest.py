@@ -65,7 +65,7 @@ def ingest_mqtt(
         None, min=0, help="Seconds the broker keeps this worker's queue while it is away."
     ),
     keepalive: int | None = typer.Option(
-        None, min=5, max=65_535, help="Keep-alive (s); a silent worker is dropped after 1.5x."
+        None, min=2, max=65_535, help="Keep-alive (s); a silent worker is dropped after 1.5x."
     ),
     inflight: int = typer.Option(
         65_535, min=1, max=65_535, help="Unacknowledged messages the broker may push (window)."
