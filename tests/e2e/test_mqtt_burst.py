@@ -226,6 +226,12 @@ def test_every_acknowledged_message_is_stored_once_despite_sigstop_and_sigkill(
     container.close()
     duplicates = {k: v for k, v in got.items() if len(v) != 1}
     assert duplicates == {}
+    missing = expected.keys() - got.keys()
+    logs = "\n".join(
+        f"{log.name}: {log.read_text(errors='replace')[-2000:]}"
+        for log in sorted(tmp_path.glob("worker-*.log"))
+    )
+    assert not missing, f"{len(missing)} acknowledged records not stored; {events}\n{logs}"
     assert {k: v[0] for k, v in got.items()} == expected, "every acknowledged record, its value"
     assert stored(engine) == len(expected)
     if project_broker.process is not None:

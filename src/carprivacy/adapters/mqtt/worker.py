@@ -184,6 +184,9 @@ class MqttIngestWorker:
         self.sink = sink
         self.clock = clock
         self.on_batch = on_batch
+        # called (network thread) at every SUBACK; on a resumed session the broker may first send
+        # a whole backlog, so this can come long after the connection
+        self.on_subscribed: Callable[[str], None] | None = None
         self.pattern = TopicPattern.parse(config.topic)
         self.subscription = self.pattern.subscription(config.group)
         self.stats = WorkerStats()
@@ -263,6 +266,8 @@ class MqttIngestWorker:
                 self._conn.refused = "subscription refused"
             return
         self._conn.subscribed.set()
+        if self.on_subscribed is not None:
+            self.on_subscribed(self.subscription)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any

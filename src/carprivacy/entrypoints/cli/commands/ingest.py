@@ -125,19 +125,22 @@ def ingest_mqtt(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     typer.echo(BROKER_QUEUE_WARNING, err=True)  # even with --quiet: messages can be lost
-    worker.start()
-    if worker.wait_subscribed(10):
+
+    def subscribed(subscription: str) -> None:
         typer.echo(
-            f"subscribed to {worker.subscription} on {config.host}:{config.port} "
+            f"subscribed to {subscription} on {config.host}:{config.port} "
             f"as {config.client_id} (QoS 1, batches of {config.batch_size})",
             err=True,
         )
-    elif worker.refused is not None:
-        worker.close()
-        container.close()
-        typer.echo(f"error: the broker refused the worker: {worker.refused}", err=True)
-        raise typer.Exit(2)
-    else:
+
+    worker.on_subscribed = subscribed  # at every (re)subscription, however late it comes
+    worker.start()
+    if not worker.wait_subscribed(10):
+        if worker.refused is not None:
+            worker.close()
+            container.close()
+            typer.echo(f"error: the broker refused the worker: {worker.refused}", err=True)
+            raise typer.Exit(2)
         typer.echo(f"waiting for the broker at {config.host}:{config.port} ...", err=True)
     try:
         stats = worker.run()
