@@ -184,11 +184,11 @@ class Run:
 
 
 def raw_run(host: str, port: int, base: str, path: Path, count: int) -> Run:
-    got: set[bytes] = set()
+    got: set[tuple[str, bytes]] = set()  # two vehicles may send the same payload at one tick
     done = threading.Event()
 
     def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        got.add(bytes(message.payload))
+        got.add((message.topic, bytes(message.payload)))
         if len(got) == count:
             done.set()
 
