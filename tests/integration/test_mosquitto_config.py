@@ -9,6 +9,7 @@ bytes and persist sessions across a broker restart.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -20,7 +21,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from tests.conftest import _unavailable
+from tests.integration.mqtt_support import base_config, running_worker, unique, wait_until
 
+from carprivacy.testing.ingest import InMemoryIngestService
 from carprivacy.testing.mosquitto import (
     CI_CONFIG,
     PRODUCTION_CONFIG,
@@ -195,3 +198,31 @@ def test_the_backlog_survives_a_clean_broker_restart(tmp_path: Path) -> None:
         process.stop()
     assert len(acked) == BURST
     assert got == acked
+
+
+@pytest.mark.mqtt
+def test_the_worker_reports_a_broker_that_forgot_its_session(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker restarted without persistence has no session for the worker: what was published
+    meanwhile for it is gone, and the worker says so (an error, not the usual info line)."""
+    volatile = tmp_path / "volatile.conf"
+    volatile.write_text("listener 1883\nallow_anonymous true\npersistence false\n", "utf-8")
+    process = broker(tmp_path / "volatile", volatile)
+    config = base_config("127.0.0.1", process.port, unique("forgot"))
+    try:
+        with (
+            caplog.at_level(logging.INFO, "carprivacy.adapters.mqtt.worker"),
+            running_worker(config, InMemoryIngestService()) as worker,
+        ):
+            process.stop()
+            process.start()
+            assert wait_until(lambda: worker.stats.connects >= 2, 30)
+            assert wait_until(
+                lambda: any("kept no session" in r.getMessage() for r in caplog.records), 10
+            )
+    finally:
+        process.stop()
+    forgot = [r for r in caplog.records if "kept no session" in r.getMessage()]
+    assert forgot and all(r.levelno == logging.ERROR for r in forgot)
+    assert config.client_id in forgot[0].getMessage()
