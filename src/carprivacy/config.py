@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     )
     mqtt_session_expiry_seconds: int = Field(
         default=86_400,
+        ge=1,
+        le=4_294_967_295,
         description="Broker keeps the worker's session (and unacknowledged messages) this long.",
     )
     mqtt_keepalive_seconds: int = Field(

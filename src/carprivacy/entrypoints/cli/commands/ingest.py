@@ -62,7 +62,7 @@ def ingest_mqtt(
     tls_cert: Path | None = typer.Option(None, help="Client certificate (PEM)."),
     tls_key: Path | None = typer.Option(None, help="Client certificate key (PEM)."),
     session_expiry: int | None = typer.Option(
-        None, min=0, help="Seconds the broker keeps this worker's queue while it is away."
+        None, min=1, help="Seconds the broker keeps this worker's queue while it is away."
     ),
     keepalive: int | None = typer.Option(
         None, min=2, max=65_535, help="Keep-alive (s); a silent worker is dropped after 1.5x."
