@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,6 +20,7 @@ from sqlalchemy import Engine, text
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.engine import make_engine, normalise_url
 from carprivacy.config import REPO_DIR
+from carprivacy.testing.mosquitto import CI_CONFIG, MosquittoProcess, mosquitto_binary
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -82,6 +84,36 @@ def engine(empty_engine: Engine) -> Engine:
     """A database with every table (from the models; migrations are checked against them)."""
     load_all_tables().create_all(empty_engine)
     return empty_engine
+
+
+@dataclass(frozen=True)
+class ProjectBroker:
+    """A Mosquitto running the project's configuration (deploy/mosquitto/ci.conf)."""
+
+    host: str
+    port: int
+    process: MosquittoProcess | None  # None: .ci/run's instance, whose log the test cannot read
+
+
+@pytest.fixture
+def project_broker(tmp_path: Path) -> Iterator[ProjectBroker]:
+    """``.ci/run``'s second Mosquitto (``CARPRIVACY_TEST_MQTT_PROJECT_PORT``, started from
+    deploy/mosquitto/ci.conf), else one started for this test from the same file. Under CI=true a
+    test that needs it fails, never skips, when neither runs."""
+    port = os.environ.get("CARPRIVACY_TEST_MQTT_PROJECT_PORT")
+    if port:
+        if not _reachable("127.0.0.1", int(port)):
+            _unavailable(f"the project's Mosquitto (deploy/mosquitto/ci.conf) at 127.0.0.1:{port}")
+        yield ProjectBroker("127.0.0.1", int(port), None)
+        return
+    if mosquitto_binary() is None:
+        _unavailable("mosquitto (to run deploy/mosquitto/ci.conf)")
+    broker = MosquittoProcess(tmp_path / "project-broker", CI_CONFIG)
+    broker.start()
+    try:
+        yield ProjectBroker(*broker.address, broker)
+    finally:
+        broker.stop()
 
 
 @pytest.fixture

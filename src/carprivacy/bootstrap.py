@@ -133,6 +133,7 @@ class MqttOptions:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     session_expiry: int | None = None
+    keepalive: int | None = None
     inflight: int = 65_535
 
 
@@ -383,6 +384,7 @@ def build_mqtt_worker_factory(settings: Settings, ingest: IngestService) -> Mqtt
             session_expiry_s=(
                 o.session_expiry if o.session_expiry is not None else s.mqtt_session_expiry_seconds
             ),
+            keepalive_s=o.keepalive or s.mqtt_keepalive_seconds,
             username=o.username or s.mqtt_username,
             password=password,
             tls_ca=o.tls_ca or s.mqtt_tls_ca,

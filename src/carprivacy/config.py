@@ -95,7 +95,15 @@ class Settings(BaseSettings):
     )
     mqtt_session_expiry_seconds: int = Field(
         default=86_400,
+        ge=1,
+        le=4_294_967_295,
         description="Broker keeps the worker's session (and unacknowledged messages) this long.",
+    )
+    mqtt_keepalive_seconds: int = Field(
+        default=30,
+        ge=2,
+        le=65_535,
+        description="MQTT keep-alive; the broker drops a silent worker after 1.5 times this.",
     )
     mqtt_topic: str = Field(
         default="vehicles/+/telemetry",

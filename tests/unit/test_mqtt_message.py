@@ -124,6 +124,10 @@ def test_well_formed_arrays_keep_every_record_in_order(records: list[dict[str, o
         ({"password": "x"}, "password"),
         ({"inflight": 0}, "inflight"),
         ({"inflight": 70_000}, "inflight"),
+        ({"session_expiry_s": 0}, "session_expiry_s"),  # the queue would end at every disconnect
+        ({"session_expiry_s": 2**32}, "session_expiry_s"),
+        ({"keepalive_s": 1}, "keepalive_s"),
+        ({"keepalive_s": 70_000}, "keepalive_s"),
     ],
 )
 def test_worker_config_names_the_bad_field(overrides: dict[str, object], field: str) -> None:

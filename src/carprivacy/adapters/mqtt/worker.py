@@ -102,6 +102,14 @@ class MqttWorkerConfig:
             raise ValueError("batch_size: [range] between 1 and 10000")
         if self.batch_ms < 1:
             raise ValueError("batch_ms: [range] at least 1")
+        if not 1 <= self.session_expiry_s <= 4_294_967_295:
+            # 0 would end the session at every disconnect: the broker would drop its queue
+            raise ValueError(
+                "session_expiry_s: [range] between 1 and 4294967295 seconds (0 ends the session, "
+                "and the broker drops its queue, at every disconnect)"
+            )
+        if not 2 <= self.keepalive_s <= 65_535:
+            raise ValueError("keepalive_s: [range] between 2 and 65535 seconds")
         if not self.client_id or len(self.client_id) > 128:
             raise ValueError("client_id: [length] 1 to 128 characters")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -176,6 +184,9 @@ class MqttIngestWorker:
         self.sink = sink
         self.clock = clock
         self.on_batch = on_batch
+        # called (network thread) at every SUBACK; on a resumed session the broker may first send
+        # a whole backlog, so this can come long after the connection
+        self.on_subscribed: Callable[[str], None] | None = None
         self.pattern = TopicPattern.parse(config.topic)
         self.subscription = self.pattern.subscription(config.group)
         self.stats = WorkerStats()
@@ -227,11 +238,22 @@ class MqttIngestWorker:
             log.error("MQTT broker refused the connection: %s", reason)
             return
         with self._lock:
+            reconnect = self._conn.generation > 0
             self._conn.generation += 1
             self._conn.connected = True
             self._conn.refused = None
             self.stats.connects += 1
-        log.info("connected to MQTT broker (session present: %s)", flags.session_present)
+        if reconnect and not flags.session_present:
+            # the broker forgot us (session expired, or restarted without persistence): what was
+            # published meanwhile for this worker is gone, although the cars were acknowledged
+            log.error(
+                "MQTT broker kept no session for %s: messages published while it was away may "
+                "be lost (session expiry %d s; broker persistence on?)",
+                self.config.client_id,
+                self.config.session_expiry_s,
+            )
+        else:
+            log.info("connected to MQTT broker (session present: %s)", flags.session_present)
         # Subscribing again on a resumed session is harmless and covers an expired one.
         client.subscribe(self.subscription, qos=1)
 
@@ -244,6 +266,8 @@ class MqttIngestWorker:
                 self._conn.refused = "subscription refused"
             return
         self._conn.subscribed.set()
+        if self.on_subscribed is not None:
+            self.on_subscribed(self.subscription)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any

@@ -32,8 +32,9 @@ class _Summary(Protocol):
 
 BROKER_QUEUE_WARNING = (
     "warning: while this worker is stopped, Mosquitto keeps at most max_queued_messages "
-    "(default 1000) messages for it and silently DROPS the rest: raise max_queued_messages in "
-    "mosquitto.conf (0 = no limit, bound with max_queued_bytes); see docs/mqtt.md"
+    "(stock default 1000) messages for it and silently DROPS the rest, though it acknowledged "
+    "them to the cars: run the broker with deploy/mosquitto/production.conf (or raise "
+    "max_queued_messages and max_queued_bytes, persistence true); see docs/mqtt.md"
 )
 
 
@@ -61,7 +62,10 @@ def ingest_mqtt(
     tls_cert: Path | None = typer.Option(None, help="Client certificate (PEM)."),
     tls_key: Path | None = typer.Option(None, help="Client certificate key (PEM)."),
     session_expiry: int | None = typer.Option(
-        None, min=0, help="Seconds the broker keeps this worker's queue while it is away."
+        None, min=1, help="Seconds the broker keeps this worker's queue while it is away."
+    ),
+    keepalive: int | None = typer.Option(
+        None, min=2, max=65_535, help="Keep-alive (s); a silent worker is dropped after 1.5x."
     ),
     inflight: int = typer.Option(
         65_535, min=1, max=65_535, help="Unacknowledged messages the broker may push (window)."
@@ -96,6 +100,7 @@ def ingest_mqtt(
         tls_cert=tls_cert,
         tls_key=tls_key,
         session_expiry=session_expiry,
+        keepalive=keepalive,
         inflight=inflight,
     )
     container = bootstrap(settings)
@@ -120,19 +125,22 @@ def ingest_mqtt(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     typer.echo(BROKER_QUEUE_WARNING, err=True)  # even with --quiet: messages can be lost
-    worker.start()
-    if worker.wait_subscribed(10):
+
+    def subscribed(subscription: str) -> None:
         typer.echo(
-            f"subscribed to {worker.subscription} on {config.host}:{config.port} "
+            f"subscribed to {subscription} on {config.host}:{config.port} "
             f"as {config.client_id} (QoS 1, batches of {config.batch_size})",
             err=True,
         )
-    elif worker.refused is not None:
-        worker.close()
-        container.close()
-        typer.echo(f"error: the broker refused the worker: {worker.refused}", err=True)
-        raise typer.Exit(2)
-    else:
+
+    worker.on_subscribed = subscribed  # at every (re)subscription, however late it comes
+    worker.start()
+    if not worker.wait_subscribed(10):
+        if worker.refused is not None:
+            worker.close()
+            container.close()
+            typer.echo(f"error: the broker refused the worker: {worker.refused}", err=True)
+            raise typer.Exit(2)
         typer.echo(f"waiting for the broker at {config.host}:{config.port} ...", err=True)
     try:
         stats = worker.run()
