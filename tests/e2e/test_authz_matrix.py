@@ -258,6 +258,21 @@ OPERATOR_READS: dict[str, frozenset[str]] = {
     "GET /v1/callers": frozenset({"admin", "administrator"}),
 }
 
+# Routes that answer the caller about itself (no id, no purpose: the access right is the
+# purpose): the callers they answer. Each customer's answers hold nothing of the other's.
+CUSTOMERS = frozenset({"customer_a", "customer_b"})
+SELF_READS: dict[str, frozenset[str]] = {
+    "GET /v1/me": AUTHENTICATED,
+    "GET /v1/purposes": AUTHENTICATED,
+    **{
+        f"GET /v1/me/{what}": CUSTOMERS
+        for what in (
+            "accounts", "consents", "contracts", "customer", "held", "payments", "telemetry",
+            "usages", "vehicles",
+        )
+    },
+}  # fmt: skip
+
 # Write routes, sent an empty body: the callers that are not refused (401/403) before the body
 # is judged. Any other is refused whatever it sends. AUTHENTICATED rows judge the body first
 # and decide who may act on a valid one (POST /v1/decisions is open to every caller by design;
@@ -355,7 +370,7 @@ def _routes(client: TestClient) -> dict[str, tuple[str, str]]:
 
 def test_every_route_has_a_row(world: tuple[TestClient, World]) -> None:
     client, _ = world
-    declared = {*READS, *OPERATOR_READS, *WRITES, *BY_MADE_ID}
+    declared = {*READS, *OPERATOR_READS, *SELF_READS, *WRITES, *BY_MADE_ID}
     routes = set(_routes(client))
     assert routes - declared == set(), "routes without a row in the matrix"
     assert declared - routes == set(), "rows of routes the app no longer has"
@@ -375,7 +390,7 @@ def test_reads_release_exactly_what_the_matrix_declares(world: tuple[TestClient,
         found[key] = row
     wrong = {k: {"declared": READS[k], "found": found[k]} for k in READS if READS[k] != found[k]}
     assert not wrong, wrong
-    for key, allowed in OPERATOR_READS.items():
+    for key, allowed in {**OPERATOR_READS, **SELF_READS}.items():
         _, path = key.split(" ", 1)
         answered = {
             label
@@ -397,6 +412,20 @@ def test_no_customer_reads_another_customers_data(world: tuple[TestClient, World
             else:  # A's lists never hold B's things
                 r = _get(client, path, w.a, w.tokens["customer_a"], purpose)
                 assert not (b_ids & set(_all_ids(r.json() if r.status_code < 300 else {}))), key
+
+
+def test_what_a_customer_reads_about_itself_holds_nothing_of_the_other(
+    world: tuple[TestClient, World],
+) -> None:
+    client, w = world
+    others = {"customer_a": w.b, "customer_b": w.a}
+    for key in SELF_READS:
+        _, path = key.split(" ", 1)
+        for label, other in others.items():
+            r = _get(client, path, {}, w.tokens[label], None)
+            assert r.status_code == 200, (key, label)
+            foreign = set(other.values()) - {other["fleet_id"]}
+            assert not foreign & set(_all_ids(r.json())), (key, label)
 
 
 def _all_ids(body: Any) -> Iterator[str]:

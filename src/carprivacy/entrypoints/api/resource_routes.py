@@ -155,7 +155,7 @@ def one(
         return respond(gate.one(reading, resource.view, loader, **named.claims(key)))
 
     signed(endpoint, name, None, named.parameter(), GATE, READING)
-    _get(router, path, endpoint, resource.Out)
+    _get(router, path, endpoint, resource.Released)
 
 
 def page(router: APIRouter, path: str, resource: Resource, name: str, repository: str) -> None:
@@ -170,7 +170,7 @@ def page(router: APIRouter, path: str, resource: Resource, name: str, repository
         return respond(gate.page(reading, resource.view, index, load, offset, limit))
 
     signed(endpoint, name, None, OFFSET, LIMIT, GATE, READING)
-    _get(router, path, endpoint, PageOut[resource.Out])  # type: ignore[name-defined]
+    _get(router, path, endpoint, PageOut[resource.Released])  # type: ignore[name-defined]
 
 
 def of(
@@ -193,7 +193,7 @@ def of(
         return respond(gate.of(reading, resource.view, loader, **owner.claims(key)))
 
     signed(endpoint, name, None, owner.parameter(), GATE, READING)
-    _get(router, path, endpoint, list[resource.Out])  # type: ignore[name-defined]
+    _get(router, path, endpoint, list[resource.Released])  # type: ignore[name-defined]
 
 
 def standard(

@@ -112,7 +112,7 @@ for path, resource, name, load in (
     of(router, f"/customers/{{customer_id}}/{path}", resource, name, CUSTOMER_ID, load)
 
 
-@router.get("/customers/{customer_id}/vehicles", response_model=list[VEHICLE.Out])  # type: ignore[name-defined]
+@router.get("/customers/{customer_id}/vehicles", response_model=list[VEHICLE.Released])  # type: ignore[name-defined]
 def customer_vehicles(
     customer_id: str,
     at: datetime | None = Query(None, description="Moment (ISO 8601 with offset); default now."),

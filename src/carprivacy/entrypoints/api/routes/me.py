@@ -92,7 +92,7 @@ def held(
     return respond(own.held(caller, _action(request)))
 
 
-@router.get("/customer", response_model=CUSTOMER.Out)
+@router.get("/customer", response_model=CUSTOMER.Released)
 def my_customer(
     request: Request,
     caller: Caller = Depends(get_caller),
@@ -129,7 +129,7 @@ def _records(
         path,
         endpoint,
         methods=["GET"],
-        response_model=list[resource.Out],  # type: ignore[name-defined]
+        response_model=list[resource.Released],  # type: ignore[name-defined]
     )
 
 

@@ -12,7 +12,10 @@ come:
 - ``Patch``: the patchable fields, every one optional;
 - ``Out``: every field, as a read releases it (``out(obj)`` converts a domain object);
 - ``Written``: ``Out`` as a write answers it (``release.echo``): the key and bookkeeping always,
-  every other field only when the request sent it.
+  every other field only when the request sent it;
+- ``Released``: ``Out`` as a read answers it (the OpenAPI answer of reads): the bookkeeping
+  always, every other field only when the caller's form releases it (a minimised, pseudonymised
+  or vehicle-linked form leaves fields out, and a reference that names nothing is left out).
 
 A model no route uses (the ``In`` of a read-only record) never reaches the OpenAPI document.
 """
@@ -67,6 +70,7 @@ class Resource:
     Patch: type[BaseModel] = field(init=False)
     Out: type[BaseModel] = field(init=False)
     Written: type[BaseModel] = field(init=False)
+    Released: type[BaseModel] = field(init=False)
 
     def __post_init__(self) -> None:
         uncovered = sorted(set(self.fields) - covered(self.view))
@@ -82,6 +86,7 @@ class Resource:
         set_(self, "In", create_model(f"{self.name}In", __base__=Input, **inputs))  # type: ignore[call-overload]
         set_(self, "Patch", create_model(f"{self.name}Patch", __base__=Input, **patches))  # type: ignore[call-overload]
         set_(self, "Written", _written(self.name, out, self.view))
+        set_(self, "Released", _released(self.name, out, self.view))
 
     def _out_fields(self) -> dict[str, Any]:
         return {
@@ -113,17 +118,35 @@ def _input(a: Attr) -> tuple[Any, Any]:
 
 def _written(name: str, out: type[BaseModel], view: View) -> type[BaseModel]:
     """``out`` as a write answers it: the key and bookkeeping always, the rest when sent."""
-    always = view.bookkeeping | {view.key}
+    return _partial(
+        f"{name}Written",
+        f"The answer to a write of a {name.lower()}.",
+        out,
+        view.bookkeeping | {view.key},
+        "present when the request sent it",
+    )
+
+
+def _released(name: str, out: type[BaseModel], view: View) -> type[BaseModel]:
+    """``out`` as a read releases it: the bookkeeping always, the rest as the form allows."""
+    return _partial(
+        f"{name}Released",
+        f"A {name.lower()} as the caller's form releases it.",
+        out,
+        view.bookkeeping,
+        "present when the caller's form releases it",
+    )
+
+
+def _partial(
+    model: str, doc: str, out: type[BaseModel], always: frozenset[str] | set[str], when: str
+) -> type[BaseModel]:
+    """``out`` with only the ``always`` fields required; every other one present ``when``."""
     fields: dict[str, Any] = {}
     for field_name, info in out.model_fields.items():
         if field_name in always:
             fields[field_name] = (info.annotation, info)
         else:
-            fields[field_name] = (
-                info.annotation,
-                Field(default=None, description="present when the request sent it"),
-            )
-    written: type[BaseModel] = create_model(
-        f"{name}Written", __doc__=f"The answer to a write of a {name.lower()}.", **fields
-    )
-    return written
+            fields[field_name] = (info.annotation, Field(default=None, description=when))
+    partial: type[BaseModel] = create_model(model, __doc__=doc, **fields)
+    return partial
