@@ -1,6 +1,7 @@
 """Tables of callers, credentials, the audit log, alerts and automated decisions.
 
-Migrations: ``0003_access``, ``0008_login_attempts``; keep both in step (a test compares them on SQLite and PostgreSQL).
+Migrations: ``0003_access``, ``0008_login_attempts``; keep both in step (a test compares them
+on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
