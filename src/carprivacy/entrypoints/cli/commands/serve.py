@@ -70,12 +70,17 @@ def register(app: typer.Typer) -> None:
             for problem in exc.problems:
                 typer.echo(f"  {problem}", err=True)
             raise typer.Exit(1) from None
-        tls = {
-            "ssl_certfile": str(tls_cert) if tls_cert else None,
-            "ssl_keyfile": str(tls_key) if tls_key else None,
-        }
+        certfile = str(tls_cert) if tls_cert else None
+        keyfile = str(tls_key) if tls_key else None
         if workers == 1:
-            uvicorn.run(create_app(services), host=host, port=port, log_level="warning", **tls)
+            uvicorn.run(
+                create_app(services),
+                host=host,
+                port=port,
+                ssl_certfile=certfile,
+                ssl_keyfile=keyfile,
+                log_level="warning",
+            )
             return
         # the checks above ran here once (policy, key files created); each worker builds its own
         services.close()
@@ -85,6 +90,7 @@ def register(app: typer.Typer) -> None:
             workers=workers,
             host=host,
             port=port,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
             log_level="warning",
-            **tls,
         )
