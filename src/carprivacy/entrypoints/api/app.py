@@ -14,6 +14,7 @@ from carprivacy.entrypoints.api import routes
 from carprivacy.entrypoints.api.api_docs import serve_api_docs
 from carprivacy.entrypoints.api.errors import register_error_handlers
 from carprivacy.entrypoints.api.request_body import BodyLimits, RequestBodyLayer
+from carprivacy.services.ingestion.grouping import GroupedIngest
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -28,6 +29,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     app.state.services = services or bootstrap()
     settings = app.state.services.settings
+    # concurrent telemetry uploads of this process, joined into one ingestion call each turn
+    app.state.grouped_ingest = GroupedIngest(app.state.services.ingest)
     limits = BodyLimits(
         public=settings.max_public_body_bytes,
         authenticated=max(settings.max_body_bytes, settings.max_payload_bytes),
