@@ -76,7 +76,7 @@ Index("ix_telemetry_expires_at", telemetry.c.expires_at)
 event.listen(
     telemetry,
     "after_create",
-    DDL(
+    DDL(  # type: ignore[no-untyped-call]  # SQLAlchemy's DDL() has no annotations
         "ALTER TABLE telemetry DROP CONSTRAINT pk_telemetry, "
         "ADD CONSTRAINT pk_telemetry PRIMARY KEY (id, vehicle_id, ts)"
     ).execute_if(dialect="postgresql"),
