@@ -206,11 +206,13 @@ def test_password_guessing_is_paused_after_ten_failures() -> None:
     assert svc.login_password("po", "the right passphrase").access_token
 
 
-def test_failed_logins_of_random_names_are_remembered_in_bounded_memory() -> None:
+def test_failed_logins_of_random_names_are_forgotten_when_their_window_ends() -> None:
+    """The store of attempts stays bounded by one window's attempts, and holds no login name."""
     clock, outbox = Clock(), InMemoryEmailOutbox()
-    settings = CallerSettings(login_names_tracked=50)
+    settings = CallerSettings()
+    repo = InMemoryCallerRepository()
     svc = CallerService(
-        InMemoryCallerRepository(),
+        repo,
         POLICY,
         outbox,
         b"k" * 32,
@@ -222,12 +224,33 @@ def test_failed_logins_of_random_names_are_remembered_in_bounded_memory() -> Non
     for i in range(200):
         with pytest.raises(AuthenticationError, match="not valid"):
             svc.login_password(f"nobody-{i}", "guess")
-    assert svc.tracked_login_names == 50  # capped: the least recently failed names made room
-    # names whose last failure is older than the pause are forgotten on the next failure
+    assert len(repo.login_attempts) == 200
+    assert not any("nobody" in key for key in repo.login_attempts)  # keyed hashes only
     clock.at += settings.login_pause
     with pytest.raises(AuthenticationError, match="not valid"):
         svc.login_password("someone-else", "guess")
-    assert svc.tracked_login_names == 1
+    assert len(repo.login_attempts) == 1
+
+
+def test_a_paused_name_opens_a_new_window_after_the_pause() -> None:
+    svc, _, clock = service()
+    svc.create(
+        name="PO",
+        kind="person",
+        role="privacy_officer",
+        organisation="mini_nl",
+        caller_id="po",
+        password="the right passphrase",
+    )
+    for i in range(10):
+        with pytest.raises(AuthenticationError, match="not valid"):
+            svc.login_password("PO", f"guess {i}")  # the name counts whatever its case
+    for _ in range(3):  # refused attempts do not extend the pause
+        clock.at += timedelta(minutes=1)
+        with pytest.raises(AuthenticationError, match="too many"):
+            svc.login_password("po", "the right passphrase")
+    clock.at += timedelta(minutes=2)
+    assert svc.login_password("po", "the right passphrase").access_token
 
 
 def test_the_bound_keeps_the_pause_of_a_name_still_being_guessed() -> None:

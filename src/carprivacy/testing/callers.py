@@ -21,6 +21,7 @@ class InMemoryCallerRepository:
     callers: dict[str, CallerRecord] = field(default_factory=dict)
     credentials: dict[tuple[str, str], str] = field(default_factory=dict)
     codes: dict[str, EmailCode] = field(default_factory=dict)
+    login_attempts: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 
     def add(self, record: CallerRecord, credentials: Mapping[str, str] | None = None) -> None:
         if record.id in self.callers or (
@@ -76,6 +77,19 @@ class InMemoryCallerRepository:
             return False
         self.codes[code_id] = replace(code, used=True)
         return True
+
+    def claim_login_attempt(
+        self, login_key: str, limit: int, window_opened_after: datetime, at: datetime
+    ) -> bool:
+        for key, (_, start) in list(self.login_attempts.items()):
+            if start <= window_opened_after:
+                del self.login_attempts[key]  # windows that are over are forgotten
+        attempts, start = self.login_attempts.get(login_key, (0, at))
+        self.login_attempts[login_key] = (attempts + 1, start)
+        return attempts + 1 <= limit
+
+    def clear_login_attempts(self, login_key: str) -> None:
+        self.login_attempts.pop(login_key, None)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,13 @@ import pkgutil
 from fastapi import FastAPI
 
 from carprivacy import __version__
-from carprivacy.bootstrap import Services, bootstrap
+from carprivacy.bootstrap import Services, bootstrap, with_admin_token
+from carprivacy.config import load_settings
 from carprivacy.entrypoints.api import routes
 from carprivacy.entrypoints.api.api_docs import serve_api_docs
 from carprivacy.entrypoints.api.errors import register_error_handlers
 from carprivacy.entrypoints.api.request_body import BodyLimits, RequestBodyLayer
+from carprivacy.services.ingestion.grouping import GroupedIngest
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -27,6 +29,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     app.state.services = services or bootstrap()
     settings = app.state.services.settings
+    # concurrent telemetry uploads of this process, joined into one ingestion call each turn
+    app.state.grouped_ingest = GroupedIngest(app.state.services.ingest)
     limits = BodyLimits(
         public=settings.max_public_body_bytes,
         authenticated=max(settings.max_body_bytes, settings.max_payload_bytes),
@@ -38,3 +42,11 @@ def create_app(services: Services | None = None) -> FastAPI:
         module = importlib.import_module(f"{routes.__name__}.{mod.name}")
         app.include_router(module.router)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The app of one ``carprivacy serve --workers N`` process: the settings in force (the
+    environment) with the administrator token the parent process kept in the data directory.
+    Every process builds its own services; what they share lives in the database."""
+    settings, _file, _created = with_admin_token(load_settings())
+    return create_app(bootstrap(settings))

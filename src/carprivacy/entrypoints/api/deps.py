@@ -22,6 +22,7 @@ from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.trail import AuditService
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.identity.callers import CallerService
+from carprivacy.services.ingestion.grouping import GroupedIngest
 from carprivacy.services.ingestion.pipeline import IngestService
 from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
 from carprivacy.services.ingestion.workshop import WorkshopCollector
@@ -81,6 +82,11 @@ def get_automated_decisions(request: Request) -> AutomatedDecisionService:
 
 def get_consent_ledger(request: Request) -> ConsentLedgerService:
     return get_services(request).consent_ledger
+
+
+def get_grouped_ingest(request: Request) -> GroupedIngest:
+    grouped: GroupedIngest = request.app.state.grouped_ingest
+    return grouped
 
 
 def get_ingest(request: Request) -> IngestService:

@@ -82,7 +82,7 @@ def release(
     pseudo = form is Form.PSEUDONYMISED
     permitted = frozenset(allowed)
     out: dict[str, object] = {}
-    for name in view.bookkeeping:
+    for name in sorted(view.bookkeeping):  # one key order in every process (hash seeds differ)
         if name in record:
             value = record[name]
             out[name] = _coarse(value, shape.coarsening) if pseudo else value
@@ -131,7 +131,7 @@ def releaser(
     ):
         return lambda record: release(view, decision, record, shape, pseudonymiser)
     permitted = frozenset(allowed)
-    copied = (*view.bookkeeping, *(n for n, f in view.fields.items() if f in permitted))
+    copied = (*sorted(view.bookkeeping), *(n for n, f in view.fields.items() if f in permitted))
     refs = tuple(
         n
         for n, kind in view.refs.items()

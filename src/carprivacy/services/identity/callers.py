@@ -93,9 +93,9 @@ class CallerSettings:
     code_ttl: timedelta = timedelta(minutes=10)
     code_attempts: int = 5
     codes_per_hour: int = 5  # codes issued per caller per hour (brute force, mail bombing)
-    login_failures: int = 10  # failed password logins per login name before a pause ...
-    login_pause: timedelta = timedelta(minutes=5)  # ... of this long (per process)
-    login_names_tracked: int = 10_000  # login names whose failures are remembered at most
+    login_failures: int = 10  # password login attempts per login name in one window ...
+    login_pause: timedelta = timedelta(minutes=5)  # ... that lasts this long (in the store: the
+    # limit holds across every process that serves logins)
 
 
 class CallerService:
@@ -125,8 +125,6 @@ class CallerService:
         self._hasher = passwords
         # verifying against this keeps unknown callers as slow as known ones (no enumeration)
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
-        # failed logins per login name, least recently failed first (bounded: see _note_failure)
-        self._failures: dict[str, list[datetime]] = {}
 
     # -- administration -----------------------------------------------------------------------
     def organisations(self) -> frozenset[str]:
@@ -254,40 +252,29 @@ class CallerService:
 
     # -- logins -------------------------------------------------------------------------------
     def login_password(self, login: str, password: str) -> Token:
-        key = login.lower()
+        """A token for a person's password. Every attempt counts against the login name (in the
+        store, before the hash is checked, so concurrent guesses in several processes cannot
+        overrun the limit): beyond ``login_failures`` attempts in ``login_pause`` the name is
+        paused until its window ends; a successful login clears it."""
+        key = self._login_key(login)
         now = self.clock()
-        failures = [t for t in self._failures.get(key, []) if now - t < self.settings.login_pause]
-        if len(failures) >= self.settings.login_failures:
+        allowed = self.repository.claim_login_attempt(
+            key, self.settings.login_failures, now - self.settings.login_pause, now
+        )
+        if not allowed:
             raise AuthenticationError("too many failed logins: try again later")
         record = self.repository.by_email(login.lower()) or self.repository.get(login)
         stored = self.repository.credential(record.id, PASSWORD) if record else None
         matches = self._hasher.verify(stored or self._dummy_hash, password)
         valid = matches and stored is not None
         if not valid or record is None or record.disabled:
-            self._note_failure(key, failures, now)
             raise AuthenticationError("the login or password is not valid")
-        self._failures.pop(key, None)
+        self.repository.clear_login_attempts(key)
         return self.issue(record)
 
-    @property
-    def tracked_login_names(self) -> int:
-        """How many login names have failures remembered (bounded by the settings)."""
-        return len(self._failures)
-
-    def _note_failure(self, key: str, recent: Iterable[datetime], now: datetime) -> None:
-        """Remember a failure without letting random login names grow memory without limit:
-        names whose last failure is older than the pause are forgotten, and beyond
-        ``login_names_tracked`` the least recently failed names make room."""
-        self._failures.pop(key, None)  # re-inserted last: the dict stays ordered by last failure
-        pause = self.settings.login_pause
-        while self._failures:
-            oldest = next(iter(self._failures))
-            if now - self._failures[oldest][-1] < pause:
-                break
-            del self._failures[oldest]
-        while len(self._failures) >= max(1, self.settings.login_names_tracked):
-            del self._failures[next(iter(self._failures))]
-        self._failures[key] = [*recent, now]
+    def _login_key(self, login: str) -> str:
+        """The throttle's key of a login name: keyed, so the store holds no login name."""
+        return hmac.new(self._key, b"login\0" + login.lower().encode(), hashlib.sha256).hexdigest()
 
     def start_email_code(self, email: str) -> str:
         """Send a one-time code; returns the code id. Unknown addresses get an id and no mail."""

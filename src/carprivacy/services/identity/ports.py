@@ -48,6 +48,21 @@ class CallerRepository(Protocol):
         """Atomically mark the code used; False when it already was (single use)."""
         ...
 
+    def claim_login_attempt(
+        self, login_key: str, limit: int, window_opened_after: datetime, at: datetime
+    ) -> bool:
+        """Atomically count one password login attempt of ``login_key`` (a keyed hash of the
+        login name, never the name) and say whether it may go ahead: True while at most
+        ``limit`` attempts fall in its window. A window opened at or before
+        ``window_opened_after`` is over: the attempt opens a new one at ``at``. Every process
+        counts in the same store, so ``limit`` holds however many processes serve logins; windows
+        that are over may be forgotten (the store stays bounded by the attempts of one window)."""
+        ...
+
+    def clear_login_attempts(self, login_key: str) -> None:
+        """A login succeeded: its window is forgotten."""
+        ...
+
 
 class EmailOutbox(Protocol):
     """Delivers e-mail. Implementations never log the body (it may hold a login code)."""

@@ -8,10 +8,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy import Engine, Row, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from carprivacy.adapters.db.tables.access import caller_credentials, callers, email_codes
+from carprivacy.adapters.db.tables.access import (
+    caller_credentials,
+    callers,
+    email_codes,
+    login_attempts,
+)
 from carprivacy.domain.access import CallerKind, Role
 from carprivacy.domain.errors import ConflictError, KeyDestroyedError
 from carprivacy.services.identity.callers import CallerRecord, EmailCode
@@ -212,3 +218,30 @@ class SqlCallerRepository:
                 update(email_codes).where(c.id == code_id, c.used.is_(False)).values(used=True)
             )
         return result.rowcount == 1
+
+    def claim_login_attempt(
+        self, login_key: str, limit: int, window_opened_after: datetime, at: datetime
+    ) -> bool:
+        """One upsert: the row lock serialises concurrent attempts of one name in every process
+        (PostgreSQL; SQLite has one writer), so exactly ``limit`` attempts get through."""
+        c = login_attempts.c
+        over = c.window_start <= _utc(window_opened_after)
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(login_attempts).values(
+            login_key=login_key, attempts=1, window_start=_utc(at)
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[c.login_key],
+            set_={
+                "attempts": case((over, 1), else_=c.attempts + 1),
+                "window_start": case((over, _utc(at)), else_=c.window_start),
+            },
+        ).returning(c.attempts)
+        with self.engine.begin() as conn:
+            conn.execute(delete(login_attempts).where(over, c.login_key != login_key))
+            attempts = conn.execute(upsert).scalar_one()
+        return int(attempts) <= limit
+
+    def clear_login_attempts(self, login_key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(login_attempts).where(login_attempts.c.login_key == login_key))

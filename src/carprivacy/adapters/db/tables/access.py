@@ -1,6 +1,7 @@
 """Tables of callers, credentials, the audit log, alerts and automated decisions.
 
-Migration: ``0003_access``; keep both in step (a test compares them on SQLite and PostgreSQL).
+Migrations: ``0003_access``, ``0008_login_attempts``; keep both in step (a test compares them
+on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ caller_credentials = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("caller_id", "kind", name="uq_caller_credentials_caller_kind"),
 )
+
+# password login attempts per login name (a keyed hash of it) in the current window: shared by
+# every process that serves logins (migration 0008_login_attempts)
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("login_key", String(64), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+)
+Index("ix_login_attempts_window_start", login_attempts.c.window_start)
 
 email_codes = Table(
     "email_codes",

@@ -1,4 +1,4 @@
-"""Telemetry tables (SPEC I1-I3). Migrations: 0002_telemetry, 0006 (keep in step).
+"""Telemetry tables (SPEC I1-I3). Migrations: 0002_telemetry, 0006, 0007, 0009 (keep in step).
 
 - ``telemetry``: one accepted signal value. Sensitive categories hold only ``value_ciphertext``
   (AES-256-GCM under ``key_owner``'s data key, associated data = the natural key). The natural key
@@ -10,7 +10,10 @@
   ``ix_telemetry_vehicle_ts`` / ``ix_telemetry_subject_ts`` (migration
   0007_telemetry_read_indexes); the retention job uses ``ix_telemetry_expires_at``. No foreign
   key to ``vehicles``: the hot insert path stays cheap, and ingestion only stores rows of
-  vehicles it has just looked up.
+  vehicles it has just looked up. On PostgreSQL the primary key is ``(id, vehicle_id, ts)``
+  (migration 0009_telemetry_distributable_key, and ``after_create`` below): every key of the table
+  then holds the vehicle and the time, so that distributing it by vehicle (Citus) or partitioning
+  it by time is one documented DDL step (docs/scaling.md). SQLite keeps ``id`` as its rowid.
 - ``telemetry_quarantine``: refused records and unparseable messages with their reasons; the
   payload is encrypted (it may hold a position or a voice command).
 - ``data_keys``: per-owner data keys wrapped by the master key; ``wrapped_key`` NULL = destroyed.
@@ -22,6 +25,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     CheckConstraint,
     Column,
@@ -34,6 +38,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 
 from carprivacy.adapters.db.base import metadata
@@ -67,6 +72,15 @@ telemetry = Table(
 Index("ix_telemetry_vehicle_ts", telemetry.c.vehicle_id, telemetry.c.ts, telemetry.c.id)
 Index("ix_telemetry_subject_ts", telemetry.c.subject_id, telemetry.c.ts, telemetry.c.id)
 Index("ix_telemetry_expires_at", telemetry.c.expires_at)
+# PostgreSQL: the key of 0009_telemetry_distributable_key for tables made from this model too
+event.listen(
+    telemetry,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]  # SQLAlchemy's DDL() has no annotations
+        "ALTER TABLE telemetry DROP CONSTRAINT pk_telemetry, "
+        "ADD CONSTRAINT pk_telemetry PRIMARY KEY (id, vehicle_id, ts)"
+    ).execute_if(dialect="postgresql"),
+)
 
 telemetry_quarantine = Table(
     "telemetry_quarantine",

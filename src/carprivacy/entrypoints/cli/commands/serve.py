@@ -27,6 +27,15 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8000, help="Port to listen on."),
         tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate."),
         tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key."),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes sharing the port; all state they share is in the database "
+            "(docs/scaling.md). More than 1 needs a database every process reaches (PostgreSQL, "
+            "or the SQLite file on local disk).",
+        ),
     ) -> None:
         """Start the HTTP API (and the web pages)."""
         import uvicorn
@@ -61,11 +70,27 @@ def register(app: typer.Typer) -> None:
             for problem in exc.problems:
                 typer.echo(f"  {problem}", err=True)
             raise typer.Exit(1) from None
+        certfile = str(tls_cert) if tls_cert else None
+        keyfile = str(tls_key) if tls_key else None
+        if workers == 1:
+            uvicorn.run(
+                create_app(services),
+                host=host,
+                port=port,
+                ssl_certfile=certfile,
+                ssl_keyfile=keyfile,
+                log_level="warning",
+            )
+            return
+        # the checks above ran here once (policy, key files created); each worker builds its own
+        services.close()
         uvicorn.run(
-            create_app(services),
+            "carprivacy.entrypoints.api.app:create_served_app",
+            factory=True,
+            workers=workers,
             host=host,
             port=port,
-            ssl_certfile=str(tls_cert) if tls_cert else None,
-            ssl_keyfile=str(tls_key) if tls_key else None,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
             log_level="warning",
         )
