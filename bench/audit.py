@@ -1,4 +1,4 @@
-"""Audit log benchmark (issue 4 item 4): appending decisions to the hash chain, and verifying it,
+"""Audit log benchmark: appending decisions to the hash chain, and verifying it,
 against a raw insert of the same rows into the same table, in the same run.
 
     .venv/bin/python bench/audit.py [--url sqlite:///var/bench-audit.db] [--entries 20000]

@@ -1,4 +1,4 @@
-"""Decision benchmark (issue 4 item 7): carprivacy's engine against pycasbin, same rules, same run.
+"""Decision benchmark: carprivacy's engine against pycasbin, same rules, same run.
 
     .venv/bin/python bench/decide.py [--requests 20000] [--casbin-requests 2000] [--subjects 200]
 

@@ -1,4 +1,4 @@
-"""Ingestion benchmark (issue 3 item 7): the full pipeline against a raw insert of the same rows.
+"""Ingestion benchmark: the full pipeline against a raw insert of the same rows.
 
     .venv/bin/python bench/ingest.py [--records 100000] [--batch 1000] [--vehicles 100]
                                      [--db sqlite|postgresql|both]

@@ -1,4 +1,4 @@
-"""``carprivacy callers enable`` (issue 4 trial finding 8): the CLI can undo ``disable`` as the
+"""``carprivacy callers enable``: the CLI can undo ``disable`` as the
 API's POST /v1/callers/{id}/enable can, on SQLite and PostgreSQL."""
 
 from __future__ import annotations

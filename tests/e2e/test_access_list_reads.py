@@ -1,4 +1,4 @@
-"""List reads and the order of 404 and 403 (issue 4 trial findings 1 and 6; SPEC U1, U3), over
+"""List reads and the order of 404 and 403 (SPEC U1, U3), over
 HTTP on SQLite and PostgreSQL with the shipped policy.
 
 A customer listing customers sees only itself, the total counts only what it may see, the audit

@@ -1,5 +1,5 @@
-"""Vehicle reads over HTTP on SQLite and PostgreSQL with the shipped policy (security review,
-issue 4; SPEC U3, P6).
+"""Vehicle reads over HTTP on SQLite and PostgreSQL with the shipped policy (SPEC U3,
+P6).
 
 - A vehicle-only read is audited with the subject the engine resolved (the vehicle's user at the
   time), pseudonymised, so a partner paging through vehicles of many owners trips the

@@ -1,5 +1,5 @@
-"""Input errors of the HTTP API as a new user meets them (issue 2 item 9, issue 3 item 2;
-SPEC I1, I4): malformed JSON is a 400 naming line, column and position on EVERY JSON route, as on
+"""Input errors of the HTTP API as a new user meets them (SPEC I1,
+I4): malformed JSON is a 400 naming line, column and position on EVERY JSON route, as on
 telemetry; a pattern error names a human rule ("email" / "must be an e-mail address"), never the
 raw regular expression and never the submitted value. The ``api`` fixture is shared with
 test_api_openapi.py.

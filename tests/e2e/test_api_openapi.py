@@ -1,5 +1,5 @@
-"""Real answers validate against the app's own OpenAPI schema (issue 2 item 9, issue 3 item 2;
-SPEC I1, I4): a contract created without ``end``, a contract update, the telemetry answer with a
+"""Real answers validate against the app's own OpenAPI schema (SPEC I1,
+I4): a contract created without ``end``, a contract update, the telemetry answer with a
 duplicate and a rejected record; and ``POST /v1/telemetry`` documents its request body (JSON array
 and NDJSON) with an example that its own schema accepts.
 """

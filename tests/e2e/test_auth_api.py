@@ -1,4 +1,4 @@
-"""Callers over HTTP (issue 4 items 1, 4, 5; SPEC U1, U3): admin API, OAuth2 client credentials,
+"""Callers over HTTP (SPEC U1, U3): admin API, OAuth2 client credentials,
 password and e-mail-code login, roles, the audit log and its verification, alerts; and the CLI.
 The API tests run on the in-memory bootstrap; those about the store and the outbox file
 (``sql_client``) on SQLite and PostgreSQL."""

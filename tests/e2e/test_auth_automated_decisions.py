@@ -1,4 +1,4 @@
-"""Automated decisions over HTTP (issue 4 item 6; SPEC U4; Art. 22): recorded through the engine,
+"""Automated decisions over HTTP (SPEC U4; Art. 22): recorded through the engine,
 read by the person concerned for a purpose, reviewed by a human on request."""
 
 from __future__ import annotations

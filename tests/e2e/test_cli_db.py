@@ -1,4 +1,4 @@
-"""``carprivacy db upgrade|current`` and ``carprivacy demo load`` (issue 2 items 8-9) on SQLite and
+"""``carprivacy db upgrade|current`` and ``carprivacy demo load`` on SQLite and
 PostgreSQL, through the real command line."""
 
 from __future__ import annotations

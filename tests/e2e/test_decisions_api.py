@@ -1,4 +1,4 @@
-"""POST /v1/decisions: the policy decision point over HTTP (issue 4 item 3; SPEC U1), with the
+"""POST /v1/decisions: the policy decision point over HTTP (SPEC U1), with the
 shipped policy, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -183,7 +183,8 @@ def _audit_rows(engine: Engine) -> list[Any]:
 def test_on_behalf_is_logged_with_the_asker_and_the_caller_decided_for(
     api: tuple[TestClient, Services, dict[str, str]], engine: Engine
 ) -> None:
-    """Trial finding 2: the admin's on-behalf question was logged as caller 'on-behalf'."""
+    """An on-behalf question is logged with the asker and the caller decided for, never as
+    a caller named 'on-behalf'."""
     client, _, tokens = api
     body = {
         "purpose": "after_sales_service",
@@ -203,7 +204,7 @@ def test_on_behalf_is_logged_with_the_asker_and_the_caller_decided_for(
 def test_a_bad_body_gets_the_errors_of_the_shape_it_meant(
     api: tuple[TestClient, Services, dict[str, str]],
 ) -> None:
-    """Trial finding 4: one 422 error set, for a batch when the body has "requests"."""
+    """One 422 error set, for a batch when the body has "requests"."""
     client, _, tokens = api
     single = post(client, tokens["dealer"], {"purpose": "after_sales_service", "categories": 3})
     assert single.status_code == 422
@@ -224,7 +225,7 @@ def test_a_bad_body_gets_the_errors_of_the_shape_it_meant(
 def test_an_unknown_subject_is_subject_unknown(
     api: tuple[TestClient, Services, dict[str, str]],
 ) -> None:
-    """Trial finding 5: an unknown subject_id answered contract.required."""
+    """An unknown subject_id is refused as unknown, not as a missing contract."""
     client, _, tokens = api
     body = {"purpose": "contract_conclusion", "categories": ["contact"], "at": AT.isoformat()}
     r = post(client, tokens["crm"], {**body, "subject_id": "no-such-subject"})
@@ -237,7 +238,7 @@ def test_an_unknown_subject_is_subject_unknown(
 def test_a_fleet_manager_is_decided_by_its_fleet(
     api: tuple[TestClient, Services, dict[str, str]],
 ) -> None:
-    """Trial finding 7 (SPEC B2): fleet operators see only their fleet's vehicles."""
+    """Fleet operators (SPEC B2) see only their fleet's vehicles."""
     client, container, tokens = api
     master = container.master
     fleet = master.create_fleet("Athlon", "NL")

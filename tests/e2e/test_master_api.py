@@ -23,7 +23,7 @@ from carprivacy.testing import bootstrap_in_memory
 
 TOKEN = "test-admin-token-kkkkkkkkkkkkkkkkk"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}  # the administrator manages master data ...
-# ... but reads no personal data: reads name a purpose and are decided by the engine (issue 4).
+# ... but reads no personal data: reads name a purpose and are decided by the engine.
 # Here a privacy officer reads for legal claims (Art. 6(1)(f), notice G); filled per test.
 READ: dict[str, str] = {}
 CUSTOMER = {

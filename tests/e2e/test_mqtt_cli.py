@@ -1,4 +1,4 @@
-"""``carprivacy simulate`` and ``carprivacy ingest mqtt`` as a new user runs them (issue 3).
+"""``carprivacy simulate`` and ``carprivacy ingest mqtt`` as a new user runs them.
 
 The "done when" path: the simulator feeds a registered fleet through the real Mosquitto into a
 running worker, and the records arrive in the database attributed to their owners; bad options are
@@ -187,7 +187,7 @@ def test_simulate_to_http_posts_with_issued_vehicle_credentials(
 def test_simulate_n_vehicles_means_n_registering_the_missing_by_default(
     engine: Engine, env: dict[str, str]
 ) -> None:
-    """New-user trial (issue 3 item 6): ``--vehicles N`` simulates N vehicles, registering the
+    """``--vehicles N`` simulates N vehicles, registering the
     missing ones with demo owners, and says so on stdout; ``--no-register`` uses only those
     registered."""
     base = ["simulate", "--minutes", "0.5", "--to", "db", "--seed", "3"]
@@ -221,7 +221,7 @@ def test_simulate_refuses_a_topic_without_a_vin_level(env: dict[str, str]) -> No
 def test_ingest_mqtt_warns_at_start_about_the_brokers_queue_limit(
     engine: Engine, db_url: str, tmp_path: Path, mqtt_broker: tuple[str, int]
 ) -> None:
-    """New-user trial (issue 3 item 3): Mosquitto drops messages beyond max_queued_messages while
+    """Mosquitto drops messages beyond max_queued_messages while
     the worker is down; the worker says so in one line at start-up, even with --quiet."""
     host, port = mqtt_broker
     base = f"warn{uuid.uuid4().hex[:10]}"

@@ -1,4 +1,4 @@
-"""GET /v1/policy, /v1/policy/notice, /v1/policy/register (issue 2 item 9; SPEC P7): public."""
+"""GET /v1/policy, /v1/policy/notice, /v1/policy/register (SPEC P7): public."""
 
 from __future__ import annotations
 

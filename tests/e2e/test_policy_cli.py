@@ -1,4 +1,4 @@
-"""``carprivacy policy check`` as a user runs it (issue 2 item 6): exit codes, paths, rules."""
+"""``carprivacy policy check`` as a user runs it: exit codes, paths, rules."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""``carprivacy ingest quarantine``: what an operator sees of refused telemetry (issue 3 item 2;
-SPEC I1), on SQLite and PostgreSQL: reasons per row, counts per source, never a payload value."""
+"""``carprivacy ingest quarantine``: what an operator sees of refused telemetry (SPEC
+I1), on SQLite and PostgreSQL: reasons per row, counts per source, never a payload value."""
 
 from __future__ import annotations
 

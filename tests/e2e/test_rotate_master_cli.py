@@ -1,4 +1,4 @@
-"""``carprivacy keys rotate-master`` when it cannot go on (issue 3 item 5; SPEC I3), on SQLite and
+"""``carprivacy keys rotate-master`` when it cannot go on (SPEC I3), on SQLite and
 PostgreSQL: a data key under a master key nobody holds stops the rotation with one ``error:`` line
 naming the key id (never the owner) and exit code 1, not a traceback."""
 

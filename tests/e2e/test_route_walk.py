@@ -1,4 +1,4 @@
-"""Nothing bypasses the engine (issue 4 item 3; SPEC U1, U3).
+"""Nothing bypasses the engine (SPEC U1, U3).
 
 Walks EVERY route of the app, with every kind of caller, with and without a declared purpose, and
 fails on any answer that carries personal data without a decision in the audit log. Personal data

@@ -1,4 +1,4 @@
-"""``carprivacy serve``: plain HTTP only on loopback, TLS elsewhere (issue 2 item 9; SPEC I3)."""
+"""``carprivacy serve``: plain HTTP only on loopback, TLS elsewhere (SPEC I3)."""
 
 from __future__ import annotations
 

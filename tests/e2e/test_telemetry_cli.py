@@ -1,5 +1,5 @@
-"""CLI of the ingestion core: ``vehicles credential`` and ``keys rotate-master`` (issue 3 items 2,
-5), on SQLite and PostgreSQL."""
+"""CLI of the ingestion core: ``vehicles credential`` and ``keys rotate-master``,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /v1/telemetry over HTTP (issue 3 item 2; SPEC I1, I3), on SQLite and PostgreSQL."""
+"""POST /v1/telemetry over HTTP (SPEC I1, I3), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

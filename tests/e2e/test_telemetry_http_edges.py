@@ -1,4 +1,4 @@
-"""POST /v1/telemetry edge cases from the new-user trial (issue 3 items 2, 3; SPEC I1), on SQLite
+"""POST /v1/telemetry edge cases (SPEC I1), on SQLite
 and PostgreSQL: a record VIN that is not a VIN, content encodings, a malformed NDJSON line."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Acknowledged = durable (issue 3 done-when; SPEC I1): ``carprivacy serve`` is SIGKILLed at random
+"""Acknowledged = durable (SPEC I1): ``carprivacy serve`` is SIGKILLed at random
 moments while a vehicle posts batches; after every restart the vehicle re-sends the batch it got no
 answer for. In the end every record acknowledged with a 2xx is stored, and stored exactly once.
 Runs on a SQLite file and on PostgreSQL."""

@@ -1,4 +1,4 @@
-"""``POST /v1/workshop/telemetry`` on SQLite and PostgreSQL (issue 3 item 4: source
+"""``POST /v1/workshop/telemetry`` on SQLite and PostgreSQL (source
 ``workshop``; notice section G; SPEC C3, U1, I2).
 
 A workshop caller uploads OBFCM read-outs for the cars it has in for service, naming the purpose.

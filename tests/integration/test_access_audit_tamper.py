@@ -1,5 +1,5 @@
 """Single-byte changes made directly in the database are found, on SQLite and PostgreSQL
-(issue 4 item 4: any change of any stored field of any entry; verify names that entry)."""
+(any change of any stored field of any entry; verify names that entry)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Creating a caller is one transaction (review finding; issue 4, SPEC U1, I3): a failure while
+"""Creating a caller is one transaction (SPEC U1, I3): a failure while
 storing its credential leaves no caller behind, so creating it again does not conflict."""
 
 from __future__ import annotations

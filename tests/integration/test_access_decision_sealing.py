@@ -1,5 +1,5 @@
-"""Automated decisions keep what describes the person sealed under the subject's key (review
-finding; issue 4, SPEC U4, I3): the inputs of a decision and a review's reason and note are not
+"""Automated decisions keep what describes the person sealed under the subject's key (SPEC
+U4, I3): the inputs of a decision and a review's reason and note are not
 stored in plaintext, and after erasure (the key shredded) they read as erased, without failing."""
 
 from __future__ import annotations

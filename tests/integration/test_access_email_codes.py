@@ -1,4 +1,4 @@
-"""E-mail login codes resist guessing on both databases (issue 4 item 1; review finding).
+"""E-mail login codes resist guessing on both databases.
 
 A new code ends the caller's earlier ones; codes per hour are limited; attempts are counted
 atomically, so guesses cannot run in parallel past the limit, and a code is used at most once.

@@ -1,4 +1,4 @@
-"""Callers, the audit log, alerts and automated decisions on SQLite and PostgreSQL (issue 4)."""
+"""Callers, the audit log, alerts and automated decisions on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

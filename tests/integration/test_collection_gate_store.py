@@ -1,4 +1,4 @@
-"""OBFCM refusal at collection on the real stores, SQLite and PostgreSQL (issue 3 item 4; SPEC
+"""OBFCM refusal at collection on the real stores, SQLite and PostgreSQL (SPEC
 C3, I2): the container's ingestion reads the subject's consents from the database; a refused
 OBFCM value from the car is answered ``consent.refused`` and kept nowhere."""
 

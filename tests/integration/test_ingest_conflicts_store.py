@@ -1,5 +1,5 @@
 """Redelivery vs conflict and quarantine sealing on the real stores, SQLite and PostgreSQL
-(issue 3 items 2, 5; SPEC I1, I3, R3).
+(SPEC I1, I3, R3).
 
 The SQL stores report what is stored under a taken natural key, on both of their paths (SQLite
 row by row, PostgreSQL staging table), and write nothing; the service tells a redelivery (same

@@ -1,4 +1,4 @@
-"""The master key file (issue 3 item 5): created on first run with mode 0600, location logged,
+"""The master key file: created on first run with mode 0600, location logged,
 the key itself never."""
 
 from __future__ import annotations

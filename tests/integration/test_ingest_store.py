@@ -1,4 +1,4 @@
-"""Ingestion on the real stores, SQLite and PostgreSQL (issue 3 items 2, 4, 5; SPEC I1-I3)."""
+"""Ingestion on the real stores, SQLite and PostgreSQL (SPEC I1-I3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Online master-key rotation (issue 3 item 5; SPEC I3), on SQLite and PostgreSQL: processes that
+"""Online master-key rotation (SPEC I3), on SQLite and PostgreSQL: processes that
 loaded the old key keep encrypting and decrypting through a rotation, no data key is left wrapped
 by a retired key, an interrupted rotation finishes when run again, and the real CLI rotates while
 ingestion runs in another thread."""

@@ -1,4 +1,4 @@
-"""Master-key rotations serialised in the database (issue 3 item 5; SPEC I3), on SQLite and
+"""Master-key rotations serialised in the database (SPEC I3), on SQLite and
 PostgreSQL, from the second review: rotations with different key files (two ``--new-key-file``
 paths, or two hosts with their own copy of the key file) ran at once, the last writer won, and
 both reported success while every data key ended under one of two new keys. Now the later one

@@ -1,4 +1,4 @@
-"""Migrations match the models (issue 2 item 8): ``upgrade head`` on an empty database yields
+"""Migrations match the models: ``upgrade head`` on an empty database yields
 exactly the tables of ``load_all_tables()``, on SQLite and on PostgreSQL; ``downgrade base``
 removes them again. Covers every revision in the chain, whoever wrote it."""
 

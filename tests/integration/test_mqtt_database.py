@@ -1,4 +1,4 @@
-"""MQTT -> worker -> IngestService -> database, on SQLite and PostgreSQL (issue 3 items 3, 4; I1).
+"""MQTT -> worker -> IngestService -> database, on SQLite and PostgreSQL (I1).
 
 Real Mosquitto, real ingestion service, real store: records arrive attributed to the vehicle's
 owner, sensitive values only as ciphertext, a malformed message lands in quarantine, and a message

@@ -1,5 +1,5 @@
-"""MQTT edge cases from the new-user trial, through the real Mosquitto and store (issue 3
-items 2, 3; SPEC I1): what the quarantine says of a topic that names no vehicle, an unknown
+"""MQTT edge cases through the real Mosquitto and store
+(SPEC I1): what the quarantine says of a topic that names no vehicle, an unknown
 vehicle, an empty message. On SQLite and PostgreSQL."""
 
 from __future__ import annotations

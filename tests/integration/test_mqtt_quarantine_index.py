@@ -1,5 +1,5 @@
 """MQTT quarantine numbers a refused record within ITS message, not within the worker's batch
-(new-user trial, issue 3 item 3; SPEC I1): a one-record message from an unknown vehicle that
+(SPEC I1): a one-record message from an unknown vehicle that
 shares a batch with other messages is quarantined as ``records[0].vin``, record_index 0.
 """
 

@@ -1,4 +1,4 @@
-"""MQTT over TLS with a client certificate and username/password (issue 3 item 3; SPEC I3).
+"""MQTT over TLS with a client certificate and username/password (SPEC I3).
 
 A private Mosquitto (own port, temp dir) with a TLS listener only, a CA made for the test, a server
 certificate for 127.0.0.1, required client certificates and a password file.

@@ -1,4 +1,4 @@
-"""The MQTT worker against the real Mosquitto (issue 3 item 3; SPEC I1, I3).
+"""The MQTT worker against the real Mosquitto (SPEC I1, I3).
 
 Storage here is the in-memory ingest fake: these tests are about the transport (acknowledgement
 after commit, quarantine, shared subscriptions, reconnects). The database path is covered by

@@ -23,7 +23,7 @@ def test_database_and_wal_files_are_mode_0600(tmp_path: Path) -> None:
 
 
 def test_commits_are_synced_to_disk_before_they_are_acknowledged(tmp_path: Path) -> None:
-    """WAL with synchronous=FULL: an acknowledged commit survives power loss (review finding)."""
+    """WAL with synchronous=FULL: an acknowledged commit survives power loss."""
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -1,6 +1,6 @@
 """The decision service on the real container: master data (contracts, owner changes, country)
-and the SQL subject state feed the engine, and every decision reaches the audit log (issue 4;
-SPEC U1, U2, I4). SQLite and PostgreSQL."""
+and the SQL subject state feed the engine, and every decision reaches the audit log (SPEC
+U1, U2, I4). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The subject state store on SQLite and PostgreSQL: round trips, closing records, the decision
-service reading it, and migration 0004 matching the tables (issue 4; SPEC U2, C4, R4, R6)."""
+service reading it, and migration 0004 matching the tables (SPEC U2, C4, R4, R6)."""
 
 from __future__ import annotations
 

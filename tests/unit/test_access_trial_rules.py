@@ -1,4 +1,4 @@
-"""Findings of the new-user trial in the decision engine (issue 4 trial items 3, 5, 7, 9; SPEC U1,
+"""Edge rules of the decision engine (SPEC U1,
 U3, B2): every reason names a notice section, unknown subjects, fleet managers see their fleet's
 vehicles only, a batch is one audit transaction."""
 
@@ -42,7 +42,7 @@ def facts(*fleets: FleetPeriod) -> SubjectFacts:
     return SubjectFacts("s1", "v1", contracts=(CONTRACT,), usage=(USAGE,), fleets=tuple(fleets))
 
 
-# -- item 7: fleet managers (SPEC B2) ----------------------------------------------------------
+# -- fleet managers (SPEC B2) ----------------------------------------------------------
 
 
 def test_a_fleet_manager_reads_a_vehicle_of_its_fleet() -> None:
@@ -88,7 +88,7 @@ def test_the_service_reads_fleet_periods_for_fleet_managers() -> None:
     assert svc.decide(fleet_req(other)).rule == "fleet.not_member"
 
 
-# -- item 5: unknown subject ids ---------------------------------------------------------------
+# -- unknown subject ids ---------------------------------------------------------------
 
 
 def test_an_unknown_subject_id_is_subject_unknown_not_contract_required() -> None:
@@ -109,7 +109,7 @@ def test_an_unknown_subject_id_is_subject_unknown_not_contract_required() -> Non
             assert unknown.rule == "subject.unknown", (purpose.id, unknown.reasons)
 
 
-# -- item 3: every reason names rule, article and notice section --------------------------------
+# -- every reason names rule, article and notice section --------------------------------
 
 
 def _shipped() -> Policy:
@@ -149,7 +149,7 @@ def test_no_reason_has_an_empty_rule_article_or_section(policy: Policy | None) -
     assert empty == set()
 
 
-# -- item 9: a batch is one audit transaction ---------------------------------------------------
+# -- a batch is one audit transaction ---------------------------------------------------
 
 
 def test_decide_many_writes_the_batch_in_one_audit_transaction() -> None:

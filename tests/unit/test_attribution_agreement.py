@@ -1,4 +1,4 @@
-"""The decision engine and ingestion agree on whose data a vehicle produces (review finding).
+"""The decision engine and ingestion agree on whose data a vehicle produces.
 
 Owner O1, an assigned driver D from February, an owner change to O2 in March: in April the data
 is D's for ingestion, so the engine must evaluate D (D's objection, D's consents), not O2.

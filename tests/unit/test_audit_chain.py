@@ -1,5 +1,5 @@
 """The audit chain finds ANY single-byte change, removal, insertion or reorder, and names the
-first bad entry (issue 4 item 4; SPEC U3)."""
+first bad entry (SPEC U3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AuditService with in-memory fakes (issue 4 item 4): pseudonyms, checkpoints, observers."""
+"""AuditService with in-memory fakes: pseudonyms, checkpoints, observers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Automated decisions and human review (issue 4 item 6; SPEC U4; Art. 22(3) GDPR)."""
+"""Automated decisions and human review (SPEC U4; Art. 22(3) GDPR)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Callers with in-memory fakes (issue 4 item 1): validation, logins, tokens, no enumeration."""
+"""Callers with in-memory fakes: validation, logins, tokens, no enumeration."""
 
 from __future__ import annotations
 

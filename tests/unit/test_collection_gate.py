@@ -1,4 +1,4 @@
-"""Collection gated by consent topics (issue 3 item 4; SPEC C3, I2; notice G).
+"""Collection gated by consent topics (SPEC C3, I2; notice G).
 
 OBFCM values are collected only for ``obfcm_reporting``, whose consent topic ``obfcm_refusal`` is
 an opt-out: while the car's owner refuses, an OBFCM value sent by the car is refused at

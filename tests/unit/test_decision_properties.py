@@ -1,4 +1,4 @@
-"""Property tests of the decision engine (issue 4 item 8).
+"""Property tests of the decision engine.
 
 Random timelines of consents, withdrawals, refusals, objections, overrides, restrictions, contracts
 and owner changes, and random requests. An independent oracle per rule, written on plain integers

@@ -1,4 +1,4 @@
-"""Pseudonyms, coarsening and the disclosure of rows (issue 4 item 2 "form"; SPEC U1, P6)."""
+"""Pseudonyms, coarsening and the disclosure of rows (SPEC U1, P6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The decision engine, rule by rule (issue 4 item 2; SPEC U1, U2, P3, P5, P6, R4, R6)."""
+"""The decision engine, rule by rule (SPEC U1, U2, P3, P5, P6, R4, R6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Redelivery vs conflict, and how quarantine is sealed (issue 3 items 2, 5; SPEC I1, I3, R3).
+"""Redelivery vs conflict, and how quarantine is sealed (SPEC I1, I3, R3).
 
 A record whose natural key (vehicle, signal, time, source) is stored is a ``duplicate`` when its
 value is the stored one, and ``rejected`` (rule ``conflicting_duplicate``) and quarantined when it

@@ -1,4 +1,4 @@
-"""Envelope encryption on the in-memory key store (issue 3 item 5; SPEC I3, R3)."""
+"""Envelope encryption on the in-memory key store (SPEC I3, R3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""IngestService on in-memory fakes (issue 3 items 1, 2, 4, 5; SPEC I1-I3, P4)."""
+"""IngestService on in-memory fakes (SPEC I1-I3, P4)."""
 
 from __future__ import annotations
 
@@ -321,7 +321,7 @@ def test_statuses_cover_every_record_in_order(world):
 
 
 def test_every_missing_required_field_is_named_with_rule_required(world):
-    """New-user trial (issue 3 item 2; SPEC I1): no value, no ts, JSON null, no VIN at all."""
+    """Incomplete records (SPEC I1): no value, no ts, JSON null, no VIN at all."""
     service, repo, _ = world
     ts = T0.isoformat()
     records = [

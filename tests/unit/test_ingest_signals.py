@@ -1,4 +1,4 @@
-"""The signal catalogue against COVESA VSS 6.0 and the policy (issue 3 item 1; SPEC P2, I1)."""
+"""The signal catalogue against COVESA VSS 6.0 and the policy (SPEC P2, I1)."""
 
 from __future__ import annotations
 
@@ -235,7 +235,7 @@ ENCODED_VALUES = st.one_of(
 @given(st.sampled_from(CATALOGUE.signals), ENCODED_VALUES)
 def test_compiled_value_check_agrees_with_check_value_and_stored_text(signal: Signal, value):
     """The per-record path stores ``value_encoder``'s text: only for values ``check_value``
-    accepts, and exactly what ``encode_value`` stores for them (issue 3 item 7)."""
+    accepts, and exactly what ``encode_value`` stores for them."""
     from carprivacy.domain.signals.encoding import value_encoder
     from carprivacy.domain.telemetry import encode_value
 

@@ -36,7 +36,7 @@ def test_a_file_readable_by_others_is_refused(tmp_path: Path) -> None:
 
 
 def test_processes_starting_together_all_get_the_same_key(tmp_path: Path) -> None:
-    """Review finding: two first-run processes must never create two different master keys."""
+    """Two first-run processes must never create two different master keys."""
     import multiprocessing
 
     path = tmp_path / "master.key"
@@ -54,7 +54,7 @@ def _create(path: str) -> tuple[bytes, bool]:
 
 
 def test_short_configured_secrets_are_refused() -> None:
-    """A short admin token or token-signing secret could be guessed offline (review finding)."""
+    """A short admin token or token-signing secret could be guessed offline."""
     from pydantic import SecretStr, ValidationError
 
     from carprivacy.config import Settings

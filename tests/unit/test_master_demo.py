@@ -1,4 +1,4 @@
-"""The demo data (issue 2 item 9) on the in-memory fakes: deterministic, valid, and showing an owner
+"""The demo data on the in-memory fakes: deterministic, valid, and showing an owner
 change, a fleet with drivers, contracts with services and payments."""
 
 from __future__ import annotations

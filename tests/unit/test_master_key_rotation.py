@@ -1,4 +1,4 @@
-"""The cipher's side of online master-key rotation (issue 3 item 5; SPEC I3), with the in-memory
+"""The cipher's side of online master-key rotation (SPEC I3), with the in-memory
 data-key store: reload on a missing key id, no new key under a retired one."""
 
 from __future__ import annotations

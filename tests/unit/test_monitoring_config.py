@@ -1,4 +1,4 @@
-"""Monitoring thresholds and working hours per organisation and role from YAML (issue 4 item 5)."""
+"""Monitoring thresholds and working hours per organisation and role from YAML."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Monitoring rules (issue 4 item 5; SPEC U3): many subjects per hour, denied bursts, off hours."""
+"""Monitoring rules (SPEC U3): many subjects per hour, denied bursts, off hours."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_a_burst_of_denied_decisions_is_flagged() -> None:
 
 
 def test_one_burst_gives_one_alert_and_a_later_burst_another() -> None:
-    """Trial finding: 20 denies 50 ms apart raised two alerts for the same burst (issue 4)."""
+    """20 denies 50 ms apart raise one alert for the burst, not two."""
     rules = MonitoringRules(burst_count=10, burst_window=timedelta(minutes=5))
     burst = [record(WORKDAY + timedelta(milliseconds=50 * i), outcome="deny") for i in range(20)]
     # denies keep coming every 4 minutes: still the same burst

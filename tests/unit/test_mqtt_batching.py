@@ -1,4 +1,4 @@
-"""The worker's batch/ack logic without a broker (issue 3 item 3): acks follow commits, never lead.
+"""The worker's batch/ack logic without a broker: acks follow commits, never lead.
 
 The paho client is replaced by a recorder of acknowledgements; the store is the in-memory fake.
 """
@@ -153,7 +153,7 @@ class LockedOnce(Journal):
 
 
 def test_a_transient_store_error_is_never_quarantined_and_acknowledged() -> None:
-    """Review finding: a lock during the per-message retry must not turn good data into
+    """A lock during the per-message retry must not turn good data into
     quarantine; the message stays unacknowledged so the broker delivers it again."""
     journal: list[str] = []
     sink = LockedOnce(journal)

@@ -1,4 +1,4 @@
-"""Parsing one MQTT telemetry message (issue 3 item 3): records, or a named reason to quarantine."""
+"""Parsing one MQTT telemetry message: records, or a named reason to quarantine."""
 
 from __future__ import annotations
 

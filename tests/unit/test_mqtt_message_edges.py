@@ -1,4 +1,4 @@
-"""MQTT message edge cases from the new-user trial (issue 3 items 2, 3; SPEC I1): a topic or record
+"""MQTT message edge cases (SPEC I1): a topic or record
 VIN that is not a VIN, an empty message."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Scenarios straight from the notice (issue 4 "done when"), through the decision service, the
+"""Scenarios straight from the notice, through the decision service, the
 subject state service and the disclosure, each printing the deciding reason."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The shipped policy reproduces the notice (issue 2 items 4-5; SPEC P1-P6)."""
+"""The shipped policy reproduces the notice (SPEC P1-P6)."""
 
 from __future__ import annotations
 

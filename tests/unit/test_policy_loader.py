@@ -1,4 +1,4 @@
-"""The loader: YAML syntax with line and column, schema errors with YAML paths (issue 2 item 6)."""
+"""The loader: YAML syntax with line and column, schema errors with YAML paths."""
 
 from __future__ import annotations
 

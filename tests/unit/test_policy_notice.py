@@ -1,4 +1,4 @@
-"""Generated texts (issue 2 item 7, SPEC P7): nothing of the policy is missing, docs are fresh."""
+"""Generated texts (SPEC P7): nothing of the policy is missing, docs are fresh."""
 
 from __future__ import annotations
 

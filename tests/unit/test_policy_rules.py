@@ -1,4 +1,4 @@
-"""The policy rules (issue 2 item 6, SPEC P7): each rule on a broken copy, and random breakage."""
+"""The policy rules (SPEC P7): each rule on a broken copy, and random breakage."""
 
 from __future__ import annotations
 

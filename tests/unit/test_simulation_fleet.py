@@ -1,4 +1,4 @@
-"""The fleet simulator (issue 3 item 6): plausible, deterministic, valid for the catalogue."""
+"""The fleet simulator: plausible, deterministic, valid for the catalogue."""
 
 from __future__ import annotations
 

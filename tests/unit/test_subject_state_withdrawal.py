@@ -1,4 +1,4 @@
-"""Art. 7(3): a withdrawal stops every consent record in force for the topic (review finding).
+"""Art. 7(3): a withdrawal stops every consent record in force for the topic.
 
 A consent entered out of order (given in the app on day 5, a phone consent backdated to day 1)
 leaves two records; withdrawing must close both, or the engine would still find one in force.

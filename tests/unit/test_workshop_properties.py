@@ -1,4 +1,4 @@
-"""Workshop uploads against an independent oracle (issue 3 item 4; notice G; SPEC C3, I2, U1).
+"""Workshop uploads against an independent oracle (notice G; SPEC C3, I2, U1).
 
 Random owner timelines of one car, random OBFCM refusals (given, sometimes withdrawn) and random
 read-out times: every record must end exactly as the oracle says. A read-out from before the car
