@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.engine import make_engine
 from carprivacy.adapters.db.tables.master import customers, vehicle_usages, vehicles
+from carprivacy.bootstrap import bootstrap
+from carprivacy.config import Settings
 from carprivacy.entrypoints.cli.main import app
 
 runner = CliRunner()
@@ -51,12 +53,30 @@ def test_db_upgrade_defaults_to_a_sqlite_file_in_the_data_dir(tmp_path: Path) ->
     assert str(tmp_path / "data" / "carprivacy.db") in result.output
 
 
-def test_demo_load_fills_an_empty_database_once(env: dict[str, str], db_url: str) -> None:
+def test_demo_load_fills_an_empty_database_once(
+    env: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
     assert runner.invoke(app, ["demo", "load"], env=env).exit_code == 1  # no tables yet
     assert runner.invoke(app, ["db", "upgrade"], env=env).exit_code == 0
-    first = runner.invoke(app, ["demo", "load", "--if-empty"], env=env)
+    narrow = {**env, "COLUMNS": "60"}  # a narrow terminal must not break a secret over lines
+    first = runner.invoke(app, ["demo", "load", "--if-empty"], env=narrow)
     assert first.exit_code == 0, first.output
     assert "customers" in first.output and "owner change" in first.output
+    secrets = dict(
+        line.split()
+        for line in first.output.split("passwords / client secrets", 1)[1].splitlines()[1:]
+        if line.startswith("  demo")
+    )
+    assert {"demo-owner", "demo-dealer", "demo_insurer"} <= set(secrets)
+    container = bootstrap(Settings(database_url=db_url, data_dir=tmp_path / "var"))
+    try:  # the printed secrets are the ones that log in
+        assert container.callers.login_password("demo-owner", secrets["demo-owner"]).access_token
+        machine = container.callers.client_credentials(
+            "demo_insurer", secrets["demo_insurer"], None
+        )
+        assert machine.access_token
+    finally:
+        container.close()
     second = runner.invoke(app, ["demo", "load", "--if-empty"], env=env)
     assert second.exit_code == 0 and "not loaded" in second.output
     engine = make_engine(db_url)

@@ -85,14 +85,20 @@ def register(app: typer.Typer) -> None:
         for vid, vin, model, whose in summary.made:
             cars.add_row(vid, vin + (" *" if vin in weekly else ""), model, whose)
         console.print(cars)
-        people = Table(title="logins (secrets shown once; stored only hashed)")
-        for column in ("login", "kind", "role", "organisation", "password / client secret", "try"):
+        people = Table(title="logins (stored only hashed)")
+        for column in ("login", "kind", "role", "organisation", "try"):
             people.add_column(column, overflow="fold")
         for login in logins:
             c = login.caller
-            secret = login.secret or "(exists: not shown again)"
-            people.add_row(c.id, c.kind, c.role, c.organisation, secret, c.tries)
+            people.add_row(c.id, c.kind, c.role, c.organisation, c.tries)
         console.print(people)
+        # one plain line per secret: a table would break a long secret over lines, uncopyable
+        console.print("passwords / client secrets (shown once, not again):")
+        for login in logins:
+            secret = login.secret or "(exists: not shown again)"
+            console.print(
+                f"  {login.caller.id}  {secret}", soft_wrap=True, highlight=False, markup=False
+            )
         console.print(
             "people: POST /v1/auth/login {login, password}; machines: POST /v1/oauth/token "
             "(client_credentials); customers read their own data under /v1/me, everyone else "
