@@ -234,8 +234,35 @@ HISTORY_FIELDS: tuple[str, ...] = (
 )
 
 
+def history_record(e: LedgerEntry) -> dict[str, object]:
+    """One entry with its types (the JSON evidence export): absent values are null, ``marketing``
+    a boolean, ``categories`` a list; the same fields as :func:`history_row`."""
+    return {
+        "at": e.at.isoformat(),
+        "kind": e.kind.value,
+        "record_id": e.record_id or None,
+        "actor": e.actor.value,
+        "recorded_by": e.recorded_by,
+        "channel": e.channel.value,
+        "topic": e.topic,
+        "choice": e.choice.value if e.choice else None,
+        "party": e.party,
+        "vehicle_id": e.vehicle_id,
+        "text_version": e.text_version,
+        "language": e.language,
+        "text_hash": e.text_hash,
+        "purpose": e.purpose,
+        "marketing": e.marketing,
+        "case": e.case.value if e.case else None,
+        "categories": list(e.categories),
+        "ground": e.ground.value if e.ground else None,
+        "note": e.note or None,
+        "entry_id": e.id,
+    }
+
+
 def history_row(e: LedgerEntry) -> dict[str, str]:
-    """One entry as a flat row of text (the JSON and CSV evidence export)."""
+    """One entry as a flat row of text (the CSV evidence export): absent values are empty."""
     return {
         "at": e.at.isoformat(),
         "kind": e.kind.value,

@@ -30,6 +30,7 @@ from carprivacy.domain.consent_ledger import (
     LedgerEntry,
     LedgerState,
     consent_matches,
+    history_record,
     history_row,
     replay,
     text_hash,
@@ -115,7 +116,7 @@ class ConsentLedgerService:
         return replay(self.ledger.entries(subject_id))
 
     def export_json(self, subject_id: str) -> str:
-        rows = [history_row(e) for e in self.history(subject_id)]
+        rows = [history_record(e) for e in self.history(subject_id)]
         return json.dumps({"subject_id": subject_id, "entries": rows}, ensure_ascii=False, indent=2)
 
     def export_csv(self, subject_id: str) -> str:
