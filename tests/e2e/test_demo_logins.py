@@ -138,8 +138,31 @@ def test_each_demo_login_reads_in_its_form(
     assert r.status_code == 200 and r.json()["id"].startswith("ps_")
     r = _get(client, t["demo-geocoder"], f"/v1/customers/{ids[5]}", "geocoding")
     assert r.status_code == 200, r.text
+
     r = _get(client, t["demo-service"], tel.format(consented), "contract_performance", limit=5)
     assert r.status_code == 200 and r.json()["items"], r.text
 
     # the administrator reads no personal data: no purpose to use
     assert _get(client, t["demo-admin"], "/v1/purposes").json()["purposes"] == []
+
+
+def test_a_customer_withdrawing_and_giving_consent_changes_the_answer_at_once(
+    demo: tuple[TestClient, Services, DemoSummary, dict[str, str]],
+) -> None:
+    """The marketing partner reads by e-mail consent (SPEC C1, C4, U2): refused for the customer
+    who withdrew, and for the demo owner from the moment they withdraw until they give it again."""
+    client, _, s, t = demo
+    ids = s.customer_ids
+    mail = "marketing_email"
+    assert _get(client, t["demo-mailer"], f"/v1/customers/{ids[0]}", mail).status_code == 200
+    r = _get(client, t["demo-mailer"], f"/v1/customers/{ids[1]}", mail)
+    assert r.status_code == 403 and "consent.withdrawn" in r.text  # customer 2 withdrew
+    owner = {"Authorization": f"Bearer {t['demo-owner']}"}
+    choice = {"topic": mail, "channel": "portal"}
+    consents = f"/v1/subjects/{ids[5]}/consents"
+    assert _get(client, t["demo-mailer"], f"/v1/customers/{ids[5]}", mail).status_code == 200
+    assert client.post(f"{consents}/withdrawals", json=choice, headers=owner).status_code == 201
+    r = _get(client, t["demo-mailer"], f"/v1/customers/{ids[5]}", mail)
+    assert r.status_code == 403 and "consent.withdrawn" in r.text
+    assert client.post(consents, json=choice, headers=owner).status_code == 201
+    assert _get(client, t["demo-mailer"], f"/v1/customers/{ids[5]}", mail).status_code == 200

@@ -85,6 +85,13 @@ CALLERS: tuple[DemoCaller, ...] = (
         "development_partners (pseudonymised)",
     ),
     DemoCaller("demo-geocoder", "machine", "partner", "google_geocoding", "geocoding (contact)"),
+    DemoCaller(
+        "demo-mailer",
+        "machine",
+        "partner",
+        "marketing_partners",
+        "marketing_email (customers 1-6 consented, customer 2 withdrew)",
+    ),
     DemoCaller("demo-service", "machine", "service", "mini_ag", "contract_performance"),
 )
 
