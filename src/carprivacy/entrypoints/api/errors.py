@@ -231,6 +231,10 @@ _CARDATA_ANSWERS = {
 def _document_cardata(operation: dict[str, Any], method: str, named: bool) -> None:
     """The answers of a CarData operation, each in the published error body."""
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/CustomerErrorResponse"}}}
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name") == "x-version":
+            parameter["required"] = True  # as published (checked after the token)
+            parameter["schema"] = {"type": "string", "default": "v1", "maxLength": 16}
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
     answers = dict(_CARDATA_ANSWERS)

@@ -32,20 +32,21 @@ VERSION = "v1"
 def cardata_reader(
     request: Request,
     response: Response,
-    x_version: str = Header(
-        alias="x-version", max_length=16, description="The API version: v1.", examples=["v1"]
+    x_version: str | None = Header(
+        None, alias="x-version", max_length=16, description="The API version: v1.", examples=["v1"]
     ),
     creds: HTTPAuthorizationCredentials | None = Depends(bearer),
     cardata: CarDataAuthorisation = Depends(get_cardata),
     quota: CallQuota = Depends(get_cardata_quota),
 ) -> CarDataCaller:
-    """The reader of a CarData call: the version header, the CarData token, one call counted
-    (over the quota: 429 with Retry-After); the answer carries the calls remaining."""
-    if x_version != VERSION:
-        raise InvalidInputError([Problem("x-version", "x_version", "the API version is v1")])
+    """The reader of a CarData call: the CarData token (first: an anonymous caller learns
+    nothing else), the version header (required, documented as such), one call counted (over
+    the quota: 429 with Retry-After); the answer carries the calls remaining."""
     if creds is None or not creds.credentials:
         raise AuthenticationError("a CarData access token is required")
     reader = cardata.authenticate(creds.credentials)
+    if x_version != VERSION:
+        raise InvalidInputError([Problem("x-version", "x_version", "the API version is v1")])
     state = quota.charge(reader.client_id, reader.gcid)
     now = quota.clock()
     response.headers["X-RateLimit-Limit"] = str(state.limit)
