@@ -5,9 +5,10 @@ Callers: anonymous, the bootstrap admin, each staff role, two customers (A and B
 manager, an internal service, a development partner, two insurers of whom only one holds
 A's CarData share, and a CarData client of each customer (authz_world.py). For every read
 route and every caller, with each purpose of PURPOSES (and none), the test finds which requests
-released A's data, and the table must say exactly that. It also checks: no customer reads another's data (0 reads across subjects); an
-unknown id and a forbidden id answer alike (no existence oracle); list totals count only what
-the caller may read; and every write route refuses every caller its table row does not name.
+released A's data, and the table must say exactly that. It also checks: no customer reads
+another's data (0 reads across subjects); an unknown id and a forbidden id answer alike (no
+existence oracle); list totals count only what the caller may read; and every write route
+refuses every caller its table row does not name.
 A new route fails here until it has a row.
 """
 
