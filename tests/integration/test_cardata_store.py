@@ -93,13 +93,14 @@ def test_every_call_is_counted_once_and_an_old_window_is_forgotten(
     opened_after = T0 - timedelta(days=1)
 
     def calls(_: int) -> list[int]:
-        return [store.count_call("k", opened_after, T0)[0] for _ in range(per_thread)]
+        return [store.count_call(["k", "j"], opened_after, T0)[0][0] for _ in range(per_thread)]
 
     with ThreadPoolExecutor(THREADS) as pool:
         counts = sorted(c for batch in pool.map(calls, range(THREADS)) for c in batch)
     assert counts == list(range(1, THREADS * per_thread + 1))
     later = T0 + timedelta(days=1, seconds=1)
-    assert store.count_call("k", later - timedelta(days=1), later) == (1, later)
+    assert store.count_call(["k"], later - timedelta(days=1), later) == [(1, later)]
+    assert store.count_call(["j"], later - timedelta(days=1), later) == [(1, later)]
 
 
 def test_deleting_a_client_revokes_its_grants_and_containers_keep_their_state(

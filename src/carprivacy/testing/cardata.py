@@ -5,6 +5,7 @@ conditional under one lock, as the SQL store's single statements are."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -122,14 +123,17 @@ class InMemoryCarDataRepository:
 
     # -- call counts -------------------------------------------------------------------------
     def count_call(
-        self, key: str, window_opened_after: datetime, at: datetime
-    ) -> tuple[int, datetime]:
+        self, keys: Sequence[str], window_opened_after: datetime, at: datetime
+    ) -> list[tuple[int, datetime]]:
         with self._lock:
             for other, (_, start) in list(self.calls.items()):
-                if other != key and start <= window_opened_after:
+                if other not in keys and start <= window_opened_after:
                     del self.calls[other]
-            calls, start = self.calls.get(key, (0, at))
-            if start <= window_opened_after:
-                calls, start = 0, at
-            self.calls[key] = (calls + 1, start)
-            return calls + 1, start
+            counted = []
+            for key in keys:
+                calls, start = self.calls.get(key, (0, at))
+                if start <= window_opened_after:
+                    calls, start = 0, at
+                self.calls[key] = (calls + 1, start)
+                counted.append((calls + 1, start))
+            return counted

@@ -5,6 +5,7 @@ however many processes serve the API."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -74,9 +75,10 @@ class ContainerRepository(Protocol):
 
 class CallCounter(Protocol):
     def count_call(
-        self, key: str, window_opened_after: datetime, at: datetime
-    ) -> tuple[int, datetime]:
-        """Atomically count one call of ``key`` (a keyed hash, never a client or account id)
-        and return the calls of its window so far and when the window opened. A window opened
-        at or before ``window_opened_after`` is over: the call opens a new one at ``at``."""
+        self, keys: Sequence[str], window_opened_after: datetime, at: datetime
+    ) -> list[tuple[int, datetime]]:
+        """Atomically count one call of each of ``keys`` (keyed hashes, never a client or
+        account id), in one transaction, and return per key the calls of its window so far and
+        when the window opened. A window opened at or before ``window_opened_after`` is over:
+        the call opens a new one at ``at``."""
         ...

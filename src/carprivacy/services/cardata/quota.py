@@ -38,13 +38,12 @@ class CallQuota:
         (fewest calls remaining). Over either limit: RateLimitedError until its window ends."""
         s = self.settings
         now = self.clock()
-        states = []
-        for kind, ident, limit in (
-            ("client", client_id, s.per_client),
-            ("account", gcid, s.per_account),
-        ):
-            used, opened = self.counter.count_call(self._hash(kind, ident), now - s.window, now)
-            states.append(QuotaState(limit, used, opened + s.window))
+        keys = (self._hash("client", client_id), self._hash("account", gcid))
+        counted = self.counter.count_call(keys, now - s.window, now)
+        states = [
+            QuotaState(limit, used, opened + s.window)
+            for limit, (used, opened) in zip((s.per_client, s.per_account), counted, strict=True)
+        ]
         over = [q for q in states if q.exceeded]
         if over:
             worst = max(over, key=lambda q: q.resets_at)

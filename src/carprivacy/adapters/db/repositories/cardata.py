@@ -5,6 +5,7 @@ statement: a grant answered or used once, a refresh token used once, a call coun
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -262,22 +263,27 @@ class SqlCarDataRepository:
     # -- call counts -------------------------------------------------------------------------
 
     def count_call(
-        self, key: str, window_opened_after: datetime, at: datetime
-    ) -> tuple[int, datetime]:
-        """One upsert (the row lock serialises concurrent calls of one key in every process);
-        windows that are over are forgotten on the way."""
+        self, keys: Sequence[str], window_opened_after: datetime, at: datetime
+    ) -> list[tuple[int, datetime]]:
+        """One upsert per key in one transaction (the row lock serialises concurrent calls of
+        one key in every process); windows that are over are forgotten on the way."""
         c = cardata_calls.c
         over = c.window_start <= _utc(window_opened_after)
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        upsert = dialect.insert(cardata_calls).values(call_key=key, calls=1, window_start=_utc(at))
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[c.call_key],
-            set_={
-                "calls": case((over, 1), else_=c.calls + 1),
-                "window_start": case((over, _utc(at)), else_=c.window_start),
-            },
-        ).returning(c.calls, c.window_start)
+        counted = []
         with self.engine.begin() as conn:
-            conn.execute(delete(cardata_calls).where(over, c.call_key != key))
-            calls, start = conn.execute(upsert).one()
-        return int(calls), _utc(start)
+            conn.execute(delete(cardata_calls).where(over, c.call_key.not_in(list(keys))))
+            for key in keys:
+                upsert = dialect.insert(cardata_calls).values(
+                    call_key=key, calls=1, window_start=_utc(at)
+                )
+                upsert = upsert.on_conflict_do_update(
+                    index_elements=[c.call_key],
+                    set_={
+                        "calls": case((over, 1), else_=c.calls + 1),
+                        "window_start": case((over, _utc(at)), else_=c.window_start),
+                    },
+                ).returning(c.calls, c.window_start)
+                calls, start = conn.execute(upsert).one()
+                counted.append((int(calls), _utc(start)))
+        return counted
