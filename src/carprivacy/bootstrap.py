@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from carprivacy.config import Settings, load_settings
 from carprivacy.domain.errors import CarPrivacyError, Problem
+from carprivacy.domain.master import AccountKind
 from carprivacy.domain.monitoring import MonitoringRules
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.signals import SignalCatalogue
@@ -40,6 +41,10 @@ from carprivacy.services.access.telemetry import TelemetryReads
 from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository, AuditWitness
 from carprivacy.services.audit.trail import AuditService
+from carprivacy.services.cardata.authorisation import AuthorisationSettings, CarDataAuthorisation
+from carprivacy.services.cardata.customer_api import CustomerApi
+from carprivacy.services.cardata.ports import CallCounter
+from carprivacy.services.cardata.quota import CallQuota, QuotaSettings
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
@@ -100,6 +105,11 @@ class Secrets:
     @property
     def email_lookup_key(self) -> bytes:
         return hmac.new(self.token_key, b"carprivacy caller e-mail lookup", hashlib.sha256).digest()
+
+    @property
+    def cardata_key(self) -> bytes:
+        """Keys the hashes of CarData device codes, user codes, refresh tokens and call keys."""
+        return hmac.new(self.token_key, b"carprivacy cardata codes", hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,9 @@ class Services:
     workshop: WorkshopCollector
     mqtt_worker: MqttWorkerFactory  # (options=MqttOptions(), on_batch=None) -> the worker
     rotate_master_key: MasterKeyRotation
+    cardata: CarDataAuthorisation
+    cardata_api: CustomerApi
+    cardata_quota: CallQuota
 
     def close(self) -> None:
         self.database.dispose()
@@ -327,6 +340,56 @@ def build_telemetry_reads(
 ) -> TelemetryReads:
     """Stored telemetry read back through the gate (a vehicle's, a subject's, by period)."""
     return TelemetryReads(gate, reader, cipher, policy, catalogue)
+
+
+def build_cardata(
+    settings: Settings,
+    store: Any,
+    callers: CallerRepository,
+    master: MasterDataService,
+    secrets: Secrets,
+    clock: Clock,
+) -> CarDataAuthorisation:
+    """CarData client ids, the device authorisation grant and its tokens (SPEC C2, U1)."""
+    from carprivacy.adapters.crypto.tokens import JwtTokenSigner
+
+    def gcid_of(subject_id: str) -> str:
+        """The account id a customer's CarData tokens name: the group login account's."""
+        accounts = master.accounts_of(subject_id)
+        group = [a for a in accounts if a.kind is AccountKind.GROUP_LOGIN] or accounts
+        return group[0].id if group else subject_id
+
+    return CarDataAuthorisation(
+        store,
+        callers,
+        JwtTokenSigner(secrets.token_key),
+        secrets.cardata_key,
+        clock,
+        gcid_of,
+        AuthorisationSettings(
+            device_code_ttl=timedelta(seconds=settings.cardata_device_code_ttl_seconds),
+            interval=settings.cardata_poll_interval_seconds,
+            access_token_ttl=timedelta(seconds=settings.cardata_token_ttl_seconds),
+            refresh_token_ttl=timedelta(seconds=settings.cardata_refresh_ttl_seconds),
+            verification_uri=settings.cardata_verification_uri,
+        ),
+    )
+
+
+def build_cardata_quota(
+    settings: Settings, counter: CallCounter, secrets: Secrets, clock: Clock
+) -> CallQuota:
+    """The CarData customer API's call quotas, per client and per account (SPEC C2)."""
+    return CallQuota(
+        counter,
+        secrets.cardata_key,
+        clock,
+        QuotaSettings(
+            per_client=settings.cardata_calls_per_client,
+            per_account=settings.cardata_calls_per_account,
+            window=timedelta(seconds=settings.cardata_call_window_seconds),
+        ),
+    )
 
 
 def build_subject_state(policy: Policy, state: SubjectStateRepository) -> SubjectStateService:
@@ -577,6 +640,7 @@ def bootstrap(
     callers: CallerRepository | None = None,
     outbox: EmailOutbox | None = None,
     automated_decisions: AutomatedDecisionRepository | None = None,
+    cardata: Any = None,
 ) -> Services:
     """Every service, wired. Each keyword is an adapter; left out, it is the production one (the
     SQL store on ``engine``, or on ``settings.resolved_database_url``; key files in
@@ -615,6 +679,10 @@ def bootstrap(
     decisions = build_decisions(policy, facts, audit, clock)
     outbox = outbox or sql.outbox()
     gate = build_gate(policy, decisions, sessions, secrets, clock)
+    caller_store = callers or sql.callers(cipher, secrets)
+    telemetry_reads = build_telemetry_reads(gate, store, cipher, policy, catalogue)
+    # one store implements the CarData ports (grants, containers, call counts)
+    cardata_store = cardata if cardata is not None else sql.cardata()
     return Services(
         settings=settings,
         policy=policy,
@@ -633,7 +701,7 @@ def bootstrap(
         callers=build_callers(
             settings,
             policy,
-            callers or sql.callers(cipher, secrets),
+            caller_store,
             outbox,
             secrets,
             clock,
@@ -643,7 +711,7 @@ def bootstrap(
         ),
         decisions=decisions,
         gate=gate,
-        telemetry_reads=build_telemetry_reads(gate, store, cipher, policy, catalogue),
+        telemetry_reads=telemetry_reads,
         subject_state=build_subject_state(policy, subject_states),
         consent_ledger=build_consent_ledger(
             policy, cast(SubjectLedger, subject_states), audit, outbox, master, clock
@@ -652,6 +720,9 @@ def bootstrap(
         workshop=build_workshop(settings, decisions, ingest, directory),
         mqtt_worker=build_mqtt_worker_factory(settings, ingest),
         rotate_master_key=build_master_key_rotation(settings, data_keys),
+        cardata=build_cardata(settings, cardata_store, caller_store, master, secrets, clock),
+        cardata_api=CustomerApi(gate, telemetry_reads, cardata_store, catalogue, clock),
+        cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
     )
 
 
@@ -741,6 +812,11 @@ class _ProductionAdapters:
 
     def outbox(self) -> EmailOutbox:
         return email_outbox(self.settings)
+
+    def cardata(self) -> Any:
+        from carprivacy.adapters.db.repositories.cardata import SqlCarDataRepository
+
+        return SqlCarDataRepository(self.engine)
 
     def automated_decisions(self, cipher: FieldCipher) -> AutomatedDecisionRepository:
         from carprivacy.adapters.db.repositories.access import SqlAutomatedDecisionRepository

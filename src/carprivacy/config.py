@@ -66,6 +66,50 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(
         default=900, ge=30, le=86_400, description="Lifetime of issued bearer tokens (seconds)."
     )
+    cardata_token_ttl_seconds: int = Field(
+        default=3600,
+        ge=60,
+        le=86_400,
+        description="Lifetime of CarData access and id tokens (seconds; refresh tokens rotate).",
+    )
+    cardata_refresh_ttl_seconds: int = Field(
+        default=14 * 86_400,
+        ge=3600,
+        le=365 * 86_400,
+        description="Lifetime of a CarData refresh token (seconds); each is used once.",
+    )
+    cardata_device_code_ttl_seconds: int = Field(
+        default=600, ge=60, le=3600, description="Lifetime of a CarData device code (seconds)."
+    )
+    cardata_poll_interval_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="Seconds a CarData client waits between token polls (faster: slow_down).",
+    )
+    cardata_verification_uri: str = Field(
+        default="http://localhost:8000/cardata/device",
+        max_length=200,
+        description="Where a person enters a CarData user code (verification_uri).",
+    )
+    cardata_calls_per_client: int = Field(
+        default=10_000,
+        ge=1,
+        le=10**9,
+        description="CarData customer API calls per client id in one window.",
+    )
+    cardata_calls_per_account: int = Field(
+        default=20_000,
+        ge=1,
+        le=10**9,
+        description="CarData customer API calls per account (gcid) in one window.",
+    )
+    cardata_call_window_seconds: int = Field(
+        default=86_400,
+        ge=1,
+        le=31 * 86_400,
+        description="The window of the CarData call quotas (seconds).",
+    )
     argon2_time_cost: int = Field(
         default=3, ge=1, description="argon2id iterations for password hashes."
     )

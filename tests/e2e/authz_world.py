@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cardata_client import CarDataClient
 from fastapi.testclient import TestClient
 
 from carprivacy.bootstrap import Services
@@ -64,6 +65,7 @@ def seed_customer(container: Services, n: int, fleet_id: str) -> dict[str, str]:
         "customer_id": customer.id,
         "subject_id": customer.id,
         "vehicle_id": vehicle.id,
+        "vin": vehicle.vin,
         "fleet_id": fleet_id,
         "usage_id": usage.id,
         "contract_id": contract.id,
@@ -135,11 +137,40 @@ def login_all(client: TestClient, specs: dict[str, dict[str, Any]]) -> dict[str,
     return tokens
 
 
+def cardata_token(client: TestClient, customer_token: str) -> str:
+    """A CarData access token of the customer's own client (the device flow over HTTP)."""
+    me = {"Authorization": f"Bearer {customer_token}"}
+    made = client.post(
+        "/v1/me/cardata/clients",
+        json={"name": "matrix", "scopes": ["cardata:api:read", "cardata:streaming:read"]},
+        headers=me,
+    )
+    assert made.status_code == 201, made.text
+    cd = CarDataClient(client, made.json()["client_id"], sleep=lambda _: None)
+    device = cd.request_device_code()
+    approved = client.post(
+        "/v1/me/cardata/device-approvals", json={"user_code": device["user_code"]}, headers=me
+    )
+    assert approved.status_code == 200, approved.text
+    return str(cd.poll_for_token(device)["access_token"])
+
+
 def build(container: Services, client: TestClient) -> World:
-    """Seed both customers, log every caller in, and give A's CarData share to one insurer."""
+    """Seed both customers, log every caller in, and give A's CarData share to one insurer.
+    Each customer also authorises a CarData client (``cardata_a``, ``cardata_b``), and A's has
+    a container (``containerId``)."""
     fleet = container.master.create_fleet("Matrix Fleet B.V.", "NL")
     a, b = seed_customer(container, 1, fleet.id), seed_customer(container, 2, fleet.id)
     tokens = login_all(client, callers(a, b))
+    tokens["cardata_a"] = cardata_token(client, tokens["customer_a"])
+    tokens["cardata_b"] = cardata_token(client, tokens["customer_b"])
+    made = client.post(
+        "/customers/containers",
+        json={"name": "matrix", "purpose": "mileage", "technicalDescriptors": [SIGNAL]},
+        headers={"Authorization": f"Bearer {tokens['cardata_a']}", "x-version": "v1"},
+    )
+    assert made.status_code == 201, made.text
+    a["containerId"] = made.json()["containerId"]
     share = client.post(
         f"/v1/subjects/{a['customer_id']}/consents",
         json={"topic": "cardata_sharing", "channel": "portal", "party": "mx_insurer_shared"},

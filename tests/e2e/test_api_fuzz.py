@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import schemathesis
 import test_route_walk as walk
+from authz_world import cardata_token
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -43,6 +44,7 @@ ROLES = (
     "dealer",
     "customer",
     "service",
+    "cardata",  # a CarData client of the customer: the /customers/... API
 )
 CHECKS = (
     not_a_server_error,
@@ -74,6 +76,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, 
     app = create_app(container)
     with TestClient(app) as client:
         tokens = walk._callers(client, ids)
+        tokens["cardata"] = cardata_token(client, tokens["customer"])
         yield app, tokens
     engine.dispose()
 

@@ -2,12 +2,13 @@
 one table below and checked against the running app on the SQL store.
 
 Callers: anonymous, the bootstrap admin, each staff role, two customers (A and B), a fleet
-manager, an internal service, a development partner, and two insurers of whom only one holds
-A's CarData share (authz_world.py). For every read route and every caller, with each purpose
-of PURPOSES (and none), the test finds which requests released A's data, and the table must say
-exactly that. It also checks: no customer reads another's data (0 reads across subjects); an
-unknown id and a forbidden id answer alike (no existence oracle); list totals count only what
-the caller may read; and every write route refuses every caller its table row does not name.
+manager, an internal service, a development partner, two insurers of whom only one holds
+A's CarData share, and a CarData client of each customer (authz_world.py). For every read
+route and every caller, with each purpose of PURPOSES (and none), the test finds which requests
+released A's data, and the table must say exactly that. It also checks: no customer reads
+another's data (0 reads across subjects); an unknown id and a forbidden id answer alike (no
+existence oracle); list totals count only what the caller may read; and every write route
+refuses every caller its table row does not name.
 A new route fails here until it has a row.
 """
 
@@ -48,10 +49,12 @@ CALLERS = frozenset(
     {
         "admin", "administrator", "privacy_officer", "customer_service", "authority_liaison",
         "rnd_analyst", "dealer", "fleet_manager", "customer_a", "customer_b", "service",
-        "catena_x_partner", "insurer_shared", "insurer_unshared",
+        "catena_x_partner", "insurer_shared", "insurer_unshared", "cardata_a", "cardata_b",
     }
 )  # fmt: skip
-AUTHENTICATED = CALLERS  # every caller with a token (not the anonymous one)
+# every caller with a token of the platform's own API (not the anonymous one; a CarData
+# client's token opens the CarData API only)
+AUTHENTICATED = CALLERS - {"cardata_a", "cardata_b"}
 
 # Read routes of data subjects' data: caller -> the purposes with which A's data is released.
 # A caller not named reads nothing of A's with any purpose.
@@ -273,6 +276,18 @@ SELF_READS: dict[str, frozenset[str]] = {
     },
 }  # fmt: skip
 
+# The CarData customer API (x-version v1, A's VIN and container): the callers it answers.
+# Only a CarData token opens it (a login token does not); B's client reads nothing of A's.
+CARDATA_READS: dict[str, frozenset[str]] = {
+    "GET /customers/containers": frozenset({"cardata_a", "cardata_b"}),
+    "GET /customers/containers/{containerId}": frozenset({"cardata_a"}),
+    "GET /customers/vehicles/mappings": frozenset({"cardata_a", "cardata_b"}),
+    "GET /customers/vehicles/{vin}/basicData": frozenset({"cardata_a"}),
+    "GET /customers/vehicles/{vin}/telematicData": frozenset({"cardata_a"}),
+}
+CARDATA = frozenset({"cardata_a", "cardata_b"})
+SELF_READS["GET /v1/me/cardata/clients"] = CUSTOMERS
+
 # Write routes, sent an empty body: the callers that are not refused (401/403) before the body
 # is judged. Any other is refused whatever it sends. AUTHENTICATED rows judge the body first
 # and decide who may act on a valid one (POST /v1/decisions is open to every caller by design;
@@ -324,6 +339,11 @@ WRITES: dict[str, frozenset[str]] = {
     "POST /v1/vehicles": STAFF_WRITERS,
     "POST /v1/vehicles/{vehicle_id}/usages": STAFF_WRITERS,
     "POST /v1/workshop/telemetry": AUTHENTICATED,
+    "POST /v1/me/cardata/clients": CUSTOMERS,
+    "DELETE /v1/me/cardata/clients/{client_id}": CUSTOMERS,
+    "POST /v1/me/cardata/device-approvals": CUSTOMERS,
+    "POST /customers/containers": CARDATA,
+    "DELETE /customers/containers/{containerId}": CARDATA,
 }
 
 # Routes whose answer depends on an id only the app makes (a decision id): checked for refusal
@@ -361,6 +381,9 @@ def _holds_data(r: Any) -> bool:
 def _get(client: TestClient, path: str, ids: dict[str, str], token: str | None, purpose: Any):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     params = {"purpose": purpose} if purpose else {}
+    if path.startswith("/customers/"):  # the CarData API: its version header, A's container
+        headers["x-version"] = "v1"
+        params = {"containerId": ids.get("containerId", "unknown-id")}
     return client.get(walk._url(path, ids), headers=headers, params=params)
 
 
@@ -370,7 +393,7 @@ def _routes(client: TestClient) -> dict[str, tuple[str, str]]:
 
 def test_every_route_has_a_row(world: tuple[TestClient, World]) -> None:
     client, _ = world
-    declared = {*READS, *OPERATOR_READS, *SELF_READS, *WRITES, *BY_MADE_ID}
+    declared = {*READS, *OPERATOR_READS, *SELF_READS, *WRITES, *BY_MADE_ID, *CARDATA_READS}
     routes = set(_routes(client))
     assert routes - declared == set(), "routes without a row in the matrix"
     assert declared - routes == set(), "rows of routes the app no longer has"
@@ -398,6 +421,32 @@ def test_reads_release_exactly_what_the_matrix_declares(world: tuple[TestClient,
             if _get(client, path, w.a, token, None).status_code < 300
         }
         assert answered == allowed, key
+
+
+def test_the_cardata_api_answers_exactly_what_the_matrix_declares(
+    world: tuple[TestClient, World],
+) -> None:
+    """SPEC C2, U1: only CarData tokens open /customers/...; each reads its own person's
+    vehicles and containers, never the other's (A's VIN and container answer B's client 404,
+    as unknown ones do), and a 2xx answer holds nothing of B's."""
+    client, w = world
+    callers = {"anonymous": None, **w.tokens}
+    b_ids = set(w.b.values()) - {w.b["fleet_id"]}
+    for key, allowed in CARDATA_READS.items():
+        _, path = key.split(" ", 1)
+        answered = set()
+        for label, token in callers.items():
+            r = _get(client, path, w.a, token, None)
+            if r.status_code < 300:
+                answered.add(label)
+                assert not b_ids & set(_all_ids(r.json())) or label == "cardata_b", key
+            else:
+                assert "exveErrorId" in r.json(), (key, label, r.text)
+        assert answered == allowed, key
+        if "{" in path:
+            foreign = _get(client, path, w.a, w.tokens["cardata_b"], None)
+            unknown = _get(client, path, {}, w.tokens["cardata_b"], None)
+            assert foreign.status_code == unknown.status_code == 404, key
 
 
 def test_no_customer_reads_another_customers_data(world: tuple[TestClient, World]) -> None:

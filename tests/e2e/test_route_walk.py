@@ -59,6 +59,8 @@ PUBLIC: dict[str, str] = {
     "POST /v1/auth/login": "login (password)",
     "POST /v1/auth/email-code": "login (e-mail code)",
     "POST /v1/auth/email-code/verify": "login (e-mail code)",
+    "POST /gcdm/oauth/device/code": "CarData device authorisation request (RFC 8628)",
+    "POST /gcdm/oauth/token": "CarData token endpoint (device code, refresh token)",
 }
 # The person's own data (the right of access, Art. 15): no purpose is declared, the access right
 # is the purpose; each answer must still be decided and audited.
@@ -191,7 +193,7 @@ def _url(path: str, ids: dict[str, str]) -> str:
     def fill(m: re.Match[str]) -> str:
         return ids.get(m.group(1), "unknown-id")
 
-    return re.sub(r"\{([a-z_]+)(?::path)?\}", fill, path)
+    return re.sub(r"\{([A-Za-z_]+)(?::path)?\}", fill, path)
 
 
 PURPOSES = (

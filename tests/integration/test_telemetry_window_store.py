@@ -85,6 +85,35 @@ def test_windows_match_the_fake_and_pages_neither_repeat_nor_skip(
         assert all(r.expires_at is None or r.expires_at > NOW for r in got)
 
 
+NEWEST = [
+    TelemetryWindow(vehicle_id="veh-a", newest_first=True),
+    # the subject's values of one vehicle: alice's part of veh-a's history only
+    TelemetryWindow(vehicle_id="veh-a", subject_id="alice", signals=SIGNALS[:1], newest_first=True),
+    TelemetryWindow(subject_id="carol", live_at=NOW, newest_first=True),
+]
+
+
+@pytest.mark.parametrize("window", NEWEST)
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_newest_first_windows_match_the_fake_and_run_backwards(
+    engine: Engine, window: TelemetryWindow, size: int
+) -> None:
+    """SPEC C2: the newest value of a signal is one row read (the CarData telematicData)."""
+    sql, fake = SqlTelemetryRepository(engine), InMemoryTelemetryRepository()
+    rows = _rows()
+    assert sql.store(rows, []).committed and fake.store(rows, []).committed
+    got = _all(sql, window, size)
+    expected = _all(fake, window, size)
+    strip = [(r.vehicle_id, r.subject_id, r.signal, r.value, r.ts) for r in got]
+    assert strip == [(r.vehicle_id, r.subject_id, r.signal, r.value, r.ts) for r in expected]
+    assert len({r.id for r in got}) == len(got) and got
+    assert [(r.ts, r.id) for r in got] == sorted(((r.ts, r.id) for r in got), reverse=True)
+    if window.subject_id is not None:
+        assert {r.subject_id for r in got} == {window.subject_id}
+    if window.subject_id == "alice":
+        assert got[0].ts == T0 + timedelta(hours=23)  # the newest of alice's part
+
+
 def test_a_vehicle_period_read_uses_the_vehicle_index(engine: Engine) -> None:
     SqlTelemetryRepository(engine).store(_rows(), [])
     if engine.dialect.name == "sqlite":

@@ -110,6 +110,8 @@ EXAMPLES: dict[type[CarPrivacyError], CarPrivacyError] = {
     tree.AccessDeniedError: tree.AccessDeniedError("no", ("consent.required",)),
     tree.KeyDestroyedError: tree.KeyDestroyedError(),
     tree.StoreUnavailableError: tree.StoreUnavailableError(),
+    tree.RateLimitedError: tree.RateLimitedError("too many calls", 30, 100),
+    tree.OAuthGrantError: tree.OAuthGrantError("invalid_grant", "the device code is not valid"),
 }
 
 
@@ -141,7 +143,64 @@ def test_each_answer_has_the_status_of_the_table(cls: type[CarPrivacyError]) -> 
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/raise")
     assert response.status_code == expected_status(cls)
-    assert "detail" in response.json()
+    body = response.json()
+    # OAuth requests are answered as RFC 6749 section 5.2 says; every other error names itself
+    assert "error_description" in body if cls is tree.OAuthGrantError else "detail" in body
+
+
+def test_a_rate_limit_says_when_to_retry_and_an_unknown_client_is_401() -> None:
+    app = FastAPI()
+    register_error_handlers(app)
+
+    @app.get("/limited")
+    def _limited() -> None:
+        raise tree.RateLimitedError("too many calls", 30, 100)
+
+    @app.get("/client")
+    def _client() -> None:
+        raise tree.OAuthGrantError("invalid_client", "the client id is unknown")
+
+    with TestClient(app) as client:
+        limited, unknown = client.get("/limited"), client.get("/client")
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "30"
+    assert unknown.status_code == 401 and unknown.json()["error"] == "invalid_client"
+    assert unknown.headers["Cache-Control"] == "no-store"
+
+
+def test_the_cardata_api_answers_every_error_in_its_published_body() -> None:
+    """SPEC C2: /customers/... answers exveErrorId (CU-<status>), exveErrorMsg, exveErrorRef
+    and exveNote; what other routes answer 422 is the published 400."""
+    app = FastAPI()
+    register_error_handlers(app)
+
+    @app.get("/customers/invalid")
+    def _invalid() -> None:
+        raise tree.InvalidInputError([Problem("technicalDescriptors.0", "unknown_descriptor", "m")])
+
+    @app.get("/customers/refused")
+    def _refused() -> None:
+        raise tree.AccessDeniedError("no", ("scope.cardata:api:read",))
+
+    @app.get("/customers/limited")
+    def _limited() -> None:
+        raise tree.RateLimitedError("too many calls", 7, 100)
+
+    @app.get("/v1/invalid")
+    def _plain() -> None:
+        raise tree.InvalidInputError([Problem("f", "r", "m")])
+
+    with TestClient(app) as client:
+        invalid = client.get("/customers/invalid")
+        refused = client.get("/customers/refused")
+        limited = client.get("/customers/limited")
+        plain = client.get("/v1/invalid")
+    assert invalid.status_code == 400
+    assert invalid.json()["exveErrorId"] == "CU-400"
+    assert "technicalDescriptors.0: unknown_descriptor" in invalid.json()["exveNote"]
+    assert refused.status_code == 403 and "scope.cardata" in refused.json()["exveNote"]
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
+    assert limited.json()["exveErrorId"] == "CU-429" and limited.json()["exveErrorRef"]
+    assert plain.status_code == 422 and "detail" in plain.json()  # other routes unchanged
 
 
 def test_every_mapped_error_has_an_example() -> None:

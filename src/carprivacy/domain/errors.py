@@ -23,6 +23,9 @@ place: ``carprivacy.entrypoints.api.errors``.
     │   # who asks, and may they
     ├── AuthenticationError           no or bad credentials, a bad or expired token (401; U1)
     ├── AccessDeniedError             the policy engine refused (403; U1-U3); carries the reasons
+    ├── RateLimitedError              too many calls in a window; says when to retry (429; C2)
+    ├── OAuthGrantError               a token or device-code request refused with an RFC 6749
+    │                                 error code (400, or 401 for invalid_client; U1)
     │
     │   # keys and ciphertexts
     ├── KeyDestroyedError             the owner's data key was shredded: the data is gone (410; R3)
@@ -154,6 +157,32 @@ class AccessDeniedError(CarPrivacyError):
     def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
         self.reasons = reasons
         super().__init__(message)
+
+
+class RateLimitedError(CarPrivacyError):
+    """Too many calls in the quota's window (a client's or an account's); ``retry_after`` is
+    in whole seconds, ``limit`` the calls a window allows."""
+
+    requirement = "C2"
+
+    def __init__(self, message: str, retry_after: int, limit: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+class OAuthGrantError(CarPrivacyError):
+    """An OAuth request refused with its RFC 6749 / RFC 8628 error code (``invalid_grant``,
+    ``authorization_pending``, ``slow_down``, ``expired_token``, ``access_denied``,
+    ``invalid_client``, ``invalid_request``, ``invalid_scope``, ``unsupported_grant_type``,
+    ``unsupported_response_type``). The description names fields, never a code's value."""
+
+    requirement = "U1"
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
 
 
 # -- keys and ciphertexts -------------------------------------------------------------------------

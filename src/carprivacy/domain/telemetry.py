@@ -77,7 +77,9 @@ class StoredReading(NamedTuple):
 class TelemetryWindow:
     """Which stored values a read asks for: one vehicle's or one subject's, in the half-open
     period [start, end), of some signals (none: every signal of ``categories``), not yet past
-    their retention at ``live_at``, after the position ``after`` (ts, id) in (ts, id) order."""
+    their retention at ``live_at``, after the position ``after`` (ts, id) in (ts, id) order
+    (``newest_first``: in descending order, ``after`` then being the position before which to
+    read). Naming both the vehicle and the subject reads the subject's values of that vehicle."""
 
     vehicle_id: str | None = None
     subject_id: str | None = None
@@ -86,6 +88,7 @@ class TelemetryWindow:
     signals: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     live_at: datetime | None = None
+    newest_first: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from carprivacy.testing.callers import (
     InMemoryCallerRepository,
     InMemoryEmailOutbox,
 )
+from carprivacy.testing.cardata import InMemoryCarDataRepository
 from carprivacy.testing.clock import FakeClock
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
@@ -71,6 +72,7 @@ __all__ = [
     "InMemoryAutomatedDecisionRepository",
     "InMemoryBatchFieldCipher",
     "InMemoryCallerRepository",
+    "InMemoryCarDataRepository",
     "InMemoryContractRepository",
     "InMemoryCustomerRepository",
     "InMemoryDataKeyRepository",

@@ -22,6 +22,7 @@ from carprivacy.domain.telemetry import QuarantineRow
 from carprivacy.testing.audit import InMemoryAuditLogRepository, InMemoryAuditWitness
 from carprivacy.testing.automated_decisions import InMemoryAutomatedDecisionRepository
 from carprivacy.testing.callers import InMemoryCallerRepository, InMemoryEmailOutbox
+from carprivacy.testing.cardata import InMemoryCarDataRepository
 from carprivacy.testing.crypto import InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
@@ -77,6 +78,7 @@ class InMemoryStores:
     audit_witness: InMemoryAuditWitness = field(default_factory=InMemoryAuditWitness)
     alerts: InMemoryAlertRepository = field(default_factory=InMemoryAlertRepository)
     callers: InMemoryCallerRepository = field(default_factory=InMemoryCallerRepository)
+    cardata: InMemoryCarDataRepository = field(default_factory=InMemoryCarDataRepository)
     outbox: InMemoryEmailOutbox = field(default_factory=InMemoryEmailOutbox)
     automated_decisions: InMemoryAutomatedDecisionRepository = field(
         default_factory=InMemoryAutomatedDecisionRepository
@@ -130,4 +132,5 @@ def bootstrap_in_memory(
         callers=s.callers,
         outbox=s.outbox,
         automated_decisions=s.automated_decisions,
+        cardata=s.cardata,
     )

@@ -83,15 +83,15 @@ class InMemoryTelemetryRepository:
             (i, r)
             for i, r in rows
             if (w.vehicle_id is None or r.vehicle_id == w.vehicle_id)
-            and (w.vehicle_id is not None or r.subject_id == w.subject_id)
+            and (w.subject_id is None or r.subject_id == w.subject_id)
             and (w.start is None or r.ts >= w.start)
             and (w.end is None or r.ts < w.end)
             and (not w.signals or r.signal in w.signals)
             and (not w.categories or r.category in w.categories)
             and (w.live_at is None or r.expires_at is None or r.expires_at > w.live_at)
-            and (after is None or (r.ts, i) > after)
+            and (after is None or ((r.ts, i) < after if w.newest_first else (r.ts, i) > after))
         ]
-        found.sort(key=lambda x: (x[1].ts, x[0]))
+        found.sort(key=lambda x: (x[1].ts, x[0]), reverse=w.newest_first)
         return [
             StoredReading(
                 i,

@@ -20,6 +20,9 @@ from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.own_data import OwnData
 from carprivacy.services.audit.monitoring import MonitoringService
 from carprivacy.services.audit.trail import AuditService
+from carprivacy.services.cardata.authorisation import CarDataAuthorisation
+from carprivacy.services.cardata.customer_api import CustomerApi
+from carprivacy.services.cardata.quota import CallQuota
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.identity.callers import CallerService
 from carprivacy.services.ingestion.grouping import GroupedIngest
@@ -118,3 +121,15 @@ def get_own_data(request: Request) -> OwnData:
     """A person's own data (the right of access), over the gate and the services it reads."""
     s = get_services(request)
     return OwnData(s.gate, s.telemetry_reads, s.consent_ledger, s.master)
+
+
+def get_cardata(request: Request) -> CarDataAuthorisation:
+    return get_services(request).cardata
+
+
+def get_cardata_api(request: Request) -> CustomerApi:
+    return get_services(request).cardata_api
+
+
+def get_cardata_quota(request: Request) -> CallQuota:
+    return get_services(request).cardata_quota

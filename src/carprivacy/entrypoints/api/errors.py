@@ -8,12 +8,17 @@ status gets its own answer.
 
 from __future__ import annotations
 
+import inspect
+import json
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from carprivacy.domain.errors import (
     AccessDeniedError,
@@ -30,9 +35,11 @@ from carprivacy.domain.errors import (
     MasterKeyRetiredError,
     MasterKeyRotationError,
     NotFoundError,
+    OAuthGrantError,
     PasswordHashingError,
     PayloadTooLargeError,
     PolicyError,
+    RateLimitedError,
     RotationError,
     StoreUnavailableError,
     UnknownMasterKeyError,
@@ -51,6 +58,8 @@ HTTP_STATUS: dict[type[CarPrivacyError], int] = {
     ConflictError: 409,
     AuthenticationError: 401,
     AccessDeniedError: 403,
+    RateLimitedError: 429,
+    OAuthGrantError: 400,  # invalid_client: 401
     KeyDestroyedError: 410,
     StoreUnavailableError: 503,
 }
@@ -151,9 +160,13 @@ def _document_errors(app: FastAPI) -> None:
         schemas["HTTPValidationError"] = {"$ref": "#/components/schemas/InvalidInput"}
         malformed = {"schema": {"$ref": "#/components/schemas/MalformedJson"}}
         too_large = {"schema": {"$ref": "#/components/schemas/TooLarge"}}
+        schemas["CustomerErrorResponse"] = CARDATA_ERROR_SCHEMA
         for path, item in spec.get("paths", {}).items():
             for method, operation in item.items():
                 if not isinstance(operation, dict):
+                    continue
+                if path.startswith(CARDATA_PREFIX):
+                    _document_cardata(operation, method, "{" in path)
                     continue
                 kinds: dict[str, tuple[str, str]] = {}
                 secured = bool(operation.get("security"))
@@ -187,6 +200,98 @@ def _document_errors(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# The CarData customer API answers its errors in the published body, with 400 for what other
+# routes answer 422 (the published API's "Bad request"); exveErrorId is CU-<status>.
+CARDATA_PREFIX = "/customers/"
+CARDATA_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "CustomerErrorResponse",
+    "type": "object",
+    "description": "The CarData customer API's error body: exveErrorId (CU-<status>), "
+    "exveErrorMsg, exveErrorRef (this answer's reference), exveNote (fields and rules, or "
+    "the refusal's rules and articles).",
+    "properties": {
+        "exveErrorId": {"type": "string"},
+        "exveErrorMsg": {"type": "string"},
+        "exveErrorRef": {"type": "string"},
+        "exveNote": {"type": "string"},
+    },
+    "required": ["exveErrorId", "exveErrorMsg", "exveErrorRef"],
+}
+_CARDATA_ANSWERS = {
+    "400": "bad request: a missing or wrong x-version, a bad parameter or body (exveNote names "
+    "field and rule)",
+    "401": "no, a bad or an expired CarData access token",
+    "403": "refused: the token lacks cardata:api:read, or the gate refused (rule and article)",
+    "429": "more calls than the quota's window allows: Retry-After says when to retry",
+}
+
+
+def _document_cardata(operation: dict[str, Any], method: str, named: bool) -> None:
+    """The answers of a CarData operation, each in the published error body."""
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/CustomerErrorResponse"}}}
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "header" and parameter.get("name") == "x-version":
+            parameter["required"] = True  # as published (checked after the token)
+            parameter["schema"] = {"type": "string", "default": "v1", "maxLength": 16}
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    answers = dict(_CARDATA_ANSWERS)
+    if named:
+        answers["404"] = "unknown, or not this account's (a VIN not mapped, a container)"
+    if method in WRITES:
+        answers["409"] = "the operation contradicts stored state (too many containers)"
+    if operation.get("requestBody"):
+        answers["413"] = "the body is larger than this route's limit"
+    for status, description in answers.items():
+        responses[status] = {"description": description, "content": body}
+
+
+def cardata_error(status: int, message: str, note: str | None = None) -> JSONResponse:
+    """An error in the CarData customer API's published body."""
+    content: dict[str, Any] = {
+        "exveErrorId": f"CU-{status}",
+        "exveErrorMsg": message,
+        "exveErrorRef": uuid.uuid4().hex,
+    }
+    if note:
+        content["exveNote"] = note[:2000]
+    return JSONResponse(status_code=status, content=content)
+
+
+def _reshaped(response: Response) -> Response:
+    """An answer of the handlers below, in the CarData body (422 answered as 400)."""
+    if not isinstance(response, JSONResponse):
+        return response
+    content = json.loads(bytes(response.body) or b"{}")
+    status = 400 if response.status_code == 422 else response.status_code
+    note = None
+    if isinstance(content.get("errors"), list):
+        note = "; ".join(f"{e['field']}: {e['rule']}: {e['message']}" for e in content["errors"])
+    elif isinstance(content.get("reasons"), list):
+        note = "; ".join(str(r) for r in content["reasons"])
+    elif "limit_bytes" in content:
+        note = f"limit_bytes: {content['limit_bytes']}"
+    answer = cardata_error(status, str(content.get("detail", "the request failed")), note)
+    for name in ("WWW-Authenticate", "Retry-After", "X-RateLimit-Remaining"):
+        if name in response.headers:
+            answer.headers[name] = response.headers[name]
+    return answer
+
+
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+def _cardata_shaped(handler: Handler) -> Handler:
+    async def shaped(request: Request, exc: Any) -> Response:
+        given = handler(request, exc)
+        answer = await given if inspect.isawaitable(given) else given
+        if request.url.path.startswith(CARDATA_PREFIX):
+            return _reshaped(answer)
+        return answer
+
+    return shaped
 
 
 def _field_error(e: Any) -> dict[str, str]:
@@ -344,3 +449,28 @@ def register_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=403, content={"detail": str(exc), "reasons": list(exc.reasons)}
         )
+
+    @app.exception_handler(RateLimitedError)
+    async def _limited(_: Request, exc: RateLimitedError) -> JSONResponse:
+        return JSONResponse(
+            status_code=429,
+            content={"detail": str(exc)},
+            headers={"Retry-After": str(exc.retry_after), "X-RateLimit-Remaining": "0"},
+        )
+
+    @app.exception_handler(OAuthGrantError)
+    async def _oauth(_: Request, exc: OAuthGrantError) -> JSONResponse:
+        # RFC 6749 section 5.2: 401 (with a challenge) for a failed client, 400 otherwise
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        code = 401 if exc.error == "invalid_client" else 400
+        if code == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="carprivacy"'
+        return JSONResponse(
+            status_code=code,
+            content={"error": exc.error, "error_description": exc.description},
+            headers=headers,
+        )
+
+    # the CarData customer API answers every error above in its published body
+    for exc_class, handler in list(app.exception_handlers.items()):
+        app.exception_handlers[exc_class] = _cardata_shaped(handler)

@@ -37,7 +37,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-PUBLIC_PATHS = ("/v1/auth/", "/v1/oauth/")
+PUBLIC_PATHS = ("/v1/auth/", "/v1/oauth/", "/gcdm/oauth/")
 KEY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 

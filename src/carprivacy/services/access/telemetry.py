@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -159,6 +159,38 @@ class TelemetryReads:
         values = (item for _, item in released if "value" in item)
         first = next(values, None)
         return iter(()) if first is None else _chain(first, values)
+
+    def readable_signals(self) -> frozenset[str]:
+        """The catalogue's signals whose values can be released at all (each is a field of a
+        policy category); the others are never read back."""
+        return frozenset(s.name for s in self.catalogue.signals if self._view_for(s.name))
+
+    def latest(self, reading: Reading, query: TelemetryQuery) -> list[dict[str, object]]:
+        """The newest live value of each of ``query.signals`` (one read of one row per signal,
+        newest first), released through the gate as :meth:`page` releases values; a signal
+        with no value (or none the caller receives) is absent."""
+        if not query.signals:
+            raise InvalidInputError([Problem("signals", "required", "name the signals")])
+        window, views, explicit = self._window(reading, query)
+
+        def newest() -> Iterator[Attributed]:
+            for signal in query.signals:
+                one = replace(window, signals=(signal,), newest_first=True)
+                yield from (_record(row) for row in self.reader.window(one, None, 1))
+
+        released = self.gate.attributed(
+            reading,
+            views,
+            newest(),
+            self._view_of,
+            subject_id=query.subject_id,
+            vehicle_id=query.vehicle_id,
+            every_view=explicit,
+            open_record=self._open,
+            refuse_empty=False,
+            chunk=len(query.signals),
+        )
+        return [item for _, item in released if "value" in item]
 
     # -- parts -------------------------------------------------------------------------------
 

@@ -364,6 +364,9 @@ class CallerService:
     def authenticate(self, token: str) -> Caller:
         """The caller of a bearer token: signature, expiry, and the caller still enabled."""
         verified = self._tokens.verify(token, self.clock())
+        if verified.audience is not None:
+            # a token for another API (a CarData client's): it opens only that API
+            raise AuthenticationError("the bearer token is not valid for this API")
         record = self.repository.get(verified.subject)
         if record is None or record.disabled:
             raise AuthenticationError("the caller is unknown or disabled")

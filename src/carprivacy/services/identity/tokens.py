@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,8 @@ class Token:
 class VerifiedToken:
     subject: str
     scopes: frozenset[str]
+    audience: str | None = None  # None: a token of this platform's own API
+    claims: dict[str, Any] = field(default_factory=dict)
 
 
 class AccessTokens:
@@ -35,11 +37,19 @@ class AccessTokens:
         self.ttl = int(ttl.total_seconds())
 
     def issue(
-        self, subject: str, claims: dict[str, str], scopes: frozenset[str], now: datetime
+        self,
+        subject: str,
+        claims: dict[str, str],
+        scopes: frozenset[str],
+        now: datetime,
+        *,
+        audience: str | None = None,
     ) -> Token:
+        """A signed token; ``audience`` names the API it is for (none: this platform's own)."""
         scope = " ".join(sorted(scopes))
         body: dict[str, Any] = {
             **claims,
+            **({"aud": audience} if audience is not None else {}),
             "iss": ISSUER,
             "sub": subject,
             "scope": scope,
@@ -66,4 +76,10 @@ class AccessTokens:
             raise AuthenticationError("the bearer token is not valid")
         if expires <= moment:
             raise AuthenticationError("the bearer token has expired")
-        return VerifiedToken(claims["sub"], frozenset(str(claims.get("scope", "")).split()))
+        audience = claims.get("aud")
+        return VerifiedToken(
+            claims["sub"],
+            frozenset(str(claims.get("scope", "")).split()),
+            None if audience is None else str(audience),
+            claims,
+        )

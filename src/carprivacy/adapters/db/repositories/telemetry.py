@@ -335,6 +335,8 @@ class SqlTelemetryRepository:
         t = telemetry.c
         if window.vehicle_id is not None:
             query = self._window.where(t.vehicle_id == window.vehicle_id)
+            if window.subject_id is not None:
+                query = query.where(t.subject_id == window.subject_id)
         elif window.subject_id is not None:
             query = self._window.where(t.subject_id == window.subject_id)
         else:
@@ -349,10 +351,16 @@ class SqlTelemetryRepository:
             query = query.where(t.category.in_(window.categories))
         if window.live_at is not None:
             query = query.where(or_(t.expires_at.is_(None), t.expires_at > utc(window.live_at)))
-        if after is not None:
+        if after is not None and window.newest_first:
+            ts, row_id = utc(after[0]), after[1]
+            query = query.where(or_(t.ts < ts, and_(t.ts == ts, t.id < row_id)))
+        elif after is not None:
             ts, row_id = utc(after[0]), after[1]
             query = query.where(or_(t.ts > ts, and_(t.ts == ts, t.id > row_id)))
-        query = query.order_by(t.ts, t.id).limit(limit)
+        if window.newest_first:
+            query = query.order_by(t.ts.desc(), t.id.desc()).limit(limit)
+        else:
+            query = query.order_by(t.ts, t.id).limit(limit)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
         when = utc if self._pg else _sqlite_instant

@@ -1,0 +1,84 @@
+"""The ports of the CarData room (SPEC C2, U1): where client ids, device grants, refresh tokens,
+containers and call counts are kept. Every write that decides something (a grant answered, a
+grant used, a refresh token rotated, a call counted) is one atomic statement, so that it holds
+however many processes serve the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from carprivacy.domain.cardata import (
+    CarDataClient,
+    Container,
+    DeviceGrant,
+    GrantStatus,
+    RefreshToken,
+)
+
+
+class AuthorisationRepository(Protocol):
+    def add_client(self, client: CarDataClient) -> None: ...
+
+    def client(self, client_id: str) -> CarDataClient | None: ...
+
+    def clients_of(self, owner_id: str) -> list[CarDataClient]:
+        """The person's clients, oldest first."""
+        ...
+
+    def delete_client(self, client_id: str) -> bool:
+        """Remove the client and revoke its grants (their tokens stop); False when unknown."""
+        ...
+
+    def add_grant(self, grant: DeviceGrant) -> None:
+        """Store a new grant; ConflictError when its device or user code hash is taken."""
+        ...
+
+    def grant(self, grant_id: str) -> DeviceGrant | None: ...
+
+    def grant_by_device_code(self, device_code_hash: str) -> DeviceGrant | None: ...
+
+    def grant_by_user_code(self, user_code_hash: str) -> DeviceGrant | None: ...
+
+    def record_poll(self, grant_id: str, at: datetime, interval: int) -> None: ...
+
+    def set_status(
+        self, grant_id: str, expected: GrantStatus, status: GrantStatus, gcid: str | None = None
+    ) -> bool:
+        """Atomically move the grant from ``expected`` to ``status`` (with the account id the
+        tokens will name); False when it was no longer ``expected`` (answered or used by a
+        concurrent request)."""
+        ...
+
+    def add_refresh_token(self, token: RefreshToken) -> None: ...
+
+    def use_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        """Atomically mark the refresh token used and return it as it was (``used`` tells
+        whether it had been used already); None when unknown."""
+        ...
+
+
+class ContainerRepository(Protocol):
+    def add_container(self, container: Container) -> None: ...
+
+    def container(self, container_id: str) -> Container | None: ...
+
+    def containers_of(self, owner_id: str) -> list[Container]:
+        """The person's containers, deleted ones too, oldest first."""
+        ...
+
+    def delete_container(self, container_id: str) -> bool:
+        """Mark it deleted; False when unknown or already deleted."""
+        ...
+
+
+class CallCounter(Protocol):
+    def count_call(
+        self, keys: Sequence[str], window_opened_after: datetime, at: datetime
+    ) -> list[tuple[int, datetime]]:
+        """Atomically count one call of each of ``keys`` (keyed hashes, never a client or
+        account id), in one transaction, and return per key the calls of its window so far and
+        when the window opened. A window opened at or before ``window_opened_after`` is over:
+        the call opens a new one at ``at``."""
+        ...
