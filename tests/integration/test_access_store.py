@@ -57,6 +57,7 @@ ACCESS_TABLES = [
     "alerts",
     "automated_decisions",
     "review_requests",
+    "audit_log_subjects",
 ]
 
 
@@ -98,8 +99,8 @@ def decision_pair(caller: str = "p_1", subject: str = "cust-1", allow: bool = Tr
     return req, dec
 
 
-def test_migration_0003_creates_exactly_the_access_tables(empty_engine: Engine) -> None:
-    migrate.upgrade(empty_engine, "0003_access")
+def test_the_migrations_create_exactly_the_access_tables(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine)
     from sqlalchemy import inspect
 
     insp = inspect(empty_engine)
@@ -135,6 +136,27 @@ def test_audit_appends_chain_and_a_row_changed_in_the_database_is_found(engine: 
         conn.execute(update(audit_log).where(audit_log.c.seq == 4).values(outcome="allow"))
     result = audit_service(engine, clock).verify()
     assert result.finding is not None and result.finding.seq == 4
+    assert result.finding.tamper is Tamper.CHANGED
+
+
+def test_a_list_read_is_one_entry_found_by_each_subject_it_names(engine: Engine) -> None:
+    """U3: one entry for a read of 50 subjects, its subjects indexed in the same transaction;
+    the accesses to one of them include it; a subject struck from the stored list is found."""
+    clock = Clock()
+    audit = audit_service(engine, clock)
+    audit.record(*decision_pair(subject="s7"))
+    audit.record_read([decision_pair(subject=f"s{i}") for i in range(50)])
+    audit.record(*decision_pair(subject="other"))
+    assert audit.verify().ok
+    found = audit_service(engine, clock).find(AuditQuery(subject_ref=audit.subject_ref("s7")))
+    assert [(e.seq, len(e.subject_refs())) for e in found] == [(1, 1), (2, 50)]
+    assert audit.find(AuditQuery(subject_ref=audit.subject_ref("s49")))[0].seq == 2
+    with engine.begin() as conn:
+        listed = conn.execute(audit_log.select().where(audit_log.c.seq == 2)).one().subjects
+        shorter = listed.replace(audit.subject_ref("s3") + ",", "")
+        conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(subjects=shorter))
+    result = audit_service(engine, clock).verify()
+    assert result.finding is not None and result.finding.seq == 2
     assert result.finding.tamper is Tamper.CHANGED
 
 

@@ -3,8 +3,9 @@
 Rules, fed with audit entries in order (a :class:`Monitor` keeps the sliding state):
 
 - ``subjects_per_hour``: one caller reads more distinct subjects in a clock hour than its role's
-  threshold (one alert per caller and hour);
-- ``denied_burst``: a caller gets ``burst_count`` or more denied decisions within
+  threshold (one alert per caller and hour); a list read is one entry naming its N subjects and
+  counts N subjects;
+- ``denied_burst``: a caller gets ``burst_count`` or more denied entries within
   ``burst_window`` (one alert per burst: after an alert, denies count again only once a whole
   window passed without one);
 - ``off_hours``: a caller reads personal data outside the working hours of its organisation (or of
@@ -151,8 +152,7 @@ class Monitor:
         hour = at.replace(minute=0, second=0, microsecond=0)
         if state.hour != hour:
             state.hour, state.subjects, state.hour_alerted = hour, set(), False
-        if entry.subject_ref:
-            state.subjects.add(entry.subject_ref)
+        state.subjects.update(entry.subject_refs())  # a list read: every subject it names
         limit = self.rules.threshold(entry.role)
         if state.hour_alerted or len(state.subjects) <= limit:
             return []

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from carprivacy.adapters.db.repositories.sealing import FieldSealer
@@ -15,6 +15,7 @@ from carprivacy.adapters.db.tables.access import (
     alerts,
     audit_checkpoints,
     audit_log,
+    audit_log_subjects,
     automated_decisions,
     review_requests,
 )
@@ -57,10 +58,20 @@ class SqlAuditLogRepository:
         return None if row is None else (int(row.seq), str(row.hash))
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
+        """The entries, and the subjects each list entry names (its index), in one transaction."""
         rows = [dict(e.__dict__) for e in entries]
+        named = [
+            {"subject_ref": ref, "seq": e.seq}
+            for e in entries
+            if e.subjects
+            for ref in dict.fromkeys(e.subjects.split(","))
+            if ref
+        ]
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(audit_log), rows)
+                if named:
+                    conn.execute(insert(audit_log_subjects), named)
         except IntegrityError as exc:
             raise AuditChainConflictError("seq taken") from exc
 
@@ -85,8 +96,14 @@ class SqlAuditLogRepository:
         stmt = select(*self._columns).where(c.seq > query.after_seq)
         if query.caller_id:
             stmt = stmt.where(c.caller_id == query.caller_id)
-        if query.subject_ref:
-            stmt = stmt.where(c.subject_ref == query.subject_ref)
+        if query.subject_ref:  # the entries about it, and the list entries that name it
+            listed = audit_log_subjects.c
+            stmt = stmt.where(
+                or_(
+                    c.subject_ref == query.subject_ref,
+                    c.seq.in_(select(listed.seq).where(listed.subject_ref == query.subject_ref)),
+                )
+            )
         if query.purpose:
             stmt = stmt.where(c.purpose == query.purpose)
         if query.outcome:

@@ -1,6 +1,7 @@
 """Tables of callers, credentials, the audit log, alerts and automated decisions.
 
-Migrations: ``0003_access``, ``0008_login_attempts``; keep both in step (a test compares them
+Migrations: ``0003_access``, ``0008_login_attempts``, ``0010_audit_list_entries``,
+``0011_alert_acknowledgement``, ``0012_monitoring_windows``; keep them in step (a test compares them
 on SQLite and PostgreSQL).
 """
 
@@ -94,9 +95,22 @@ audit_log = Table(
     Column("form", String(32), nullable=False),
     Column("action", String(120), nullable=False),
     Column("hash", String(64), nullable=False),
+    # a read of several subjects or vehicles: their refs, comma-separated (hashed when not empty)
+    Column("subjects", Text, nullable=False, server_default=""),
+    Column("vehicles", Text, nullable=False, server_default=""),
     Index("ix_audit_log_caller_at", "caller_id", "at"),
     Index("ix_audit_log_subject_ref", "subject_ref"),
     Index("ix_audit_log_at", "at"),
+)
+
+# the subjects named in an entry's ``subjects``, one row each, written in the entry's
+# transaction: how "accesses to subject X" finds X inside a list read (an index, not the record:
+# the hash covers the entry's own column)
+audit_log_subjects = Table(
+    "audit_log_subjects",
+    metadata,
+    Column("subject_ref", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
 )
 
 audit_checkpoints = Table(
