@@ -17,12 +17,12 @@ from carprivacy.adapters.crypto.tokens import JwtTokenSigner
 from carprivacy.adapters.db import migrate
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.repositories.access import (
-    SqlAlertRepository,
     SqlAuditLogRepository,
     SqlAutomatedDecisionRepository,
 )
 from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+from carprivacy.adapters.db.repositories.monitoring import SqlAlertRepository, SqlMonitoringWindows
 from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.adapters.db.tables.access import callers as callers_table
 from carprivacy.adapters.policy.loader import load_policy_file
@@ -58,6 +58,9 @@ ACCESS_TABLES = [
     "automated_decisions",
     "review_requests",
     "audit_log_subjects",
+    "alert_acknowledgements",
+    "monitoring_windows",
+    "monitoring_subjects",
 ]
 
 
@@ -193,7 +196,7 @@ def test_two_writers_never_fork_the_chain(engine: Engine) -> None:
 def test_monitoring_alerts_are_stored_once(engine: Engine) -> None:
     clock = Clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
     audit = audit_service(engine, clock)
-    monitoring = MonitoringService(SqlAlertRepository(engine))
+    monitoring = MonitoringService(SqlAlertRepository(engine), windows=SqlMonitoringWindows(engine))
     audit.observers.append(monitoring.observe)
     for i in range(70):  # customer_service threshold is 60 distinct subjects per hour
         audit.record(*decision_pair(subject=f"m{i}"))
@@ -201,7 +204,7 @@ def test_monitoring_alerts_are_stored_once(engine: Engine) -> None:
     assert [a.rule.value for a in alerts] == ["subjects_per_hour"]
     assert alerts[0].count == 61 and alerts[0].threshold == 60
     # re-scanning the stored log after a restart raises nothing new
-    assert monitoring.scan(audit.repository.iter_entries()) == 0
+    assert monitoring.scan(audit.repository.iter_entries()).new == 0
 
 
 def test_callers_passwords_codes_and_client_credentials(engine: Engine, policy) -> None:  # type: ignore[no-untyped-def]

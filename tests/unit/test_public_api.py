@@ -69,6 +69,7 @@ FAKES = [
     "InMemoryMasterDataUnitOfWork",
     "InMemoryMasterDataVehicleDirectory",
     "InMemoryMasterFacts",
+    "InMemoryMonitoringWindows",
     "InMemoryPaymentRepository",
     "InMemoryStores",
     "InMemoryNoticeAddress",
@@ -79,6 +80,7 @@ FAKES = [
     "InMemoryVehicleCredentialRepository",
     "InMemoryVehicleDirectory",
     "InMemoryVehicleRepository",
+    "InMemoryWindowSession",
     "StoreDownError",
     "bootstrap_in_memory",
 ]

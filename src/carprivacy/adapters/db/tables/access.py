@@ -137,8 +137,43 @@ alerts = Table(
     Column("threshold", Integer, nullable=False),
     Column("entry_seq", BigInteger, nullable=False),
     Column("message", Text, nullable=False),
-    Column("acknowledged", Boolean, nullable=False),
+    Column("acknowledged", Boolean, nullable=False),  # has at least one acknowledgement
     Index("ix_alerts_at", "at"),
+)
+
+# who looked at an alert, when, and what they found: appended, never changed
+alert_acknowledgements = Table(
+    "alert_acknowledgements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(200), ForeignKey("alerts.id"), nullable=False),
+    Column("acknowledged_by", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False),  # the staff member's words (no subject is named)
+    Index("ix_alert_acknowledgements_alert_id", "alert_id"),
+)
+
+# the monitoring rules' window of each caller (domain.monitoring.CallerWindow), shared by every
+# process that serves requests; a row is locked while one process feeds the caller's entries
+monitoring_windows = Table(
+    "monitoring_windows",
+    metadata,
+    Column("caller_id", String(64), primary_key=True),
+    Column("hour", DateTime(timezone=True), nullable=True),
+    Column("hour_alerted", Boolean, nullable=False),
+    Column("denies", Text, nullable=False),  # JSON list of ISO times within the burst window
+    Column("in_burst", Boolean, nullable=False),
+    Column("last_deny", DateTime(timezone=True), nullable=True),
+    Column("off_hours_day", String(10), nullable=False),
+)
+
+# the distinct subjects (their audit refs) each caller read in its current hour
+monitoring_subjects = Table(
+    "monitoring_subjects",
+    metadata,
+    Column("caller_id", String(64), primary_key=True),
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("subject_ref", String(64), primary_key=True),
 )
 
 automated_decisions = Table(
