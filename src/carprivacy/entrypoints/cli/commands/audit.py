@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 import typer
 
 
+TIMES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
     app.add_typer(group, name="audit")
@@ -57,9 +60,15 @@ def register(app: typer.Typer) -> None:
         ),
         caller: str | None = typer.Option(None, "--caller", help="Only this caller's alerts."),
         since: datetime | None = typer.Option(
-            None, "--since", help="Raised at or after (ISO 8601; UTC when no zone is given)."
+            None,
+            "--since",
+            formats=TIMES,
+            help="Raised at or after (2026-12-01, 2026-12-01T08:00:00 or with a zone, "
+            "2026-12-01T08:00:00+01:00; UTC when none is given).",
         ),
-        until: datetime | None = typer.Option(None, "--until", help="Raised before."),
+        until: datetime | None = typer.Option(
+            None, "--until", formats=TIMES, help="Raised before (as --since)."
+        ),
         acknowledged: bool | None = typer.Option(
             None,
             "--acknowledged/--unacknowledged",
