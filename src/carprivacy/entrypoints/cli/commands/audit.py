@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import typer
 
-
 TIMES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
 
 
