@@ -181,7 +181,11 @@ class SqlMonitoringWindows:
             if conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
             loaded = {r.caller_id: _window(r) for r in conn.execute(stmt)} if ids else {}
-            session = _SqlWindowSession(conn, {c: replace(x) for c, x in loaded.items()})
+            session = _SqlWindowSession(
+                conn,
+                {c: replace(x) for c, x in loaded.items()},
+                {c: x.hour for c, x in loaded.items()},
+            )
             yield session
             for caller, window in session.windows.items():
                 if window != loaded.get(caller):
@@ -193,10 +197,15 @@ class SqlMonitoringWindows:
 
 
 class _SqlWindowSession:
-    def __init__(self, conn: Connection, windows: dict[str, CallerWindow]) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        windows: dict[str, CallerWindow],
+        hours: dict[str, datetime | None],
+    ) -> None:
         self.conn = conn
         self.windows = windows
-        self._pruned: set[str] = set()
+        self._hours = hours  # each caller's stored hour: the hours before it were dropped then
 
     def window(self, caller_id: str) -> CallerWindow:
         return self.windows[caller_id]
@@ -204,11 +213,12 @@ class _SqlWindowSession:
     def count(self, caller_id: str, hour: datetime, refs: Sequence[str]) -> int:
         s = monitoring_subjects.c
         at = _utc(hour)
-        if caller_id not in self._pruned:  # the hours before this one are over
+        stored = self._hours.get(caller_id)
+        if stored is None or _utc(stored) != at:  # a new hour: the hours before it are over
             self.conn.execute(
                 delete(monitoring_subjects).where(s.caller_id == caller_id, s.hour < at)
             )
-            self._pruned.add(caller_id)
+            self._hours[caller_id] = at
         dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
         rows = [{"caller_id": caller_id, "hour": at, "subject_ref": r} for r in dict.fromkeys(refs)]
         if rows:
