@@ -34,6 +34,7 @@ from pathlib import Path
 import casbin
 
 from carprivacy.domain.access import Caller, CallerKind, DecisionRequest, Role
+from carprivacy.domain.decision_index import chosen_party_topics
 from carprivacy.domain.decisions import DEFAULT_ROLE_PURPOSES, compile_policy, decide, decide_many
 from carprivacy.domain.policy import ConsentKind, LegalBasis, Policy, TransferMechanism
 from carprivacy.domain.subject_state import (
@@ -135,11 +136,13 @@ class Ctx:
     at: datetime
     expires: datetime | None
     facts: SubjectFacts
+    caller: str = ""  # the caller's id: a consent to a chosen party counts for that party only
 
 
 def make_facts_ok(policy: Policy):  # type: ignore[no-untyped-def]
     purposes = policy.purposes_by_id
     topics = policy.consent_topics_by_id
+    per_party = chosen_party_topics(policy)
 
     def covers(start: datetime, end: datetime | None, at: datetime) -> bool:
         return start <= at and (end is None or at < end)
@@ -162,7 +165,11 @@ def make_facts_ok(policy: Policy):  # type: ignore[no-untyped-def]
                 if c.topic == t.id and c.subject_id == s and covers(c.given_at, c.withdrawn_at, at)
             ]
             if t.kind is ConsentKind.OPT_IN:
-                consented = any(c.choice is ConsentChoice.GIVEN for c in active)
+                consented = any(
+                    c.choice is ConsentChoice.GIVEN
+                    and (t.id not in per_party or c.party == ctx.caller)
+                    for c in active
+                )
                 if not consented:
                     return False
             elif any(c.choice is ConsentChoice.REFUSED for c in active):
@@ -215,14 +222,26 @@ def random_facts(rng: random.Random, policy: Policy, subject: str) -> SubjectFac
         return day(a), (day(a + rng.uniform(1, 200)) if rng.random() < 0.4 else None)
 
     consents = []
+    per_party = chosen_party_topics(policy)
     for i in range(rng.randint(0, 4)):
         topic = rng.choice(topics)
         kind = policy.consent_topics_by_id[topic].kind
         choice = ConsentChoice.GIVEN if kind is ConsentKind.OPT_IN else ConsentChoice.REFUSED
         a, b = iv()
+        # a consent to a chosen party names one of the workload's callers (c0..c49)
+        party = f"c{rng.randrange(50)}" if topic in per_party else None
         consents.append(
             ConsentRecord(
-                f"c{i}", subject, topic, choice, "1", "portal", a, subject, withdrawn_at=b
+                f"c{i}",
+                subject,
+                topic,
+                choice,
+                "1",
+                "portal",
+                a,
+                subject,
+                withdrawn_at=b,
+                party=party,
             )
         )
     objections = []
@@ -291,7 +310,7 @@ def workload(
             (
                 req,
                 facts[subject],
-                Ctx(subject, at, expires, facts[subject]),
+                Ctx(subject, at, expires, facts[subject], caller.id),
                 Sub(org, caller.role.value),
             )
         )

@@ -12,10 +12,12 @@ customer-service staff member. Then, through the real app (FastAPI TestClient, i
 - the baseline: the decision-only cost of the same 100 decisions (the pure engine on prepared
   facts, no I/O), and of one.
 
-Prints p50/p95 per read in milliseconds, database transactions (SQLAlchemy ``begin`` events) and
-AES-GCM decryptions per request, the list/single ratio (target: at most 3) and each read's ratio to
-its decision-only cost. The script speaks only HTTP and the CLI, so the same file measures an
-older tree (``PYTHONPATH=<old>/src``) for a before/after comparison.
+Prints p50/p95 per read in milliseconds (wall clock), the median CPU time of the process per read
+(``time.process_time``: what the other processes of a shared machine move least), database
+transactions (SQLAlchemy ``begin`` events) and AES-GCM decryptions per request, the list/single
+ratio of the wall-clock p50 and of the CPU median (target: at most 3, judged on CPU time) and each
+read's ratio to its decision-only cost. The script speaks only HTTP and the CLI, so the same file
+measures an older tree (``PYTHONPATH=<old>/src``) for a before/after comparison.
 """
 
 from __future__ import annotations
@@ -63,15 +65,20 @@ class Counter:
         self.begins = self.decrypts = 0
 
 
-def timed(call: Callable[[], Any], times: int, counter: Counter) -> tuple[list[float], int, int]:
-    out = []
+def timed(
+    call: Callable[[], Any], times: int, counter: Counter
+) -> tuple[list[float], list[float], int, int]:
+    """Wall-clock and CPU milliseconds (``time.process_time``: what other processes on a shared
+    machine move least) of each call, and transactions and decryptions per call."""
+    wall, cpu = [], []
     call()  # warm
     counter.reset()
     for _ in range(times):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         call()
-        out.append((time.perf_counter() - start) * 1000)
-    return out, counter.begins // times, counter.decrypts // times
+        cpu.append((time.process_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+    return wall, cpu, counter.begins // times, counter.decrypts // times
 
 
 def pct(values: list[float], q: float) -> float:
@@ -200,27 +207,32 @@ def main() -> None:
             r = client.get("/v1/customers", params={"limit": 100}, headers=headers)
             assert r.status_code == 200 and len(r.json()["items"]) == 100, r.text
 
-        single, single_tx, single_dec = timed(one, args.reads, counter)
-        listed, list_tx, list_dec = timed(page, args.lists, counter)
+        single, single_cpu, single_tx, single_dec = timed(one, args.reads, counter)
+        listed, list_cpu, list_tx, list_dec = timed(page, args.lists, counter)
 
     base_one, base_list = decision_only(1), decision_only(100)
     p50_one, p50_list = statistics.median(single), statistics.median(listed)
     store = "PostgreSQL" if args.database else "SQLite"
     print(f"\nstore: {store}, {args.customers} customers, purpose {PURPOSE}")
-    print(f"{'read':<34}{'p50 ms':>9}{'p95 ms':>9}{'tx':>5}{'decrypts':>10}{'x decision':>12}")
-    rows = (
-        ("GET /v1/customers/{id}", single, single_tx, single_dec, p50_one / base_one),
-        ("GET /v1/customers?limit=100", listed, list_tx, list_dec, p50_list / base_list),
+    print(
+        f"{'read':<34}{'p50 ms':>9}{'p95 ms':>9}{'cpu ms':>9}{'tx':>5}{'decrypts':>10}"
+        f"{'x decision':>12}"
     )
-    for name, values, tx, dec, ratio in rows:
+    rows = (
+        ("GET /v1/customers/{id}", single, single_cpu, single_tx, single_dec, p50_one / base_one),
+        ("GET /v1/customers?limit=100", listed, list_cpu, list_tx, list_dec, p50_list / base_list),
+    )
+    for name, values, cpu, tx, dec, ratio in rows:
         print(
             f"{name:<34}{statistics.median(values):>9.2f}{pct(values, 95):>9.2f}"
-            f"{tx:>5}{dec:>10}{ratio:>12.0f}"
+            f"{statistics.median(cpu):>9.2f}{tx:>5}{dec:>10}{ratio:>12.0f}"
         )
     print(f"decision only: 1 decision {base_one * 1000:.1f} us, 100 decisions {base_list:.3f} ms")
     ratio = p50_list / p50_one
-    verdict = "met" if ratio <= 3 else "NOT met"
-    print(f"list/single (p50): {ratio:.2f}x  (target <= 3x: {verdict})")
+    cpu_ratio = statistics.median(list_cpu) / statistics.median(single_cpu)
+    verdict = "met" if cpu_ratio <= 3 else "NOT met"
+    print(f"list/single (p50 wall): {ratio:.2f}x")
+    print(f"list/single (median CPU): {cpu_ratio:.2f}x  (target <= 3x: {verdict})")
 
 
 if __name__ == "__main__":

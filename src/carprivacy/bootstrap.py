@@ -39,7 +39,12 @@ from carprivacy.services.access.ports import (
 )
 from carprivacy.services.access.telemetry import TelemetryReads
 from carprivacy.services.audit.monitoring import MonitoringService
-from carprivacy.services.audit.ports import AlertRepository, AuditLogRepository, AuditWitness
+from carprivacy.services.audit.ports import (
+    AlertRepository,
+    AuditLogRepository,
+    AuditWitness,
+    MonitoringWindows,
+)
 from carprivacy.services.audit.trail import AuditService
 from carprivacy.services.cardata.authorisation import AuthorisationSettings, CarDataAuthorisation
 from carprivacy.services.cardata.customer_api import CustomerApi
@@ -267,10 +272,15 @@ def build_audit(
 
 
 def build_monitoring(
-    audit: AuditService, alerts: AlertRepository, rules: MonitoringRules
+    audit: AuditService,
+    alerts: AlertRepository,
+    rules: MonitoringRules,
+    windows: MonitoringWindows,
+    clock: Clock,
 ) -> MonitoringService:
-    """Unusual access, flagged as it is logged: monitoring observes every audit append."""
-    monitoring = MonitoringService(alerts, rules)
+    """Unusual access, flagged as it is logged: monitoring observes every audit append, its
+    windows shared by every process (``windows``: the database's)."""
+    monitoring = MonitoringService(alerts, rules, windows, clock)
     audit.observers.append(monitoring.observe)
     return monitoring
 
@@ -636,6 +646,7 @@ def bootstrap(
     audit_log: AuditLogRepository | None = None,
     audit_witness: AuditWitness | None = None,
     alerts: AlertRepository | None = None,
+    monitoring_windows: MonitoringWindows | None = None,
     monitoring_rules: MonitoringRules | None = None,
     callers: CallerRepository | None = None,
     outbox: EmailOutbox | None = None,
@@ -673,7 +684,11 @@ def bootstrap(
     )
     audit = build_audit(settings, audit_log or sql.audit_log(), secrets, clock, audit_witness)
     monitoring = build_monitoring(
-        audit, alerts or sql.alerts(), monitoring_rules or sql.monitoring_rules()
+        audit,
+        alerts or sql.alerts(),
+        monitoring_rules or sql.monitoring_rules(),
+        monitoring_windows or sql.monitoring_windows(),
+        clock,
     )
     facts = decision_facts or sql.decision_facts(cipher)
     decisions = build_decisions(policy, facts, audit, clock)
@@ -796,9 +811,14 @@ class _ProductionAdapters:
         return SqlAuditLogRepository(self.engine)
 
     def alerts(self) -> AlertRepository:
-        from carprivacy.adapters.db.repositories.access import SqlAlertRepository
+        from carprivacy.adapters.db.repositories.monitoring import SqlAlertRepository
 
         return SqlAlertRepository(self.engine)
+
+    def monitoring_windows(self) -> MonitoringWindows:
+        from carprivacy.adapters.db.repositories.monitoring import SqlMonitoringWindows
+
+        return SqlMonitoringWindows(self.engine)
 
     def monitoring_rules(self) -> MonitoringRules:
         from carprivacy.adapters.monitoring.rules_file import load_rules

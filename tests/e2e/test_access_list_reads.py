@@ -2,7 +2,8 @@
 HTTP on SQLite and PostgreSQL with the shipped policy.
 
 A customer listing customers sees only itself, the total counts only what it may see, the audit
-log gets the released row's decision plus one refusal for the rest (no flood, no alert); a caller
+log gets one entry for the released rows (naming their subjects) plus one refusal for the rest
+(no flood, no alert); a caller
 that may not read a purpose at all gets 403 for a list and for an id, existing or not.
 """
 
@@ -22,6 +23,7 @@ from carprivacy.bootstrap import Services, bootstrap, load_policy
 from carprivacy.config import Settings
 from carprivacy.domain.policy import Policy
 from carprivacy.entrypoints.api.app import create_app
+from carprivacy.services.audit.trail import AuditQuery
 
 TOKEN = "list-reads-admin-token-kkkkkkkkkkk"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -143,10 +145,12 @@ def test_a_customer_page_beyond_its_rows_is_empty_with_the_same_total(
     assert r.status_code == 200 and r.json()["items"] == [] and r.json()["total"] == 1
 
 
-def test_staff_list_is_decided_per_row_and_counts_the_whole_list(
+def test_staff_list_is_decided_per_row_and_audited_as_one_access_to_its_subjects(
     world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:
-    client, _, w = world
+    """U3: a page of 5 is ONE entry naming its 5 subjects, and the accesses to one of them
+    (the audit search by subject) find it."""
+    client, container, w = world
     r = client.get(
         "/v1/customers",
         params={"limit": 5},
@@ -154,9 +158,14 @@ def test_staff_list_is_decided_per_row_and_counts_the_whole_list(
     )
     assert r.status_code == 200, r.text
     assert r.json()["total"] == N_OTHERS + 1 and len(r.json()["items"]) == 5
-    entries = _audit(engine, "desk")
-    assert len(entries) == 5 and {e[0] for e in entries} == {"allow"}  # U3: one per release
-    assert len({e[2] for e in entries}) == 5
+    assert _audit(engine, "desk") == [("allow", "purpose.allowed", "")]
+    with engine.connect() as conn:
+        listed = conn.execute(select(audit_log.c.subjects, audit_log.c.seq)).all()[-1]
+    refs = [container.audit.subject_ref(i["id"]) for i in r.json()["items"]]
+    assert listed.subjects.split(",") == refs
+    found = container.audit.find(AuditQuery(subject_ref=refs[3], caller_id="desk"))
+    assert [e.seq for e in found] == [listed.seq]
+    assert container.audit.verify().ok
 
 
 def test_a_purpose_the_caller_may_not_use_is_403_for_list_and_single_alike(

@@ -28,6 +28,7 @@ from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails
 from carprivacy.domain.vehicle_usage import UsageKind
 from carprivacy.entrypoints.api.app import create_app
+from carprivacy.services.audit.trail import AuditQuery
 
 TOKEN = "vehicle-reads-admin-token-vvvvvvvvvvv"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
@@ -129,14 +130,16 @@ def test_vehicle_reads_are_audited_with_the_owner_and_trip_the_subjects_alert(
     ]
 
 
-def test_a_vehicle_list_page_is_audited_per_owner(
+def test_a_vehicle_list_page_is_one_entry_naming_every_owner(
     world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:
     client, container, w = world
     r = client.get("/v1/vehicles", headers=_as(w["tokens"]["partner"], "development_partners"))
     assert r.status_code == 200 and len(r.json()["items"]) == N_OWNERS, r.text
-    refs = {ref for _, ref in _refs(engine, "catena")}
-    assert refs == {container.audit.subject_ref(o) for o in w["owners"]}
+    # U3: one entry for the page, naming every owner it released
+    (entry,) = container.audit.find(AuditQuery(caller_id="catena"))
+    assert entry.outcome == "allow" and len(entry.vehicle_refs()) == N_OWNERS
+    assert set(entry.subject_refs()) == {container.audit.subject_ref(o) for o in w["owners"]}
 
 
 def _raw_ids(w: dict[str, Any]) -> list[str]:

@@ -362,7 +362,9 @@ def test_cli_adds_lists_and_verifies(
         )
     assert runner.invoke(cli, ["audit", "checkpoint"]).exit_code == 0
     scanned = runner.invoke(cli, ["audit", "alerts", "--scan"])
-    assert scanned.exit_code == 0 and "new alerts from the stored log" in scanned.output
+    assert scanned.exit_code == 0 and "monitoring: scan: entries 3, alerts raised" in scanned.output
+    shown = [line for line in scanned.output.splitlines() if "\t" in line]
+    assert scanned.output.splitlines()[-1] == f"alerts shown: {len(shown)}"
     ok = runner.invoke(cli, ["audit", "verify"])
     assert ok.exit_code == 0 and "3 entries, 1 signed checkpoints" in ok.output
     with engine.begin() as conn:

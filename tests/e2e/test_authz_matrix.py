@@ -299,6 +299,7 @@ WRITES: dict[str, frozenset[str]] = {
     "PATCH /v1/contracts/{contract_id}": STAFF_WRITERS,
     "PATCH /v1/customers/{customer_id}": STAFF_WRITERS,
     "PATCH /v1/vehicles/{vehicle_id}": STAFF_WRITERS,
+    "POST /v1/alerts/{alert_id}/ack": frozenset({"privacy_officer"}),
     "POST /v1/audit/checkpoints": frozenset({"admin", "administrator", "privacy_officer"}),
     "POST /v1/automated-decisions": frozenset(
         {

@@ -17,12 +17,12 @@ from carprivacy.adapters.crypto.tokens import JwtTokenSigner
 from carprivacy.adapters.db import migrate
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.repositories.access import (
-    SqlAlertRepository,
     SqlAuditLogRepository,
     SqlAutomatedDecisionRepository,
 )
 from carprivacy.adapters.db.repositories.callers import SqlCallerRepository
 from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+from carprivacy.adapters.db.repositories.monitoring import SqlAlertRepository, SqlMonitoringWindows
 from carprivacy.adapters.db.tables.access import audit_log
 from carprivacy.adapters.db.tables.access import callers as callers_table
 from carprivacy.adapters.policy.loader import load_policy_file
@@ -57,6 +57,10 @@ ACCESS_TABLES = [
     "alerts",
     "automated_decisions",
     "review_requests",
+    "audit_log_subjects",
+    "alert_acknowledgements",
+    "monitoring_windows",
+    "monitoring_subjects",
 ]
 
 
@@ -98,8 +102,8 @@ def decision_pair(caller: str = "p_1", subject: str = "cust-1", allow: bool = Tr
     return req, dec
 
 
-def test_migration_0003_creates_exactly_the_access_tables(empty_engine: Engine) -> None:
-    migrate.upgrade(empty_engine, "0003_access")
+def test_the_migrations_create_exactly_the_access_tables(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine)
     from sqlalchemy import inspect
 
     insp = inspect(empty_engine)
@@ -138,6 +142,27 @@ def test_audit_appends_chain_and_a_row_changed_in_the_database_is_found(engine: 
     assert result.finding.tamper is Tamper.CHANGED
 
 
+def test_a_list_read_is_one_entry_found_by_each_subject_it_names(engine: Engine) -> None:
+    """U3: one entry for a read of 50 subjects, its subjects indexed in the same transaction;
+    the accesses to one of them include it; a subject struck from the stored list is found."""
+    clock = Clock()
+    audit = audit_service(engine, clock)
+    audit.record(*decision_pair(subject="s7"))
+    audit.record_read([decision_pair(subject=f"s{i}") for i in range(50)])
+    audit.record(*decision_pair(subject="other"))
+    assert audit.verify().ok
+    found = audit_service(engine, clock).find(AuditQuery(subject_ref=audit.subject_ref("s7")))
+    assert [(e.seq, len(e.subject_refs())) for e in found] == [(1, 1), (2, 50)]
+    assert audit.find(AuditQuery(subject_ref=audit.subject_ref("s49")))[0].seq == 2
+    with engine.begin() as conn:
+        listed = conn.execute(audit_log.select().where(audit_log.c.seq == 2)).one().subjects
+        shorter = listed.replace(audit.subject_ref("s3") + ",", "")
+        conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(subjects=shorter))
+    result = audit_service(engine, clock).verify()
+    assert result.finding is not None and result.finding.seq == 2
+    assert result.finding.tamper is Tamper.CHANGED
+
+
 def test_audit_deleted_row_and_truncated_tail_are_found(engine: Engine) -> None:
     clock = Clock()
     audit = audit_service(engine, clock)
@@ -171,7 +196,7 @@ def test_two_writers_never_fork_the_chain(engine: Engine) -> None:
 def test_monitoring_alerts_are_stored_once(engine: Engine) -> None:
     clock = Clock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
     audit = audit_service(engine, clock)
-    monitoring = MonitoringService(SqlAlertRepository(engine))
+    monitoring = MonitoringService(SqlAlertRepository(engine), windows=SqlMonitoringWindows(engine))
     audit.observers.append(monitoring.observe)
     for i in range(70):  # customer_service threshold is 60 distinct subjects per hour
         audit.record(*decision_pair(subject=f"m{i}"))
@@ -179,7 +204,7 @@ def test_monitoring_alerts_are_stored_once(engine: Engine) -> None:
     assert [a.rule.value for a in alerts] == ["subjects_per_hour"]
     assert alerts[0].count == 61 and alerts[0].threshold == 60
     # re-scanning the stored log after a restart raises nothing new
-    assert monitoring.scan(audit.repository.iter_entries()) == 0
+    assert monitoring.scan(audit.repository.iter_entries()).new == 0
 
 
 def test_callers_passwords_codes_and_client_credentials(engine: Engine, policy) -> None:  # type: ignore[no-untyped-def]

@@ -206,6 +206,8 @@ def test_a_list_counts_only_what_the_caller_may_see(world: World) -> None:
         "purpose.allowed",
         "contract.required",
     ]
+    # U3: the page and the refusal of the rest are one read (one access), in one append
+    assert [d.rule for _, d in world.audit.reads[-1]] == ["purpose.allowed", "contract.required"]
 
 
 def test_one_read_is_one_session_and_one_audit_append(world: World) -> None:

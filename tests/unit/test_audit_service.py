@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from carprivacy.domain.access import (
@@ -13,10 +14,10 @@ from carprivacy.domain.access import (
     Reason,
     Role,
 )
-from carprivacy.domain.audit import AuditEntry
+from carprivacy.domain.audit import AuditEntry, Tamper
 from carprivacy.domain.policy import Form
 from carprivacy.services.audit.ports import AuditTrail
-from carprivacy.services.audit.trail import AuditService
+from carprivacy.services.audit.trail import AuditQuery, AuditService
 from carprivacy.testing.audit import (
     FakeCheckpointSigner,
     InMemoryAuditLogRepository,
@@ -114,3 +115,49 @@ def test_a_foreign_signing_key_does_not_verify() -> None:
     other = AuditService(svc.repository, FakeCheckpointSigner(b"\x02" * 32), b"p" * 32, lambda: AT)
     result = other.verify()
     assert result.finding is not None and result.finding.tamper.value == "checkpoint"
+
+
+def test_a_read_of_many_records_is_one_entry_naming_its_subjects() -> None:
+    """U3: a page of 100 rows is one access to 100 subjects: one chained entry, the subjects
+    covered by its hash, each found by the accesses-to-a-subject search."""
+    svc = service()
+    svc.record(*pair())  # an entry about one subject, before
+    svc.record_read([pair(subject=f"c{i}", vehicle=None) for i in range(100)])
+    repo = svc.repository
+    assert isinstance(repo, InMemoryAuditLogRepository)
+    single, listed = repo.entries
+    assert single.subjects == "" and single.subject_ref == svc.subject_ref("cust-42")
+    assert listed.subject_ref == "" and listed.subject_refs() == tuple(
+        svc.subject_ref(f"c{i}") for i in range(100)
+    )
+    assert svc.verify().ok
+    found = svc.find(AuditQuery(subject_ref=svc.subject_ref("c57")))
+    assert [e.seq for e in found] == [listed.seq]
+    shorter = listed.subjects.rsplit(",", 1)[0]  # a subject taken out of the list is found
+    repo.entries[1] = replace(listed, subjects=shorter)
+    finding = svc.verify().finding
+    assert finding is not None and finding.seq == 2 and finding.tamper is Tamper.CHANGED
+
+
+def test_a_read_is_one_entry_per_distinct_decision_and_one_subject_reads_as_a_record() -> None:
+    svc = service()
+    svc.record_read([pair(subject="a"), pair(subject="b", allow=False), pair(subject="a")])
+    svc.record_read([pair(), pair()])  # one subject and vehicle: the entry ``record`` gives
+    svc.record(*pair())
+    entries = svc.repository.entries  # type: ignore[attr-defined]
+    assert [(e.outcome, e.subject_refs()) for e in entries[:2]] == [
+        ("allow", (svc.subject_ref("a"),)),
+        ("deny", (svc.subject_ref("b"),)),
+    ]
+    read_one, recorded = entries[2:]
+    assert (read_one.subjects, read_one.vehicles) == ("", "")
+    assert read_one.content().keys() == recorded.content().keys()
+    assert "subjects" not in recorded.content()  # the hash of such an entry is what it was
+
+
+def test_a_read_of_several_vehicles_names_them_all() -> None:
+    svc = service()
+    svc.record_read([pair(subject="a", vehicle=f"v{i}") for i in range(3)])
+    (entry,) = svc.repository.entries  # type: ignore[attr-defined]
+    assert entry.subject_ref == svc.subject_ref("a")
+    assert entry.vehicle_refs() == tuple(svc.vehicle_ref(f"v{i}") for i in range(3))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 from hypothesis import given, settings
@@ -127,3 +128,15 @@ def test_an_alert_is_raised_exactly_when_some_hour_exceeds_the_threshold(
         hours.setdefault(s // 3600, set()).add(n)
     expected = sum(1 for subjects in hours.values() if len(subjects) > limit)
     assert len(evaluate(seal_many(recs, None), rules)) == expected
+
+
+def test_a_list_read_counts_as_one_access_to_each_subject_it_names() -> None:
+    """U3: one entry naming 8 subjects counts 8 subjects for the hour; a refusal of the rest of
+    the list is one denied entry, not a burst."""
+    rules = MonitoringRules(thresholds={"dealer": 5}, burst_count=3)
+    listed = replace(record(WORKDAY, subject=""), subjects=",".join(f"s{i}" for i in range(8)))
+    rest = record(WORKDAY, subject="", outcome="deny")
+    alerts = evaluate(seal_many([listed, rest], None), rules)
+    assert [(a.rule, a.count, a.entry_seq) for a in alerts] == [(AlertRule.SUBJECTS_PER_HOUR, 8, 1)]
+    small = replace(listed, subjects="s1,s2,s3")
+    assert evaluate(seal_many([small, rest, rest], None), rules) == []

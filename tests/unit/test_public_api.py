@@ -72,6 +72,7 @@ FAKES = [
     "InMemoryMasterDataUnitOfWork",
     "InMemoryMasterDataVehicleDirectory",
     "InMemoryMasterFacts",
+    "InMemoryMonitoringWindows",
     "InMemoryPaymentRepository",
     "InMemoryStores",
     "InMemoryNoticeAddress",
@@ -82,6 +83,7 @@ FAKES = [
     "InMemoryVehicleCredentialRepository",
     "InMemoryVehicleDirectory",
     "InMemoryVehicleRepository",
+    "InMemoryWindowSession",
     "StoreDownError",
     "bootstrap_in_memory",
 ]

@@ -8,7 +8,14 @@ and the hash of the entry before it::
     hash(n) = SHA-256(canonical_json({seq: n, prev_hash: hash(n-1), ...fields}))
 
 so changing any byte of any stored field, removing, inserting or reordering entries breaks the chain
-at that entry. Rewriting the tail of the chain consistently is caught by signed checkpoints: a
+at that entry.
+
+A read of many records (a list page, an export chunk) is ONE entry naming its N subjects and
+vehicles in ``subjects``/``vehicles`` (comma-separated keyed references, covered by the hash): one
+access to N subjects, not N entries. Those two fields are left out of the hashed content when
+empty, so the hash of an entry about one subject is what it always was.
+
+Rewriting the tail of the chain consistently is caught by signed checkpoints: a
 checkpoint signs (seq, entry hash, time) with a key that is not in the database.
 
 Standard library only; signing and signature checks are passed in.
@@ -41,6 +48,12 @@ class AuditRecord:
     rule: str  # the deciding rule
     form: str  # the form of release, "" when denied
     action: str = "decision"
+    subjects: str = ""  # a read of several subjects: their refs, comma-separated; else ""
+    vehicles: str = ""  # a read of several vehicles: their refs, comma-separated; else ""
+
+
+def _split(refs: str) -> tuple[str, ...]:
+    return tuple(r for r in refs.split(",") if r) if refs else ()
 
 
 @dataclass(frozen=True)
@@ -62,10 +75,26 @@ class AuditEntry:
     form: str
     action: str
     hash: str
+    subjects: str = ""
+    vehicles: str = ""
 
     def content(self) -> dict[str, object]:
-        """Every stored field except ``hash``: what the hash covers."""
-        return {name: getattr(self, name) for name in CONTENT_FIELDS}
+        """Every stored field except ``hash`` (``subjects``/``vehicles`` only when not empty):
+        what the hash covers."""
+        out = {name: getattr(self, name) for name in CONTENT_FIELDS}
+        for name in OPTIONAL_FIELDS:
+            if not out[name]:
+                del out[name]
+        return out
+
+    def subject_refs(self) -> tuple[str, ...]:
+        """Every subject this entry is about: the one of ``subject_ref``, or the list's."""
+        listed = _split(self.subjects)
+        return (self.subject_ref, *listed) if self.subject_ref else listed
+
+    def vehicle_refs(self) -> tuple[str, ...]:
+        listed = _split(self.vehicles)
+        return (self.vehicle_ref, *listed) if self.vehicle_ref else listed
 
     def recomputed_hash(self) -> str:
         return entry_hash(self.content())
@@ -73,6 +102,7 @@ class AuditEntry:
 
 ENTRY_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AuditEntry))
 CONTENT_FIELDS: tuple[str, ...] = tuple(n for n in ENTRY_FIELDS if n != "hash")
+OPTIONAL_FIELDS: tuple[str, ...] = ("subjects", "vehicles")  # hashed only when not empty
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AuditRecord))
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
@@ -90,7 +120,9 @@ def seal(record: AuditRecord, seq: int, prev_hash: str) -> AuditEntry:
     """Place ``record`` in the chain after the entry whose hash is ``prev_hash``."""
     content: dict[str, object] = {"seq": seq, "prev_hash": prev_hash}
     for name in RECORD_FIELDS:
-        content[name] = getattr(record, name)
+        value = getattr(record, name)
+        if value or name not in OPTIONAL_FIELDS:
+            content[name] = value
     return AuditEntry(**content, hash=entry_hash(content))  # type: ignore[arg-type]
 
 

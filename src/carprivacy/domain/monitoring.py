@@ -3,20 +3,25 @@
 Rules, fed with audit entries in order (a :class:`Monitor` keeps the sliding state):
 
 - ``subjects_per_hour``: one caller reads more distinct subjects in a clock hour than its role's
-  threshold (one alert per caller and hour);
-- ``denied_burst``: a caller gets ``burst_count`` or more denied decisions within
+  threshold (one alert per caller and hour); a list read is one entry naming its N subjects and
+  counts N subjects;
+- ``denied_burst``: a caller gets ``burst_count`` or more denied entries within
   ``burst_window`` (one alert per burst: after an alert, denies count again only once a whole
   window passed without one);
 - ``off_hours``: a caller reads personal data outside the working hours of its organisation (or of
   its role, which takes precedence), in the organisation's time zone (one alert per caller and day).
+
+The windows a rule needs (a caller's hour, denies, burst, off-hours day) are a
+:class:`CallerWindow`, the distinct subjects of an hour a :data:`SubjectCount`: :func:`feed` works
+on either kept in memory (:class:`Monitor`, a scan) or in the database (live monitoring, shared by
+every process that serves requests).
 
 Standard library only; times come from the entries, never from a clock.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -95,6 +100,16 @@ class MonitoringRules:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """A staff member looked at an alert: who, when, and what they found (append-only)."""
+
+    alert_id: str
+    by: str  # the caller id
+    at: datetime
+    note: str
+
+
+@dataclass(frozen=True)
 class Alert:
     """Unusual access. ``id`` is stable, so that the same alert raised twice is stored once."""
 
@@ -109,6 +124,11 @@ class Alert:
     threshold: int
     entry_seq: int
     message: str  # no personal data: counts, rule and caller id only
+    acknowledgements: tuple[Acknowledgement, ...] = ()  # oldest first
+
+    @property
+    def acknowledged(self) -> bool:
+        return bool(self.acknowledgements)
 
 
 def parse_at(value: str) -> datetime:
@@ -119,106 +139,137 @@ def parse_at(value: str) -> datetime:
 
 
 @dataclass
-class _CallerState:
+class CallerWindow:
+    """What the rules remember of one caller between entries (the distinct subjects of the
+    current hour are counted apart, by a :data:`SubjectCount`). Kept wherever the monitor runs:
+    in memory for a scan, in the database for live monitoring shared by every process."""
+
     hour: datetime | None = None
-    subjects: set[str] = field(default_factory=set)
     hour_alerted: bool = False
-    denies: deque[datetime] = field(default_factory=deque)
+    denies: list[datetime] = field(default_factory=list)  # within the burst window, oldest first
     in_burst: bool = False  # alerted; quiet until a full window passes without a deny
     last_deny: datetime | None = None
     off_hours_day: str = ""
 
 
+# Adds subject refs to a caller's count of an hour; returns the distinct subjects of that hour.
+SubjectCount = Callable[[datetime, Sequence[str]], int]
+
+
+def feed(
+    rules: MonitoringRules, entry: AuditEntry, window: CallerWindow, count: SubjectCount
+) -> list[Alert]:
+    """The alerts one entry raises for its caller, given (and updating) the caller's window."""
+    at = parse_at(entry.at)
+    if entry.outcome == "allow":
+        return [*_subjects(rules, entry, at, window, count), *_off_hours(rules, entry, at, window)]
+    return _denied(rules, entry, at, window)
+
+
 class Monitor:
-    """Feeds audit entries through the rules; remembers only what the windows need."""
+    """Feeds audit entries through the rules, its windows in memory (a scan of the log)."""
 
     def __init__(self, rules: MonitoringRules | None = None) -> None:
         self.rules = rules or MonitoringRules()
-        self._state: dict[str, _CallerState] = {}
+        self._windows: dict[str, CallerWindow] = {}
+        self._subjects: dict[str, tuple[datetime, set[str]]] = {}
 
     def feed(self, entry: AuditEntry) -> list[Alert]:
-        at = parse_at(entry.at)
-        state = self._state.setdefault(entry.caller_id, _CallerState())
-        alerts: list[Alert] = []
-        if entry.outcome == "allow":
-            alerts.extend(self._subjects(entry, at, state))
-            alerts.extend(self._off_hours(entry, at, state))
-        else:
-            alerts.extend(self._denied(entry, at, state))
-        return alerts
+        window = self._windows.setdefault(entry.caller_id, CallerWindow())
 
-    def _subjects(self, entry: AuditEntry, at: datetime, state: _CallerState) -> list[Alert]:
-        hour = at.replace(minute=0, second=0, microsecond=0)
-        if state.hour != hour:
-            state.hour, state.subjects, state.hour_alerted = hour, set(), False
-        if entry.subject_ref:
-            state.subjects.add(entry.subject_ref)
-        limit = self.rules.threshold(entry.role)
-        if state.hour_alerted or len(state.subjects) <= limit:
-            return []
-        state.hour_alerted = True
-        return [
-            _alert(
-                AlertRule.SUBJECTS_PER_HOUR,
-                entry,
-                at,
-                hour,
-                len(state.subjects),
-                limit,
-                f"read {len(state.subjects)} distinct subjects within the hour from "
-                f"{hour.isoformat()} (threshold for role {entry.role}: {limit})",
-            )
-        ]
+        def count(hour: datetime, refs: Sequence[str]) -> int:
+            held = self._subjects.get(entry.caller_id)
+            if held is None or held[0] != hour:
+                held = self._subjects[entry.caller_id] = (hour, set())
+            held[1].update(refs)
+            return len(held[1])
 
-    def _denied(self, entry: AuditEntry, at: datetime, state: _CallerState) -> list[Alert]:
-        window = self.rules.burst_window
-        if state.in_burst and state.last_deny is not None and at - state.last_deny > window:
-            state.in_burst = False  # the burst ended: a later one is a new burst
-        state.last_deny = at
-        if state.in_burst:
-            return []  # one burst, one alert
-        state.denies.append(at)
-        while state.denies and at - state.denies[0] > window:
-            state.denies.popleft()
-        if len(state.denies) < self.rules.burst_count:
-            return []
-        state.in_burst = True
-        start = state.denies[0]
-        count = len(state.denies)
-        state.denies.clear()
-        return [
-            _alert(
-                AlertRule.DENIED_BURST,
-                entry,
-                at,
-                start,
-                count,
-                self.rules.burst_count,
-                f"{count} denied decisions within {int(window.total_seconds())} s",
-            )
-        ]
+        return feed(self.rules, entry, window, count)
 
-    def _off_hours(self, entry: AuditEntry, at: datetime, state: _CallerState) -> list[Alert]:
-        hours = self.rules.hours_for(entry.organisation, entry.role)
-        if hours is None or hours.covers(at):
-            return []
-        day = at.astimezone(ZoneInfo(hours.timezone)).date().isoformat()
-        if state.off_hours_day == day:
-            return []
-        state.off_hours_day = day
-        start = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(hours.timezone))
-        return [
-            _alert(
-                AlertRule.OFF_HOURS,
-                entry,
-                at,
-                start,
-                1,
-                0,
-                f"read personal data at {at.isoformat()}, outside the working hours of "
-                f"{entry.organisation} ({hours.start:%H:%M}-{hours.end:%H:%M} {hours.timezone})",
-            )
-        ]
+
+def _subjects(
+    rules: MonitoringRules,
+    entry: AuditEntry,
+    at: datetime,
+    window: CallerWindow,
+    count: SubjectCount,
+) -> list[Alert]:
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    if window.hour != hour:
+        window.hour, window.hour_alerted = hour, False
+    refs = entry.subject_refs()  # a list read: every subject it names
+    if window.hour_alerted or not refs:
+        return []  # one alert per hour; an entry about no subject adds none
+    n = count(hour, refs)
+    limit = rules.threshold(entry.role)
+    if n <= limit:
+        return []
+    window.hour_alerted = True
+    return [
+        _alert(
+            AlertRule.SUBJECTS_PER_HOUR,
+            entry,
+            at,
+            hour,
+            n,
+            limit,
+            f"read {n} distinct subjects within the hour from "
+            f"{hour.isoformat()} (threshold for role {entry.role}: {limit})",
+        )
+    ]
+
+
+def _denied(
+    rules: MonitoringRules, entry: AuditEntry, at: datetime, window: CallerWindow
+) -> list[Alert]:
+    span = rules.burst_window
+    if window.in_burst and window.last_deny is not None and at - window.last_deny > span:
+        window.in_burst = False  # the burst ended: a later one is a new burst
+    window.last_deny = at
+    if window.in_burst:
+        return []  # one burst, one alert
+    window.denies = [d for d in window.denies if at - d <= span] + [at]
+    if len(window.denies) < rules.burst_count:
+        return []
+    window.in_burst = True
+    start, n = window.denies[0], len(window.denies)
+    window.denies = []
+    return [
+        _alert(
+            AlertRule.DENIED_BURST,
+            entry,
+            at,
+            start,
+            n,
+            rules.burst_count,
+            f"{n} denied decisions within {int(span.total_seconds())} s",
+        )
+    ]
+
+
+def _off_hours(
+    rules: MonitoringRules, entry: AuditEntry, at: datetime, window: CallerWindow
+) -> list[Alert]:
+    hours = rules.hours_for(entry.organisation, entry.role)
+    if hours is None or hours.covers(at):
+        return []
+    day = at.astimezone(ZoneInfo(hours.timezone)).date().isoformat()
+    if window.off_hours_day == day:
+        return []
+    window.off_hours_day = day
+    start = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(hours.timezone))
+    return [
+        _alert(
+            AlertRule.OFF_HOURS,
+            entry,
+            at,
+            start,
+            1,
+            0,
+            f"read personal data at {at.isoformat()}, outside the working hours of "
+            f"{entry.organisation} ({hours.start:%H:%M}-{hours.end:%H:%M} {hours.timezone})",
+        )
+    ]
 
 
 def _alert(

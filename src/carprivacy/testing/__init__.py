@@ -40,7 +40,11 @@ from carprivacy.testing.master import (
     InMemoryUsageRepository,
     InMemoryVehicleRepository,
 )
-from carprivacy.testing.monitoring import InMemoryAlertRepository
+from carprivacy.testing.monitoring import (
+    InMemoryAlertRepository,
+    InMemoryMonitoringWindows,
+    InMemoryWindowSession,
+)
 from carprivacy.testing.rotation import FakeMasterKeyRotation
 from carprivacy.testing.subject_state import (
     InMemoryMasterFacts,
@@ -86,6 +90,7 @@ __all__ = [
     "InMemoryMasterDataUnitOfWork",
     "InMemoryMasterDataVehicleDirectory",
     "InMemoryMasterFacts",
+    "InMemoryMonitoringWindows",
     "InMemoryPaymentRepository",
     "InMemoryStores",
     "InMemoryNoticeAddress",
@@ -96,6 +101,7 @@ __all__ = [
     "InMemoryVehicleCredentialRepository",
     "InMemoryVehicleDirectory",
     "InMemoryVehicleRepository",
+    "InMemoryWindowSession",
     "StoreDownError",
     "bootstrap_in_memory",
 ]

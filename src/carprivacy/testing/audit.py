@@ -23,6 +23,7 @@ class InMemoryAuditTrail:
 
     records: list[tuple[DecisionRequest, Decision]] = field(default_factory=list)
     transactions: list[int] = field(default_factory=list)  # entries per append
+    reads: list[list[tuple[DecisionRequest, Decision]]] = field(default_factory=list)
 
     def record(self, request: DecisionRequest, decision: Decision) -> None:
         self.records.append((request, decision))
@@ -32,6 +33,12 @@ class InMemoryAuditTrail:
         """The batch is one transaction (``transactions`` counts them)."""
         self.records.extend(pairs)
         self.transactions.append(len(pairs))
+
+    def record_read(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> None:
+        """One read of several records (``reads`` keeps each); its decisions are kept in
+        ``records`` too, in one transaction."""
+        self.reads.append(list(pairs))
+        self.record_many(pairs)
 
     @property
     def decisions(self) -> list[Decision]:
@@ -62,7 +69,7 @@ class InMemoryAuditLogRepository:
                 continue
             if query.caller_id and e.caller_id != query.caller_id:
                 continue
-            if query.subject_ref and e.subject_ref != query.subject_ref:
+            if query.subject_ref and query.subject_ref not in e.subject_refs():
                 continue
             if query.purpose and e.purpose != query.purpose:
                 continue

@@ -27,7 +27,7 @@ from carprivacy.testing.crypto import InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 from carprivacy.testing.master import InMemoryMasterData, InMemoryMasterDataUnitOfWork
-from carprivacy.testing.monitoring import InMemoryAlertRepository
+from carprivacy.testing.monitoring import InMemoryAlertRepository, InMemoryMonitoringWindows
 from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import InMemoryDataKeyRepository, InMemoryTelemetryRepository
 from carprivacy.testing.vehicles import (
@@ -77,6 +77,7 @@ class InMemoryStores:
     audit_log: InMemoryAuditLogRepository = field(default_factory=InMemoryAuditLogRepository)
     audit_witness: InMemoryAuditWitness = field(default_factory=InMemoryAuditWitness)
     alerts: InMemoryAlertRepository = field(default_factory=InMemoryAlertRepository)
+    monitoring_windows: InMemoryMonitoringWindows = field(default_factory=InMemoryMonitoringWindows)
     callers: InMemoryCallerRepository = field(default_factory=InMemoryCallerRepository)
     cardata: InMemoryCarDataRepository = field(default_factory=InMemoryCarDataRepository)
     outbox: InMemoryEmailOutbox = field(default_factory=InMemoryEmailOutbox)
@@ -128,6 +129,7 @@ def bootstrap_in_memory(
         audit_log=s.audit_log,
         audit_witness=s.audit_witness,
         alerts=s.alerts,
+        monitoring_windows=s.monitoring_windows,
         monitoring_rules=monitoring_rules or MonitoringRules(),
         callers=s.callers,
         outbox=s.outbox,

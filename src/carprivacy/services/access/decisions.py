@@ -163,3 +163,15 @@ class DecisionService:
         pairs = [*zip(requests, decisions, strict=True), *extra]
         if pairs:
             self.audit.record_many(pairs)
+
+    def record_read(
+        self,
+        requests: Sequence[DecisionRequest],
+        decisions: Sequence[Decision],
+        extra: Sequence[tuple[DecisionRequest, Decision]] = (),
+    ) -> None:
+        """Append the decisions of one read of several records as one access to their subjects
+        (one entry per distinct decision, naming them), in one transaction."""
+        pairs = [*zip(requests, decisions, strict=True), *extra]
+        if pairs:
+            self.audit.record_read(pairs)

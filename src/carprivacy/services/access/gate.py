@@ -10,7 +10,9 @@ released records come out. The gate
    the privacy officer or a legal-claims purpose; such decisions are audited as caller-set;
 3. loads the records and every fact their decisions need in one transaction
    (:class:`~carprivacy.services.access.ports.DecisionFacts`), decides them in one batch, and
-   records every decision in the audit trail in one more;
+   records the decisions in the audit trail in one more; a read of several records (a page, a
+   chunk of a stream) is one access to their N subjects: one entry per distinct decision,
+   naming the subjects, not N entries;
 4. releases each allowed record in the decision's form (``views.release``): minimised fields,
    pseudonyms per recipient and per thing named, coarsened times, vehicle-linked without the
    customer; a record whose ``expires_at`` has passed is never released (Art. 5(1)(e));
@@ -272,10 +274,10 @@ class Gate(Generic[S]):
             for request, decision in zip(requests, decisions, strict=True):
                 self._refuse_vehicle_linked(reading, request, decision, subject_id)
         if found and not any(d.allowed for d in decisions):
-            self.decisions.record(requests, decisions)
+            self.decisions.record_read(requests, decisions)
             first = next(d for d in decisions if not d.allowed)
             raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in first.reasons))
-        self.decisions.record(requests, decisions)
+        self.decisions.record_read(requests, decisions)
         pairs = [(r, d) for r, d in zip(found, decisions, strict=True) if d.allowed]
         return [x for x in self._release(reading, view, pairs, at) if x is not None]
 
@@ -291,7 +293,8 @@ class Gate(Generic[S]):
         """A page of a list: every row the list holds is decided (on one facts read, from
         ``index``, which reads no content); ``total`` counts the rows the caller may read;
         only the page's rows are loaded (``load(session, ids)``, in index order) and released.
-        The page's decisions are recorded one by one, the rest as one entry."""
+        The page's rows are recorded as one access to their subjects (one entry naming them),
+        the rows the caller may not read as one refusal naming none."""
         at, extra = self.screen(reading, view)
         with self.session() as session:
             refs = list(index(session))
@@ -312,7 +315,7 @@ class Gate(Generic[S]):
         if refused:  # the rows the caller may not read: one entry, neither listed nor counted
             request = self._request(reading, view, at, {**extra, "rows": str(refused)})
             summary = [(request, deny(request, self._rest_reason(reading.caller, rows)))]
-        self.decisions.record([w[1] for w in window], [w[2] for w in window], summary)
+        self.decisions.record_read([w[1] for w in window], [w[2] for w in window], summary)
         with self.session() as session:
             loaded = {
                 str(r.data.get(view.key)): r for r in load(session, [w[0].id for w in window])
@@ -471,7 +474,7 @@ class Gate(Generic[S]):
                 self._attribution(reading.caller, q, d, k[3], named_subject)
                 for q, d, k in zip(requests, found, new, strict=True)
             ]
-            self.decisions.record(requests, checked)
+            self.decisions.record_read(requests, checked)
             decided.update(zip(new, checked, strict=True))
         pseudonymiser = self.pseudonymiser(reading.caller.organisation)
         for record, view, key in zip(batch, views, keys, strict=True):
@@ -538,7 +541,8 @@ class Gate(Generic[S]):
         requests = [
             self._request(reading, view, at, extra, r.subject_id, r.vehicle_id) for r in batch
         ]
-        decisions = self.decisions.decide_with(requests, snapshot)
+        decisions = self.decisions.decide_with(requests, snapshot, record=False)
+        self.decisions.record_read(requests, decisions)
         pairs = [(r, d) for r, d in zip(batch, decisions, strict=True) if d.allowed]
         yield from (x for x in self._release(reading, view, pairs, at) if x is not None)
 

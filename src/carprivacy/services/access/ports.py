@@ -31,6 +31,11 @@ class AuditRecorder(Protocol):
 
     def record_many(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> object: ...
 
+    def record_read(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> object:
+        """The decisions of ONE read of several records: recorded as one access to their
+        subjects (one entry per distinct decision, naming the subjects), in one transaction."""
+        ...
+
 
 class ReadSession(DecisionFacts, Protocol):
     """One read transaction in which the gate loads records and their decision facts (the

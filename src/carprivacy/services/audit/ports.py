@@ -3,16 +3,18 @@ log and the alerts are kept, and who signs the log's checkpoints."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from carprivacy.domain.access import Decision, DecisionRequest
 from carprivacy.domain.audit import AuditEntry, Checkpoint
-from carprivacy.domain.monitoring import Alert
+from carprivacy.domain.monitoring import Acknowledgement, Alert, CallerWindow
 from carprivacy.domain.witness import WitnessHead
 
 if TYPE_CHECKING:
+    from carprivacy.services.audit.monitoring import AlertQuery
     from carprivacy.services.audit.trail import AuditQuery
 
 
@@ -43,7 +45,35 @@ class AlertRepository(Protocol):
         """Store the alerts not stored yet; returns how many were new."""
         ...
 
-    def list(self, since: datetime | None = None, limit: int = 100) -> list[Alert]: ...
+    def list(self, query: AlertQuery) -> list[Alert]:
+        """The alerts ``query`` selects, newest first, each with its acknowledgements."""
+        ...
+
+    def get(self, alert_id: str) -> Alert | None: ...
+
+    def acknowledge(self, acknowledgement: Acknowledgement) -> None:
+        """Append an acknowledgement (earlier ones stay); the alert exists."""
+        ...
+
+
+class WindowSession(Protocol):
+    """The monitoring windows of some callers, held against every other process until the
+    session ends, when the windows handed out are stored."""
+
+    def window(self, caller_id: str) -> CallerWindow:
+        """The caller's window (one of the session's callers), changed in place."""
+        ...
+
+    def count(self, caller_id: str, hour: datetime, refs: Sequence[str]) -> int:
+        """Add subject refs to the caller's hour; the distinct subjects of that hour."""
+        ...
+
+
+class MonitoringWindows(Protocol):
+    """Where the rules' per-caller windows are kept: in one place for every process that serves
+    requests, so that a caller's accesses are counted together whichever process serves them."""
+
+    def session(self, caller_ids: Collection[str]) -> AbstractContextManager[WindowSession]: ...
 
 
 class CheckpointSigner(Protocol):

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from carprivacy.domain.access import Decision, DecisionRequest
@@ -52,12 +52,21 @@ class AuditQuery:
     limit: int = 100
 
 
+def _refs(kind: str, refs: list[str]) -> dict[str, str]:
+    """One ref in the entry's own field, several in its list (``subjects``/``vehicles``)."""
+    if len(refs) == 1:
+        return {f"{kind}_ref": refs[0]}
+    return {f"{kind}s": ",".join(refs)} if refs else {}
+
+
 def iso(at: datetime) -> str:
     """The one stored time format: UTC with microseconds (sorts as text)."""
     if at.tzinfo is None:
         raise ValueError("audit times must carry a time zone")
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
+
+REF_CACHE = 65_536
 
 Observer = Callable[[Sequence[AuditEntry]], object]
 
@@ -86,14 +95,21 @@ class AuditService:
         self._head: tuple[int, str] | None = None
         self._head_known = False
         self._last_checkpoint: int | None = None
+        self._refs: dict[str, str] = {}  # pseudonyms made, up to REF_CACHE of them
 
     # -- pseudonyms ---------------------------------------------------------------------------
     def ref(self, kind: str, ident: str | None) -> str:
         """Keyed pseudonym of a subject or vehicle id; "" for none. Stable, not reversible."""
         if not ident:
             return ""
-        mac = hmac.new(self._pseudonym_key, f"{kind}:{ident}".encode(), hashlib.sha256)
-        return mac.hexdigest()[:32]
+        key = f"{kind}:{ident}"
+        known = self._refs.get(key)
+        if known is None:
+            if len(self._refs) >= REF_CACHE:
+                self._refs.clear()
+            mac = hmac.new(self._pseudonym_key, key.encode(), hashlib.sha256)
+            known = self._refs[key] = mac.hexdigest()[:32]
+        return known
 
     def subject_ref(self, subject_id: str | None) -> str:
         return self.ref("subject", subject_id)
@@ -128,6 +144,44 @@ class AuditService:
             return []
         at = self.clock()
         return self.append([self.to_record(req, dec, at) for req, dec in pairs])
+
+    def record_read(self, pairs: Sequence[tuple[DecisionRequest, Decision]]) -> list[AuditEntry]:
+        """One read of several records (a list page, a chunk of an export): one entry per
+        distinct decision (same caller, purpose, categories, outcome, rule, form, action), naming
+        the subjects and vehicles of its records, instead of one entry per record: one access
+        to N subjects. A read of one subject and vehicle gives the entry ``record`` would."""
+        if not pairs:
+            return []
+        at = self.clock()
+        groups: dict[tuple[object, ...], tuple[int, dict[str, None], dict[str, None]]] = {}
+        for i, (q, d) in enumerate(pairs):
+            key = (
+                q.extra.get(ASKED_BY) or q.caller.id,
+                q.caller.organisation,
+                q.caller.role,
+                q.purpose,
+                d.categories or q.categories,
+                d.outcome,
+                d.rule,
+                d.form if d.allowed else None,
+                q.extra.get("action"),
+            )
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = (i, {}, {})
+            subject = d.subject_id or q.subject_id
+            if subject:
+                group[1][subject] = None
+            if q.vehicle_id:
+                group[2][q.vehicle_id] = None
+        records = []
+        for first, subjects, vehicles in groups.values():
+            record = self.to_record(*pairs[first], at)
+            refs = {"subject_ref": "", "vehicle_ref": ""}
+            refs.update(_refs("subject", [self.subject_ref(s) for s in subjects]))
+            refs.update(_refs("vehicle", [self.vehicle_ref(v) for v in vehicles]))
+            records.append(replace(record, **refs))
+        return self.append(records)
 
     def append(self, records: Sequence[AuditRecord]) -> list[AuditEntry]:
         with self._lock:

@@ -1,4 +1,5 @@
-"""SQL repositories of the audit log, alerts and automated decisions (sealing: I3)."""
+"""SQL repositories of the audit log and automated decisions (sealing: I3); alerts and the
+monitoring windows are in ``monitoring.py``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from carprivacy.adapters.db.repositories.sealing import FieldSealer
 from carprivacy.adapters.db.tables.access import (
-    alerts,
     audit_checkpoints,
     audit_log,
+    audit_log_subjects,
     automated_decisions,
     review_requests,
 )
@@ -26,7 +27,6 @@ from carprivacy.domain.automated_decisions import (
     ReviewStatus,
 )
 from carprivacy.domain.errors import AuditChainConflictError, KeyDestroyedError, NotFoundError
-from carprivacy.domain.monitoring import Alert, AlertRule
 from carprivacy.services.audit.trail import AuditQuery
 from carprivacy.services.ports.crypto import FieldCipher
 
@@ -57,10 +57,20 @@ class SqlAuditLogRepository:
         return None if row is None else (int(row.seq), str(row.hash))
 
     def append(self, entries: Sequence[AuditEntry]) -> None:
+        """The entries, and the subjects each list entry names (its index), in one transaction."""
         rows = [dict(e.__dict__) for e in entries]
+        named = [
+            {"subject_ref": ref, "seq": e.seq}
+            for e in entries
+            if e.subjects
+            for ref in dict.fromkeys(e.subjects.split(","))
+            if ref
+        ]
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(audit_log), rows)
+                if named:
+                    conn.execute(insert(audit_log_subjects), named)
         except IntegrityError as exc:
             raise AuditChainConflictError("seq taken") from exc
 
@@ -85,8 +95,14 @@ class SqlAuditLogRepository:
         stmt = select(*self._columns).where(c.seq > query.after_seq)
         if query.caller_id:
             stmt = stmt.where(c.caller_id == query.caller_id)
-        if query.subject_ref:
-            stmt = stmt.where(c.subject_ref == query.subject_ref)
+        if query.subject_ref:  # the entries about it, and the list entries that name it
+            listed = audit_log_subjects.c
+            stmt = stmt.where(
+                or_(
+                    c.subject_ref == query.subject_ref,
+                    c.seq.in_(select(listed.seq).where(listed.subject_ref == query.subject_ref)),
+                )
+            )
         if query.purpose:
             stmt = stmt.where(c.purpose == query.purpose)
         if query.outcome:
@@ -115,61 +131,6 @@ class SqlAuditLogRepository:
         with self.engine.connect() as conn:
             rows = conn.execute(select(audit_checkpoints).order_by(audit_checkpoints.c.seq)).all()
         return [Checkpoint(r.seq, r.entry_hash, r.at, r.key_id, r.signature) for r in rows]
-
-
-class SqlAlertRepository:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def add(self, new: Sequence[Alert]) -> int:
-        """Store alerts not stored yet (the id is stable); returns how many were new."""
-        added = 0
-        for alert in new:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(alerts).values(
-                            id=alert.id,
-                            rule=alert.rule.value,
-                            caller_id=alert.caller_id,
-                            organisation=alert.organisation,
-                            role=alert.role,
-                            at=_utc(alert.at),
-                            window_start=_utc(alert.window_start),
-                            count=alert.count,
-                            threshold=alert.threshold,
-                            entry_seq=alert.entry_seq,
-                            message=alert.message,
-                            acknowledged=False,
-                        )
-                    )
-                added += 1
-            except IntegrityError:
-                continue
-        return added
-
-    def list(self, since: datetime | None = None, limit: int = 100) -> list[Alert]:
-        stmt = select(alerts)
-        if since is not None:
-            stmt = stmt.where(alerts.c.at >= _utc(since))
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt.order_by(alerts.c.at.desc()).limit(limit)).all()
-        return [
-            Alert(
-                id=r.id,
-                rule=AlertRule(r.rule),
-                caller_id=r.caller_id,
-                organisation=r.organisation,
-                role=r.role,
-                at=_utc(r.at),
-                window_start=_utc(r.window_start),
-                count=r._mapping["count"],
-                threshold=r.threshold,
-                entry_seq=r.entry_seq,
-                message=r.message,
-            )
-            for r in rows
-        ]
 
 
 class SqlAutomatedDecisionRepository:

@@ -65,19 +65,19 @@ class SqlDecisionFacts:
         u = vehicle_usages.c
         if usage:
             query = (
-                select(vehicle_usages)
+                select(u.vehicle_id, u.customer_id, u.fleet_id, u.kind, u.starts_at, u.ends_at)
                 .where(among(dialect, u.vehicle_id, usage))
                 .order_by(u.starts_at, u.id)
             )
-            for row in conn.execute(query):
-                begins, ends = from_db_time(row.starts_at), opt_from_db_time(row.ends_at)
-                if row.customer_id is not None:
-                    driver = row.kind == UsageKind.DRIVER.value
-                    period = UsagePeriod(row.vehicle_id, row.customer_id, begins, ends, driver)
-                    usage[row.vehicle_id].append(period)
-                if row.kind == UsageKind.FLEET.value and row.fleet_id is not None:
-                    fleets[row.vehicle_id].append(
-                        FleetPeriod(row.vehicle_id, row.fleet_id, begins, ends)
+            for ur in conn.execute(query):
+                begins, ends = from_db_time(ur.starts_at), opt_from_db_time(ur.ends_at)
+                if ur.customer_id is not None:
+                    driver = ur.kind == UsageKind.DRIVER.value
+                    period = UsagePeriod(ur.vehicle_id, ur.customer_id, begins, ends, driver)
+                    usage[ur.vehicle_id].append(period)
+                if ur.kind == UsageKind.FLEET.value and ur.fleet_id is not None:
+                    fleets[ur.vehicle_id].append(
+                        FleetPeriod(ur.vehicle_id, ur.fleet_id, begins, ends)
                     )
         wanted = set(subject_ids) | users_of(usage)
         countries: dict[str, str | None] = {}
@@ -91,9 +91,10 @@ class SqlDecisionFacts:
             else:  # known or not; no country opened
                 for (found,) in conn.execute(select(customers.c.id).where(known)):
                     countries[found] = None
+            k = contracts.c  # only what a cover needs: no services (JSON), no bookkeeping
             query = (
-                select(contracts)
-                .where(among(dialect, contracts.c.customer_id, wanted))
+                select(k.id, k.customer_id, k.starts_at, k.ends_at, k.vehicle_id)
+                .where(among(dialect, k.customer_id, wanted))
                 .order_by(contracts.c.starts_at, contracts.c.id)
             )
             for c in conn.execute(query):

@@ -1,6 +1,7 @@
 """Tables of callers, credentials, the audit log, alerts and automated decisions.
 
-Migrations: ``0003_access``, ``0008_login_attempts``; keep both in step (a test compares them
+Migrations: ``0003_access``, ``0008_login_attempts``, ``0010_audit_list_entries``,
+``0011_alert_acknowledgement``, ``0012_monitoring_windows``; keep them in step (a test compares them
 on SQLite and PostgreSQL).
 """
 
@@ -94,9 +95,22 @@ audit_log = Table(
     Column("form", String(32), nullable=False),
     Column("action", String(120), nullable=False),
     Column("hash", String(64), nullable=False),
+    # a read of several subjects or vehicles: their refs, comma-separated (hashed when not empty)
+    Column("subjects", Text, nullable=False, server_default=""),
+    Column("vehicles", Text, nullable=False, server_default=""),
     Index("ix_audit_log_caller_at", "caller_id", "at"),
     Index("ix_audit_log_subject_ref", "subject_ref"),
     Index("ix_audit_log_at", "at"),
+)
+
+# the subjects named in an entry's ``subjects``, one row each, written in the entry's
+# transaction: how "accesses to subject X" finds X inside a list read (an index, not the record:
+# the hash covers the entry's own column)
+audit_log_subjects = Table(
+    "audit_log_subjects",
+    metadata,
+    Column("subject_ref", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
 )
 
 audit_checkpoints = Table(
@@ -123,8 +137,43 @@ alerts = Table(
     Column("threshold", Integer, nullable=False),
     Column("entry_seq", BigInteger, nullable=False),
     Column("message", Text, nullable=False),
-    Column("acknowledged", Boolean, nullable=False),
+    Column("acknowledged", Boolean, nullable=False),  # has at least one acknowledgement
     Index("ix_alerts_at", "at"),
+)
+
+# who looked at an alert, when, and what they found: appended, never changed
+alert_acknowledgements = Table(
+    "alert_acknowledgements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(200), ForeignKey("alerts.id"), nullable=False),
+    Column("acknowledged_by", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False),  # the staff member's words (no subject is named)
+    Index("ix_alert_acknowledgements_alert_id", "alert_id"),
+)
+
+# the monitoring rules' window of each caller (domain.monitoring.CallerWindow), shared by every
+# process that serves requests; a row is locked while one process feeds the caller's entries
+monitoring_windows = Table(
+    "monitoring_windows",
+    metadata,
+    Column("caller_id", String(64), primary_key=True),
+    Column("hour", DateTime(timezone=True), nullable=True),
+    Column("hour_alerted", Boolean, nullable=False),
+    Column("denies", Text, nullable=False),  # JSON list of ISO times within the burst window
+    Column("in_burst", Boolean, nullable=False),
+    Column("last_deny", DateTime(timezone=True), nullable=True),
+    Column("off_hours_day", String(10), nullable=False),
+)
+
+# the distinct subjects (their audit refs) each caller read in its current hour
+monitoring_subjects = Table(
+    "monitoring_subjects",
+    metadata,
+    Column("caller_id", String(64), primary_key=True),
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("subject_ref", String(64), primary_key=True),
 )
 
 automated_decisions = Table(

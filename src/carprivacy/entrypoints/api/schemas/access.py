@@ -180,6 +180,16 @@ class CheckpointOut(BaseModel):
     signature: str
 
 
+class AcknowledgementOut(BaseModel):
+    by: str
+    at: datetime
+    note: str
+
+
+class AcknowledgementIn(BaseModel):
+    note: Text = Field(min_length=1, max_length=2000, description="What the reviewer found.")
+
+
 class AlertOut(BaseModel):
     id: str
     rule: str
@@ -192,6 +202,8 @@ class AlertOut(BaseModel):
     threshold: int
     entry_seq: int
     message: str
+    acknowledged: bool
+    acknowledgements: list[AcknowledgementOut]
 
     @classmethod
     def of(cls, a: Alert) -> AlertOut:
@@ -207,6 +219,10 @@ class AlertOut(BaseModel):
             threshold=a.threshold,
             entry_seq=a.entry_seq,
             message=a.message,
+            acknowledged=a.acknowledged,
+            acknowledgements=[
+                AcknowledgementOut(by=k.by, at=k.at, note=k.note) for k in a.acknowledgements
+            ],
         )
 
 
