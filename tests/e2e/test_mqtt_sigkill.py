@@ -12,9 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +23,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 from tests.conftest import ProjectBroker
+from tests.e2e.processes import Worker, stored
 
 from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarantine
 from carprivacy.bootstrap import bootstrap
@@ -40,57 +38,6 @@ pytestmark = pytest.mark.mqtt
 MAX_MESSAGES = 1800
 KILLS = 10
 SIGNALS = ("Vehicle.Speed", "Vehicle.TraveledDistance", "Vehicle.Exterior.AirTemperature")
-
-
-def stored(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(telemetry)).scalar_one())
-
-
-class Worker:
-    def __init__(self, env: dict[str, str], args: list[str], log_dir: Path) -> None:
-        self.env, self.args, self.log_dir = env, args, log_dir
-        self.runs = 0
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log: Path | None = None
-
-    def start(self) -> None:
-        self.runs += 1
-        self.log = self.log_dir / f"worker-{self.runs}.log"
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "carprivacy.entrypoints.cli.main",
-                    "ingest",
-                    "mqtt",
-                    *self.args,
-                ],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_subscribed(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.log is not None and self.process is not None
-            if b"subscribed to" in self.log.read_bytes():
-                return
-            assert self.process.poll() is None, self.log.read_text(errors="replace")
-            time.sleep(0.05)
-        raise AssertionError("the worker did not subscribe")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(20)
 
 
 @pytest.fixture
