@@ -104,14 +104,26 @@ class Scanner:
         self.scanned: list[tuple[Path, int]] = []
 
     def scan(self, paths: Iterable[Path]) -> list[Hit]:
+        files = [p for p in sorted(set(paths)) if p.is_file() and not p.is_symlink()]
         hits: list[Hit] = []
-        for path in sorted(set(paths)):
-            if not path.is_file() or path.is_symlink():
-                continue
-            data = path.read_bytes()
-            self.scanned.append((path, len(data)))
-            hits.extend(self._text_hits(path, data))
-            hits.extend(self._binary_hits(path, data))
+        with tempfile.TemporaryDirectory() as tmp:
+            halves: dict[Path, tuple[Path, int]] = {}
+            for n, path in enumerate(files):
+                data = path.read_bytes()
+                self.scanned.append((path, len(data)))
+                hits.extend(self._binary_hits(path, data))
+                for parity in (0, 1):
+                    half = Path(tmp) / f"{n}-{parity}"
+                    half.write_bytes(data[parity::2])
+                    halves[half] = (path, parity)
+            by_file = _grep(self.patterns, files)
+            for path in files:
+                found = by_file.get(path, [])
+                if found:
+                    hits.extend(self._text_hits(path, path.read_bytes(), found))
+            for half, found in _grep(self.patterns, list(halves)).items():
+                path, parity = halves[half]
+                hits.extend(self._utf16_hits(path, path.read_bytes(), parity, found))
         return hits
 
     def scan_tree(self, *roots: Path) -> list[Hit]:
@@ -127,26 +139,31 @@ class Scanner:
 
     # -- text ------------------------------------------------------------------------------
 
-    def _text_hits(self, path: Path, data: bytes) -> list[Hit]:
+    def _text_hits(self, path: Path, data: bytes, found: list[tuple[int, bytes]]) -> list[Hit]:
         hits: list[Hit] = []
-        for offset, match in _grep(self.patterns, data):
+        for offset, match in found:
             kind, encoding, label = self.patterns[match]
             if encoding == "decimal" and not _isolated(data, offset, len(match)):
                 continue
             hits.append(Hit(path, kind, encoding, offset, label))
-        for parity in (0, 1):
-            half = data[parity::2]
-            for offset, match in _grep(self.patterns, half):
-                kind, encoding, label = self.patterns[match]
-                if encoding != "utf-8":
-                    continue
-                start = parity + 2 * offset
-                le = match.decode().encode("utf-16-le")
-                be = match.decode().encode("utf-16-be")
-                if data[start : start + len(le)] == le:
-                    hits.append(Hit(path, kind, "utf-16-le", start, label))
-                if start >= 1 and data[start - 1 : start - 1 + len(be)] == be:
-                    hits.append(Hit(path, kind, "utf-16-be", start - 1, label))
+        return hits
+
+    def _utf16_hits(
+        self, path: Path, data: bytes, parity: int, found: list[tuple[int, bytes]]
+    ) -> list[Hit]:
+        """Matches in the even (parity 0) or odd bytes: UTF-16 when the bytes between are 0."""
+        hits: list[Hit] = []
+        for offset, match in found:
+            kind, encoding, label = self.patterns[match]
+            if encoding != "utf-8":
+                continue
+            start = parity + 2 * offset
+            le = match.decode().encode("utf-16-le")
+            be = match.decode().encode("utf-16-be")
+            if data[start : start + len(le)] == le:
+                hits.append(Hit(path, kind, "utf-16-le", start, label))
+            if start >= 1 and data[start - 1 : start - 1 + len(be)] == be:
+                hits.append(Hit(path, kind, "utf-16-be", start - 1, label))
         return hits
 
     # -- binary numbers ------------------------------------------------------------------
@@ -193,27 +210,31 @@ def _isolated(data: bytes, offset: int, length: int) -> bool:
     )
 
 
-def _grep(patterns: dict[bytes, object], data: bytes) -> list[tuple[int, bytes]]:
-    """Every (offset, pattern) of ``patterns`` in ``data`` (GNU grep -F: Aho-Corasick); where
-    patterns overlap grep reports the leftmost longest, enough to tell a leak."""
-    if not data or not patterns:
-        return []
+def _grep(patterns: dict[bytes, object], files: list[Path]) -> dict[Path, list[tuple[int, bytes]]]:
+    """Every (offset, pattern) of ``patterns`` in each of ``files``, in one GNU ``grep -F`` run
+    (Aho-Corasick); where patterns overlap grep reports the leftmost longest, enough to tell a
+    leak."""
+    out: dict[Path, list[tuple[int, bytes]]] = {}
+    files = [f for f in files if f.stat().st_size > 0]
+    if not files or not patterns:
+        return out
     with tempfile.TemporaryDirectory() as tmp:
         pattern_file = Path(tmp) / "patterns"
         pattern_file.write_bytes(b"\n".join(p for p in patterns if b"\n" not in p))
-        data_file = Path(tmp) / "data"
-        data_file.write_bytes(data)
         done = subprocess.run(
-            ["grep", "-a", "-o", "-b", "-F", "-f", str(pattern_file), str(data_file)],
+            ["grep", "-a", "-o", "-b", "-H", "-Z", "-F", "-f", str(pattern_file)]
+            + [str(f) for f in files],
             capture_output=True,
             env={"LC_ALL": "C"},
-            timeout=600,
+            timeout=900,
         )
     if done.returncode not in (0, 1):
         raise RuntimeError(f"grep failed: {done.stderr!r}")
-    out: list[tuple[int, bytes]] = []
-    for line in done.stdout.splitlines():
-        offset, _, match = line.partition(b":")
+    for line in done.stdout.split(b"\n"):
+        name, sep, rest = line.partition(b"\0")
+        if not sep:
+            continue
+        offset, _, match = rest.partition(b":")
         if match in patterns:
-            out.append((int(offset), match))
+            out.setdefault(Path(name.decode()), []).append((int(offset), match))
     return out

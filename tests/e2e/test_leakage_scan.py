@@ -27,6 +27,7 @@ import json
 import os
 import random
 import re
+import struct
 import subprocess
 import time
 from collections import Counter
@@ -124,7 +125,7 @@ def workload(
     sent: dict[str, list[tuple[float, float]]] = {}
     done = Counter[str]()
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        for customer, vehicle in owned[:2]:  # HTTP, with the vehicle's own credential
+        for _, vehicle in owned[:2]:  # HTTP, with the vehicle's own credential
             spots = positions(rng, 3)
             sent[vehicle.vin] = spots
             token = container.vehicle_credentials.issue(vehicle.id, vehicle.vin).token
@@ -139,7 +140,7 @@ def workload(
         publisher.connect(*mqtt_address)
         publisher.loop_start()
         try:
-            for customer, vehicle in owned[2:4]:  # MQTT, QoS 1
+            for _, vehicle in owned[2:4]:  # MQTT, QoS 1
                 spots = positions(rng, 3)
                 sent[vehicle.vin] = spots
                 records = parked_records(start, spots)
@@ -306,11 +307,24 @@ def test_no_plaintext_of_sensitive_demo_values_in_any_file(
     host, port = mqtt_broker
     worker = Worker(
         env,
-        ["--topic", worker_topic, "--no-group", "--client-id", f"{base}-w", "--host", host,
-         "--port", str(port), "--batch-ms", "50", "--session-expiry", "60"],
+        [
+            "--topic",
+            worker_topic,
+            "--no-group",
+            "--client-id",
+            f"{base}-w",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--batch-ms",
+            "50",
+            "--session-expiry",
+            "60",
+        ],
         logs,
         debug=True,
-    )  # fmt: skip
+    )
     server = Server(env, logs, debug=True)
     try:
         worker.start()
@@ -332,14 +346,16 @@ def test_no_plaintext_of_sensitive_demo_values_in_any_file(
         if worker.process is not None:
             worker.kill()
     for vin, spots in result["sent"].items():  # sent values are stored, decryptable
-        lats = sorted({v for (x, s, _), vs in got.items() if x == vin and s == COORDINATES[0]
-                       for v in vs})  # fmt: skip
+        lats = sorted(
+            {v for (x, s, _), vs in got.items() if x == vin and s == COORDINATES[0] for v in vs}
+        )
         assert lats == sorted(lat for lat, _ in spots)
 
     sent_coordinates = {c for spots in result["sent"].values() for spot in spots for c in spot}
     needles = collect_needles(container, sent_coordinates)
-    vin_columns = vins_in_other_columns(container, {v.decode() for v, k in needles.texts.items()
-                                                    if k == "vin"})  # fmt: skip
+    vin_columns = vins_in_other_columns(
+        container, {v.decode() for v, k in needles.texts.items() if k == "vin"}
+    )
     database_files: list[Path] = []
     if database is not None:
         with container.database.engine.begin() as conn:
@@ -364,16 +380,22 @@ def test_no_plaintext_of_sensitive_demo_values_in_any_file(
         sizes[_group(path, data_dir, database)] += size
     print(f"\nleakage scan ({'PostgreSQL' if database else 'SQLite'}):")
     print(f"  workload: {dict(result['done'])}")
-    print(f"  values: {dict(sorted(kinds.items()))}; shorter than 5 bytes, not scanned: "
-          f"{len(needles.skipped_short)}; float32-checked coordinates: {len(needles.float32)}")  # fmt: skip
-    print(f"  files: {len(scanner.scanned)}, {scanner.bytes_scanned / 2**20:.1f} MiB in {scan_s:.1f} s: "
-          + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sorted(sizes.items())))  # fmt: skip
+    print(f"  values: {dict(sorted(kinds.items()))}")
+    print(f"  shorter than 5 bytes, not scanned: {len(needles.skipped_short)}")
+    print(f"  float32-checked coordinates: {len(needles.float32)}")
+    mib = scanner.bytes_scanned / 2**20
+    print(f"  files: {len(scanner.scanned)}, {mib:.1f} MiB in {scan_s:.1f} s:")
+    print("    " + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in sorted(sizes.items())))
     print(f"  hits: {len(hits)}; VINs in columns other than vehicles.vin: {vin_columns}")
-    print(f"  float32 chance matches: {len(scanner.chance_float32)} "
-          f"(expected by chance {scanner.expected_float32_chance():.2f})")  # fmt: skip
+    print(
+        f"  float32 chance matches: {len(scanner.chance_float32)} "
+        f"(expected by chance {scanner.expected_float32_chance():.2f})"
+    )
     for hit in hits[:40]:
-        print(f"    {hit.path.relative_to(hit.path.anchor)} {hit.kind} {hit.encoding} "
-              f"@{hit.offset}: {hit.label}")  # fmt: skip
+        print(
+            f"    {hit.path.relative_to(hit.path.anchor)} {hit.kind} {hit.encoding} "
+            f"@{hit.offset}: {hit.label}"
+        )
     assert len(needles.coordinates) > 1000 and kinds["e-mail"] >= 15 and kinds["vin"] >= 20
     assert any(p.name.endswith("-wal") for p, _ in scanner.scanned) or database is not None
     assert any(p.name == "server-1.log" for p, _ in scanner.scanned)
@@ -388,3 +410,34 @@ def _group(path: Path, data_dir: Path, database: PrivatePostgres | None) -> str:
     if relative.parts[0] in ("logs", "outbox"):
         return relative.parts[0]
     return relative.name if relative.name.startswith("carprivacy.db") else "other"
+
+
+def test_the_scanner_finds_each_encoding(tmp_path: Path) -> None:
+    """The scan can fail: a value planted in each encoding is found, in the file it is in."""
+    lat, lon = 52.37310471234567, 4.892234567812345
+    needles = Needles()
+    needles.add_text("surname", "van Leeuwen")
+    needles.add_text("e-mail", "eva.jansen7@example.nl")
+    needles.add_text("first name", "Eva")  # too short to tell from ciphertext: not looked for
+    needles.add_coordinate("coordinate", lat, as_float32=True)
+    needles.add_coordinate("coordinate", lon)
+    noise = random.Random(5).randbytes(200_000)
+    planted = {
+        "utf-8": b"van Leeuwen",
+        "utf-16-le": "eva.jansen7@example.nl".encode("utf-16-le"),
+        "utf-16-be": "van Leeuwen".encode("utf-16-be"),
+        "hex": b"\\x" + b"van Leeuwen".hex().encode(),
+        "decimal": b'{"lat": 52.37310471234567}',
+        "double-le": struct.pack("<d", lon),
+        "double-be": struct.pack(">d", lat),
+        "float32-be": struct.pack(">f", lat) * FLOAT32_REPEATS,
+    }
+    for name, value in planted.items():
+        (tmp_path / name).write_bytes(noise[:777] + value + noise[777:])
+    (tmp_path / "clean").write_bytes(noise + b"at 18:40:52.373104 +52.37 4.8922 Eva")
+    scanner = Scanner(needles)
+    hits = scanner.scan_tree(tmp_path)
+    found = {(h.path.name, h.encoding) for h in hits}
+    assert found == {(name, name) for name in planted}
+    assert all(777 <= h.offset < 777 + len(planted[h.path.name]) for h in hits), hits
+    assert needles.skipped_short == {"Eva"}
