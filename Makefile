@@ -38,6 +38,10 @@ fuzz: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py --minutes $${SOAK_MINUTES:-10} $${SOAK_ARGS:-}
 
+## The durability suite with its full count of kills (20 SIGKILLs of the server and of the worker).
+durability: $(STAMP)
+	CARPRIVACY_TEST_KILLS=$${CARPRIVACY_TEST_KILLS:-20} $(BIN)/python -m pytest -s -p no:cacheprovider tests/e2e/test_durability.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

@@ -32,7 +32,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 from tests.conftest import ProjectBroker
 from tests.e2e.processes import Worker, stored, stored_values
-from tests.e2e.test_mqtt_sigkill import SIGNALS
 
 from carprivacy.adapters.db.tables.telemetry import telemetry_quarantine
 from carprivacy.bootstrap import bootstrap
@@ -42,6 +41,7 @@ from carprivacy.services.demo.simulation import demo_vins
 
 pytestmark = pytest.mark.mqtt
 
+SIGNALS = ("Vehicle.Speed", "Vehicle.TraveledDistance", "Vehicle.Exterior.AirTemperature")
 BURST = int(os.environ.get("CARPRIVACY_TEST_BURST", "4000"))
 PACED_RATE = 800.0 if BURST <= 10_000 else None  # messages/s; None: as fast as acknowledged
 PAUSE_S = 4.0  # > 1.5 x the 2 s keep-alive: the broker drops the paused worker's connection

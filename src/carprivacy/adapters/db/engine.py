@@ -8,6 +8,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+# failures of the store itself (the server down or restarting, the connection lost, a lock
+# timeout), not of a statement's content: nothing was committed and the caller may retry (SPEC I1)
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 
 def normalise_url(url: str) -> str:

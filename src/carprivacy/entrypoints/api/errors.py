@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from carprivacy.bootstrap import store_unavailable_errors
 from carprivacy.domain.errors import (
     AccessDeniedError,
     AuditChainConflictError,
@@ -300,14 +301,17 @@ def register_error_handlers(app: FastAPI) -> None:
             headers = {"Accept-Encoding": ", ".join(exc.accepted)}  # RFC 7694
         return JSONResponse(status_code=415, content=content, headers=headers)
 
-    @app.exception_handler(StoreUnavailableError)
-    async def _store_down(_: Request, exc: StoreUnavailableError) -> JSONResponse:
+    async def _store_down(_: Request, exc: Exception) -> JSONResponse:
         # nothing was committed: the sender may retry (acknowledged = durable)
         return JSONResponse(
             status_code=503,
             content={"detail": "the store is unavailable: nothing was stored, retry later"},
             headers={"Retry-After": "5"},
         )
+
+    # the database down or restarting, as the store's own errors: 503, never a 500
+    for kind in (StoreUnavailableError, *store_unavailable_errors()):
+        app.add_exception_handler(kind, _store_down)
 
     @app.exception_handler(PolicyError)
     async def _policy(_: Request, exc: PolicyError) -> JSONResponse:
