@@ -310,7 +310,8 @@ def register_error_handlers(app: FastAPI) -> None:
         )
 
     # the database down or restarting, as the store's own errors: 503, never a 500
-    for kind in (StoreUnavailableError, *store_unavailable_errors()):
+    unavailable: tuple[type[Exception], ...] = (StoreUnavailableError, *store_unavailable_errors())
+    for kind in unavailable:
         app.add_exception_handler(kind, _store_down)
 
     @app.exception_handler(PolicyError)
