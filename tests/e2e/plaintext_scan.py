@@ -108,8 +108,12 @@ class Scanner:
         hits: list[Hit] = []
         with tempfile.TemporaryDirectory() as tmp:
             halves: dict[Path, tuple[Path, int]] = {}
-            for n, path in enumerate(files):
-                data = path.read_bytes()
+            for n, path in enumerate(list(files)):
+                try:
+                    data = path.read_bytes()
+                except FileNotFoundError:  # a temporary file of a running program
+                    files.remove(path)
+                    continue
                 self.scanned.append((path, len(data)))
                 hits.extend(self._binary_hits(path, data))
                 for parity in (0, 1):

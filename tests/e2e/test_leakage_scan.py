@@ -361,7 +361,10 @@ def test_no_plaintext_of_sensitive_demo_values_in_any_file(
         with container.database.engine.begin() as conn:
             conn.execute(text("CHECKPOINT"))
         dump = database.dump(data_dir / "backup.sql")
-        database_files = [dump, *database.root.rglob("*")]
+        container.close()
+        database.stop("fast")  # the cluster's files as they lie on disk, none changing
+        # PostgreSQL's own log is a log: a VIN there counts
+        database_files = [dump, *(p for p in database.root.rglob("*") if p != database.log)]
     else:
         database_files = [p for p in data_dir.glob("carprivacy.db*")]
     scanner = Scanner(needles)
@@ -370,7 +373,8 @@ def test_no_plaintext_of_sensitive_demo_values_in_any_file(
     if database is not None:
         hits += scanner.scan_tree(database.root)
     scan_s = time.monotonic() - scan_started
-    container.close()
+    if database is None:
+        container.close()
     # the vehicle master table holds VINs; everywhere else a VIN is a finding
     hits = [h for h in hits if not (h.kind == "vin" and h.path in set(database_files))]
 
