@@ -8,7 +8,7 @@ PORT   ?= 8000
 # pytest workers: parallel by default
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test lint typecheck check bench clean docs fuzz
+.PHONY: run test lint typecheck check bench clean docs fuzz soak durability
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "carprivacy needs Python 3.11+"'
@@ -32,6 +32,15 @@ test: $(STAMP)
 ## The long fuzzing run (schemathesis, every operation x every role, >= 20,000 requests).
 fuzz: $(STAMP)
 	CARPRIVACY_FUZZ_EXAMPLES=$${CARPRIVACY_FUZZ_EXAMPLES:-40} $(BIN)/python -m pytest -s tests/e2e/test_api_fuzz.py
+
+## The soak: serve --workers 2 and an MQTT ingest worker under a steady load, memory of every process
+## sampled (10 minutes; SOAK_MINUTES=N for another duration, SOAK_ARGS="--db postgresql").
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes $${SOAK_MINUTES:-10} $${SOAK_ARGS:-}
+
+## The durability suite with its full count of kills (20 SIGKILLs of the server and of the worker).
+durability: $(STAMP)
+	CARPRIVACY_TEST_KILLS=$${CARPRIVACY_TEST_KILLS:-20} $(BIN)/python -m pytest -s -p no:cacheprovider tests/e2e/test_durability.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

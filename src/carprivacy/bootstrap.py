@@ -83,6 +83,14 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 
 
+def store_unavailable_errors() -> tuple[type[Exception], ...]:
+    """The database adapter's errors that mean the store itself is unavailable (down, restarting,
+    connection lost): the API answers them 503, as StoreUnavailableError (SPEC I1)."""
+    from carprivacy.adapters.db.engine import STORE_UNAVAILABLE
+
+    return STORE_UNAVAILABLE
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -31,17 +31,17 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 from tests.conftest import ProjectBroker
-from tests.e2e.test_mqtt_sigkill import SIGNALS, Worker, stored
+from tests.e2e.processes import Worker, stored, stored_values
 
 from carprivacy.adapters.db.tables.telemetry import telemetry_quarantine
-from carprivacy.bootstrap import Services, bootstrap
+from carprivacy.bootstrap import bootstrap
 from carprivacy.config import load_settings
-from carprivacy.domain.telemetry import aad_for, decode_value
 from carprivacy.entrypoints.cli.commands.simulate import register_demo_fleet
 from carprivacy.services.demo.simulation import demo_vins
 
 pytestmark = pytest.mark.mqtt
 
+SIGNALS = ("Vehicle.Speed", "Vehicle.TraveledDistance", "Vehicle.Exterior.AirTemperature")
 BURST = int(os.environ.get("CARPRIVACY_TEST_BURST", "4000"))
 PACED_RATE = 800.0 if BURST <= 10_000 else None  # messages/s; None: as fast as acknowledged
 PAUSE_S = 4.0  # > 1.5 x the 2 s keep-alive: the broker drops the paused worker's connection
@@ -110,25 +110,6 @@ class Burst:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-def stored_values(container: Services, engine: Engine, vins: list[str]) -> dict[Key, list[float]]:
-    """Every stored record of ``vins`` as (vin, signal, ts) -> its values, decrypted."""
-    out: dict[Key, list[float]] = {}
-    for vin in vins:
-        vehicle = container.master.find_vehicle_by_vin(vin)
-        assert vehicle is not None
-        for row in container.telemetry.rows_for_vehicle(vehicle.id):
-            if row.value_ciphertext is not None:
-                aad = aad_for(row.vehicle_id, row.signal, row.ts, row.source)
-                value = decode_value(
-                    container.cipher.decrypt(row.key_owner, row.value_ciphertext, aad)
-                )
-            else:
-                value = row.value
-            ts = row.ts if row.ts.tzinfo else row.ts.replace(tzinfo=UTC)
-            out.setdefault((vin, row.signal, ts), []).append(float(value))  # type: ignore[arg-type]
-    return out
 
 
 @pytest.fixture
@@ -222,7 +203,10 @@ def test_every_acknowledged_message_is_stored_once_despite_sigstop_and_sigkill(
             select(func.count()).select_from(telemetry_quarantine)
         ).scalar_one()
     assert quarantined == 0, "every record sent is valid and none came back with another value"
-    got = stored_values(container, engine, vins)
+    got = {
+        k: [float(x) for x in v]  # type: ignore[arg-type]
+        for k, v in stored_values(container, vins).items()
+    }
     container.close()
     duplicates = {k: v for k, v in got.items() if len(v) != 1}
     assert duplicates == {}

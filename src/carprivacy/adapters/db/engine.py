@@ -8,6 +8,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+# failures of the store itself (the server down or restarting, the connection lost, a lock
+# timeout), not of a statement's content: nothing was committed and the caller may retry (SPEC I1)
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 
 def normalise_url(url: str) -> str:
@@ -25,7 +30,11 @@ def create_private_file(path: Path) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine that never shows statement parameters (VINs, e-mail hashes, ciphertext) in its
+    log lines or in the messages of its errors, which reach logs (SPEC I3: no personal data in
+    logs)."""
     url = normalise_url(url)
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

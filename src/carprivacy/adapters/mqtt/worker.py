@@ -33,8 +33,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from sqlalchemy.exc import InterfaceError, OperationalError
 
+from carprivacy.adapters.db.engine import STORE_UNAVAILABLE
 from carprivacy.adapters.mqtt.message import ParsedMessage, TopicPattern, parse_message
 from carprivacy.domain.errors import Problem, StoreUnavailableError
 
@@ -160,7 +160,7 @@ def is_transient(exc: BaseException) -> bool:
 
     Such a message is never quarantined and acknowledged: it waits for the store to come back.
     """
-    return isinstance(exc, OperationalError | InterfaceError | TimeoutError | ConnectionError)
+    return isinstance(exc, (*STORE_UNAVAILABLE, TimeoutError, ConnectionError))
 
 
 @dataclass

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from carprivacy.bootstrap import store_unavailable_errors
 from carprivacy.domain.errors import (
     AccessDeniedError,
     AuditChainConflictError,
@@ -405,14 +406,18 @@ def register_error_handlers(app: FastAPI) -> None:
             headers = {"Accept-Encoding": ", ".join(exc.accepted)}  # RFC 7694
         return JSONResponse(status_code=415, content=content, headers=headers)
 
-    @app.exception_handler(StoreUnavailableError)
-    async def _store_down(_: Request, exc: StoreUnavailableError) -> JSONResponse:
+    async def _store_down(_: Request, exc: Exception) -> JSONResponse:
         # nothing was committed: the sender may retry (acknowledged = durable)
         return JSONResponse(
             status_code=503,
             content={"detail": "the store is unavailable: nothing was stored, retry later"},
             headers={"Retry-After": "5"},
         )
+
+    # the database down or restarting, as the store's own errors: 503, never a 500
+    unavailable: tuple[type[Exception], ...] = (StoreUnavailableError, *store_unavailable_errors())
+    for kind in unavailable:
+        app.add_exception_handler(kind, _store_down)
 
     @app.exception_handler(PolicyError)
     async def _policy(_: Request, exc: PolicyError) -> JSONResponse:
