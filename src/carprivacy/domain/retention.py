@@ -16,6 +16,13 @@ Rules, from the notice:
 
 Periods are calendar arithmetic: months and years keep the day of month, clamped to the month's
 last day (31 January + 1 month = 28/29 February); weeks and days are added afterwards.
+
+The retention job asks the inverse question: which anchors have expired by ``now``?
+:func:`period_cutoff` gives the latest anchor whose period has run out, so that "expired" is one
+comparison (``anchor <= cutoff``) that a database evaluates on an index. Because clamping maps
+several days onto one (29, 30 and 31 January + 1 month all give the last day of February), the
+cutoff is not simply ``now`` minus the period; the tests check it against the forward function
+for every case.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 from carprivacy.domain.policy import Policy, RetentionAnchor, RetentionRule
@@ -47,6 +54,35 @@ def add_months(moment: _D, months: int) -> _D:
 
 def add_period(moment: _D, *, years: int = 0, months: int = 0, weeks: int = 0, days: int = 0) -> _D:
     return add_months(moment, years * 12 + months) + timedelta(weeks=weeks, days=days)
+
+
+def period_cutoff(
+    now: datetime, *, years: int = 0, months: int = 0, weeks: int = 0, days: int = 0
+) -> datetime:
+    """The latest anchor ``t`` with ``add_period(t, ...) <= now``: data anchored at or before it
+    has expired by ``now``, data anchored after it has not (``add_period`` is non-decreasing).
+
+    Same time zone as ``now``; microsecond resolution, like ``datetime``."""
+    bound = now - timedelta(weeks=weeks, days=days)  # add_months(t) <= bound
+    total = years * 12 + months
+    if total == 0:
+        return bound
+    day = add_months(bound.date(), -total)  # add_months(day) <= bound.date() always holds
+    for _ in range(4):  # clamping maps at most three more days onto the same target day
+        later = day + timedelta(days=1)
+        if add_months(later, total) > bound.date():
+            break
+        day = later
+    if add_months(day, total) == bound.date():
+        return datetime.combine(day, bound.timetz())
+    return datetime.combine(day, time.max, bound.tzinfo)  # the whole day expired
+
+
+def rule_cutoff(rule: RetentionRule, now: datetime) -> datetime:
+    """:func:`period_cutoff` of a dated rule: its anchor at or before this has expired."""
+    return period_cutoff(
+        now, years=rule.years, months=rule.months, weeks=rule.weeks, days=rule.days
+    )
 
 
 def rule_expiry(

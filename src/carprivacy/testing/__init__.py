@@ -40,6 +40,7 @@ from carprivacy.testing.master import (
     InMemoryVehicleRepository,
 )
 from carprivacy.testing.monitoring import InMemoryAlertRepository
+from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
 from carprivacy.testing.rotation import FakeMasterKeyRotation
 from carprivacy.testing.subject_state import (
     InMemoryMasterFacts,
@@ -85,6 +86,8 @@ __all__ = [
     "InMemoryMasterDataVehicleDirectory",
     "InMemoryMasterFacts",
     "InMemoryPaymentRepository",
+    "InMemoryLegalHoldRepository",
+    "InMemoryRetentionStore",
     "InMemoryStores",
     "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",

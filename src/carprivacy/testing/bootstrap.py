@@ -27,6 +27,7 @@ from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 from carprivacy.testing.master import InMemoryMasterData, InMemoryMasterDataUnitOfWork
 from carprivacy.testing.monitoring import InMemoryAlertRepository
+from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
 from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import InMemoryDataKeyRepository, InMemoryTelemetryRepository
 from carprivacy.testing.vehicles import (
@@ -82,6 +83,7 @@ class InMemoryStores:
         default_factory=InMemoryAutomatedDecisionRepository
     )
     database: InMemoryDatabase = field(default_factory=InMemoryDatabase)
+    legal_holds: InMemoryLegalHoldRepository = field(default_factory=InMemoryLegalHoldRepository)
 
 
 def in_memory_secrets() -> Secrets:
@@ -130,4 +132,6 @@ def bootstrap_in_memory(
         callers=s.callers,
         outbox=s.outbox,
         automated_decisions=s.automated_decisions,
+        retention_store=InMemoryRetentionStore(s.telemetry, master, s.legal_holds),
+        legal_holds=s.legal_holds,
     )

@@ -33,6 +33,7 @@ from carprivacy.domain.errors import (
     PasswordHashingError,
     PayloadTooLargeError,
     PolicyError,
+    RetentionRunInProgressError,
     RotationError,
     StoreUnavailableError,
     UnknownMasterKeyError,
@@ -67,6 +68,7 @@ INTERNAL: frozenset[type[CarPrivacyError]] = frozenset(
         MasterKeyRotationError,
         PasswordHashingError,
         MailDeliveryError,  # the login-code service answers as it would for any address
+        RetentionRunInProgressError,  # the retention CLI reports it; no route runs retention
     }
 )
 
