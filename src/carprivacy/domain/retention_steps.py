@@ -32,14 +32,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from carprivacy.domain.policy import ExpiryAction, Form, Policy, RetentionAnchor, RetentionRule
-from carprivacy.domain.retention import SECTION_B_MINIMUM, add_period, plan_for, rule_cutoff
+from carprivacy.domain.retention import (
+    SECTION_B_MINIMUM,
+    ExpiredAnchors,
+    add_period,
+    expired_anchors,
+    plan_for,
+    rule_expired_anchors,
+)
 from carprivacy.domain.telemetry import collection_purposes
 
 SECTION_B_RULE = "section_b_four_weeks"  # the notice's 4-week minimum of section B, no own rule
 STAMPED_UNKNOWN_RULE = "stamped_expiry"  # a stamp no current rule explains (the policy changed)
 QUARANTINE_RULE = "quarantine_four_weeks"  # refused records are kept 4 weeks (ingestion)
+
+_R = TypeVar("_R", RetentionRule, str)
 
 
 class RetentionTable(StrEnum):
@@ -71,16 +81,16 @@ MASTER_TABLES: dict[RetentionTable, tuple[str, frozenset[RetentionAnchor]]] = {
 
 @dataclass(frozen=True)
 class RetentionStep:
-    """One selection of expired data. Cutoffs are inclusive: a row at or before it is selected.
+    """One selection of expired data (bounds inclusive).
 
     - ``stamped``: ``expires_at <= now`` (``category`` None: every category).
-    - ``end_of_life``: ``expires_at`` NULL, ``category``, ``ts <= ts_cutoff`` (None: no dated
-      rule of its own), vehicle ``end_of_life <= end_of_life_cutoff``.
-    - ``identified_end``: ``subject_id`` set, ``category``, ``ts <= ts_cutoff``, not expired
+    - ``end_of_life``: ``expires_at`` NULL, ``category``, ``ts`` in ``ts_expired`` (None: no
+      dated rule of its own), vehicle ``end_of_life <= end_of_life_cutoff``.
+    - ``identified_end``: ``subject_id`` set, ``category``, ``ts`` in ``ts_expired``, not expired
       (``expires_at`` NULL or after ``now``) and not selected by ``excluded`` (the category's
       ``end_of_life`` step).
-    - ``anchored``: every ``(anchor, cutoff)`` of ``anchors`` holds (``anchor <= cutoff``, the
-      anchor known).
+    - ``anchored``: for every ``(anchor, expired)`` of ``anchors`` the record's anchor is known
+      and in ``expired``.
     """
 
     kind: StepKind
@@ -89,9 +99,9 @@ class RetentionStep:
     category: str | None = None
     rule: str = ""  # the rule reported; "" for ``stamped`` telemetry: decided per row
     action: ExpiryAction = ExpiryAction.DELETE
-    ts_cutoff: datetime | None = None
+    ts_expired: ExpiredAnchors | None = None
     end_of_life_cutoff: date | None = None
-    anchors: tuple[tuple[RetentionAnchor, datetime], ...] = ()
+    anchors: tuple[tuple[RetentionAnchor, ExpiredAnchors], ...] = ()
     excluded: RetentionStep | None = None
 
     @property
@@ -105,22 +115,28 @@ def _dated(rule: RetentionRule) -> bool:
     return not rule.is_open_ended
 
 
-def _latest(rules: list[tuple[RetentionRule, datetime]]) -> tuple[RetentionRule, datetime]:
-    """The binding rule of several that must all run out: the smallest cutoff."""
-    return min(rules, key=lambda pair: pair[1])
+def _all_of(rules: list[tuple[_R, ExpiredAnchors]]) -> tuple[_R, ExpiredAnchors]:
+    """Several rules that must all run out: the binding one (the latest to) and the anchors
+    expired under every one."""
+    binding = min(rules, key=lambda pair: pair[1].latest)[0]
+    expired = rules[0][1]
+    for _rule, more in rules[1:]:
+        expired = expired.intersect(more)
+    return binding, expired
 
 
 def _ts_rules(
     per_purpose: tuple[tuple[str, tuple[RetentionRule, ...], bool], ...], now: datetime
-) -> list[tuple[str, datetime]]:
-    """Every collection-anchored dated rule and section B minimum, as (rule id, ts cutoff)."""
-    found: list[tuple[str, datetime]] = []
+) -> list[tuple[str, ExpiredAnchors]]:
+    """Every collection-anchored dated rule and section B minimum, with the collection times
+    expired under it."""
+    found: list[tuple[str, ExpiredAnchors]] = []
     for _purpose, rules, section_b in per_purpose:
         for rule in rules:
             if rule.anchor is RetentionAnchor.COLLECTED and _dated(rule):
-                found.append((rule.id, rule_cutoff(rule, now)))
+                found.append((rule.id, rule_expired_anchors(rule, now)))
         if section_b:
-            found.append((SECTION_B_RULE, now - SECTION_B_MINIMUM))
+            found.append((SECTION_B_RULE, expired_anchors(now, weeks=4)))
     return found
 
 
@@ -140,12 +156,12 @@ def end_of_life_step(policy: Policy, category: str, now: datetime) -> RetentionS
     if _event_anchored(plan.per_purpose) != {RetentionAnchor.VEHICLE_END_OF_LIFE}:
         return None  # no end-of-life rule, or another event not known to telemetry holds it
     life = [
-        (rule, rule_cutoff(rule, now))
+        (rule, rule_expired_anchors(rule, now))
         for _p, rules, _b in plan.per_purpose
         for rule in rules
         if rule.anchor is RetentionAnchor.VEHICLE_END_OF_LIFE
     ]
-    rule, cutoff = _latest(life)
+    rule, expired = _all_of(life)
     if rule.action is ExpiryAction.ANONYMISE:
         return None  # anonymised at the end of life, nothing would ever end it: kept, as is
     ts_rules = _ts_rules(plan.per_purpose, now)
@@ -156,9 +172,9 @@ def end_of_life_step(policy: Policy, category: str, now: datetime) -> RetentionS
         category=category,
         rule=rule.id,
         action=rule.action,
-        ts_cutoff=min(c for _r, c in ts_rules) if ts_rules else None,
+        ts_expired=_all_of(ts_rules)[1] if ts_rules else None,
         # the end of life is a date, taken as its first moment (UTC), as ingestion does
-        end_of_life_cutoff=cutoff.date(),
+        end_of_life_cutoff=expired.latest_date(),
     )
 
 
@@ -185,15 +201,15 @@ def identified_end_step(
     )
     if not ts_rules or not keeps:
         return None  # nothing dates the identified form, or nothing keeps the data after it
-    rule, cutoff = min(ts_rules, key=lambda pair: pair[1])
+    rule_id, expired = _all_of(ts_rules)
     return RetentionStep(
         StepKind.IDENTIFIED_END,
         RetentionTable.TELEMETRY,
         now,
         category=category,
-        rule=rule,
+        rule=rule_id,
         action=ExpiryAction.ANONYMISE,
-        ts_cutoff=cutoff,
+        ts_expired=expired,
         excluded=excluded,
     )
 
@@ -202,7 +218,7 @@ def anchored_step(policy: Policy, table: RetentionTable, now: datetime) -> Reten
     category, recorded = MASTER_TABLES[table]
     purposes = [p.id for p in policy.purposes_using(category)]
     plan = plan_for(policy, category, purposes)
-    per_anchor: dict[RetentionAnchor, list[tuple[RetentionRule, datetime]]] = {}
+    per_anchor: dict[RetentionAnchor, list[tuple[RetentionRule, ExpiredAnchors]]] = {}
     for _p, rules, _b in plan.per_purpose:
         for rule in rules:
             if rule.anchor is RetentionAnchor.PURPOSE_END or (
@@ -211,11 +227,11 @@ def anchored_step(policy: Policy, table: RetentionTable, now: datetime) -> Reten
                 continue  # "as long as needed": no date of its own
             if rule.anchor not in recorded:
                 return None  # held until an event this record kind does not record
-            per_anchor.setdefault(rule.anchor, []).append((rule, rule_cutoff(rule, now)))
+            per_anchor.setdefault(rule.anchor, []).append((rule, rule_expired_anchors(rule, now)))
     if not per_anchor:
         return None
-    binding = [_latest(pairs) for pairs in per_anchor.values()]
-    rule, _cutoff = min(binding, key=lambda pair: pair[1])
+    binding = {anchor: _all_of(pairs) for anchor, pairs in per_anchor.items()}
+    rule, _expired = min(binding.values(), key=lambda pair: pair[1].latest)
     if rule.action is ExpiryAction.ANONYMISE:
         return None  # master records are deleted; their anonymous form is the aggregates
     return RetentionStep(
@@ -225,7 +241,7 @@ def anchored_step(policy: Policy, table: RetentionTable, now: datetime) -> Reten
         category=category,
         rule=rule.id,
         action=rule.action,
-        anchors=tuple(sorted(((r.anchor, c) for r, c in binding), key=lambda a: a[0].value)),
+        anchors=tuple((a, binding[a][1]) for a in sorted(binding, key=lambda a: a.value)),
     )
 
 

@@ -82,7 +82,7 @@ class InMemoryRetentionStore:
             and r.category == step.category
             and eol is not None
             and eol <= step.end_of_life_cutoff
-            and (step.ts_cutoff is None or r.ts <= step.ts_cutoff)
+            and (step.ts_expired is None or r.ts in step.ts_expired)
         )
 
     def _telemetry(self, step: RetentionStep) -> list[tuple[Any, int, ExpiredRow]]:
@@ -96,11 +96,11 @@ class InMemoryRetentionStore:
             elif step.kind is StepKind.END_OF_LIFE:
                 hit, order = self._end_of_life(step, r), r.ts
             else:
-                assert step.ts_cutoff is not None
+                assert step.ts_expired is not None
                 hit = (
                     r.subject_id is not None
                     and r.category == step.category
-                    and r.ts <= step.ts_cutoff
+                    and r.ts in step.ts_expired
                     and (r.expires_at is None or r.expires_at > step.now)
                     and not (step.excluded is not None and self._end_of_life(step.excluded, r))
                 )
@@ -160,9 +160,9 @@ class InMemoryRetentionStore:
 
     @staticmethod
     def _anchored(step: RetentionStep, anchors: dict[str, datetime | None]) -> bool:
-        for anchor, cutoff in step.anchors:
+        for anchor, expired in step.anchors:
             value = anchors[anchor.value]
-            if value is None or value > cutoff:
+            if value is None or value not in expired:
                 return False
         return True
 

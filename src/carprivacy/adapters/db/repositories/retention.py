@@ -45,6 +45,7 @@ from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarant
 from carprivacy.domain.errors import RetentionRunInProgressError
 from carprivacy.domain.legal_holds import LegalHold
 from carprivacy.domain.policy import RetentionAnchor
+from carprivacy.domain.retention import ExpiredAnchors
 from carprivacy.domain.retention_run import (
     Counts,
     RetentionRun,
@@ -88,6 +89,20 @@ def true_() -> ColumnElement[bool]:
     return not_(false())
 
 
+def _in(column: ColumnElement[Any], expired: ExpiredAnchors) -> ColumnElement[bool]:
+    """The column's value is in one of the intervals (each a range on the column's index)."""
+    if not expired.intervals:
+        return false()
+    return or_(
+        *(
+            column <= to_db_time(hi)
+            if lo is None
+            else and_(column >= to_db_time(lo), column <= to_db_time(hi))
+            for lo, hi in expired.intervals
+        )
+    )
+
+
 def _end_of_life(step: RetentionStep) -> ColumnElement[bool]:
     t = telemetry.c
     assert step.end_of_life_cutoff is not None
@@ -98,8 +113,8 @@ def _end_of_life(step: RetentionStep) -> ColumnElement[bool]:
             select(vehicles.c.id).where(vehicles.c.end_of_life <= step.end_of_life_cutoff)
         ),
     ]
-    if step.ts_cutoff is not None:
-        parts.append(t.ts <= to_db_time(step.ts_cutoff))
+    if step.ts_expired is not None:
+        parts.append(_in(t.ts, step.ts_expired))
     return and_(*parts)
 
 
@@ -113,11 +128,11 @@ def _where(step: RetentionStep) -> tuple[Any, ColumnElement[bool], Any]:
             return telemetry, and_(t.expires_at <= now, not_(held)), t.expires_at
         if step.kind is StepKind.END_OF_LIFE:
             return telemetry, and_(_end_of_life(step), not_(held)), t.ts
-        assert step.kind is StepKind.IDENTIFIED_END and step.ts_cutoff is not None
+        assert step.kind is StepKind.IDENTIFIED_END and step.ts_expired is not None
         parts = [
             t.subject_id.isnot(None),
             t.category == step.category,
-            t.ts <= to_db_time(step.ts_cutoff),
+            _in(t.ts, step.ts_expired),
             or_(t.expires_at.is_(None), t.expires_at > now),
             not_(held),
         ]
@@ -135,7 +150,7 @@ def _where(step: RetentionStep) -> tuple[Any, ColumnElement[bool], Any]:
         return telemetry_quarantine, and_(q.expires_at <= now, not_(held_q)), q.expires_at
     columns = _ANCHOR_COLUMNS[step.table]
     conditions = [
-        and_(columns[a].isnot(None), columns[a] <= to_db_time(cutoff)) for a, cutoff in step.anchors
+        and_(columns[a].isnot(None), _in(columns[a], expired)) for a, expired in step.anchors
     ]
     if step.table is RetentionTable.CONTRACTS:
         c = contracts.c
