@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Select,
     and_,
@@ -289,41 +290,53 @@ class SqlRetentionStore:
         counts: Counts,
         at: datetime,
     ) -> None:
-        table = step.table
         with self.engine.begin() as conn:
-            if table is RetentionTable.TELEMETRY:
-                t = telemetry.c
-                if delete:
-                    conn.execute(telemetry.delete().where(t.id.in_(list(delete))))
-                if anonymise:
-                    conn.execute(
-                        telemetry.update()
-                        .where(t.id.in_(list(anonymise)))
-                        .values(
-                            subject_id=None,
-                            key_owner=literal("vehicle:") + t.vehicle_id,
-                            # anonymised at its expiry: kept, no longer dated
-                            expires_at=None if step.kind is StepKind.STAMPED else t.expires_at,
-                        )
+            self._change(conn, step, delete, anonymise)
+            self._record(conn, run_id, counts, at)
+
+    def _change(
+        self,
+        conn: Connection,
+        step: RetentionStep,
+        delete: Sequence[int | str],
+        anonymise: Sequence[int | str],
+    ) -> None:
+        table = step.table
+        if table is RetentionTable.TELEMETRY:
+            t = telemetry.c
+            if delete:
+                conn.execute(telemetry.delete().where(t.id.in_(list(delete))))
+            if anonymise:
+                conn.execute(
+                    telemetry.update()
+                    .where(t.id.in_(list(anonymise)))
+                    .values(
+                        subject_id=None,
+                        key_owner=literal("vehicle:") + t.vehicle_id,
+                        # anonymised at its expiry: kept, no longer dated
+                        expires_at=None if step.kind is StepKind.STAMPED else t.expires_at,
                     )
-            elif delete:
-                target = {
-                    RetentionTable.QUARANTINE: telemetry_quarantine,
-                    RetentionTable.CONTRACTS: contracts,
-                    RetentionTable.PAYMENTS: payment_transactions,
-                }[table]
-                if table is RetentionTable.CONTRACTS:  # the transactions stay (10 years)
-                    conn.execute(
-                        payment_transactions.update()
-                        .where(payment_transactions.c.contract_id.in_(list(delete)))
-                        .values(contract_id=None)
-                    )
-                conn.execute(target.delete().where(target.c.id.in_(list(delete))))
-            conn.execute(
-                retention_runs.update()
-                .where(retention_runs.c.id == run_id)
-                .values(counts=json.dumps(counts_to_json(counts)), heartbeat_at=to_db_time(at))
-            )
+                )
+        elif delete:
+            target = {
+                RetentionTable.QUARANTINE: telemetry_quarantine,
+                RetentionTable.CONTRACTS: contracts,
+                RetentionTable.PAYMENTS: payment_transactions,
+            }[table]
+            if table is RetentionTable.CONTRACTS:  # the transactions stay (10 years)
+                conn.execute(
+                    payment_transactions.update()
+                    .where(payment_transactions.c.contract_id.in_(list(delete)))
+                    .values(contract_id=None)
+                )
+            conn.execute(target.delete().where(target.c.id.in_(list(delete))))
+
+    def _record(self, conn: Connection, run_id: str, counts: Counts, at: datetime) -> None:
+        conn.execute(
+            retention_runs.update()
+            .where(retention_runs.c.id == run_id)
+            .values(counts=json.dumps(counts_to_json(counts)), heartbeat_at=to_db_time(at))
+        )
 
     # -- the record --------------------------------------------------------------------------
 
