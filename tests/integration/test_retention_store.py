@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from tests.retention_scenario import Fate, Scenario, build, kept_contracts, kept_payments, oracle
 
 from carprivacy.adapters.db.repositories.access import SqlAuditLogRepository
 from carprivacy.adapters.db.repositories.retention import (
@@ -35,7 +36,6 @@ from carprivacy.services.audit.trail import AuditService
 from carprivacy.services.retention.holds import LegalHoldService
 from carprivacy.services.retention.run import RetentionService
 from carprivacy.testing import FakeCheckpointSigner, FakeClock, InMemoryAuditWitness
-from tests.retention_scenario import Fate, Scenario, build, kept_contracts, kept_payments, oracle
 
 NOW = datetime(2025, 2, 28, 12, tzinfo=UTC)
 POLICY: Policy = policy_documents().load(Path("policies/mini-connected-nl.yaml"))
