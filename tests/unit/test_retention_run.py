@@ -308,7 +308,7 @@ def test_the_rule_named_for_a_stamp_gives_that_stamp(
     if stamp is None:
         return
     rule_id, _action = StampedRules(POLICY).rule_for(
-        category, collection_purposes(POLICY, category), ts, stamp
+        category, collection_purposes(POLICY, category), stamp - ts, ts
     )
     rule = next((r for r in POLICY.retention if r.id == rule_id), None)
     assert rule is not None and rule.category == category

@@ -30,7 +30,7 @@ the dated rules (``domain.retention``). A legal hold pauses every step for what 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
@@ -103,6 +103,9 @@ class RetentionStep:
     end_of_life_cutoff: date | None = None
     anchors: tuple[tuple[RetentionAnchor, ExpiredAnchors], ...] = ()
     excluded: RetentionStep | None = None
+    # ``stamped`` telemetry: the categories whose rule needs the collection time (a store
+    # reads ``ts`` for these only)
+    calendar_categories: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -251,7 +254,12 @@ def retention_steps(
     """Every step of a run at ``now`` (UTC), in the order a run takes them."""
     categories = telemetry_categories or tuple(c.id for c in policy.categories)
     steps = [
-        RetentionStep(StepKind.STAMPED, RetentionTable.TELEMETRY, now),
+        RetentionStep(
+            StepKind.STAMPED,
+            RetentionTable.TELEMETRY,
+            now,
+            calendar_categories=calendar_categories(policy),
+        ),
         RetentionStep(StepKind.STAMPED, RetentionTable.QUARANTINE, now, rule=QUARANTINE_RULE),
     ]
     life: dict[str, RetentionStep] = {}
@@ -273,30 +281,39 @@ def retention_steps(
 
 class StampedRules:
     """Which rule gave a stored ``expires_at``: recomputed from the row's category, purposes and
-    collection time with the same plan as ingestion, and that rule's action.
+    the stamp's distance from the collection time (``span``), with the same plan as ingestion,
+    and that rule's action.
 
     A dated rule from collection whose date equals the stamp decided; otherwise a rule anchored
     on an event (the vehicle's end of life, known when the row was stored) did. A stamp no rule
-    explains (the policy changed since) is reported as :data:`STAMPED_UNKNOWN_RULE`, deleted."""
+    explains (the policy changed since) is reported as :data:`STAMPED_UNKNOWN_RULE`, deleted.
+    Without month or year rules from collection the span alone decides (cached); with them the
+    collection time is needed too (``calendar_categories``)."""
+
+    _ANY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
     def __init__(self, policy: Policy) -> None:
         self._policy = policy
-        self._cache: dict[tuple[str, str, timedelta], tuple[str, ExpiryAction]] = {}
-        self._calendar_free: dict[str, bool] = {}
+        self._cache: dict[tuple[str, tuple[str, ...], timedelta], tuple[str, ExpiryAction]] = {}
+        self.calendar_categories = calendar_categories(policy)
 
     def rule_for(
-        self, category: str, purposes: tuple[str, ...], ts: datetime, expires_at: datetime
+        self,
+        category: str,
+        purposes: tuple[str, ...],
+        span: timedelta,
+        ts: datetime | None = None,
     ) -> tuple[str, ExpiryAction]:
-        key = (category, "\x1f".join(purposes), expires_at - ts)
+        if category in self.calendar_categories:
+            if ts is None:
+                raise ValueError(f"{category}: a calendar rule needs the collection time")
+            return self._decide(category, purposes, ts, ts + span)
+        key = (category, purposes, span)
         found = self._cache.get(key)
-        if found is not None:
-            return found
-        found = self._decide(category, purposes, ts, expires_at)
-        free = self._calendar_free.get(category)
-        if free is None:
-            free = self._calendar_free[category] = _calendar_free(self._policy, category)
-        if free and len(self._cache) < 100_000:
-            self._cache[key] = found
+        if found is None:
+            found = self._decide(category, purposes, self._ANY_TIME, self._ANY_TIME + span)
+            if len(self._cache) < 100_000:
+                self._cache[key] = found
         return found
 
     def _decide(
@@ -326,9 +343,11 @@ class StampedRules:
         return STAMPED_UNKNOWN_RULE, ExpiryAction.DELETE
 
 
-def _calendar_free(policy: Policy, category: str) -> bool:
-    """No month or year rule from collection: the stamp's distance from ``ts`` names the rule."""
-    return not any(
-        r.anchor is RetentionAnchor.COLLECTED and (r.years or r.months)
-        for r in policy.retention_rules_for(category)
+def calendar_categories(policy: Policy) -> frozenset[str]:
+    """Categories with a month or year rule from collection: their stamps' rule depends on the
+    collection time, not only on the distance to the stamp."""
+    return frozenset(
+        r.category
+        for r in policy.retention
+        if r.anchor is RetentionAnchor.COLLECTED and (r.years or r.months)
     )

@@ -107,13 +107,9 @@ class InMemoryRetentionStore:
                 order = r.ts
             if hit:
                 ident = self.telemetry.ids[key]
+                span = None if r.expires_at is None else r.expires_at - r.ts
                 row = ExpiredRow(
-                    ident,
-                    r.category,
-                    r.purposes,
-                    r.ts,
-                    r.expires_at,
-                    r.value_ciphertext is not None,
+                    ident, r.category, r.purposes, span, r.ts, r.value_ciphertext is not None
                 )
                 found.append((order, ident, row))
         return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from carprivacy.domain.legal_holds import LegalHold
@@ -14,13 +14,16 @@ from carprivacy.domain.retention_steps import RetentionStep
 
 
 class ExpiredRow(NamedTuple):
-    """A selected row, with what deciding its rule and action needs (no personal data)."""
+    """A selected row, with what deciding its rule and action needs (no personal data).
+
+    For ``stamped`` telemetry: its purposes and ``span`` (``expires_at - ts``), and ``ts`` for
+    the step's ``calendar_categories``; for the other steps the step names the rule."""
 
     id: int | str
     category: str
     purposes: tuple[str, ...] = ()
+    span: timedelta | None = None
     ts: datetime | None = None
-    expires_at: datetime | None = None
     sealed: bool = False  # the value is sealed under the subject's key
 
 

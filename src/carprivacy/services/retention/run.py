@@ -108,7 +108,8 @@ class RetentionService:
                 )
             counts: Counts = Counter()
             for step in steps:
-                total = self.store.count(step)
+                # the total only for a progress bar: counting is a pass of its own
+                total = self.store.count(step) if progress is not None else 0
                 done = 0
                 if progress is not None:
                     progress(step, 0, total)
@@ -148,22 +149,28 @@ class RetentionService:
     ) -> tuple[list[int | str], list[int | str], Counts]:
         delete: list[int | str] = []
         anonymise: list[int | str] = []
-        counts: Counts = Counter()
-        table = step.table.value
+        tally: Counter[tuple[str, str, ExpiryAction]] = Counter()
+        telemetry = step.table is RetentionTable.TELEMETRY
+        stamped = step.kind is StepKind.STAMPED and telemetry
+        rule_for = self._stamped.rule_for
         for row in rows:
             rule, action = step.rule, step.action
-            if step.kind is StepKind.STAMPED and step.table is RetentionTable.TELEMETRY:
-                assert row.ts is not None and row.expires_at is not None
-                rule, action = self._stamped.rule_for(
-                    row.category, row.purposes, row.ts, row.expires_at
-                )
-            if action is ExpiryAction.ANONYMISE and step.table is RetentionTable.TELEMETRY:
-                if row.sealed:  # sealed under the subject's key: cannot be re-keyed, deleted
-                    action = ExpiryAction.DELETE
-            else:
+            if stamped:
+                assert row.span is not None
+                rule, action = rule_for(row.category, row.purposes, row.span, row.ts)
+            if action is ExpiryAction.ANONYMISE and telemetry and not row.sealed:
+                anonymise.append(row.id)
+            else:  # sealed under the subject's key: cannot be re-keyed, deleted
                 action = ExpiryAction.DELETE
-            (anonymise if action is ExpiryAction.ANONYMISE else delete).append(row.id)
-            counts[CountKey(table, row.category, rule, action)] += 1
+                delete.append(row.id)
+            tally[(row.category, rule, action)] += 1
+        table = step.table.value
+        counts: Counts = Counter(
+            {
+                CountKey(table, category, rule, action): n
+                for (category, rule, action), n in tally.items()
+            }
+        )
         return delete, anonymise, counts
 
     # -- the record --------------------------------------------------------------------------

@@ -19,24 +19,33 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Connection,
     Engine,
     Select,
+    String,
     and_,
+    any_,
+    bindparam,
+    case,
+    cast,
     exists,
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
     text,
+    type_coerce,
 )
 
 from carprivacy.adapters.db.repositories.sealing import from_db_time, to_db_time
@@ -119,47 +128,33 @@ def _end_of_life(step: RetentionStep) -> ColumnElement[bool]:
     return and_(*parts)
 
 
-def _where(step: RetentionStep) -> tuple[Any, ColumnElement[bool], Any]:
-    """(table, the step's selection with legal holds excluded, the order of a batch)."""
-    now = to_db_time(step.now)
+def _where(step: RetentionStep, holds: bool = True) -> tuple[Any, ColumnElement[bool], Any]:
+    """(table, the step's selection with legal holds excluded, the order of a batch).
+    ``holds`` False: no hold is active, the NOT EXISTS is left out (it costs a probe a row)."""
+    table, where, order = _selection(step)
+    if holds:
+        where = and_(where, not_(_hold_of(step)))
+    return table, where, order
+
+
+def _hold_of(step: RetentionStep) -> ColumnElement[bool]:
+    """An active hold covers the row of the step's table."""
+    h = legal_holds.c
     if step.table is RetentionTable.TELEMETRY:
         t = telemetry.c
-        held = _held(t.subject_id, t.vehicle_id, t.category)
-        if step.kind is StepKind.STAMPED:
-            return telemetry, and_(t.expires_at <= now, not_(held)), t.expires_at
-        if step.kind is StepKind.END_OF_LIFE:
-            return telemetry, and_(_end_of_life(step), not_(held)), t.ts
-        assert step.kind is StepKind.IDENTIFIED_END and step.ts_expired is not None
-        parts = [
-            t.subject_id.isnot(None),
-            t.category == step.category,
-            _in(t.ts, step.ts_expired),
-            or_(t.expires_at.is_(None), t.expires_at > now),
-            not_(held),
-        ]
-        if step.excluded is not None:
-            parts.append(not_(_end_of_life(step.excluded)))
-        return telemetry, and_(*parts), t.ts
+        return _held(t.subject_id, t.vehicle_id, t.category)
     if step.table is RetentionTable.QUARANTINE:
         q = telemetry_quarantine.c
-        h = legal_holds.c
-        held_q = exists().where(
+        return exists().where(
             h.released_at.is_(None),
             or_(h.subject_id.is_(None), literal("subject:") + h.subject_id == q.key_owner),
             or_(h.vehicle_id.is_(None), h.vehicle_id == q.vehicle_id),
         )
-        return telemetry_quarantine, and_(q.expires_at <= now, not_(held_q)), q.expires_at
-    columns = _ANCHOR_COLUMNS[step.table]
-    conditions = [
-        and_(columns[a].isnot(None), _in(columns[a], expired)) for a, expired in step.anchors
-    ]
     if step.table is RetentionTable.CONTRACTS:
         c = contracts.c
-        held = _held(c.customer_id, c.vehicle_id, "contract")
-        return contracts, and_(*conditions, not_(held)), columns[step.anchors[0][0]]
+        return _held(c.customer_id, c.vehicle_id, "contract")
     p = payment_transactions.c
-    h = legal_holds.c
-    held_p = exists().where(
+    return exists().where(
         h.released_at.is_(None),
         or_(h.subject_id.is_(None), h.subject_id == p.customer_id),
         or_(
@@ -168,32 +163,111 @@ def _where(step: RetentionStep) -> tuple[Any, ColumnElement[bool], Any]:
         ),
         or_(h.category.is_(None), h.category == "financial_transactions"),
     )
-    return payment_transactions, and_(*conditions, not_(held_p)), columns[step.anchors[0][0]]
 
 
-def _columns(step: RetentionStep) -> Select[Any]:
+def _selection(step: RetentionStep) -> tuple[Any, ColumnElement[bool], Any]:
+    now = to_db_time(step.now)
     if step.table is RetentionTable.TELEMETRY:
         t = telemetry.c
-        return select(
-            t.id, t.category, t.purposes, t.ts, t.expires_at, t.value_ciphertext.isnot(None)
+        if step.kind is StepKind.STAMPED:
+            return telemetry, t.expires_at <= now, t.expires_at
+        if step.kind is StepKind.END_OF_LIFE:
+            return telemetry, _end_of_life(step), t.ts
+        assert step.kind is StepKind.IDENTIFIED_END and step.ts_expired is not None
+        parts = [
+            t.subject_id.isnot(None),
+            t.category == step.category,
+            _in(t.ts, step.ts_expired),
+            or_(t.expires_at.is_(None), t.expires_at > now),
+        ]
+        if step.excluded is not None:
+            parts.append(not_(_end_of_life(step.excluded)))
+        return telemetry, and_(*parts), t.ts
+    if step.table is RetentionTable.QUARANTINE:
+        q = telemetry_quarantine.c
+        return telemetry_quarantine, q.expires_at <= now, q.expires_at
+    columns = _ANCHOR_COLUMNS[step.table]
+    conditions = [
+        and_(columns[a].isnot(None), _in(columns[a], expired)) for a, expired in step.anchors
+    ]
+    table = contracts if step.table is RetentionTable.CONTRACTS else payment_transactions
+    return table, and_(*conditions), columns[step.anchors[0][0]]
+
+
+def _span_ms(dialect: str) -> ColumnElement[Any]:
+    """``expires_at - ts`` in whole milliseconds, computed by the database (SQLite keeps
+    fractions of a second to the millisecond in its date functions: stamps are whole days or
+    weeks after ``ts``, or an end-of-life date, so nothing is lost that names a rule)."""
+    t = telemetry.c
+    if dialect == "postgresql":
+        return cast(func.round(func.extract("epoch", t.expires_at - t.ts) * 1000), BigInteger)
+    return cast(
+        func.round((func.julianday(t.expires_at) - func.julianday(t.ts)) * 86_400_000), BigInteger
+    )
+
+
+def _columns(step: RetentionStep, dialect: str) -> Select[Any]:
+    t = telemetry.c
+    sealed = t.value_ciphertext.isnot(None)
+    if step.table is RetentionTable.TELEMETRY and step.kind is StepKind.STAMPED:
+        # what the rule needs, computed by the database: fetching and parsing two times a
+        # row would be most of a batch's time; ``ts`` only for calendar rules
+        ts: ColumnElement[Any] = (
+            case((t.category.in_(sorted(step.calendar_categories)), t.ts), else_=None)
+            if step.calendar_categories
+            else literal(None)
         )
+        return select(
+            t.id, t.category, type_coerce(t.purposes, String()), _span_ms(dialect), ts, sealed
+        )
+    if step.table is RetentionTable.TELEMETRY:
+        return select(t.id, t.category, sealed)
     if step.table is RetentionTable.QUARANTINE:
         return select(telemetry_quarantine.c.id)
     table = contracts if step.table is RetentionTable.CONTRACTS else payment_transactions
     return select(table.c.id)
 
 
-def _row(step: RetentionStep, m: Any) -> ExpiredRow:
-    if step.table is RetentionTable.TELEMETRY:
-        return ExpiredRow(
+class _Purposes(dict[str, tuple[str, ...]]):
+    def __missing__(self, text: str) -> tuple[str, ...]:
+        found = self[text] = tuple(json.loads(text))
+        return found
+
+
+class _Spans(dict[int, timedelta]):
+    def __missing__(self, ms: int) -> timedelta:
+        found = self[ms] = timedelta(milliseconds=ms)
+        return found
+
+
+def _ids(column: ColumnElement[Any], ids: Sequence[int | str], dialect: str) -> Any:
+    """``column IN ids`` as one bound parameter (a JSON array on SQLite, an array on
+    PostgreSQL): compiling thousands of parameters a batch would cost more than the delete."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(column.type)))
+    values: Select[Any] = select(literal_column("value")).select_from(
+        func.json_each(bindparam("ids", json.dumps(list(ids)), type_=String()))
+    )
+    return column.in_(values.scalar_subquery())
+
+
+def _rows(step: RetentionStep, found: Any, purposes: _Purposes, spans: _Spans) -> list[ExpiredRow]:
+    if step.table is not RetentionTable.TELEMETRY:
+        category = step.category or "quarantine"
+        return [ExpiredRow(m[0], category) for m in found]
+    if step.kind is not StepKind.STAMPED:
+        return [ExpiredRow(m[0], m[1], sealed=bool(m[2])) for m in found]
+    return [
+        ExpiredRow(
             m[0],
             m[1],
-            tuple(json.loads(m[2])),
-            from_db_time(m[3]),
+            purposes[m[2]],
+            spans[int(m[3])],
             None if m[4] is None else from_db_time(m[4]),
             bool(m[5]),
         )
-    return ExpiredRow(m[0], step.category or "quarantine")
+        for m in found
+    ]
 
 
 def _run(m: Any) -> RetentionRun:
@@ -211,6 +285,9 @@ def _run(m: Any) -> RetentionRun:
 class SqlRetentionStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.dialect = engine.dialect.name
+        self._purposes = _Purposes()
+        self._spans = _Spans()
 
     # -- the lock ----------------------------------------------------------------------------
 
@@ -251,29 +328,37 @@ class SqlRetentionStore:
 
     # -- the selections ----------------------------------------------------------------------
 
+    @staticmethod
+    def _holds(conn: Connection) -> bool:
+        h = legal_holds.c
+        return (
+            conn.execute(select(h.id).where(h.released_at.is_(None)).limit(1)).first() is not None
+        )
+
     def count(self, step: RetentionStep) -> int:
-        table, where, _order = _where(step)
         with self.engine.connect() as conn:
+            table, where, _order = _where(step, self._holds(conn))
             return int(
                 conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
             )
 
     def select(self, step: RetentionStep, limit: int) -> list[ExpiredRow]:
-        _table, where, order = _where(step)
         with self.engine.connect() as conn:
-            found = conn.execute(_columns(step).where(where).order_by(order).limit(limit))
-            return [_row(step, m) for m in found]
+            _table, where, order = _where(step, self._holds(conn))
+            query = _columns(step, self.dialect).where(where).order_by(order).limit(limit)
+            return _rows(step, conn.execute(query).all(), self._purposes, self._spans)
 
     def stream(self, step: RetentionStep, batch: int) -> Iterator[list[ExpiredRow]]:
-        table, where, _order = _where(step)
-        ident = table.c.id
         after: Any = None
         while True:
-            query = _columns(step).where(where)
-            if after is not None:
-                query = query.where(ident > after)
             with self.engine.connect() as conn:
-                rows = [_row(step, m) for m in conn.execute(query.order_by(ident).limit(batch))]
+                table, where, _order = _where(step, self._holds(conn))
+                ident = table.c.id
+                query = _columns(step, self.dialect).where(where)
+                if after is not None:
+                    query = query.where(ident > after)
+                found = conn.execute(query.order_by(ident).limit(batch)).all()
+                rows = _rows(step, found, self._purposes, self._spans)
             if not rows:
                 return
             yield rows
@@ -290,9 +375,21 @@ class SqlRetentionStore:
         counts: Counts,
         at: datetime,
     ) -> None:
-        with self.engine.begin() as conn:
-            self._change(conn, step, delete, anonymise)
-            self._record(conn, run_id, counts, at)
+        with self.engine.connect() as conn:
+            sqlite = self.dialect == "sqlite"
+            if sqlite:
+                # each batch stays atomic in WAL mode; a power loss may only undo the last
+                # batches together with their counts, and the next run redoes them
+                conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                conn.commit()
+            try:
+                with conn.begin():
+                    self._change(conn, step, delete, anonymise)
+                    self._record(conn, run_id, counts, at)
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA synchronous=FULL")
+                    conn.commit()
 
     def _change(
         self,
@@ -305,11 +402,11 @@ class SqlRetentionStore:
         if table is RetentionTable.TELEMETRY:
             t = telemetry.c
             if delete:
-                conn.execute(telemetry.delete().where(t.id.in_(list(delete))))
+                conn.execute(telemetry.delete().where(_ids(t.id, delete, self.dialect)))
             if anonymise:
                 conn.execute(
                     telemetry.update()
-                    .where(t.id.in_(list(anonymise)))
+                    .where(_ids(t.id, anonymise, self.dialect))
                     .values(
                         subject_id=None,
                         key_owner=literal("vehicle:") + t.vehicle_id,
@@ -326,10 +423,10 @@ class SqlRetentionStore:
             if table is RetentionTable.CONTRACTS:  # the transactions stay (10 years)
                 conn.execute(
                     payment_transactions.update()
-                    .where(payment_transactions.c.contract_id.in_(list(delete)))
+                    .where(_ids(payment_transactions.c.contract_id, delete, self.dialect))
                     .values(contract_id=None)
                 )
-            conn.execute(target.delete().where(target.c.id.in_(list(delete))))
+            conn.execute(target.delete().where(_ids(target.c.id, delete, self.dialect)))
 
     def _record(self, conn: Connection, run_id: str, counts: Counts, at: datetime) -> None:
         conn.execute(

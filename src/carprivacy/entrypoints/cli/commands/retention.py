@@ -101,7 +101,7 @@ def _run_once(services: Services, err: Console, dry_run: bool, batch_size: int) 
                 task = tasks[s.label] = progress.add_task(s.label, total=total or None)
             progress.update(task, completed=done, total=total or None)
 
-        report = retention.run(dry_run=dry_run, progress=step)
+        report = retention.run(dry_run=dry_run, progress=step if err.is_terminal else None)
     verb = "would remove" if dry_run else "removed"
     head = "dry run" if dry_run else f"run {report.run_id}"
     typer.echo(f"{head} as of {_when(report.as_of)}: {verb} {report.total} row(s)")
