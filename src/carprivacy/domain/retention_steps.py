@@ -290,7 +290,7 @@ class StampedRules:
     Without month or year rules from collection the span alone decides (cached); with them the
     collection time is needed too (``calendar_categories``)."""
 
-    _ANY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+    _ANY_TIME = datetime(5000, 1, 1, tzinfo=UTC)  # room for any span either way
 
     def __init__(self, policy: Policy) -> None:
         self._policy = policy
@@ -311,13 +311,18 @@ class StampedRules:
         key = (category, purposes, span)
         found = self._cache.get(key)
         if found is None:
-            found = self._decide(category, purposes, self._ANY_TIME, self._ANY_TIME + span)
+            anchor = ts or self._ANY_TIME
+            try:
+                stamp: datetime | None = anchor + span
+            except OverflowError:  # thousands of years: no rule from collection gives that
+                stamp = None
+            found = self._decide(category, purposes, anchor, stamp)
             if len(self._cache) < 100_000:
                 self._cache[key] = found
         return found
 
     def _decide(
-        self, category: str, purposes: tuple[str, ...], ts: datetime, expires_at: datetime
+        self, category: str, purposes: tuple[str, ...], ts: datetime, expires_at: datetime | None
     ) -> tuple[str, ExpiryAction]:
         plan = plan_for(self._policy, category, purposes)
         event: RetentionRule | None = None

@@ -165,8 +165,10 @@ class InMemoryRetentionStore:
     def count(self, step: RetentionStep) -> int:
         return len(self._rows(step))
 
-    def select(self, step: RetentionStep, limit: int) -> list[ExpiredRow]:
-        return [row for _o, _i, row in sorted(self._rows(step), key=lambda f: (f[0], f[1]))][:limit]
+    def select(self, step: RetentionStep, limit: int, since: Any = None) -> list[ExpiredRow]:
+        found = sorted(self._rows(step), key=lambda f: (f[0], f[1]))
+        rows = [row._replace(order=o) for o, _i, row in found if since is None or o >= since]
+        return rows[:limit]
 
     def stream(self, step: RetentionStep, batch: int) -> Iterator[list[ExpiredRow]]:
         rows = [row for _o, _i, row in sorted(self._rows(step), key=lambda f: f[1])]

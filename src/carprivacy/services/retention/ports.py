@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from carprivacy.domain.legal_holds import LegalHold
 from carprivacy.domain.retention_run import Counts, RetentionRun, RunStatus
@@ -25,6 +25,7 @@ class ExpiredRow(NamedTuple):
     span: timedelta | None = None
     ts: datetime | None = None
     sealed: bool = False  # the value is sealed under the subject's key
+    order: Any = None  # the row's value of the batch order, opaque: ``select``'s ``since``
 
 
 class RetentionStore(Protocol):
@@ -37,9 +38,11 @@ class RetentionStore(Protocol):
         """How many rows ``step`` selects now (legal holds excluded)."""
         ...
 
-    def select(self, step: RetentionStep, limit: int) -> list[ExpiredRow]:
-        """Up to ``limit`` rows of ``step``, not under an active legal hold. Applying them
-        removes them from the selection, so the next call gives the next ones."""
+    def select(self, step: RetentionStep, limit: int, since: Any = None) -> list[ExpiredRow]:
+        """Up to ``limit`` rows of ``step``, not under an active legal hold, in the step's
+        order, from ``since`` on (the ``order`` of the previous batch's last row; inclusive).
+        Applying them removes them from the selection, so the next call gives the next ones;
+        ``since`` lets it skip what lies before (held rows, PostgreSQL's dead index entries)."""
         ...
 
     def stream(self, step: RetentionStep, batch: int) -> Iterator[list[ExpiredRow]]:

@@ -137,11 +137,13 @@ class RetentionService:
 
     def _batches(self, step: RetentionStep) -> Iterator[list[ExpiredRow]]:
         previous: set[int | str] = set()
-        while rows := self.store.select(step, self.batch_size):
+        since = None
+        while rows := self.store.select(step, self.batch_size, since):
             ids = {r.id for r in rows}
             if ids & previous:  # a store that does not remove what it applied: stop, loudly
                 raise RuntimeError(f"retention step {step.label}: rows selected twice")
             previous = ids
+            since = rows[-1].order
             yield rows
 
     def _decide(

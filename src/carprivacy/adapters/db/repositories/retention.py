@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,9 +206,12 @@ def _span_ms(dialect: str) -> ColumnElement[Any]:
     )
 
 
-def _columns(step: RetentionStep, dialect: str) -> Select[Any]:
+def _columns(step: RetentionStep, dialect: str, order: Any) -> Select[Any]:
+    """What a batch needs of each row, and last the batch order's value (as the driver gives
+    it: the next batch starts there)."""
     t = telemetry.c
     sealed = t.value_ciphertext.isnot(None)
+    at = type_coerce(order, String())
     if step.table is RetentionTable.TELEMETRY and step.kind is StepKind.STAMPED:
         # what the rule needs, computed by the database: fetching and parsing two times a
         # row would be most of a batch's time; ``ts`` only for calendar rules
@@ -218,14 +221,14 @@ def _columns(step: RetentionStep, dialect: str) -> Select[Any]:
             else literal(None)
         )
         return select(
-            t.id, t.category, type_coerce(t.purposes, String()), _span_ms(dialect), ts, sealed
+            t.id, t.category, type_coerce(t.purposes, String()), _span_ms(dialect), ts, sealed, at
         )
     if step.table is RetentionTable.TELEMETRY:
-        return select(t.id, t.category, sealed)
+        return select(t.id, t.category, sealed, at)
     if step.table is RetentionTable.QUARANTINE:
-        return select(telemetry_quarantine.c.id)
+        return select(telemetry_quarantine.c.id, at)
     table = contracts if step.table is RetentionTable.CONTRACTS else payment_transactions
-    return select(table.c.id)
+    return select(table.c.id, at)
 
 
 class _Purposes(dict[str, tuple[str, ...]]):
@@ -254,9 +257,9 @@ def _ids(column: ColumnElement[Any], ids: Sequence[int | str], dialect: str) -> 
 def _rows(step: RetentionStep, found: Any, purposes: _Purposes, spans: _Spans) -> list[ExpiredRow]:
     if step.table is not RetentionTable.TELEMETRY:
         category = step.category or "quarantine"
-        return [ExpiredRow(m[0], category) for m in found]
+        return [ExpiredRow(m[0], category, order=m[1]) for m in found]
     if step.kind is not StepKind.STAMPED:
-        return [ExpiredRow(m[0], m[1], sealed=bool(m[2])) for m in found]
+        return [ExpiredRow(m[0], m[1], sealed=bool(m[2]), order=m[3]) for m in found]
     return [
         ExpiredRow(
             m[0],
@@ -265,9 +268,17 @@ def _rows(step: RetentionStep, found: Any, purposes: _Purposes, spans: _Spans) -
             spans[int(m[3])],
             None if m[4] is None else from_db_time(m[4]),
             bool(m[5]),
+            m[6],
         )
         for m in found
     ]
+
+
+def _instant(value: Any) -> datetime:
+    """A batch order's value as the driver gave it (SQLite: UTC text) as a datetime."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return from_db_time(value)
 
 
 def _run(m: Any) -> RetentionRun:
@@ -342,19 +353,21 @@ class SqlRetentionStore:
                 conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
             )
 
-    def select(self, step: RetentionStep, limit: int) -> list[ExpiredRow]:
+    def select(self, step: RetentionStep, limit: int, since: Any = None) -> list[ExpiredRow]:
         with self.engine.connect() as conn:
             _table, where, order = _where(step, self._holds(conn))
-            query = _columns(step, self.dialect).where(where).order_by(order).limit(limit)
+            if since is not None:  # where the last batch ended: dead index entries before it
+                where = and_(where, order >= to_db_time(_instant(since)))
+            query = _columns(step, self.dialect, order).where(where).order_by(order).limit(limit)
             return _rows(step, conn.execute(query).all(), self._purposes, self._spans)
 
     def stream(self, step: RetentionStep, batch: int) -> Iterator[list[ExpiredRow]]:
         after: Any = None
         while True:
             with self.engine.connect() as conn:
-                table, where, _order = _where(step, self._holds(conn))
+                table, where, order = _where(step, self._holds(conn))
                 ident = table.c.id
-                query = _columns(step, self.dialect).where(where)
+                query = _columns(step, self.dialect, order).where(where)
                 if after is not None:
                     query = query.where(ident > after)
                 found = conn.execute(query.order_by(ident).limit(batch)).all()
