@@ -74,6 +74,9 @@ from carprivacy.services.ports.operations import (
     QuarantineReader,
     RotationOutcome,
 )
+from carprivacy.services.retention.holds import LegalHoldService
+from carprivacy.services.retention.ports import LegalHoldRepository, RetentionStore
+from carprivacy.services.retention.run import RetentionService
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -194,6 +197,8 @@ class Services:
     cardata: CarDataAuthorisation
     cardata_api: CustomerApi
     cardata_quota: CallQuota
+    retention: RetentionService
+    legal_holds: LegalHoldService
 
     def close(self) -> None:
         self.database.dispose()
@@ -486,6 +491,20 @@ def default_mqtt_client_id(group: str | None) -> str:
     return f"{group or 'carprivacy-ingest'}-{socket.gethostname()}"[:128]
 
 
+def build_retention(
+    policy: Policy, store: RetentionStore, audit: AuditService, clock: Clock
+) -> RetentionService:
+    """Retention runs (SPEC L1, L2): what has expired, deleted or anonymised in batches."""
+    return RetentionService(policy, store, audit, clock)
+
+
+def build_legal_holds(
+    policy: Policy, holds: LegalHoldRepository, audit: AuditService, clock: Clock
+) -> LegalHoldService:
+    """Legal holds that pause retention for a subject, a vehicle or a record set (SPEC L1)."""
+    return LegalHoldService(policy, holds, audit, clock)
+
+
 def build_master_key_rotation(settings: Settings, data_keys: Any) -> MasterKeyRotation:
     """Re-wrap every data key under a new master key (docs/adr/master-key-rotation.md); the
     crypto adapter's errors become :class:`MasterKeyRotationError` here, at the boundary."""
@@ -660,6 +679,8 @@ def bootstrap(
     outbox: EmailOutbox | None = None,
     automated_decisions: AutomatedDecisionRepository | None = None,
     cardata: Any = None,
+    retention_store: RetentionStore | None = None,
+    legal_holds: LegalHoldRepository | None = None,
 ) -> Services:
     """Every service, wired. Each keyword is an adapter; left out, it is the production one (the
     SQL store on ``engine``, or on ``settings.resolved_database_url``; key files in
@@ -746,6 +767,8 @@ def bootstrap(
         cardata=build_cardata(settings, cardata_store, caller_store, master, secrets, clock),
         cardata_api=CustomerApi(gate, telemetry_reads, cardata_store, catalogue, clock),
         cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
+        retention=build_retention(policy, retention_store or sql.retention_store(), audit, clock),
+        legal_holds=build_legal_holds(policy, legal_holds or sql.legal_holds(), audit, clock),
     )
 
 
@@ -850,3 +873,13 @@ class _ProductionAdapters:
         from carprivacy.adapters.db.repositories.access import SqlAutomatedDecisionRepository
 
         return SqlAutomatedDecisionRepository(self.engine, cipher)
+
+    def retention_store(self) -> RetentionStore:
+        from carprivacy.adapters.db.repositories.retention import SqlRetentionStore
+
+        return SqlRetentionStore(self.engine)
+
+    def legal_holds(self) -> LegalHoldRepository:
+        from carprivacy.adapters.db.repositories.retention import SqlLegalHoldRepository
+
+        return SqlLegalHoldRepository(self.engine)

@@ -18,7 +18,8 @@ place: ``carprivacy.entrypoints.api.errors``.
     │   # stored state
     ├── NotFoundError                 unknown id (404)
     ├── ConflictError                 the operation contradicts stored state (409)
-    │   └── AuditChainConflictError   another writer appended to the audit log first (U3)
+    │   ├── AuditChainConflictError   another writer appended to the audit log first (U3)
+    │   └── RetentionRunInProgressError  another retention run holds the lock (L2)
     │
     │   # who asks, and may they
     ├── AuthenticationError           no or bad credentials, a bad or expired token (401; U1)
@@ -144,6 +145,13 @@ class AuditChainConflictError(ConflictError):
     """Another writer appended first (the seq is taken): re-read the head and retry."""
 
     requirement = "U3"
+
+
+class RetentionRunInProgressError(ConflictError):
+    """Another retention run holds the run lock (one at a time, so that its report is whole);
+    the lock dies with its process, so a killed run never blocks the next."""
+
+    requirement = "L2"
 
 
 # -- who asks, and may they -----------------------------------------------------------------------

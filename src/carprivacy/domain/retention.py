@@ -16,6 +16,13 @@ Rules, from the notice:
 
 Periods are calendar arithmetic: months and years keep the day of month, clamped to the month's
 last day (31 January + 1 month = 28/29 February); weeks and days are added afterwards.
+
+The retention job asks the inverse question: which anchors have expired by ``now``?
+:func:`expired_anchors` answers with a few closed intervals of anchors (:class:`ExpiredAnchors`),
+so that "expired" is a range condition a database evaluates on an index. Because clamping maps
+several days onto one (29, 30 and 31 January + 1 month all give the last day of February, at
+each one's own time of day), the answer is not simply ``now`` minus the period; the tests check
+it against the forward function, at month ends and leap days.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
 from carprivacy.domain.policy import Policy, RetentionAnchor, RetentionRule
@@ -47,6 +54,73 @@ def add_months(moment: _D, months: int) -> _D:
 
 def add_period(moment: _D, *, years: int = 0, months: int = 0, weeks: int = 0, days: int = 0) -> _D:
     return add_months(moment, years * 12 + months) + timedelta(weeks=weeks, days=days)
+
+
+@dataclass(frozen=True)
+class ExpiredAnchors:
+    """The anchors whose period has run out by a moment: a union of closed intervals, the first
+    open to the past (``start`` None), the others a part of one day each.
+
+    Not one cutoff, because months clamp: at 12:00 on 28 February 2025, an anchor at 12:00 on
+    29 February 2024 has expired (+1 year = 28 February 12:00), one at 12:00:01 on 28 February
+    2024 has not (+1 year = 28 February 12:00:01). Periods keep the time of day, so of the days
+    that land on the moment's date only the part up to its time of day has expired."""
+
+    intervals: tuple[tuple[datetime | None, datetime], ...]
+
+    def __contains__(self, anchor: datetime) -> bool:
+        return any((lo is None or lo <= anchor) and anchor <= hi for lo, hi in self.intervals)
+
+    @property
+    def latest(self) -> datetime:
+        """The latest expired anchor (the earliest moment when nothing has expired)."""
+        return max((hi for _lo, hi in self.intervals), default=datetime.min.replace(tzinfo=UTC))
+
+    def latest_date(self) -> date:
+        """The last date whose first moment has expired (every earlier date's has too)."""
+        return self.latest.date()
+
+    def intersect(self, other: ExpiredAnchors) -> ExpiredAnchors:
+        """Anchors expired under both (data that must wait for two rules)."""
+        found: list[tuple[datetime | None, datetime]] = []
+        for a_lo, a_hi in self.intervals:
+            for b_lo, b_hi in other.intervals:
+                lo = b_lo if a_lo is None else a_lo if b_lo is None else max(a_lo, b_lo)
+                hi = min(a_hi, b_hi)
+                if lo is None or lo <= hi:
+                    found.append((lo, hi))
+        found.sort(key=lambda i: (i[0] is not None, i[0] or i[1], i[1]))
+        return ExpiredAnchors(tuple(found))
+
+
+def expired_anchors(
+    now: datetime, *, years: int = 0, months: int = 0, weeks: int = 0, days: int = 0
+) -> ExpiredAnchors:
+    """Every anchor ``t`` with ``add_period(t, ...) <= now``, exactly (same time zone as
+    ``now``, microsecond resolution)."""
+    bound = now - timedelta(weeks=weeks, days=days)  # add_months(t, total) <= bound
+    total = years * 12 + months
+    if total == 0:
+        return ExpiredAnchors(((None, bound),))
+    target = bound.date()
+    base = add_months(target, -total)  # lands on or before the target date
+    days_around = [base + timedelta(days=k) for k in range(-3, 5)]
+    landing = [d for d in days_around if add_months(d, total) == target]
+    tz = bound.tzinfo
+    if not landing:  # no day lands on the target date: whole days up to the last before it
+        last = max(d for d in days_around if add_months(d, total) < target)
+        return ExpiredAnchors(((None, datetime.combine(last, time.max, tz)),))
+    at = bound.timetz()
+    first = (None, datetime.combine(landing[0], at))
+    rest = tuple((datetime.combine(d, time(), tz), datetime.combine(d, at)) for d in landing[1:])
+    return ExpiredAnchors((first, *rest))
+
+
+def rule_expired_anchors(rule: RetentionRule, now: datetime) -> ExpiredAnchors:
+    """:func:`expired_anchors` of a dated rule."""
+    return expired_anchors(
+        now, years=rule.years, months=rule.months, weeks=rule.weeks, days=rule.days
+    )
 
 
 def rule_expiry(

@@ -45,6 +45,7 @@ from carprivacy.testing.monitoring import (
     InMemoryMonitoringWindows,
     InMemoryWindowSession,
 )
+from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
 from carprivacy.testing.rotation import FakeMasterKeyRotation
 from carprivacy.testing.subject_state import (
     InMemoryMasterFacts,
@@ -92,6 +93,8 @@ __all__ = [
     "InMemoryMasterFacts",
     "InMemoryMonitoringWindows",
     "InMemoryPaymentRepository",
+    "InMemoryLegalHoldRepository",
+    "InMemoryRetentionStore",
     "InMemoryStores",
     "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",

@@ -28,6 +28,7 @@ from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
 from carprivacy.testing.master import InMemoryMasterData, InMemoryMasterDataUnitOfWork
 from carprivacy.testing.monitoring import InMemoryAlertRepository, InMemoryMonitoringWindows
+from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
 from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import InMemoryDataKeyRepository, InMemoryTelemetryRepository
 from carprivacy.testing.vehicles import (
@@ -85,6 +86,7 @@ class InMemoryStores:
         default_factory=InMemoryAutomatedDecisionRepository
     )
     database: InMemoryDatabase = field(default_factory=InMemoryDatabase)
+    legal_holds: InMemoryLegalHoldRepository = field(default_factory=InMemoryLegalHoldRepository)
 
 
 def in_memory_secrets() -> Secrets:
@@ -135,4 +137,6 @@ def bootstrap_in_memory(
         outbox=s.outbox,
         automated_decisions=s.automated_decisions,
         cardata=s.cardata,
+        retention_store=InMemoryRetentionStore(s.telemetry, master, s.legal_holds),
+        legal_holds=s.legal_holds,
     )

@@ -41,6 +41,7 @@ from carprivacy.domain.errors import (
     PayloadTooLargeError,
     PolicyError,
     RateLimitedError,
+    RetentionRunInProgressError,
     RotationError,
     StoreUnavailableError,
     UnknownMasterKeyError,
@@ -77,6 +78,7 @@ INTERNAL: frozenset[type[CarPrivacyError]] = frozenset(
         MasterKeyRotationError,
         PasswordHashingError,
         MailDeliveryError,  # the login-code service answers as it would for any address
+        RetentionRunInProgressError,  # the retention CLI reports it; no route runs retention
     }
 )
 

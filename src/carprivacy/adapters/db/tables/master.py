@@ -1,4 +1,5 @@
-"""Master data tables (SPEC I4, P1). Migration: migrations/versions/0001_master.py (keep in step).
+"""Master data tables (SPEC I4, P1). Migrations: migrations/versions/0001_master.py and
+0014_retention (keep in step).
 
 Columns of type ``LargeBinary`` hold AES-GCM ciphertext from the FieldCipher port, under the key of
 the data subject ("subject:<customer id>") with the table, column and row id as associated data:
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Table,
@@ -108,6 +110,7 @@ contracts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="period"),
 )
+Index("ix_contracts_ends_at", contracts.c.ends_at)  # retention: 1 year after the end (0014)
 
 payment_transactions = Table(
     "payment_transactions",
@@ -122,3 +125,4 @@ payment_transactions = Table(
     Column("method_details", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+Index("ix_payment_transactions_booked_at", payment_transactions.c.booked_at)  # 10 years (0014)

@@ -1,4 +1,4 @@
-"""Telemetry tables (SPEC I1-I3). Migrations: 0002_telemetry, 0006, 0007, 0009 (keep in step).
+"""Telemetry tables (SPEC I1-I3). Migrations: 0002_telemetry, 0006, 0007, 0009, 0014 (keep in step).
 
 - ``telemetry``: one accepted signal value. Sensitive categories hold only ``value_ciphertext``
   (AES-256-GCM under ``key_owner``'s data key, associated data = the natural key). The natural key
@@ -72,6 +72,15 @@ telemetry = Table(
 Index("ix_telemetry_vehicle_ts", telemetry.c.vehicle_id, telemetry.c.ts, telemetry.c.id)
 Index("ix_telemetry_subject_ts", telemetry.c.subject_id, telemetry.c.ts, telemetry.c.id)
 Index("ix_telemetry_expires_at", telemetry.c.expires_at)
+# the retention job's identified-form step: rows still linked to a subject, per category and time
+# (0014_retention); rows leave it when they are anonymised
+Index(
+    "ix_telemetry_identified",
+    telemetry.c.category,
+    telemetry.c.ts,
+    sqlite_where=telemetry.c.subject_id.isnot(None),
+    postgresql_where=telemetry.c.subject_id.isnot(None),
+)
 # PostgreSQL: the key of 0009_telemetry_distributable_key for tables made from this model too
 event.listen(
     telemetry,

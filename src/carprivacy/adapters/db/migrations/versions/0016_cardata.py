@@ -3,7 +3,7 @@ customer API's call counts, in the database so that every API process shares the
 U1). Matches adapters/db/tables/cardata.py.
 
 Revision ID: 0016_cardata
-Revises: 0009_telemetry_distributable_key
+Revises: 0014_retention
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_cardata"
-down_revision = "0009_telemetry_distributable_key"
+down_revision = "0014_retention"
 branch_labels = None
 depends_on = None
 
