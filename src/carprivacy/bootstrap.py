@@ -44,6 +44,7 @@ from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.services.identity.callers import CallerService, CallerSettings
+from carprivacy.services.identity.portal_sessions import PortalSessions, SessionLimits
 from carprivacy.services.identity.ports import CallerRepository, EmailOutbox
 from carprivacy.services.ingestion.pipeline import IngestService
 from carprivacy.services.ingestion.ports import (
@@ -100,6 +101,10 @@ class Secrets:
     @property
     def email_lookup_key(self) -> bytes:
         return hmac.new(self.token_key, b"carprivacy caller e-mail lookup", hashlib.sha256).digest()
+
+    @property
+    def portal_session_key(self) -> bytes:
+        return hmac.new(self.token_key, b"carprivacy portal sessions", hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,7 @@ class Services:
     audit: AuditService
     monitoring: MonitoringService
     callers: CallerService
+    portal_sessions: PortalSessions
     automated_decisions: AutomatedDecisionService
     decisions: DecisionService
     gate: Gate[Any]
@@ -286,6 +292,13 @@ def build_callers(
         ),
         tokens=JwtTokenSigner(secrets.token_key),
     )
+
+
+def build_portal_sessions(
+    settings: Settings, callers: CallerService, secrets: Secrets, clock: Clock
+) -> PortalSessions:
+    limits = SessionLimits(absolute=timedelta(seconds=settings.portal_session_max_seconds))
+    return PortalSessions(secrets.portal_session_key, callers, clock, limits)
 
 
 def build_automated_decisions(
@@ -615,6 +628,9 @@ def bootstrap(
     decisions = build_decisions(policy, facts, audit, clock)
     outbox = outbox or sql.outbox()
     gate = build_gate(policy, decisions, sessions, secrets, clock)
+    caller_service = build_callers(
+        settings, policy, callers or sql.callers(cipher, secrets), outbox, secrets, clock
+    )
     return Services(
         settings=settings,
         policy=policy,
@@ -630,14 +646,8 @@ def bootstrap(
         ),
         audit=audit,
         monitoring=monitoring,
-        callers=build_callers(
-            settings,
-            policy,
-            callers or sql.callers(cipher, secrets),
-            outbox,
-            secrets,
-            clock,
-        ),
+        callers=caller_service,
+        portal_sessions=build_portal_sessions(settings, caller_service, secrets, clock),
         automated_decisions=build_automated_decisions(
             policy, automated_decisions or sql.automated_decisions(cipher), clock
         ),

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(
         default=900, ge=30, le=86_400, description="Lifetime of issued bearer tokens (seconds)."
     )
+    portal_session_max_seconds: int = Field(
+        default=28_800,
+        ge=60,
+        le=604_800,
+        description="Longest a portal login lasts (seconds); it also ends after "
+        "token_ttl_seconds without a request.",
+    )
     argon2_time_cost: int = Field(
         default=3, ge=1, description="argon2id iterations for password hashes."
     )
