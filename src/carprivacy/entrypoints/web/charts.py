@@ -5,7 +5,7 @@ chart has a title and a table of its values beside it on the page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import pygal
@@ -48,28 +48,36 @@ def _attr(text: str) -> str:
     return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
-def time_chart(title: str, series: dict[str, Sequence[tuple[datetime, float]]], unit: str) -> str:
-    """One line per series over time."""
+def time_chart(
+    title: str,
+    series: Mapping[str, Sequence[tuple[datetime, float]]],
+    unit: str,
+    secondary: Mapping[str, Sequence[tuple[datetime, float]]] | None = None,
+) -> str:
+    """One line per series over time; ``secondary`` on the right-hand axis (another unit)."""
     chart = pygal.DateTimeLine(
         **OPTIONS,
-        show_legend=len(series) > 1,
+        show_legend=len(series) + len(secondary or {}) > 1,
         legend_at_bottom=True,
         x_label_rotation=0,
         x_value_formatter=lambda d: d.strftime("%d-%m %H:%M"),
-        value_formatter=lambda v: f"{v:,.1f} {unit}".replace(",", " "),
+        value_formatter=lambda v: f"{v:,.1f} {unit}".replace(",", " ").strip(),
         truncate_label=-1,
         show_minor_x_labels=False,
         x_labels_major_count=7,
     )
     for name, points in series.items():
         chart.add(name, list(points))
+    for name, points in (secondary or {}).items():
+        chart.add(name, list(points), secondary=True)
     return _svg(chart, title)
 
 
-def map_chart(title: str, trips: dict[str, Sequence[tuple[float, float]]]) -> str:
-    """Positions (longitude, latitude) as lines, one series per day."""
+def map_chart(title: str, trips: Mapping[str, Sequence[tuple[float, float]]]) -> str:
+    """Positions (longitude, latitude) as dots, one colour per day."""
     chart = pygal.XY(
-        **{**OPTIONS, "show_dots": True, "dots_size": 2, "height": 420},
+        **{**OPTIONS, "show_dots": True, "dots_size": 2.5, "height": 420},
+        stroke=False,
         show_legend=True,
         legend_at_bottom=True,
         x_title="lon",

@@ -131,9 +131,7 @@ async def check_form(request: Request) -> None:
         raise FormRefused
 
 
-def render(
-    request: Request, template: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page: ``template`` with the language, the navigation, the CSRF token and ``context``."""
     lang = language(request)
     current = session(request)
@@ -141,7 +139,7 @@ def render(
     html = _templates.get_template(template).render(
         lang=lang,
         t=lambda key: message(key, lang),
-        nav=entries(request.app, PREFIX) if logged_in else [],
+        nav=entries(request.app.state.served, PREFIX) if logged_in else [],
         logged_in=logged_in,
         csrf_field=CSRF_FIELD,
         csrf_token=sessions_of(request).csrf_token(current),

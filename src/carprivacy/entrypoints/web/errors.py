@@ -33,7 +33,7 @@ log = logging.getLogger("carprivacy.portal")
 def status_of(exc: CarPrivacyError) -> int:
     for cls in type(exc).__mro__:
         if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]  # type: ignore[index]
+            return HTTP_STATUS[cls]
     return 500
 
 
@@ -49,7 +49,12 @@ def error_page(
     request: Request, status_code: int, detail: str, problems: list[str] | None = None
 ) -> Response:
     return render(
-        request, "error.html", status_code, detail=detail, problems=problems or [], status=status_code
+        request,
+        "error.html",
+        status_code,
+        detail=detail,
+        problems=problems or [],
+        status=status_code,
     )
 
 
@@ -66,7 +71,9 @@ def register_page_errors(app: FastAPI) -> None:
     @app.exception_handler(CarPrivacyError)
     async def _domain(request: Request, exc: CarPrivacyError) -> Response:
         if isinstance(exc, NotFoundError):
-            return error_page(request, 404, f"{exc.kind}: {message('not_found', language(request))}")
+            return error_page(
+                request, 404, f"{exc.kind}: {message('not_found', language(request))}"
+            )
         return error_page(request, status_of(exc), str(exc), problems_of(exc))
 
     @app.exception_handler(RequestValidationError)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import FastAPI
-from starlette.routing import Route
-
 ENTRIES: tuple[tuple[str, str], ...] = (
     ("home", "/"),
     ("vehicles", "/vehicles"),
@@ -27,6 +24,6 @@ class Entry:
     live: bool
 
 
-def entries(app: FastAPI, prefix: str) -> list[Entry]:
-    served = {r.path for r in app.routes if isinstance(r, Route) and "GET" in (r.methods or ())}
+def entries(served: frozenset[str], prefix: str) -> list[Entry]:
+    """``served``: the paths the portal's routers answer GET on."""
     return [Entry(key, prefix + path, path in served) for key, path in ENTRIES]

@@ -50,9 +50,12 @@ def create_portal(services: Services) -> FastAPI:
     portal.state.services = services
     register_page_errors(portal)
     portal.mount("/static", StaticFiles(directory=STATIC), name="static")
+    served: set[str] = set()
     for mod in sorted(pkgutil.iter_modules(pages.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{pages.__name__}.{mod.name}")
         portal.include_router(module.router)
+        served |= {r.path for r in module.router.routes if "GET" in getattr(r, "methods", ())}
+    portal.state.served = frozenset(served)
 
     @portal.middleware("http")
     async def _session(

@@ -24,7 +24,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from carprivacy.domain.access import Caller
 from carprivacy.domain.errors import AuthenticationError

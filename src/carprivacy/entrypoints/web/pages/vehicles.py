@@ -40,7 +40,7 @@ from carprivacy.services.master import reads
 from carprivacy.services.master.ports import MasterDataUnitOfWork
 
 router = APIRouter()
-DEFAULT_DAYS = 7
+DEFAULT_DAYS = 8  # the demo's week, whole days
 MAX_DAYS = 93
 
 
@@ -112,17 +112,21 @@ def vehicle(
     values = own.telemetry_stream(customer.caller, "GET /portal/vehicles/{n}", query)
     data = shape(values)
     lang = language(request)
-    t = lambda key: message(key, lang)  # noqa: E731
+
+    def t(key: str) -> str:
+        return message(key, lang)
+
     charts: list[tuple[str, str]] = []
     if data.series.get(MILEAGE):
-        charts.append(("mileage", time_chart(t("mileage"), {"km": data.points(MILEAGE, 0.001)}, "km")))
+        charts.append(
+            ("mileage", time_chart(t("mileage"), {"km": data.points(MILEAGE, 0.001)}, "km"))
+        )
     if data.series.get(VOLTAGE):
         charts.append(("battery", time_chart(t("battery"), {"V": data.points(VOLTAGE)}, "V")))
     if data.series.get(SERVICE_KM):
-        service = {t("service_km"): data.points(SERVICE_KM)}
-        if data.series.get(SERVICE_S):
-            service[t("service_days")] = data.points(SERVICE_S, 1 / 86_400)
-        charts.append(("service", time_chart(t("service"), service, "")))
+        days = {t("service_days"): data.points(SERVICE_S, 1 / 86_400)}
+        service = time_chart(t("service"), {t("service_km"): data.points(SERVICE_KM)}, "", days)
+        charts.append(("service", service))
     if data.series.get(CHARGE):
         charts.append(("charge", time_chart(t("charge"), {"%": data.points(CHARGE)}, "%")))
     if data.trips:
@@ -167,7 +171,9 @@ async def download(
     )
 
 
-def _json(values: Iterator[dict[str, Any]], period: dict[str, str], batch: int = 500) -> Iterator[bytes]:
+def _json(
+    values: Iterator[dict[str, Any]], period: dict[str, str], batch: int = 500
+) -> Iterator[bytes]:
     """``{"period": ..., "items": [...]}``, written a batch at a time (flat memory)."""
     yield b'{"period":' + json.dumps(period).encode() + b',"items":['
     lines: list[bytes] = []
