@@ -5,11 +5,17 @@ chart has a title and a table of its values beside it on the page."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import pygal
 from pygal.style import Style
+
+# pygal appends a legacy import hook (find_module only, for its map plugins, which the portal
+# does not use) to sys.meta_path; every later failed import then warns (ImportWarning). Take it
+# out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 SCRIPT = re.compile(r"<script\b.*?</script>|<!--.*?-->", re.DOTALL)
 STYLE = Style(

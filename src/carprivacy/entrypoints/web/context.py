@@ -30,6 +30,7 @@ SECURE_COOKIE = "__Host-carprivacy_session"
 LOOPBACK_COOKIE = "carprivacy_session"
 LANGUAGE_COOKIE = "carprivacy_lang"
 CSRF_FIELD = "csrf_token"
+CSRF_RULE = "csrf_token: csrf.session_token (Art. 32 GDPR)"
 
 _templates = Environment(
     loader=PackageLoader("carprivacy.entrypoints.web", "templates"),
@@ -39,12 +40,20 @@ _templates = Environment(
 )
 
 
-class LoginRequired(Exception):
-    """A page that needs a login was asked for without one: answered by a redirect to it."""
+class LoginRequiredError(AuthenticationError):
+    """A page that needs a login was asked for without one: the portal answers with a redirect
+    to the login page."""
+
+    def __init__(self) -> None:
+        super().__init__("log in first")
 
 
-class FormRefused(Exception):
-    """A POST without this session's CSRF token: answered 403 naming the rule."""
+class FormTokenError(AccessDeniedError):
+    """A POST without this session's CSRF token (Art. 32 GDPR: security of processing): the
+    portal answers 403 naming the rule."""
+
+    def __init__(self) -> None:
+        super().__init__("the form's CSRF token is missing or not this session's", (CSRF_RULE,))
 
 
 def is_loopback(host: str | None) -> bool:
@@ -107,12 +116,12 @@ def signed_in(request: Request) -> Customer:
     """The logged-in customer of the request (else a redirect to the login page)."""
     current: PortalSession | None = request.state.session
     if current is None or not current.logged_in:
-        raise LoginRequired
+        raise LoginRequiredError
     try:
         caller, renewed = sessions_of(request).caller(current)
     except AuthenticationError:
         keep(request, None)
-        raise LoginRequired from None
+        raise LoginRequiredError from None
     if renewed != current:
         keep(request, renewed)
     if caller.role is not Role.CUSTOMER or caller.subject_id is None:
@@ -128,7 +137,7 @@ async def check_form(request: Request) -> None:
     token = form.get(CSRF_FIELD)
     current: PortalSession | None = request.state.session
     if not sessions_of(request).csrf_valid(current, token if isinstance(token, str) else None):
-        raise FormRefused
+        raise FormTokenError
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -19,8 +19,8 @@ from carprivacy.domain.errors import (
 from carprivacy.entrypoints.api.errors import HTTP_STATUS
 from carprivacy.entrypoints.web.context import (
     PREFIX,
-    FormRefused,
-    LoginRequired,
+    FormTokenError,
+    LoginRequiredError,
     language,
     redirect,
     render,
@@ -59,14 +59,13 @@ def error_page(
 
 
 def register_page_errors(app: FastAPI) -> None:
-    @app.exception_handler(LoginRequired)
-    async def _login(request: Request, _: LoginRequired) -> Response:
+    @app.exception_handler(LoginRequiredError)
+    async def _login(request: Request, _: LoginRequiredError) -> Response:
         return redirect(f"{PREFIX}/login")
 
-    @app.exception_handler(FormRefused)
-    async def _form(request: Request, _: FormRefused) -> Response:
-        detail = message("csrf", language(request))
-        return error_page(request, 403, detail, ["csrf_token: csrf.mismatch"])
+    @app.exception_handler(FormTokenError)
+    async def _form(request: Request, exc: FormTokenError) -> Response:
+        return error_page(request, 403, message("csrf", language(request)), list(exc.reasons))
 
     @app.exception_handler(CarPrivacyError)
     async def _domain(request: Request, exc: CarPrivacyError) -> Response:

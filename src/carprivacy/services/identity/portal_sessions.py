@@ -91,7 +91,9 @@ class PortalSessions:
         if not token or len(token) > MAX_TOKEN_CHARS or not token.startswith(PREFIX):
             return None
         data, _, mac = token[len(PREFIX) :].rpartition(".")
-        if not data or not hmac.compare_digest(mac, self._mac(data)):
+        if not token.isascii():
+            return None
+        if not data or not hmac.compare_digest(mac.encode(), self._mac(data).encode()):
             return None
         try:
             body = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
@@ -153,7 +155,7 @@ class PortalSessions:
         return hmac.new(self._key, b"csrf\0" + session.sid.encode(), hashlib.sha256).hexdigest()
 
     def csrf_valid(self, session: PortalSession | None, token: str | None) -> bool:
-        if session is None or not token:
+        if session is None or not token or not token.isascii():
             return False
         return hmac.compare_digest(token.encode(), self.csrf_token(session).encode())
 
