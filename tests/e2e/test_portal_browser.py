@@ -1,5 +1,6 @@
 """The customer's portal in a real browser (SPEC C1, C2, C4, R1, U1, U2): Playwright driving
-Debian's headless Chromium against a real ``carprivacy serve`` on a demo-loaded SQLite database.
+Debian's headless Chromium against a real ``carprivacy serve`` on a demo-loaded database (SQLite,
+and PostgreSQL when configured).
 
 A demo customer logs in, sees their vehicles and a chart, withdraws and gives the e-mail
 marketing consent (the marketing partner's API read is refused, then allowed again), downloads
@@ -22,6 +23,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+from tests.conftest import _reachable, _unavailable, postgres_url
+
+from carprivacy.adapters.db.engine import make_engine
 
 pytestmark = pytest.mark.browser
 
@@ -67,8 +72,34 @@ class Portal:
         return str(r.json()["access_token"])
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The demo's database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('portal-db') / 'portal.db'}"
+        return
+    url = postgres_url()
+    if url is None or not _reachable("127.0.0.1", 5432):
+        _unavailable("PostgreSQL (CARPRIVACY_TEST_POSTGRES_URL)")
+        return
+    schema = f"portal_{os.getpid()}_{int(time.time())}"
+    admin = make_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+def portal(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[Portal]:
     if not CHROMIUM.exists():
         if IN_CI:
             pytest.fail(f"{CHROMIUM} is missing and CI=true: the browser tests must not skip")
@@ -77,7 +108,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
     env = {
         **os.environ,
         "CARPRIVACY_DATA_DIR": str(root / "var"),
-        "CARPRIVACY_DATABASE_URL": f"sqlite:///{root / 'portal.db'}",
+        "CARPRIVACY_DATABASE_URL": database,
         "CARPRIVACY_ARGON2_TIME_COST": "1",
         "CARPRIVACY_ARGON2_MEMORY_KIB": "8192",
     }
