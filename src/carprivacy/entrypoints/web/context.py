@@ -40,22 +40,6 @@ _templates = Environment(
 )
 
 
-class LoginRequiredError(AuthenticationError):
-    """A page that needs a login was asked for without one: the portal answers with a redirect
-    to the login page."""
-
-    def __init__(self) -> None:
-        super().__init__("log in first")
-
-
-class FormTokenError(AccessDeniedError):
-    """A POST without this session's CSRF token (Art. 32 GDPR: security of processing): the
-    portal answers 403 naming the rule."""
-
-    def __init__(self) -> None:
-        super().__init__("the form's CSRF token is missing or not this session's", (CSRF_RULE,))
-
-
 def is_loopback(host: str | None) -> bool:
     if host == "localhost":
         return True
@@ -113,15 +97,16 @@ class Customer:
 
 
 def signed_in(request: Request) -> Customer:
-    """The logged-in customer of the request (else a redirect to the login page)."""
+    """The logged-in customer of the request; AuthenticationError (answered by the portal with
+    a redirect to the login page) without one."""
     current: PortalSession | None = request.state.session
     if current is None or not current.logged_in:
-        raise LoginRequiredError
+        raise AuthenticationError("log in first")
     try:
         caller, renewed = sessions_of(request).caller(current)
     except AuthenticationError:
         keep(request, None)
-        raise LoginRequiredError from None
+        raise AuthenticationError("log in first") from None
     if renewed != current:
         keep(request, renewed)
     if caller.role is not Role.CUSTOMER or caller.subject_id is None:
@@ -130,14 +115,17 @@ def signed_in(request: Request) -> Customer:
 
 
 async def check_form(request: Request) -> None:
-    """Every POST of the portal carries its session's CSRF token (the field ``csrf_token``)."""
+    """Every POST of the portal carries its session's CSRF token (the field ``csrf_token``; Art.
+    32 GDPR, security of processing): else AccessDeniedError naming ``CSRF_RULE``."""
     if request.method != "POST":
         return
     form = await request.form()
     token = form.get(CSRF_FIELD)
     current: PortalSession | None = request.state.session
     if not sessions_of(request).csrf_valid(current, token if isinstance(token, str) else None):
-        raise FormTokenError
+        raise AccessDeniedError(
+            "the form's CSRF token is missing or not this session's", (CSRF_RULE,)
+        )
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -12,15 +12,15 @@ from starlette.exceptions import HTTPException
 
 from carprivacy.domain.errors import (
     AccessDeniedError,
+    AuthenticationError,
     CarPrivacyError,
     InvalidInputError,
     NotFoundError,
 )
 from carprivacy.entrypoints.api.errors import HTTP_STATUS
 from carprivacy.entrypoints.web.context import (
+    CSRF_RULE,
     PREFIX,
-    FormTokenError,
-    LoginRequiredError,
     language,
     redirect,
     render,
@@ -59,13 +59,14 @@ def error_page(
 
 
 def register_page_errors(app: FastAPI) -> None:
-    @app.exception_handler(LoginRequiredError)
-    async def _login(request: Request, _: LoginRequiredError) -> Response:
-        return redirect(f"{PREFIX}/login")
+    @app.exception_handler(AuthenticationError)
+    async def _login(request: Request, _: AuthenticationError) -> Response:
+        return redirect(f"{PREFIX}/login")  # no login, or it ended
 
-    @app.exception_handler(FormTokenError)
-    async def _form(request: Request, exc: FormTokenError) -> Response:
-        return error_page(request, 403, message("csrf", language(request)), list(exc.reasons))
+    @app.exception_handler(AccessDeniedError)
+    async def _denied(request: Request, exc: AccessDeniedError) -> Response:
+        detail = message("csrf", language(request)) if CSRF_RULE in exc.reasons else str(exc)
+        return error_page(request, 403, detail, list(exc.reasons))
 
     @app.exception_handler(CarPrivacyError)
     async def _domain(request: Request, exc: CarPrivacyError) -> Response:
