@@ -124,10 +124,6 @@ class PortalSessions:
         new session has a new id (never the one the login form was shown under)."""
         return self._started(self.callers.login_password(login, password))
 
-    def login_code(self, code_id: str, code: str) -> PortalSession:
-        """Log in with an e-mailed code through the caller service."""
-        return self._started(self.callers.verify_email_code(code_id, code))
-
     def caller(self, session: PortalSession) -> tuple[Caller, PortalSession]:
         """The session's caller, authenticated as the API authenticates a bearer token, and
         the session to keep: renewed (a new bearer token) once half its lifetime has passed,
