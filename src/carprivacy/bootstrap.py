@@ -54,6 +54,7 @@ from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
 from carprivacy.services.identity.callers import CallerService, CallerSettings
+from carprivacy.services.identity.portal_sessions import PortalSessions, SessionLimits
 from carprivacy.services.identity.ports import CallerRepository, EmailOutbox
 from carprivacy.services.ingestion.pipeline import IngestService
 from carprivacy.services.ingestion.ports import (
@@ -127,6 +128,10 @@ class Secrets:
         """Keys the hashes of CarData device codes, user codes, refresh tokens and call keys."""
         return hmac.new(self.token_key, b"carprivacy cardata codes", hashlib.sha256).digest()
 
+    @property
+    def portal_session_key(self) -> bytes:
+        return hmac.new(self.token_key, b"carprivacy portal sessions", hashlib.sha256).digest()
+
 
 @dataclass(frozen=True)
 class PolicyDocuments:
@@ -184,6 +189,7 @@ class Services:
     audit: AuditService
     monitoring: MonitoringService
     callers: CallerService
+    portal_sessions: PortalSessions
     automated_decisions: AutomatedDecisionService
     decisions: DecisionService
     gate: Gate[Any]
@@ -322,6 +328,13 @@ def build_callers(
         ),
         tokens=JwtTokenSigner(secrets.token_key),
     )
+
+
+def build_portal_sessions(
+    settings: Settings, callers: CallerService, secrets: Secrets, clock: Clock
+) -> PortalSessions:
+    limits = SessionLimits(absolute=timedelta(seconds=settings.portal_session_max_seconds))
+    return PortalSessions(secrets.portal_session_key, callers, clock, limits)
 
 
 def build_automated_decisions(
@@ -727,6 +740,7 @@ def bootstrap(
     telemetry_reads = build_telemetry_reads(gate, store, cipher, policy, catalogue)
     # one store implements the CarData ports (grants, containers, call counts)
     cardata_store = cardata if cardata is not None else sql.cardata()
+    caller_service = build_callers(settings, policy, caller_store, outbox, secrets, clock)
     return Services(
         settings=settings,
         policy=policy,
@@ -742,14 +756,8 @@ def bootstrap(
         ),
         audit=audit,
         monitoring=monitoring,
-        callers=build_callers(
-            settings,
-            policy,
-            caller_store,
-            outbox,
-            secrets,
-            clock,
-        ),
+        callers=caller_service,
+        portal_sessions=build_portal_sessions(settings, caller_service, secrets, clock),
         automated_decisions=build_automated_decisions(
             policy, automated_decisions or sql.automated_decisions(cipher), clock
         ),

@@ -110,6 +110,13 @@ class Settings(BaseSettings):
         le=31 * 86_400,
         description="The window of the CarData call quotas (seconds).",
     )
+    portal_session_max_seconds: int = Field(
+        default=28_800,
+        ge=60,
+        le=604_800,
+        description="Longest a portal login lasts (seconds); it also ends after "
+        "token_ttl_seconds without a request.",
+    )
     argon2_time_cost: int = Field(
         default=3, ge=1, description="argon2id iterations for password hashes."
     )

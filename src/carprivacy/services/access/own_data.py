@@ -164,8 +164,11 @@ class OwnData:
 
     @staticmethod
     def _own(caller: Caller, query: TelemetryQuery) -> TelemetryQuery:
+        """The caller's own subject, always; a named vehicle narrows the read to that vehicle's
+        values attributed to the caller (the gate releases a customer nothing else)."""
         return TelemetryQuery(
             subject_id=caller.subject_id,
+            vehicle_id=query.vehicle_id if caller.subject_id else None,
             start=query.start,
             end=query.end,
             signals=query.signals,

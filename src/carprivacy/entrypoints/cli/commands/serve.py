@@ -62,7 +62,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"administrator bearer token {note} in {token_file} (mode 0600)")
         scheme = "https" if tls_cert else "http"
         shown = "localhost" if host in ("127.0.0.1", "::1") else host
-        typer.echo(f"carprivacy is running: open {scheme}://{shown}:{port}/docs")
+        typer.echo(
+            f"carprivacy is running: the customer portal at {scheme}://{shown}:{port}/portal/ "
+            f"and the API at {scheme}://{shown}:{port}/docs"
+        )
         try:
             services = bootstrap(settings)
         except PolicyError as exc:
