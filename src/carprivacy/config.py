@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         description="Seconds a CarData client waits between token polls (faster: slow_down).",
     )
     cardata_verification_uri: str = Field(
-        default="http://localhost:8000/cardata/device",
+        default="http://localhost:8000/portal/cardata/device",
         max_length=200,
         description="Where a person enters a CarData user code (verification_uri).",
     )

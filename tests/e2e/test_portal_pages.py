@@ -5,9 +5,12 @@ personal identifier is in a URL, and errors are pages naming what went wrong."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib
 import pkgutil
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +29,14 @@ from carprivacy.services.demo.telemetry import load_week
 from carprivacy.testing.bootstrap import bootstrap_in_memory
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-PAGES = ("/portal/", "/portal/vehicles", "/portal/vehicles/1", "/portal/privacy", "/portal/my-data")
+PAGES = (
+    "/portal/",
+    "/portal/vehicles",
+    "/portal/vehicles/1",
+    "/portal/privacy",
+    "/portal/my-data",
+    "/portal/cardata/device",
+)
 
 
 @dataclass
@@ -163,3 +173,51 @@ def test_errors_are_pages_naming_what_went_wrong(demo: Demo) -> None:
         "/portal/language?lang=en&back=https://elsewhere.example/", follow_redirects=False
     )
     assert r.headers["location"] == "/portal/"  # no open redirect
+
+
+def test_a_customer_approves_a_cardata_device_in_the_portal(demo: Demo) -> None:
+    """RFC 8628 3.3 (SPEC C1, C2): the client's ``verification_uri_complete`` opens the portal's
+    approval page with the code filled in; approving there lets the client's poll end in tokens;
+    the code is single use (a second answer is the same "not found" as an unknown code)."""
+    portal = _login(demo)
+    api = demo.client()
+    login = {"login": "demo-owner", "password": demo.secrets["demo-owner"]}
+    me = {
+        "Authorization": f"Bearer {api.post('/v1/auth/login', json=login).json()['access_token']}"
+    }
+    scopes = ["cardata:api:read"]
+    made = api.post("/v1/me/cardata/clients", json={"name": "app", "scopes": scopes}, headers=me)
+    assert made.status_code == 201, made.text
+    client_id = made.json()["client_id"]
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    device = api.post(
+        "/gcdm/oauth/device/code",
+        data={
+            "client_id": client_id,
+            "response_type": "device_code",
+            "scope": "cardata:api:read",
+            "code_challenge": challenge.decode(),
+            "code_challenge_method": "S256",
+        },
+    ).json()
+    assert device["verification_uri"].endswith("/portal/cardata/device")
+    complete = device["verification_uri_complete"]
+    page = portal.get(complete[complete.index("/portal/") :])
+    assert page.status_code == 200 and f'value="{device["user_code"]}"' in page.text
+    token = TOKEN.search(page.text)
+    assert token is not None
+    form = {"user_code": device["user_code"], "choice": "approve", "csrf_token": token.group(1)}
+    answered = portal.post("/portal/cardata/device", data=form)
+    assert answered.status_code == 200 and 'id="device-answer"' in answered.text
+    assert "cardata:api:read" in answered.text
+    poll = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "device_code": device["device_code"],
+        "client_id": client_id,
+        "code_verifier": verifier,
+    }
+    tokens = api.post("/gcdm/oauth/token", data=poll)
+    assert tokens.status_code == 200 and tokens.json()["access_token"], tokens.text
+    again = portal.post("/portal/cardata/device", data=form)
+    assert again.status_code == 404 and 'id="device-answer"' not in again.text

@@ -142,6 +142,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "probeer het nog eens.",
         "The form has expired or did not come from this site. Reload the page and try again.",
     ),
+    "device_intro": (
+        "Voer de code in die uw CarData-client toont. U ziet daarna welke client toegang vraagt; "
+        "keur alleen goed wat u zelf hebt gestart.",
+        "Enter the code your CarData client shows. Approve only what you started yourself.",
+    ),
+    "user_code": ("Code", "Code"),
+    "approve": ("Goedkeuren", "Approve"),
+    "deny": ("Weigeren", "Deny"),
+    "device_approved": ("Goedgekeurd", "Approved"),
+    "device_denied": ("Geweigerd", "Denied"),
     "coming_intro": (
         "Deze functie komt binnenkort beschikbaar.",
         "This feature will be available soon.",

@@ -80,7 +80,7 @@ class AuthorisationSettings:
     interval: int = 5  # seconds between polls
     access_token_ttl: timedelta = timedelta(hours=1)
     refresh_token_ttl: timedelta = timedelta(days=14)
-    verification_uri: str = "http://localhost:8000/cardata/device"
+    verification_uri: str = "http://localhost:8000/portal/cardata/device"
     user_code_attempts: int = 10  # answers per person in one window ...
     user_code_pause: timedelta = timedelta(minutes=5)  # ... that lasts this long
 
