@@ -544,6 +544,18 @@ class SqlVehicleCredentialRepository:
             vin = conn.execute(query).scalar_one_or_none()
         return None if vin is None else str(vin)
 
+    def vins_for(self, token_sha256s: Collection[str]) -> dict[str, str]:
+        query = (
+            select(vehicle_credentials.c.token_sha256, vehicles.c.vin)
+            .select_from(vehicle_credentials.join(vehicles))
+            .where(
+                vehicle_credentials.c.token_sha256.in_(list(token_sha256s)),
+                vehicle_credentials.c.revoked_at.is_(None),
+            )
+        )
+        with self._engine.connect() as conn:
+            return {str(h): str(vin) for h, vin in conn.execute(query)}
+
     def revoke_all(self, vehicle_id: str, at: datetime) -> int:
         with self._engine.begin() as conn:
             result = conn.execute(
