@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
-
-from starlette.datastructures import Headers
 
 from carprivacy.domain.errors import (
     InvalidInputError,
@@ -49,7 +47,7 @@ class BodyLimits:
     public: int  # login routes and requests without credentials
     authenticated: int
 
-    def of(self, path: str, headers: Headers) -> int:
+    def of(self, path: str, headers: Mapping[str, str]) -> int:
         if path.startswith(PUBLIC_PATHS) or "authorization" not in headers:
             return self.public
         return self.authenticated
@@ -69,7 +67,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     raise AssertionError("unreachable: fewer keys than pairs means a repeated key")
 
 
-def _is_json(headers: Headers) -> bool:
+def _is_json(headers: Mapping[str, str]) -> bool:
     """A JSON body as sent (a compressed one is the route's to refuse with 415)."""
     if any(
         e.strip() not in ("", "identity") for e in headers.get("content-encoding", "").split(",")
@@ -127,6 +125,20 @@ def parsed_json(state: Any, body: bytes) -> tuple[bool, Any]:
     return False, None
 
 
+WANTED = (b"authorization", b"content-encoding", b"content-length", b"content-type")
+
+
+def _wanted_headers(scope: Scope) -> dict[str, str]:
+    """The headers this layer reads (the first of each, as ``Headers.get`` gives it), in one
+    pass over the raw headers: this runs on every request."""
+    found: dict[str, str] = {}
+    for name, value in scope.get("headers", ()):
+        name = name.lower()
+        if name in WANTED:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
 def _nul_in(scope: Scope) -> str | None:
     """``path`` or ``query`` when the URL holds a NUL, which no store keeps in a text."""
     if "\x00" in scope.get("path", ""):
@@ -149,7 +161,7 @@ class RequestBodyLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        headers = _wanted_headers(scope)
         nul = _nul_in(scope)
         if nul is not None:
             problem = Problem(nul, "control_character", "must not hold NUL (%00)")
