@@ -110,6 +110,7 @@ EXAMPLES: dict[type[CarPrivacyError], CarPrivacyError] = {
     tree.AccessDeniedError: tree.AccessDeniedError("no", ("consent.required",)),
     tree.KeyDestroyedError: tree.KeyDestroyedError(),
     tree.StoreUnavailableError: tree.StoreUnavailableError(),
+    tree.IngestBusyError: tree.IngestBusyError(4000, 3),
 }
 
 
