@@ -40,6 +40,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -394,6 +395,8 @@ def run(url: str, args: argparse.Namespace) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM: stop the server and drop the schema on the way out, as on Ctrl-C
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
