@@ -166,6 +166,21 @@ class Settings(BaseSettings):
         "413) and an MQTT message (larger is quarantined as payload/size); also a POST "
         "/v1/policy/check text.",
     )
+    ingest_turn_records: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="Most records one ingestion turn of a server process stores together (the "
+        "concurrent uploads it joins into one transaction; at least one upload). Smaller: an "
+        "upload arriving just after a turn started waits less; larger: fewer commits.",
+    )
+    ingest_queue_records: int = Field(
+        default=20_000,
+        ge=1,
+        le=10_000_000,
+        description="Most records a server process holds waiting for ingestion; an upload beyond "
+        "it is answered 503 with Retry-After at once (nothing stored) instead of queueing.",
+    )
     email_transport: Literal["file", "smtp"] = Field(
         default="file",
         description="How e-mail (login codes) leaves: smtp (smtp_host, STARTTLS, AUTH) or, for "

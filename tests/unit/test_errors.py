@@ -112,6 +112,7 @@ EXAMPLES: dict[type[CarPrivacyError], CarPrivacyError] = {
     tree.StoreUnavailableError: tree.StoreUnavailableError(),
     tree.RateLimitedError: tree.RateLimitedError("too many calls", 30, 100),
     tree.OAuthGrantError: tree.OAuthGrantError("invalid_grant", "the device code is not valid"),
+    tree.IngestBusyError: tree.IngestBusyError(4000, 3),
 }
 
 

@@ -25,6 +25,7 @@ ERRORS = [
     "CiphertextError",
     "ConflictError",
     "CryptoError",
+    "IngestBusyError",
     "InvalidInputError",
     "KeyDestroyedError",
     "MailDeliveryError",

@@ -40,6 +40,8 @@ place: ``carprivacy.entrypoints.api.errors``.
     │
     │   # the services around us
     ├── StoreUnavailableError         the database is down: nothing committed, retry (503; I1)
+    ├── IngestBusyError               the process's ingestion queue is full: nothing taken, retry
+    │                                 after the seconds it names (503 with Retry-After; I1)
     └── MailDeliveryError             the mail server refused or could not be reached (U1)
 
 Messages never contain personal data: they name fields, rules and ids, not values.
@@ -255,6 +257,19 @@ class StoreUnavailableError(CarPrivacyError):
     acknowledge (acknowledged = durable). ``args[0]``, when given, holds what is still pending."""
 
     requirement = "I1"
+
+
+class IngestBusyError(CarPrivacyError):
+    """This process already holds as many uploads as it may queue: the upload was not taken
+    (nothing stored), answered at once instead of waiting behind the queue. ``retry_after``:
+    whole seconds, the time the queue ahead is expected to take."""
+
+    requirement = "I1"
+
+    def __init__(self, queued_records: int, retry_after: int) -> None:
+        super().__init__(f"ingestion queue full ({queued_records} records waiting)")
+        self.queued_records = queued_records
+        self.retry_after = retry_after
 
 
 class MailDeliveryError(CarPrivacyError):

@@ -63,6 +63,10 @@ class InMemoryVehicleCredentialRepository:
                 return None if vehicle is None else vehicle.vin
         return None
 
+    def vins_for(self, token_sha256s: Collection[str]) -> dict[str, str]:
+        found = {h: self.vin_for(h) for h in token_sha256s}
+        return {h: vin for h, vin in found.items() if vin is not None}
+
     def revoke_all(self, vehicle_id: str, at: datetime) -> int:
         revoked = 0
         for c in self.credentials.values():

@@ -31,7 +31,12 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.state.services = services or bootstrap()
     settings = app.state.services.settings
     # concurrent telemetry uploads of this process, joined into one ingestion call each turn
-    app.state.grouped_ingest = GroupedIngest(app.state.services.ingest)
+    app.state.grouped_ingest = GroupedIngest(
+        app.state.services.ingest,
+        app.state.services.vehicle_credentials,
+        turn_records=settings.ingest_turn_records,
+        queue_records=settings.ingest_queue_records,
+    )
     limits = BodyLimits(
         public=settings.max_public_body_bytes,
         authenticated=max(settings.max_body_bytes, settings.max_payload_bytes),
@@ -39,7 +44,10 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.add_middleware(RequestBodyLayer, limits=limits)
     register_error_handlers(app)
     serve_api_docs(app)
-    for mod in sorted(pkgutil.iter_modules(routes.__path__), key=lambda m: m.name):
+    # the ingestion route first: it takes most requests, and routes are matched in order
+    first = ("telemetry",)
+    modules = pkgutil.iter_modules(routes.__path__)
+    for mod in sorted(modules, key=lambda m: (m.name not in first, m.name)):
         module = importlib.import_module(f"{routes.__name__}.{mod.name}")
         app.include_router(module.router)
     mount_portal(app, app.state.services)  # the customer's web pages under /portal

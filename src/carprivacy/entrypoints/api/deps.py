@@ -35,76 +35,85 @@ from carprivacy.services.ports.operations import Database
 bearer = HTTPBearer(auto_error=False)
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+# The getters below do no I/O: ``async def`` keeps FastAPI from sending each to a worker thread
+# (a thread hop per dependency and request).
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
 
 
 # The former name, still used by the read path (release.py, routes/master.py).
 
 
-def get_settings(request: Request) -> Settings:
-    return get_services(request).settings
+async def get_settings(request: Request) -> Settings:
+    return services_of(request).settings
 
 
-def get_policy(request: Request) -> Policy:
-    return get_services(request).policy
+async def get_policy(request: Request) -> Policy:
+    return services_of(request).policy
 
 
-def get_documents(request: Request) -> PolicyDocuments:
-    return get_services(request).documents
+async def get_documents(request: Request) -> PolicyDocuments:
+    return services_of(request).documents
 
 
-def get_database(request: Request) -> Database:
-    return get_services(request).database
+async def get_database(request: Request) -> Database:
+    return services_of(request).database
 
 
-def get_master(request: Request) -> MasterDataService:
-    return get_services(request).master
+async def get_master(request: Request) -> MasterDataService:
+    return services_of(request).master
 
 
-def get_callers(request: Request) -> CallerService:
-    return get_services(request).callers
+async def get_callers(request: Request) -> CallerService:
+    return services_of(request).callers
 
 
-def get_audit(request: Request) -> AuditService:
-    return get_services(request).audit
+async def get_audit(request: Request) -> AuditService:
+    return services_of(request).audit
 
 
-def get_monitoring(request: Request) -> MonitoringService:
-    return get_services(request).monitoring
+async def get_monitoring(request: Request) -> MonitoringService:
+    return services_of(request).monitoring
 
 
-def get_decisions(request: Request) -> DecisionService:
-    return get_services(request).decisions
+async def get_decisions(request: Request) -> DecisionService:
+    return services_of(request).decisions
 
 
-def get_automated_decisions(request: Request) -> AutomatedDecisionService:
-    return get_services(request).automated_decisions
+async def get_automated_decisions(request: Request) -> AutomatedDecisionService:
+    return services_of(request).automated_decisions
 
 
-def get_consent_ledger(request: Request) -> ConsentLedgerService:
-    return get_services(request).consent_ledger
+async def get_consent_ledger(request: Request) -> ConsentLedgerService:
+    return services_of(request).consent_ledger
 
 
-def get_grouped_ingest(request: Request) -> GroupedIngest:
+def grouped_ingest_of(request: Request) -> GroupedIngest:
+    """The ingestion turns of this process (``POST /v1/telemetry``)."""
     grouped: GroupedIngest = request.app.state.grouped_ingest
     return grouped
 
 
-def get_ingest(request: Request) -> IngestService:
-    return get_services(request).ingest
+async def get_ingest(request: Request) -> IngestService:
+    return services_of(request).ingest
 
 
-def get_workshop(request: Request) -> WorkshopCollector:
-    return get_services(request).workshop
+async def get_workshop(request: Request) -> WorkshopCollector:
+    return services_of(request).workshop
 
 
-def get_vehicle_credentials(request: Request) -> VehicleCredentialService:
-    return get_services(request).vehicle_credentials
+async def get_vehicle_credentials(request: Request) -> VehicleCredentialService:
+    return services_of(request).vehicle_credentials
 
 
-def require_admin(
+async def require_admin(
     creds: HTTPAuthorizationCredentials | None = Depends(bearer),
     settings: Settings = Depends(get_settings),
 ) -> str:
@@ -117,9 +126,9 @@ def require_admin(
     return "admin"
 
 
-def get_own_data(request: Request) -> OwnData:
+async def get_own_data(request: Request) -> OwnData:
     """A person's own data (the right of access), over the gate and the services it reads."""
-    s = get_services(request)
+    s = services_of(request)
     return OwnData(s.gate, s.telemetry_reads, s.consent_ledger, s.master)
 
 

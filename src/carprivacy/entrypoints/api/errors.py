@@ -29,6 +29,7 @@ from carprivacy.domain.errors import (
     CiphertextError,
     ConflictError,
     CryptoError,
+    IngestBusyError,
     InvalidInputError,
     KeyDestroyedError,
     MailDeliveryError,
@@ -64,6 +65,7 @@ HTTP_STATUS: dict[type[CarPrivacyError], int] = {
     OAuthGrantError: 400,  # invalid_client: 401
     KeyDestroyedError: 410,
     StoreUnavailableError: 503,
+    IngestBusyError: 503,
 }
 # errors that never reach a route: the CLI, the MQTT worker or the services themselves handle
 # them (an answer for them would be a 500, which is what an unexpected one is)
@@ -420,6 +422,19 @@ def register_error_handlers(app: FastAPI) -> None:
     unavailable: tuple[type[Exception], ...] = (StoreUnavailableError, *store_unavailable_errors())
     for kind in unavailable:
         app.add_exception_handler(kind, _store_down)
+
+    @app.exception_handler(IngestBusyError)
+    async def _busy(_: Request, exc: IngestBusyError) -> JSONResponse:
+        # refused before any work: nothing was stored; an error for the sender, never a success
+        return JSONResponse(
+            status_code=503,
+            content={
+                "detail": "the server is busy: nothing was stored, retry after the seconds "
+                "of Retry-After",
+                "rule": "ingest_queue_full",
+            },
+            headers={"Retry-After": str(exc.retry_after)},
+        )
 
     @app.exception_handler(PolicyError)
     async def _policy(_: Request, exc: PolicyError) -> JSONResponse:

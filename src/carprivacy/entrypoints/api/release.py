@@ -65,5 +65,5 @@ def get_reading(
     return Reading(caller, purpose, action=f"{request.method} {template}"[:120])
 
 
-def get_gate(services: Services = Depends(get_services)) -> Gate[Any]:
+async def get_gate(services: Services = Depends(get_services)) -> Gate[Any]:
     return services.gate

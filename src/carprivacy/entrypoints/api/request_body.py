@@ -10,18 +10,18 @@
   broke (line, column, position); a body that does not parse is 400 the same way; a key given twice
   in one object is 422 naming the key (rule ``duplicate_key``) instead of silently taking the last.
 
-The answers are those of ``entrypoints/api/errors.py``. A body that passes is handed on unchanged.
+The answers are those of ``entrypoints/api/errors.py``. A body that passes is handed on unchanged;
+its parsed document is kept in the request state (:func:`parsed_json`) for the route that reads
+the body as JSON.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
-
-from starlette.datastructures import Headers
 
 from carprivacy.domain.errors import (
     InvalidInputError,
@@ -38,6 +38,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PUBLIC_PATHS = ("/v1/auth/", "/v1/oauth/", "/gcdm/oauth/")
+PARSED = "carprivacy_json_body"  # request state: (body, document) of a body checked here
 KEY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -46,24 +47,27 @@ class BodyLimits:
     public: int  # login routes and requests without credentials
     authenticated: int
 
-    def of(self, path: str, headers: Headers) -> int:
+    def of(self, path: str, headers: Mapping[str, str]) -> int:
         if path.startswith(PUBLIC_PATHS) or "authorization" not in headers:
             return self.public
         return self.authenticated
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
+    made = dict(pairs)
+    if len(made) == len(pairs):  # the common case, checked at the speed of dict()
+        return made
+    seen: set[str] = set()
+    for key, _ in pairs:
         if key in seen:
             field = key if KEY_NAME.match(key) else "*"  # the name, when it is a plain one
             message = "a key may be given once in an object: this one is given twice"
             raise InvalidInputError([Problem(field, "duplicate_key", message)])
-        seen[key] = value
-    return seen
+        seen.add(key)
+    raise AssertionError("unreachable: fewer keys than pairs means a repeated key")
 
 
-def _is_json(headers: Headers) -> bool:
+def _is_json(headers: Mapping[str, str]) -> bool:
     """A JSON body as sent (a compressed one is the route's to refuse with 415)."""
     if any(
         e.strip() not in ("", "identity") for e in headers.get("content-encoding", "").split(",")
@@ -79,8 +83,9 @@ def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"body larger than the limit of {limit} bytes", limit)
 
 
-def check_json(body: bytes) -> None:
-    """Raise the refusal of a JSON body: not UTF-8, not JSON, or a key given twice."""
+def check_json(body: bytes) -> Any:
+    """The document of a JSON body; raises its refusal: not UTF-8, not JSON, or a key given
+    twice."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -94,7 +99,7 @@ def check_json(body: bytes) -> None:
             position=exc.start,
         ) from None
     try:
-        json.loads(text, object_pairs_hook=_no_duplicates)
+        return json.loads(text, object_pairs_hook=_no_duplicates)
     except InvalidInputError:
         raise  # a key given twice
     except json.JSONDecodeError as exc:
@@ -109,6 +114,29 @@ def check_json(body: bytes) -> None:
         raise MalformedPayloadError(
             "malformed JSON: a number too long to read", line=1, column=1, position=0
         ) from None
+
+
+def parsed_json(state: Any, body: bytes) -> tuple[bool, Any]:
+    """(True, document) when this layer parsed exactly ``body`` for this request (``state``:
+    ``request.state``); (False, None) otherwise."""
+    kept = getattr(state, PARSED, None)
+    if kept is not None and kept[0] == body:
+        return True, kept[1]
+    return False, None
+
+
+WANTED = (b"authorization", b"content-encoding", b"content-length", b"content-type")
+
+
+def _wanted_headers(scope: Scope) -> dict[str, str]:
+    """The headers this layer reads (the first of each, as ``Headers.get`` gives it), in one
+    pass over the raw headers: this runs on every request."""
+    found: dict[str, str] = {}
+    for name, value in scope.get("headers", ()):
+        name = name.lower()
+        if name in WANTED:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
 
 
 def _nul_in(scope: Scope) -> str | None:
@@ -133,7 +161,7 @@ class RequestBodyLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        headers = _wanted_headers(scope)
         nul = _nul_in(scope)
         if nul is not None:
             problem = Problem(nul, "control_character", "must not hold NUL (%00)")
@@ -146,7 +174,8 @@ class RequestBodyLayer:
                 raise _too_large(limit)
             body, more = await self._read(receive, limit)
             if body and _is_json(headers):
-                check_json(body)
+                # handed on, so that a route reading the body as JSON need not parse it again
+                scope.setdefault("state", {})[PARSED] = (body, check_json(body))
         except InvalidInputError as exc:
             await answer_for(exc)(scope, receive, send)
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +31,17 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def well_formed(token: str) -> bool:
+    """Whether ``token`` can be a vehicle credential at all (no lookup needed to refuse it)."""
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 200
+
+
+def check_form(token: str) -> None:
+    """AuthenticationError for a token that cannot be a vehicle credential."""
+    if not well_formed(token):
+        raise AuthenticationError("a vehicle credential is required")
+
+
 class VehicleCredentialService:
     def __init__(self, repo: VehicleCredentialRepository, clock: Callable[[], datetime]) -> None:
         self._repo = repo
@@ -47,12 +58,19 @@ class VehicleCredentialService:
 
     def authenticate(self, token: str) -> str:
         """The VIN of the vehicle holding ``token``; AuthenticationError otherwise."""
-        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-            raise AuthenticationError("a vehicle credential is required")
+        check_form(token)
         vin = self._repo.vin_for(token_hash(token))
         if vin is None:
             raise AuthenticationError("the vehicle credential is not valid")
         return vin
+
+    def authenticate_many(self, tokens: Collection[str]) -> dict[str, str]:
+        """Token -> VIN of each of ``tokens`` that is a live credential, in one lookup (the
+        uploads of one ingestion turn); a token missing from the answer is not valid."""
+        hashes = {token_hash(t): t for t in tokens if well_formed(t)}
+        if not hashes:
+            return {}
+        return {hashes[h]: vin for h, vin in self._repo.vins_for(hashes).items()}
 
     def revoke_all(self, vehicle_id: str) -> int:
         return self._repo.revoke_all(vehicle_id, self._clock())

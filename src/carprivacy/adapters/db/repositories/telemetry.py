@@ -527,6 +527,18 @@ class SqlVehicleDirectory:
 class SqlVehicleCredentialRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # built once: the look-up of every ingestion turn (on PostgreSQL the hashes go as one
+        # array parameter, so the statement text is the same for every turn)
+        c = vehicle_credentials.c
+        if engine.dialect.name == "postgresql":
+            wanted = c.token_sha256 == any_(bindparam("hashes", type_=ARRAY(String)))
+        else:
+            wanted = c.token_sha256.in_(bindparam("hashes", expanding=True))
+        self._vins_query = (
+            select(c.token_sha256, vehicles.c.vin)
+            .select_from(vehicle_credentials.join(vehicles))
+            .where(wanted, c.revoked_at.is_(None))
+        )
 
     def add(self, credential_id: str, vehicle_id: str, token_sha256: str, at: datetime) -> None:
         with self._engine.begin() as conn:
@@ -551,6 +563,13 @@ class SqlVehicleCredentialRepository:
         with self._engine.connect() as conn:
             vin = conn.execute(query).scalar_one_or_none()
         return None if vin is None else str(vin)
+
+    def vins_for(self, token_sha256s: Collection[str]) -> dict[str, str]:
+        if not token_sha256s:
+            return {}
+        with self._engine.connect() as conn:
+            found = conn.execute(self._vins_query, {"hashes": sorted(token_sha256s)})
+            return {str(h): str(vin) for h, vin in found}
 
     def revoke_all(self, vehicle_id: str, at: datetime) -> int:
         with self._engine.begin() as conn:

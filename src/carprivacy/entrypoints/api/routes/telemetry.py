@@ -15,6 +15,11 @@
   quarantined ones are committed.
 - A record ``vin`` that is not a VIN is refused as ``records[i].vin`` / ``vin`` (the rule MQTT
   gives it too).
+- Uploads are stored in ingestion turns (``services/ingestion/grouping.py``): the credential is
+  looked up with the other uploads of the turn, and a refusal of the body (400, 415, 422) is
+  answered only after it, so a caller without a live vehicle credential gets 401 whatever it
+  sends. When the process already queues ``ingest_queue_records`` records, the upload is 503
+  with ``Retry-After`` at once (``rule``: ``ingest_queue_full``), nothing stored.
 """
 
 from __future__ import annotations
@@ -26,26 +31,20 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from carprivacy.config import Settings
 from carprivacy.domain.errors import (
     AuthenticationError,
+    CarPrivacyError,
     InvalidInputError,
     MalformedPayloadError,
     PayloadTooLargeError,
     Problem,
     UnsupportedMediaTypeError,
 )
-from carprivacy.entrypoints.api.deps import (
-    bearer,
-    get_grouped_ingest,
-    get_settings,
-    get_vehicle_credentials,
-)
-from carprivacy.services.ingestion.grouping import GroupedIngest
+from carprivacy.entrypoints.api.deps import bearer, grouped_ingest_of, services_of
+from carprivacy.entrypoints.api.request_body import parsed_json
 from carprivacy.services.ingestion.pipeline import IngestResult
-from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialService
+from carprivacy.services.ingestion.vehicle_credentials import check_form
 
 router = APIRouter(prefix="/v1/telemetry", tags=["telemetry"])
 
@@ -57,6 +56,13 @@ class RecordError(BaseModel):
     field: str
     rule: str
     message: str
+
+
+class Busy(BaseModel):
+    """503: nothing was stored; send again after Retry-After."""
+
+    detail: str
+    rule: str | None = None
 
 
 class RecordStatusOut(BaseModel):
@@ -140,16 +146,20 @@ async def read_records(request: Request, limit: int) -> tuple[list[Any], dict[in
             accepted=["identity"],
         )
     body = await read_limited(request, limit)
+    if media_type in JSON_TYPES:
+        found, document = parsed_json(request.state, body)  # parsed by the request-body layer
+        if found:
+            return records_of(document), {}
     return parse_body(body, media_type)
 
 
-def authenticated_vin(
-    creds: HTTPAuthorizationCredentials | None = Depends(bearer),
-    credentials: VehicleCredentialService = Depends(get_vehicle_credentials),
-) -> str:
+def vehicle_token(creds: HTTPAuthorizationCredentials | None) -> str:
+    """The bearer token of a request that may be a vehicle's (401 for none); whether it is a
+    live credential is looked up with the other uploads of its ingestion turn."""
     if creds is None:
         raise AuthenticationError("a vehicle credential is required")
-    return credentials.authenticate(creds.credentials)
+    check_form(creds.credentials)
+    return creds.credentials
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -221,9 +231,14 @@ def parse_body(body: bytes, media_type: str) -> tuple[list[Any], dict[int, list[
         raise MalformedPayloadError("malformed JSON: nested too deep") from None
     except ValueError:  # e.g. an integer of more than 4,300 digits
         raise MalformedPayloadError("malformed JSON: a number too long to read") from None
-    if not isinstance(parsed, list):
+    return records_of(parsed), {}
+
+
+def records_of(document: Any) -> list[Any]:
+    """The records of a JSON body's document (422 when it is not an array)."""
+    if not isinstance(document, list):
         raise InvalidInputError([Problem("body", "type", "must be a JSON array of records")])
-    return parsed, {}
+    return document
 
 
 def answer(result: IngestResult) -> IngestAnswer:
@@ -248,6 +263,24 @@ def answer(result: IngestResult) -> IngestAnswer:
 def answer_json(result: IngestResult) -> Response:
     """:func:`answer` encoded directly (the same document, without building a model per
     record: the hot path of ingestion)."""
+    return Response(answer_bytes(result), media_type="application/json")
+
+
+_ACCEPTED: list[bytes] = []  # the encoded status of an accepted record, by index
+
+
+def answer_bytes(result: IngestResult) -> bytes:
+    """The answer's JSON (compact). When every record was accepted (the common case) the
+    statuses are joined from encoded ones, byte for byte what the general encoding gives."""
+    n = len(result.statuses)
+    if result.accepted == n and all(s.index == i for i, s in enumerate(result.statuses)):
+        while len(_ACCEPTED) < n:
+            i = len(_ACCEPTED)
+            _ACCEPTED.append(b'{"index":%d,"status":"accepted","errors":[]}' % i)
+        return b'{"accepted":%d,"rejected":0,"duplicates":0,"errors":false,"records":[%s]}' % (
+            n,
+            b",".join(_ACCEPTED[:n]),
+        )
     document = {
         "accepted": result.accepted,
         "rejected": result.rejected,
@@ -264,9 +297,7 @@ def answer_json(result: IngestResult) -> Response:
             for s in result.statuses
         ],
     }
-    return Response(
-        json.dumps(document, separators=(",", ":")).encode(), media_type="application/json"
-    )
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 @router.post(
@@ -280,22 +311,36 @@ def answer_json(result: IngestResult) -> Response:
             "description": "not application/json or application/x-ndjson, or a "
             "Content-Encoding other than identity"
         },
+        503: {
+            "model": Busy,
+            "description": "this server process already queues as many records as it may "
+            "(ingest_queue_records): nothing was stored; retry after the seconds of Retry-After. "
+            "Also when the store is unavailable.",
+            "headers": {
+                "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+            },
+        },
     },
     summary="Ingest a batch of telemetry records from one vehicle",
     openapi_extra={"requestBody": REQUEST_BODY},
 )
 async def post_telemetry(
-    request: Request,
-    vin: str = Depends(authenticated_vin),
-    settings: Settings = Depends(get_settings),
-    ingest: GroupedIngest = Depends(get_grouped_ingest),
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Any:
-    records, malformed = await read_records(request, settings.max_payload_bytes)
-    result = await run_in_threadpool(
-        ingest.ingest,
-        records,
-        vehicle_vin=vin,
-        received_at=datetime.now(UTC),
-        refused=malformed,
+    # the hot path: the settings and the turns are taken from the app, not as dependencies
+    # (FastAPI resolves each dependency on every request, a measurable share of an upload)
+    settings = services_of(request).settings
+    ingest = grouped_ingest_of(request)
+    token = vehicle_token(creds)
+    received_at = datetime.now(UTC)
+    records: list[Any] = []
+    malformed: dict[int, list[Problem]] = {}
+    refusal: CarPrivacyError | None = None
+    try:
+        records, malformed = await read_records(request, settings.max_payload_bytes)
+    except CarPrivacyError as exc:  # answered once the credential is known to be good (401 first)
+        refusal = exc
+    result = await ingest.ingest(
+        records, token=token, received_at=received_at, refused=malformed, refusal=refusal
     )
     return answer_json(result)

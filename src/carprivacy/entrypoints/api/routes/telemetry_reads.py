@@ -40,7 +40,7 @@ class Format(StrEnum):
     CSV = "csv"
 
 
-def get_telemetry_reads(services: Services = Depends(get_services)) -> TelemetryReads:
+async def get_telemetry_reads(services: Services = Depends(get_services)) -> TelemetryReads:
     return services.telemetry_reads
 
 

@@ -32,9 +32,10 @@ def register(app: typer.Typer) -> None:
             "--workers",
             min=1,
             max=64,
-            help="Server processes sharing the port; all state they share is in the database "
-            "(docs/scaling.md). More than 1 needs a database every process reaches (PostgreSQL, "
-            "or the SQLite file on local disk).",
+            help="Server processes sharing the port, each with its own listening socket "
+            "(SO_REUSEPORT); all state they share is in the database (docs/scaling.md). More "
+            "than 1 needs a database every process reaches (PostgreSQL, or the SQLite file on "
+            "local disk).",
         ),
     ) -> None:
         """Start the HTTP API (and the web pages)."""
@@ -87,6 +88,14 @@ def register(app: typer.Typer) -> None:
             return
         # the checks above ran here once (policy, key files created); each worker builds its own
         services.close()
+        from carprivacy.entrypoints.api.processes import reuse_port_supported, serve_processes
+
+        if reuse_port_supported():  # a listening socket per process: connections spread evenly
+            options = {"ssl_certfile": certfile, "ssl_keyfile": keyfile}
+            status = serve_processes(workers, host, port, options)
+            if status:
+                raise typer.Exit(status)
+            return
         uvicorn.run(
             "carprivacy.entrypoints.api.app:create_served_app",
             factory=True,
