@@ -133,12 +133,12 @@ async def get_own_data(request: Request) -> OwnData:
 
 
 def get_cardata(request: Request) -> CarDataAuthorisation:
-    return get_services(request).cardata
+    return services_of(request).cardata
 
 
 def get_cardata_api(request: Request) -> CustomerApi:
-    return get_services(request).cardata_api
+    return services_of(request).cardata_api
 
 
 def get_cardata_quota(request: Request) -> CallQuota:
-    return get_services(request).cardata_quota
+    return services_of(request).cardata_quota
