@@ -31,7 +31,8 @@ from carprivacy.domain.errors import InvalidInputError, Problem
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.signals import SignalCatalogue
 from carprivacy.domain.telemetry import StoredReading, TelemetryWindow, aad_for, decode_value
-from carprivacy.services.access.gate import Attributed, Gate, Reading
+from carprivacy.services.access.attributed import RowLayout
+from carprivacy.services.access.gate import Gate, Reading
 from carprivacy.services.access.ports import TelemetryReader
 from carprivacy.services.access.views import View
 from carprivacy.services.ports.crypto import FieldCipher
@@ -43,6 +44,16 @@ TIME_FIELDS = ("timestamp", "read_date")  # the policy field a value's time is, 
 REFS = {"vehicle_id": "vehicle", "subject_id": "customer"}
 BOOKKEEPING = frozenset({"signal", "unit", "category"})
 COLUMNS = ("ts", "signal", "value", "unit", "category", "vehicle_id", "subject_id")
+STORED = StoredReading._fields
+# a stored value as the gate sees it: its view is its signal's; opened, the fields a view releases
+LAYOUT = RowLayout(
+    names=("ts", "signal", "unit", "category", "vehicle_id", "subject_id", "value"),
+    selector=STORED.index("signal"),
+    subject=STORED.index("subject_id"),
+    vehicle=STORED.index("vehicle_id"),
+    fleet=STORED.index("fleet_id"),
+    expires=STORED.index("expires_at"),
+)
 
 __all__ = ["COLUMNS", "MAX_LIMIT", "Decision", "TelemetryPage", "TelemetryQuery", "TelemetryReads"]
 
@@ -116,22 +127,22 @@ class TelemetryReads:
         released = self.gate.attributed(
             reading,
             views,
-            self._records(window, after, limit),
-            self._view_of,
+            self._pages(window, after, limit),
+            LAYOUT,
+            self._view_for,
+            self._open,
             subject_id=query.subject_id,
             vehicle_id=query.vehicle_id,
             every_view=explicit,
-            open_record=self._open,
             refuse_empty=after is None,
-            chunk=limit,
         )
         items: list[dict[str, object]] = []
         last: tuple[datetime, int] | None = None
-        for record, item in released:
+        for row, item in released:
             if "value" not in item:
                 continue  # the value's policy field is not one this caller receives
             items.append(item)
-            last = (record.data["ts"], record.data["id"])  # type: ignore[assignment]
+            last = (row.ts, row.id)
             if len(items) >= limit:
                 break
         next_cursor = encode_cursor(last) if last is not None and len(items) >= limit else None
@@ -147,14 +158,14 @@ class TelemetryReads:
         released = self.gate.attributed(
             reading,
             views,
-            self._records(window, after, STREAM_CHUNK),
-            self._view_of,
+            self._pages(window, after, STREAM_CHUNK),
+            LAYOUT,
+            self._view_for,
+            self._open,
             subject_id=query.subject_id,
             vehicle_id=query.vehicle_id,
             every_view=explicit,
-            open_record=self._open,
             refuse_empty=after is None,
-            chunk=STREAM_CHUNK,
         )
         values = (item for _, item in released if "value" in item)
         first = next(values, None)
@@ -204,23 +215,18 @@ class TelemetryReads:
         )
         return window, views, explicit
 
-    def _records(
+    def _pages(
         self, window: TelemetryWindow, after: tuple[datetime, int] | None, size: int
-    ) -> Iterator[Attributed]:
+    ) -> Iterator[list[StoredReading]]:
         """The window's values, a page of ``size`` at a time (keyset: nothing held open)."""
         while True:
             rows = self.reader.window(window, after, size)
-            for row in rows:
-                yield _record(row)
+            if rows:
+                yield rows
             if len(rows) < size:
                 return
             last = rows[-1]
             after = (last.ts, last.id)
-
-    def _view_of(self, record: Attributed) -> View | None:
-        signal: str = record.data["signal"]  # type: ignore[assignment]
-        views = self._views
-        return views[signal] if signal in views else self._view_for(signal)
 
     def _view_for(self, signal: str) -> View | None:
         """The view of a signal's values: the policy field it is, in its category."""
@@ -245,35 +251,14 @@ class TelemetryReads:
             self._views[signal] = view
         return view
 
-    def _open(self, record: Attributed) -> Attributed:
-        """The record with its value decoded (decrypted under its key owner when sealed)."""
-        data = record.data
-        text = data["value"]
+    def _open(self, row: StoredReading) -> tuple[object, ...]:
+        """The row's released fields (``LAYOUT.names``) with its value decoded (decrypted under
+        its key owner when sealed)."""
+        _, vehicle, subject, _, owner, signal, category, unit, text, sealed, ts, source, _ = row
         if text is None:
-            sealed: bytes = data.pop("_ciphertext")  # type: ignore[assignment]
-            ts: datetime = data["ts"]  # type: ignore[assignment]
-            aad = aad_for(str(data["vehicle_id"]), str(data["signal"]), ts, str(data["_source"]))
-            text = self.cipher.decrypt(str(data["_owner"]), sealed, aad).decode()
-        data["value"] = decode_value(str(text))
-        return record
-
-
-def _record(row: StoredReading) -> Attributed:
-    data: dict[str, object] = {
-        "id": row.id,
-        "ts": row.ts,
-        "signal": row.signal,
-        "value": row.value,
-        "unit": row.unit,
-        "category": row.category,
-        "vehicle_id": row.vehicle_id,
-        "subject_id": row.subject_id,
-        "expires_at": row.expires_at,
-        "_owner": row.key_owner,
-        "_source": row.source,
-        "_ciphertext": row.value_ciphertext,
-    }
-    return Attributed(data, row.subject_id, row.vehicle_id, row.fleet_id)
+            aad = aad_for(vehicle, signal, ts, source)
+            text = self.cipher.decrypt(owner, sealed, aad).decode()  # type: ignore[arg-type]
+        return (ts, signal, unit, category, vehicle, subject, decode_value(text))
 
 
 def _chain(
