@@ -59,10 +59,12 @@ def release_rows(
     open_row: Callable[[R], Sequence[object]],
     at: datetime,
     refuse_empty: Callable[[Decision], AccessDeniedError] | None = None,
+    required: str | None = None,
 ) -> Iterator[tuple[R, dict[str, object]]]:
     """(row, released) for every row of ``pages`` the read may release (see the module
-    docstring). ``refuse_empty``: when rows were decided but none was released, the error made
-    from the first refusal is raised."""
+    docstring); with ``required``, only those whose release has that field (telemetry: the
+    value, whose policy field the caller may not receive). ``refuse_empty``: when rows were
+    decided but none was released, the error made from the first refusal is raised."""
     decided: dict[AttributedKey, Decision] = {}
     releasers: dict[RowKey, RowReleaser | None] = {}
     key_of = itemgetter(layout.selector, layout.subject, layout.vehicle, layout.fleet)
@@ -78,14 +80,17 @@ def release_rows(
             if release is None:
                 continue
             expires = row[expires_at]
-            if expires is not None and (
-                expires <= at
-                if type(expires) is datetime and expires.tzinfo is not None
-                else expired(expires, at)
-            ):
-                continue
+            if expires is not None:
+                try:
+                    if expires <= at:
+                        continue
+                except TypeError:  # not an aware time: see ``expired``
+                    if expired(expires, at):
+                        continue
             released = True
-            yield row, release(open_row(row))
+            item = release(open_row(row))
+            if required is None or required in item:
+                yield row, item
     if refuse_empty is not None and not released and decided:
         first = next((d for d in decided.values() if not d.allowed), None)
         if first is not None:

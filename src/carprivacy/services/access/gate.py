@@ -343,6 +343,7 @@ class Gate(Generic[S]):
         vehicle_id: str | None = None,
         every_view: bool = True,
         refuse_empty: bool = True,
+        required: str | None = None,
     ) -> Iterator[tuple[R, dict[str, object]]]:
         """Release rows of several views (a telemetry value's view depends on its signal)
         attributed at their own time, as (row, released) pairs (``attributed.release_rows``).
@@ -357,7 +358,8 @@ class Gate(Generic[S]):
         vehicle-linked form. ``open_row`` opens an allowed row (e.g. decrypts it) just before
         its release: a refused row is never opened. A row past its ``expires_at`` is never
         released. ``refuse_empty``: when rows were met but none was allowed, AccessDeniedError
-        with the first refusal's reasons."""
+        with the first refusal's reasons. ``required``: only releases that have this field are
+        given (telemetry: a value whose policy field the caller does not receive is left out)."""
         screened: list[View] = []
         refusal: AccessDeniedError | None = None
         at, extra = self.clock(), {"action": reading.action}
@@ -407,6 +409,7 @@ class Gate(Generic[S]):
             open_row,
             at,
             refused if refuse_empty else None,
+            required,
         )
 
     def _attribution(

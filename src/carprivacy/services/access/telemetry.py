@@ -24,6 +24,8 @@ import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from carprivacy.domain.access import Decision
@@ -135,12 +137,11 @@ class TelemetryReads:
             vehicle_id=query.vehicle_id,
             every_view=explicit,
             refuse_empty=after is None,
+            required="value",  # a value whose policy field this caller does not receive: none
         )
         items: list[dict[str, object]] = []
         last: tuple[datetime, int] | None = None
         for row, item in released:
-            if "value" not in item:
-                continue  # the value's policy field is not one this caller receives
             items.append(item)
             last = (row.ts, row.id)
             if len(items) >= limit:
@@ -166,10 +167,11 @@ class TelemetryReads:
             vehicle_id=query.vehicle_id,
             every_view=explicit,
             refuse_empty=after is None,
+            required="value",
         )
-        values = (item for _, item in released if "value" in item)
+        values = map(itemgetter(1), released)
         first = next(values, None)
-        return iter(()) if first is None else _chain(first, values)
+        return iter(()) if first is None else chain((first,), values)
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -259,10 +261,3 @@ class TelemetryReads:
             aad = aad_for(vehicle, signal, ts, source)
             text = self.cipher.decrypt(owner, sealed, aad).decode()  # type: ignore[arg-type]
         return (ts, signal, unit, category, vehicle, subject, decode_value(text))
-
-
-def _chain(
-    first: dict[str, object], rest: Iterator[dict[str, object]]
-) -> Iterator[dict[str, object]]:
-    yield first
-    yield from rest

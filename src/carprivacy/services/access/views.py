@@ -112,44 +112,6 @@ def release(
     return out
 
 
-Releaser = Callable[[Mapping[str, object]], dict[str, object]]
-
-
-def releaser(
-    view: View, decision: Decision, shape: Shape, pseudonymiser: Pseudonymiser
-) -> Releaser:
-    """:func:`release` of one view and decision, prepared once for many records (a stream of
-    one kind): the identified and vehicle-linked forms copy a fixed set of fields, so the
-    per-record work is that copy; every other form (and a refused decision) is
-    :func:`release` itself. Equal to ``release(view, decision, record, shape, pseudonymiser)``
-    for every record."""
-    form = decision.form
-    allowed = (decision.fields or {}).get(view.category)
-    if (
-        not decision.allowed
-        or allowed is None
-        or form not in (Form.IDENTIFIED, Form.VEHICLE_LINKED)
-    ):
-        return lambda record: release(view, decision, record, shape, pseudonymiser)
-    permitted = frozenset(allowed)
-    copied = (*sorted(view.bookkeeping), *(n for n, f in view.fields.items() if f in permitted))
-    refs = tuple(
-        n
-        for n, kind in view.refs.items()
-        if n not in view.fields and (form is Form.IDENTIFIED or kind == VEHICLE)
-    )
-
-    def one(record: Mapping[str, object]) -> dict[str, object]:
-        out = {n: record[n] for n in copied if n in record}
-        for n in refs:
-            value = record.get(n)
-            if value is not None:
-                out[n] = value
-        return out
-
-    return one
-
-
 RowReleaser = Callable[[Sequence[object]], dict[str, object]]
 Step = tuple[str, int, Callable[[object], object] | None]  # released name, position, transform
 
@@ -217,17 +179,33 @@ def row_releaser(
 
         return changed
     keys = tuple(n for n, _, _ in head)
-    get = _getter(tuple(p for _, p, _ in head))
+    positions = tuple(p for _, p, _ in head)
+    if any(change is not None for _, _, change in refs) or {n for n, _, _ in refs} & set(keys):
+        get = _getter(positions)
 
-    def copied(values: Sequence[object]) -> dict[str, object]:
-        out = dict(zip(keys, get(values), strict=True))
-        for name, position, change in refs:
-            value = values[position]
-            if value is not None:
-                out[name] = value if change is None else change(value)
+        def copied(values: Sequence[object]) -> dict[str, object]:
+            out = dict(zip(keys, get(values), strict=True))
+            for name, position, change in refs:
+                value = values[position]
+                if value is not None:
+                    out[name] = value if change is None else change(value)
+            return out
+
+        return copied
+    # the common case: the references copied with the rest, removed again if they name nothing
+    every = _getter(positions + tuple(p for _, p, _ in refs))
+    named = _getter(tuple(p for _, p, _ in refs))
+    names_out = keys + tuple(n for n, _, _ in refs)
+
+    def copied_with_refs(values: Sequence[object]) -> dict[str, object]:
+        out = dict(zip(names_out, every(values), strict=True))
+        if None in named(values):
+            for name, position, _ in refs:
+                if values[position] is None:
+                    del out[name]
         return out
 
-    return copied
+    return copied_with_refs
 
 
 def _getter(positions: tuple[int, ...]) -> Callable[[Sequence[object]], tuple[object, ...]]:

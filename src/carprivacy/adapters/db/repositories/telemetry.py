@@ -312,21 +312,24 @@ class SqlTelemetryRepository:
             finally:
                 cursor.close()
         when = utc if self._pg else datetime.fromisoformat
+        make = StoredReading._make  # from a tuple: no keyword handling per row
         return [
-            StoredReading(
-                i,
-                v,
-                sub,
-                fleet,
-                owner,
-                sig,
-                cat,
-                unit,
-                value,
-                ct,
-                when(ts),
-                src,
-                None if exp is None else when(exp),
+            make(
+                (
+                    i,
+                    v,
+                    sub,
+                    fleet,
+                    owner,
+                    sig,
+                    cat,
+                    unit,
+                    value,
+                    ct,
+                    when(ts),
+                    src,
+                    exp if exp is None else when(exp),
+                )
             )
             for i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts, src, exp in rows
         ]
