@@ -371,10 +371,9 @@ class SqlTelemetryRepository:
         if window.live_at is not None:
             where.append(f"(expires_at IS NULL OR expires_at > {mark})")
             params.append(time(window.live_at))
-        if after is not None:
-            where.append(f"(ts > {mark} OR (ts = {mark} AND id > {mark}))")
-            position = time(after[0])
-            params.extend((position, position, after[1]))
+        if after is not None:  # a row value: a range of the index, not a filter from its start
+            where.append(f"(ts, id) > ({mark}, {mark})")
+            params.extend((time(after[0]), after[1]))
         params.append(limit)
         # SQLite holds times as UTC text without an offset: read them with one
         ts, expires = ("ts", "expires_at") if pg else ("ts || '+00:00'", "expires_at || '+00:00'")
