@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from operator import itemgetter
+from typing import Any
 
 from carprivacy.domain.access import Decision
 from carprivacy.domain.errors import AccessDeniedError
@@ -192,20 +193,24 @@ def row_releaser(
             return out
 
         return copied
-    # the common case: the references copied with the rest, removed again if they name nothing
-    every = _getter(positions + tuple(p for _, p, _ in refs))
-    named = _getter(tuple(p for _, p, _ in refs))
-    names_out = keys + tuple(n for n, _, _ in refs)
+    # the common case: one dict display of the copied fields, the references removed again
+    # when they name nothing
+    return _copier(tuple(zip(keys, positions, strict=True)), tuple((n, p) for n, p, _ in refs))
 
-    def copied_with_refs(values: Sequence[object]) -> dict[str, object]:
-        out = dict(zip(names_out, every(values), strict=True))
-        if None in named(values):
-            for name, position, _ in refs:
-                if values[position] is None:
-                    del out[name]
-        return out
 
-    return copied_with_refs
+def _copier(fields: tuple[tuple[str, int], ...], refs: tuple[tuple[str, int], ...]) -> RowReleaser:
+    """``{name: values[position], ...}`` of ``fields`` and ``refs``, without the refs whose
+    value is None, compiled once into one function (a dict display costs a third of building
+    the dict from pairs). Names are written as literals (``repr``), positions as integers."""
+    every = ", ".join(f"{name!r}: values[{int(p)}]" for name, p in (*fields, *refs))
+    lines = [f"def copy(values):\n    out = {{{every}}}\n"]
+    for name, p in refs:
+        lines.append(f"    if values[{int(p)}] is None:\n        del out[{name!r}]\n")
+    lines.append("    return out\n")
+    namespace: dict[str, Any] = {}
+    exec("".join(lines), namespace)  # noqa: S102  # generated from names and integers only
+    copy: RowReleaser = namespace["copy"]
+    return copy
 
 
 def _getter(positions: tuple[int, ...]) -> Callable[[Sequence[object]], tuple[object, ...]]:

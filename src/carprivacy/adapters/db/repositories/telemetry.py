@@ -311,28 +311,19 @@ class SqlTelemetryRepository:
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
-        when = utc if self._pg else datetime.fromisoformat
         make = StoredReading._make  # from a tuple: no keyword handling per row
+        if self._pg:  # timestamptz: aware, in the session's time zone
+            return [
+                make((i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts.astimezone(UTC), src,
+                      exp if exp is None else exp.astimezone(UTC)))
+                for i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts, src, exp in rows
+            ]  # fmt: skip
+        when = datetime.fromisoformat  # SQLite: the text with its offset (see _window_sql)
         return [
-            make(
-                (
-                    i,
-                    v,
-                    sub,
-                    fleet,
-                    owner,
-                    sig,
-                    cat,
-                    unit,
-                    value,
-                    ct,
-                    when(ts),
-                    src,
-                    exp if exp is None else when(exp),
-                )
-            )
+            make((i, v, sub, fleet, owner, sig, cat, unit, value, ct, when(ts), src,
+                  exp if exp is None else when(exp)))
             for i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts, src, exp in rows
-        ]
+        ]  # fmt: skip
 
     def _window_sql(
         self, window: TelemetryWindow, after: tuple[datetime, int] | None, limit: int
