@@ -135,3 +135,29 @@ def test_a_vehicle_period_read_uses_the_vehicle_index(engine: Engine) -> None:
             )
             plan = " ".join(r[0] for r in conn.execute(text(sql)))
         assert "ix_telemetry_vehicle_ts" in plan, plan
+
+
+def test_a_later_page_starts_in_the_index_at_its_position(engine: Engine) -> None:
+    """A page after a position is a range of the vehicle's index from that position, not a scan
+    of the vehicle's values from the first one (a long stream reads each value once)."""
+    store = SqlTelemetryRepository(engine)
+    store.store(_rows(), [])
+    (first,) = store.window(TelemetryWindow(vehicle_id="veh-a"), None, 1)
+    sql, params = store._window_sql(
+        TelemetryWindow(vehicle_id="veh-a", live_at=NOW), (first.ts, first.id), 10
+    )
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " ".join(str(r[-1]) for r in cursor.fetchall())
+            assert "ix_telemetry_vehicle_ts (vehicle_id=? AND ts>?)" in plan, plan
+        else:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = " ".join(r[0] for r in cursor.fetchall())
+            assert "Index Cond" in plan and "ROW(ts, id) >" in plan, plan
+        cursor.close()
+    finally:
+        raw.close()

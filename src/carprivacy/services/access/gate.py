@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from carprivacy.domain.access import Caller, Decision, DecisionRequest, Reason, Role
 from carprivacy.domain.decision_facts import FactsSnapshot, SubjectRecord
@@ -40,9 +40,11 @@ from carprivacy.domain.decisions import deny
 from carprivacy.domain.errors import AccessDeniedError, NotFoundError
 from carprivacy.domain.policy import Coarsening, Form, Policy
 from carprivacy.domain.pseudonym import Pseudonymiser
+from carprivacy.services.access.attributed import AttributedKey, RowLayout, release_rows
+from carprivacy.services.access.attributed import expired as _expired
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.ports import ReadSession
-from carprivacy.services.access.views import Releaser, Shape, View, release, releaser
+from carprivacy.services.access.views import RowReleaser, Shape, View, release, row_releaser
 
 EXPIRES_AT = "expires_at"
 POSITION_FIELDS = frozenset({"latitude", "longitude", "lat", "lon", "lng"})
@@ -64,6 +66,7 @@ AGGREGATED_ONLY = Reason(
 )
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Sequence[Any])
 
 
 @dataclass(frozen=True)
@@ -83,17 +86,6 @@ class Record:
     data: dict[str, object]
     subject_id: str | None = None
     vehicle_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Attributed(Record):
-    """A record attributed at its own time: ``subject_id`` and ``fleet_id`` are whom the vehicle's
-    data belonged to when the record was made (telemetry: set at ingestion), not now."""
-
-    fleet_id: str | None = None
-
-
-AttributedKey = tuple[str, str | None, str | None, str | None]  # category, subject, vehicle, fleet
 
 
 @dataclass(frozen=True)
@@ -345,30 +337,32 @@ class Gate(Generic[S]):
         self,
         reading: Reading,
         views: Sequence[View],
-        records: Iterable[Attributed],
-        view_of: Callable[[Attributed], View | None],
+        pages: Iterable[Sequence[R]],
+        layout: RowLayout,
+        view_of: Callable[[Any], View | None],
+        open_row: Callable[[R], Sequence[object]],
         *,
         subject_id: str | None = None,
         vehicle_id: str | None = None,
         every_view: bool = True,
-        open_record: Callable[[Attributed], Attributed] | None = None,
         refuse_empty: bool = True,
-        chunk: int = MAX_PAGE,
-    ) -> Iterator[tuple[Attributed, dict[str, object]]]:
-        """Release records of several views (a telemetry value's view depends on its signal)
-        attributed at their own time, as (record, released) pairs.
+        required: str | None = None,
+    ) -> Iterator[tuple[R, dict[str, object]]]:
+        """Release rows of several views (a telemetry value's view depends on its signal)
+        attributed at their own time, as (row, released) pairs (``attributed.release_rows``).
 
         ``views`` are screened now, before anything is read (``every_view``: a refused view
         refuses the read; else only the refused views are left out, and the read is refused
-        when all are). Then, per ``chunk`` of ``records``: one decision per distinct (category,
-        subject, vehicle, fleet) of the read, on one facts read for the subjects and vehicles
-        not met before, recorded in the audit trail once (the decision time is the reading's,
-        so one decision holds for every record it covers); a customer gets only records
-        attributed to them, a fleet manager only records of its fleet's time, and a read through
-        a subject nothing in vehicle-linked form. ``open_record`` opens an allowed record (e.g.
-        decrypts it) just before its release: a refused record is never opened. A record past
-        its ``expires_at`` is never released. ``refuse_empty``: when records were met but none
-        was allowed, AccessDeniedError with the first refusal's reasons."""
+        when all are). Then, per page of ``pages``: one decision per distinct (category,
+        subject, vehicle, fleet) of the read, on one facts read for the keys not met before,
+        recorded in the audit trail once (the decision time is the reading's, so one decision
+        holds for every row it covers); a customer gets only rows attributed to them, a fleet
+        manager only rows of its fleet's time, and a read through a subject nothing in
+        vehicle-linked form. ``open_row`` opens an allowed row (e.g. decrypts it) just before
+        its release: a refused row is never opened. A row past its ``expires_at`` is never
+        released. ``refuse_empty``: when rows were met but none was allowed, AccessDeniedError
+        with the first refusal's reasons. ``required``: only releases that have this field are
+        given (telemetry: a value whose policy field the caller does not receive is left out)."""
         screened: list[View] = []
         refusal: AccessDeniedError | None = None
         at, extra = self.clock(), {"action": reading.action}
@@ -383,122 +377,43 @@ class Gate(Generic[S]):
             screened.append(view)
         if not screened:
             raise refusal or AccessDeniedError(_refusal(reading), ("category.not_allowed",))
-        return self._attributed(
-            reading,
-            frozenset(v.category for v in screened),
-            records,
-            view_of,
-            at,
-            extra,
-            subject_id,
-            open_record,
-            refuse_empty,
-            chunk,
-        )
+        pseudonymiser = self.pseudonymiser(reading.caller.organisation)
 
-    def _attributed(
-        self,
-        reading: Reading,
-        categories: frozenset[str],
-        records: Iterable[Attributed],
-        view_of: Callable[[Attributed], View | None],
-        at: datetime,
-        extra: dict[str, str],
-        named_subject: str | None,
-        open_record: Callable[[Attributed], Attributed] | None,
-        refuse_empty: bool,
-        chunk: int,
-    ) -> Iterator[tuple[Attributed, dict[str, object]]]:
-        decided: dict[AttributedKey, Decision] = {}
-        releasers: dict[tuple[int, AttributedKey], tuple[View, Releaser]] = {}
-        released = False
-        batch: list[Attributed] = []
-        source = iter(records)
-        while True:
-            batch = [r for _, r in zip(range(chunk), source, strict=False)]
-            if not batch:
-                break
-            for pair in self._attributed_chunk(
-                reading,
-                categories,
-                batch,
-                view_of,
-                at,
-                extra,
-                named_subject,
-                decided,
-                open_record,
-                releasers,
-            ):
-                released = True
-                yield pair
-            if len(batch) < chunk:
-                break
-        if refuse_empty and not released and decided:
-            first = next((d for d in decided.values() if not d.allowed), None)
-            if first is not None:
-                raise AccessDeniedError(_refusal(reading), tuple(str(r) for r in first.reasons))
-
-    def _attributed_chunk(
-        self,
-        reading: Reading,
-        categories: frozenset[str],
-        batch: list[Attributed],
-        view_of: Callable[[Attributed], View | None],
-        at: datetime,
-        extra: dict[str, str],
-        named_subject: str | None,
-        decided: dict[AttributedKey, Decision],
-        open_record: Callable[[Attributed], Attributed] | None,
-        releasers: dict[tuple[int, AttributedKey], tuple[View, Releaser]],
-    ) -> Iterator[tuple[Attributed, dict[str, object]]]:
-        views = [view_of(r) for r in batch]
-        keys: list[AttributedKey | None] = [
-            None
-            if v is None or v.category not in categories
-            else (v.category, r.subject_id, r.vehicle_id, r.fleet_id)
-            for r, v in zip(batch, views, strict=True)
-        ]
-        new = list(dict.fromkeys(k for k in keys if k is not None and k not in decided))
-        if new:
-            probe = View(new[0][0], {})
+        def decide(keys: list[AttributedKey]) -> list[Decision]:
             with self.session() as session:
                 snapshot = session.snapshot(
-                    _ids(k[1] for k in new),
-                    _ids(k[2] for k in new),
-                    countries=self._countries(reading, probe),
+                    _ids(k[1] for k in keys),
+                    _ids(k[2] for k in keys),
+                    countries=self._countries(reading, View(keys[0][0], {})),
                 )
-            requests = [self._request(reading, View(k[0], {}), at, extra, k[1], k[2]) for k in new]
+            requests = [self._request(reading, View(k[0], {}), at, extra, k[1], k[2]) for k in keys]
             found = self.decisions.decide_with(requests, snapshot, record=False)
             checked = [
-                self._attribution(reading.caller, q, d, k[3], named_subject)
-                for q, d, k in zip(requests, found, new, strict=True)
+                self._attribution(reading.caller, q, d, k[3], subject_id)
+                for q, d, k in zip(requests, found, keys, strict=True)
             ]
             self.decisions.record_read(requests, checked)
-            decided.update(zip(new, checked, strict=True))
-        pseudonymiser = self.pseudonymiser(reading.caller.organisation)
-        for record, view, key in zip(batch, views, keys, strict=True):
-            if key is None or view is None:
-                continue
-            decision = decided[key]
-            if not decision.allowed:
-                continue
-            expires = record.data.get(EXPIRES_AT)
-            if expires is not None and (
-                expires <= at
-                if type(expires) is datetime and expires.tzinfo is not None
-                else _expired(expires, at)
-            ):
-                continue
-            opened = record if open_record is None else open_record(record)
-            prepared = releasers.get((id(view), key))
-            if prepared is None or prepared[0] is not view:
-                shape = self._shape(view.category, decision.purpose)
-                prepared = releasers[(id(view), key)] = (
-                    view,
-                    releaser(view, decision, shape, pseudonymiser),
-                )
-            yield record, prepared[1](opened.data)
+            return checked
+
+        def prepare(view: View, decision: Decision) -> RowReleaser:
+            shape = self._shape(view.category, decision.purpose)
+            return row_releaser(view, decision, shape, pseudonymiser, layout.names)
+
+        def refused(decision: Decision) -> AccessDeniedError:
+            return AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
+
+        return release_rows(
+            pages,
+            layout,
+            view_of,
+            frozenset(v.category for v in screened),
+            decide,
+            prepare,
+            open_row,
+            at,
+            refused if refuse_empty else None,
+            required,
+        )
 
     def _attribution(
         self,
@@ -675,16 +590,3 @@ def _not_only_aggregated(request: DecisionRequest, decision: Decision) -> Decisi
 
 def _refusal(reading: Reading) -> str:
     return f"purpose {reading.purpose!r} does not allow this read"
-
-
-def _expired(value: object, at: datetime) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return True  # unreadable: never release by mistake
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        return True
-    return value <= at

@@ -24,6 +24,8 @@ import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from carprivacy.domain.access import Decision
@@ -31,7 +33,8 @@ from carprivacy.domain.errors import InvalidInputError, Problem
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.signals import SignalCatalogue
 from carprivacy.domain.telemetry import StoredReading, TelemetryWindow, aad_for, decode_value
-from carprivacy.services.access.gate import Attributed, Gate, Reading
+from carprivacy.services.access.attributed import RowLayout
+from carprivacy.services.access.gate import Gate, Reading
 from carprivacy.services.access.ports import TelemetryReader
 from carprivacy.services.access.views import View
 from carprivacy.services.ports.crypto import FieldCipher
@@ -43,6 +46,16 @@ TIME_FIELDS = ("timestamp", "read_date")  # the policy field a value's time is, 
 REFS = {"vehicle_id": "vehicle", "subject_id": "customer"}
 BOOKKEEPING = frozenset({"signal", "unit", "category"})
 COLUMNS = ("ts", "signal", "value", "unit", "category", "vehicle_id", "subject_id")
+STORED = StoredReading._fields
+# a stored value as the gate sees it: its view is its signal's; opened, the fields a view releases
+LAYOUT = RowLayout(
+    names=("ts", "signal", "unit", "category", "vehicle_id", "subject_id", "value"),
+    selector=STORED.index("signal"),
+    subject=STORED.index("subject_id"),
+    vehicle=STORED.index("vehicle_id"),
+    fleet=STORED.index("fleet_id"),
+    expires=STORED.index("expires_at"),
+)
 
 __all__ = ["COLUMNS", "MAX_LIMIT", "Decision", "TelemetryPage", "TelemetryQuery", "TelemetryReads"]
 
@@ -116,22 +129,21 @@ class TelemetryReads:
         released = self.gate.attributed(
             reading,
             views,
-            self._records(window, after, limit),
-            self._view_of,
+            self._pages(window, after, limit),
+            LAYOUT,
+            self._view_for,
+            self._open,
             subject_id=query.subject_id,
             vehicle_id=query.vehicle_id,
             every_view=explicit,
-            open_record=self._open,
             refuse_empty=after is None,
-            chunk=limit,
+            required="value",  # a value whose policy field this caller does not receive: none
         )
         items: list[dict[str, object]] = []
         last: tuple[datetime, int] | None = None
-        for record, item in released:
-            if "value" not in item:
-                continue  # the value's policy field is not one this caller receives
+        for row, item in released:
             items.append(item)
-            last = (record.data["ts"], record.data["id"])  # type: ignore[assignment]
+            last = (row.ts, row.id)
             if len(items) >= limit:
                 break
         next_cursor = encode_cursor(last) if last is not None and len(items) >= limit else None
@@ -147,18 +159,19 @@ class TelemetryReads:
         released = self.gate.attributed(
             reading,
             views,
-            self._records(window, after, STREAM_CHUNK),
-            self._view_of,
+            self._pages(window, after, STREAM_CHUNK),
+            LAYOUT,
+            self._view_for,
+            self._open,
             subject_id=query.subject_id,
             vehicle_id=query.vehicle_id,
             every_view=explicit,
-            open_record=self._open,
             refuse_empty=after is None,
-            chunk=STREAM_CHUNK,
+            required="value",
         )
-        values = (item for _, item in released if "value" in item)
+        values = map(itemgetter(1), released)
         first = next(values, None)
-        return iter(()) if first is None else _chain(first, values)
+        return iter(()) if first is None else chain((first,), values)
 
     def readable_signals(self) -> frozenset[str]:
         """The catalogue's signals whose values can be released at all (each is a field of a
@@ -173,24 +186,30 @@ class TelemetryReads:
             raise InvalidInputError([Problem("signals", "required", "name the signals")])
         window, views, explicit = self._window(reading, query)
 
-        def newest() -> Iterator[Attributed]:
-            for signal in query.signals:
-                one = replace(window, signals=(signal,), newest_first=True)
-                yield from (_record(row) for row in self.reader.window(one, None, 1))
+        def newest() -> Iterator[list[StoredReading]]:
+            # one page: the newest row of each signal (a read of one row per signal)
+            yield [
+                row
+                for signal in query.signals
+                for row in self.reader.window(
+                    replace(window, signals=(signal,), newest_first=True), None, 1
+                )
+            ]
 
         released = self.gate.attributed(
             reading,
             views,
             newest(),
-            self._view_of,
+            LAYOUT,
+            self._view_for,
+            self._open,
             subject_id=query.subject_id,
             vehicle_id=query.vehicle_id,
             every_view=explicit,
-            open_record=self._open,
             refuse_empty=False,
-            chunk=len(query.signals),
+            required="value",
         )
-        return [item for _, item in released if "value" in item]
+        return [item for _, item in released]
 
     # -- parts -------------------------------------------------------------------------------
 
@@ -236,23 +255,18 @@ class TelemetryReads:
         )
         return window, views, explicit
 
-    def _records(
+    def _pages(
         self, window: TelemetryWindow, after: tuple[datetime, int] | None, size: int
-    ) -> Iterator[Attributed]:
+    ) -> Iterator[list[StoredReading]]:
         """The window's values, a page of ``size`` at a time (keyset: nothing held open)."""
         while True:
             rows = self.reader.window(window, after, size)
-            for row in rows:
-                yield _record(row)
+            if rows:
+                yield rows
             if len(rows) < size:
                 return
             last = rows[-1]
             after = (last.ts, last.id)
-
-    def _view_of(self, record: Attributed) -> View | None:
-        signal: str = record.data["signal"]  # type: ignore[assignment]
-        views = self._views
-        return views[signal] if signal in views else self._view_for(signal)
 
     def _view_for(self, signal: str) -> View | None:
         """The view of a signal's values: the policy field it is, in its category."""
@@ -277,39 +291,11 @@ class TelemetryReads:
             self._views[signal] = view
         return view
 
-    def _open(self, record: Attributed) -> Attributed:
-        """The record with its value decoded (decrypted under its key owner when sealed)."""
-        data = record.data
-        text = data["value"]
+    def _open(self, row: StoredReading) -> tuple[object, ...]:
+        """The row's released fields (``LAYOUT.names``) with its value decoded (decrypted under
+        its key owner when sealed)."""
+        _, vehicle, subject, _, owner, signal, category, unit, text, sealed, ts, source, _ = row
         if text is None:
-            sealed: bytes = data.pop("_ciphertext")  # type: ignore[assignment]
-            ts: datetime = data["ts"]  # type: ignore[assignment]
-            aad = aad_for(str(data["vehicle_id"]), str(data["signal"]), ts, str(data["_source"]))
-            text = self.cipher.decrypt(str(data["_owner"]), sealed, aad).decode()
-        data["value"] = decode_value(str(text))
-        return record
-
-
-def _record(row: StoredReading) -> Attributed:
-    data: dict[str, object] = {
-        "id": row.id,
-        "ts": row.ts,
-        "signal": row.signal,
-        "value": row.value,
-        "unit": row.unit,
-        "category": row.category,
-        "vehicle_id": row.vehicle_id,
-        "subject_id": row.subject_id,
-        "expires_at": row.expires_at,
-        "_owner": row.key_owner,
-        "_source": row.source,
-        "_ciphertext": row.value_ciphertext,
-    }
-    return Attributed(data, row.subject_id, row.vehicle_id, row.fleet_id)
-
-
-def _chain(
-    first: dict[str, object], rest: Iterator[dict[str, object]]
-) -> Iterator[dict[str, object]]:
-    yield first
-    yield from rest
+            aad = aad_for(vehicle, signal, ts, source)
+            text = self.cipher.decrypt(owner, sealed, aad).decode()  # type: ignore[arg-type]
+        return (ts, signal, unit, category, vehicle, subject, decode_value(text))

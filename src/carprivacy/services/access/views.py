@@ -22,9 +22,11 @@ Standard library and domain only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from operator import itemgetter
+from typing import Any
 
 from carprivacy.domain.access import Decision
 from carprivacy.domain.errors import AccessDeniedError
@@ -111,42 +113,145 @@ def release(
     return out
 
 
-Releaser = Callable[[Mapping[str, object]], dict[str, object]]
+RowReleaser = Callable[[Sequence[object]], dict[str, object]]
+Step = tuple[str, int, Callable[[object], object] | None]  # released name, position, transform
 
 
-def releaser(
-    view: View, decision: Decision, shape: Shape, pseudonymiser: Pseudonymiser
-) -> Releaser:
-    """:func:`release` of one view and decision, prepared once for many records (a stream of
-    one kind): the identified and vehicle-linked forms copy a fixed set of fields, so the
-    per-record work is that copy; every other form (and a refused decision) is
-    :func:`release` itself. Equal to ``release(view, decision, record, shape, pseudonymiser)``
-    for every record."""
+def row_releaser(
+    view: View,
+    decision: Decision,
+    shape: Shape,
+    pseudonymiser: Pseudonymiser,
+    names: Sequence[str],
+) -> RowReleaser:
+    """:func:`release` of records read as rows: sequences of values in the order of ``names``
+    (distinct field names; a store's read of one kind of record, with no dict per record).
+    Prepared once per view and decision: which positions are released under which names, and
+    what each value becomes (a pseudonym, a coarsened time or position). Equal to
+    ``release(view, decision, dict(zip(names, values)), shape, pseudonymiser)`` for every
+    ``values`` of ``len(names)``; a refused decision or the aggregated form raises as
+    :func:`release` does."""
     form = decision.form
     allowed = (decision.fields or {}).get(view.category)
-    if (
-        not decision.allowed
-        or allowed is None
-        or form not in (Form.IDENTIFIED, Form.VEHICLE_LINKED)
-    ):
-        return lambda record: release(view, decision, record, shape, pseudonymiser)
+    if not decision.allowed or form is None or allowed is None or form is Form.AGGREGATED_ANONYMOUS:
+        return lambda values: release(
+            view, decision, dict(zip(names, values, strict=True)), shape, pseudonymiser
+        )
+    at = {n: i for i, n in enumerate(names)}
+    pseudo = form is Form.PSEUDONYMISED
+    coarsening = shape.coarsening
     permitted = frozenset(allowed)
-    copied = (*sorted(view.bookkeeping), *(n for n, f in view.fields.items() if f in permitted))
-    refs = tuple(
-        n
-        for n, kind in view.refs.items()
-        if n not in view.fields and (form is Form.IDENTIFIED or kind == VEHICLE)
-    )
+    coarse = _coarsener(coarsening) if pseudo else None
+    head: list[Step] = [(n, at[n], coarse) for n in sorted(view.bookkeeping) if n in at]
+    for name, policy_field in view.fields.items():
+        if policy_field not in permitted or name not in at:
+            continue
+        change: Callable[[object], object] | None = None
+        if pseudo:
+            if policy_field in shape.identifiers or name in view.refs:
+                change = _pseudonym_of(pseudonymiser, view.kind_of(name))
+            elif policy_field in shape.positions:
+                change = _position_coarsener(coarsening)
+            else:
+                change = coarse
+        head.append((name, at[name], change))
+    tail: list[Step] = []  # references: released only when they name something
+    for name, kind in view.refs.items():
+        if name in view.fields or name not in at:
+            continue
+        if form is Form.IDENTIFIED or (form is Form.VEHICLE_LINKED and kind == VEHICLE):
+            tail.append((name, at[name], None))
+        elif pseudo:
+            tail.append((name, at[name], _pseudonym_of(pseudonymiser, kind)))
+    refs = tuple(tail)
+    if any(change is not None for _, _, change in head):
+        steps = tuple(head)
 
-    def one(record: Mapping[str, object]) -> dict[str, object]:
-        out = {n: record[n] for n in copied if n in record}
-        for n in refs:
-            value = record.get(n)
-            if value is not None:
-                out[n] = value
-        return out
+        def changed(values: Sequence[object]) -> dict[str, object]:
+            out: dict[str, object] = {}
+            for name, position, change in steps:
+                value = values[position]
+                out[name] = value if change is None or value is None else change(value)
+            for name, position, change in refs:
+                value = values[position]
+                if value is not None:
+                    out[name] = value if change is None else change(value)
+            return out
 
-    return one
+        return changed
+    keys = tuple(n for n, _, _ in head)
+    positions = tuple(p for _, p, _ in head)
+    if any(change is not None for _, _, change in refs) or {n for n, _, _ in refs} & set(keys):
+        get = _getter(positions)
+
+        def copied(values: Sequence[object]) -> dict[str, object]:
+            out = dict(zip(keys, get(values), strict=True))
+            for name, position, change in refs:
+                value = values[position]
+                if value is not None:
+                    out[name] = value if change is None else change(value)
+            return out
+
+        return copied
+    # the common case: one dict display of the copied fields, the references removed again
+    # when they name nothing
+    return _copier(tuple(zip(keys, positions, strict=True)), tuple((n, p) for n, p, _ in refs))
+
+
+def _copier(fields: tuple[tuple[str, int], ...], refs: tuple[tuple[str, int], ...]) -> RowReleaser:
+    """``{name: values[position], ...}`` of ``fields`` and ``refs``, without the refs whose
+    value is None, compiled once into one function (a dict display costs a third of building
+    the dict from pairs). Names are written as literals (``repr``), positions as integers."""
+    every = ", ".join(f"{name!r}: values[{int(p)}]" for name, p in (*fields, *refs))
+    lines = [f"def copy(values):\n    out = {{{every}}}\n"]
+    for name, p in refs:
+        lines.append(f"    if values[{int(p)}] is None:\n        del out[{name!r}]\n")
+    lines.append("    return out\n")
+    namespace: dict[str, Any] = {}
+    exec("".join(lines), namespace)  # noqa: S102  # generated from names and integers only
+    copy: RowReleaser = namespace["copy"]
+    return copy
+
+
+def _getter(positions: tuple[int, ...]) -> Callable[[Sequence[object]], tuple[object, ...]]:
+    """The values at ``positions``, as a tuple (``itemgetter`` of one position gives the value)."""
+    if len(positions) > 1:
+        return itemgetter(*positions)
+    if positions:
+        (only,) = positions
+        return lambda values: (values[only],)
+    return lambda values: ()
+
+
+def _coarsener(coarsening: Coarsening) -> Callable[[object], object]:
+    return lambda value: _coarse(value, coarsening)
+
+
+def _position_coarsener(coarsening: Coarsening) -> Callable[[object], object]:
+    def change(value: object) -> object:
+        if isinstance(value, int | float):
+            return coarsen_position(value, coarsening)
+        return _coarse(value, coarsening)
+
+    return change
+
+
+def _pseudonym_of(pseudonymiser: Pseudonymiser, kind: str) -> Callable[[object], object]:
+    """The recipient's pseudonym of a value of ``kind``, computed once per distinct text (a
+    window names few vehicles and subjects)."""
+    known: dict[str, str] = {}
+
+    def change(value: object) -> object:
+        if type(value) is not str:
+            return pseudonymiser.pseudonym(kind, value)
+        found = known.get(value)
+        if found is None:
+            found = pseudonymiser.pseudonym(kind, value)
+            if len(known) < 10_000:
+                known[value] = found
+        return found
+
+    return change
 
 
 def _coarse(value: object, coarsening: Coarsening) -> object:

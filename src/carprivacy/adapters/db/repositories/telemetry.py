@@ -22,14 +22,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     String,
-    and_,
     any_,
     bindparam,
     func,
     insert,
-    or_,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -98,11 +95,6 @@ def _sqlite_time(value: datetime | None) -> str | None:
     )
 
 
-def _sqlite_instant(value: Any) -> datetime:
-    """A time as SQLite holds it (``_sqlite_time`` text, UTC) as an aware datetime."""
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
 class _SqliteTimes(dict[datetime | None, str | None]):
     """datetime -> ``_sqlite_time`` text, computed once per distinct value."""
 
@@ -131,29 +123,6 @@ class SqlTelemetryRepository:
         self._engine = engine
         self._pg = engine.dialect.name == "postgresql"
         self._purposes_json = _PurposesJson()
-        t = telemetry.c
-        # SQLite: times come back as stored text, parsed by ``datetime.fromisoformat`` (the
-        # result processor's regular expression costs more than the rest of the row)
-        ts, expires = (
-            (t.ts, t.expires_at)
-            if self._pg
-            else (type_coerce(t.ts, String), type_coerce(t.expires_at, String))
-        )
-        self._window = select(
-            t.id,
-            t.vehicle_id,
-            t.subject_id,
-            t.fleet_id,
-            t.key_owner,
-            t.signal,
-            t.category,
-            t.unit,
-            t.value,
-            t.value_ciphertext,
-            ts,
-            t.source,
-            expires,
-        )
 
     def store(
         self,
@@ -331,57 +300,85 @@ class SqlTelemetryRepository:
     ) -> list[StoredReading]:
         """Up to ``limit`` stored values of ``window`` after the position ``after`` (ts, id), in
         (ts, id) order: one range scan of ``ix_telemetry_vehicle_ts`` or
-        ``ix_telemetry_subject_ts``."""
-        t = telemetry.c
+        ``ix_telemetry_subject_ts``, on the driver's cursor (as ``store`` writes: no result
+        processing per row; each time is parsed once, SQLite's as ISO text with its offset)."""
+        sql, params = self._window_sql(window, after, limit)
+        with self._engine.connect() as conn:
+            raw: Any = conn.connection.driver_connection
+            cursor = raw.cursor()
+            try:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        make = StoredReading._make  # from a tuple: no keyword handling per row
+        if self._pg:  # timestamptz: aware, in the session's time zone
+            return [
+                make((i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts.astimezone(UTC), src,
+                      exp if exp is None else exp.astimezone(UTC)))
+                for i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts, src, exp in rows
+            ]  # fmt: skip
+        when = datetime.fromisoformat  # SQLite: the text with its offset (see _window_sql)
+        return [
+            make((i, v, sub, fleet, owner, sig, cat, unit, value, ct, when(ts), src,
+                  exp if exp is None else when(exp)))
+            for i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts, src, exp in rows
+        ]  # fmt: skip
+
+    def _window_sql(
+        self, window: TelemetryWindow, after: tuple[datetime, int] | None, limit: int
+    ) -> tuple[str, list[Any]]:
+        """The statement of ``window`` and its parameters, in the driver's paramstyle."""
+        pg = self._pg
+        mark = "%s" if pg else "?"
+        time: Any = utc if pg else _sqlite_time  # a bound time: aware, or SQLite's text
+
+        def among(column: str, values: tuple[str, ...]) -> str:
+            if pg:
+                params.append(list(values))
+                return f"{column} = ANY({mark})"
+            params.extend(values)
+            return f"{column} IN ({', '.join(mark * len(values))})"
+
+        params: list[Any] = []
         if window.vehicle_id is not None:
-            query = self._window.where(t.vehicle_id == window.vehicle_id)
-            if window.subject_id is not None:
-                query = query.where(t.subject_id == window.subject_id)
+            where = [f"vehicle_id = {mark}"]
+            params.append(window.vehicle_id)
+            if window.subject_id is not None:  # the subject's part of the vehicle
+                where.append(f"subject_id = {mark}")
+                params.append(window.subject_id)
         elif window.subject_id is not None:
-            query = self._window.where(t.subject_id == window.subject_id)
+            where = [f"subject_id = {mark}"]
+            params.append(window.subject_id)
         else:
             raise ValueError("a telemetry window names its vehicle or its subject")
         if window.start is not None:
-            query = query.where(t.ts >= utc(window.start))
+            where.append(f"ts >= {mark}")
+            params.append(time(window.start))
         if window.end is not None:
-            query = query.where(t.ts < utc(window.end))
+            where.append(f"ts < {mark}")
+            params.append(time(window.end))
         if window.signals:
-            query = query.where(t.signal.in_(window.signals))
+            where.append(among("signal", window.signals))
         if window.categories:
-            query = query.where(t.category.in_(window.categories))
+            where.append(among("category", window.categories))
         if window.live_at is not None:
-            query = query.where(or_(t.expires_at.is_(None), t.expires_at > utc(window.live_at)))
-        if after is not None and window.newest_first:
-            ts, row_id = utc(after[0]), after[1]
-            query = query.where(or_(t.ts < ts, and_(t.ts == ts, t.id < row_id)))
-        elif after is not None:
-            ts, row_id = utc(after[0]), after[1]
-            query = query.where(or_(t.ts > ts, and_(t.ts == ts, t.id > row_id)))
-        if window.newest_first:
-            query = query.order_by(t.ts.desc(), t.id.desc()).limit(limit)
-        else:
-            query = query.order_by(t.ts, t.id).limit(limit)
-        with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
-        when = utc if self._pg else _sqlite_instant
-        return [
-            StoredReading(
-                i,
-                v,
-                sub,
-                fleet,
-                owner,
-                sig,
-                cat,
-                unit,
-                value,
-                None if ct is None else bytes(ct),
-                when(ts),
-                src,
-                None if exp is None else when(exp),
-            )
-            for i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts, src, exp in rows
-        ]
+            where.append(f"(expires_at IS NULL OR expires_at > {mark})")
+            params.append(time(window.live_at))
+        # a row value: a range of the index, not a filter from its start
+        if after is not None:
+            where.append(f"(ts, id) {'<' if window.newest_first else '>'} ({mark}, {mark})")
+            params.extend((time(after[0]), after[1]))
+        params.append(limit)
+        order = "ts DESC, id DESC" if window.newest_first else "ts, id"
+        # SQLite holds times as UTC text without an offset: read them with one
+        ts, expires = ("ts", "expires_at") if pg else ("ts || '+00:00'", "expires_at || '+00:00'")
+        sql = (
+            "SELECT id, vehicle_id, subject_id, fleet_id, key_owner, signal, category, unit, "
+            f"value, value_ciphertext, {ts}, source, {expires} FROM telemetry "
+            f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {mark}"
+        )
+        return sql, params
 
     def quarantine(self) -> list[QuarantineRow]:
         """Every quarantine row, oldest first."""
