@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -266,3 +267,21 @@ class PrivatePostgres:
             with contextlib.suppress(RuntimeError):
                 self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_postgres(in_ci: bool) -> Iterator[PrivatePostgres]:
+    """A started cluster of one's own, closed afterwards; without the binaries a failure in CI
+    (``in_ci``) and a skip elsewhere."""
+    import pytest
+
+    if not postgres_available():
+        if in_ci:
+            pytest.fail("PostgreSQL 15 binaries (initdb) are missing and CI=true")
+        pytest.skip("PostgreSQL 15 binaries (initdb) not installed")
+    cluster = PrivatePostgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()

@@ -44,7 +44,7 @@ from tests.e2e.processes import (
     PrivatePostgres,
     Server,
     Worker,
-    postgres_available,
+    private_postgres,
     stored,
     stored_values,
 )
@@ -360,16 +360,8 @@ def test_worker_sigkill_several_publishers_and_vehicles(
 
 @pytest.fixture
 def own_postgres() -> Iterator[PrivatePostgres]:
-    if not postgres_available():
-        if IN_CI:
-            pytest.fail("PostgreSQL 15 binaries (initdb) are missing and CI=true")
-        pytest.skip("PostgreSQL 15 binaries (initdb) not installed")
-    cluster = PrivatePostgres()
-    try:
-        cluster.start()
+    with private_postgres(IN_CI) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 @pytest.mark.postgres

@@ -48,7 +48,7 @@ from tests.e2e.processes import (
     PrivatePostgres,
     Server,
     Worker,
-    postgres_available,
+    private_postgres,
     stored_values,
 )
 
@@ -69,16 +69,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Private
     if request.param == "sqlite":
         yield None
         return
-    if not postgres_available():
-        if IN_CI:
-            pytest.fail("PostgreSQL 15 binaries (initdb) are missing and CI=true")
-        pytest.skip("PostgreSQL 15 binaries (initdb) not installed")
-    cluster = PrivatePostgres()
-    try:
-        cluster.start()
+    with private_postgres(IN_CI) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 def run_cli(env: dict[str, str], *args: str) -> str:
