@@ -9,6 +9,8 @@ data directory (the key files). The test finds that
 - records sent over HTTP to A and to B and over MQTT are each stored exactly once, and both MQTT
   workers took part (the broker split the stream between them);
 - failed logins spread over both API processes pause the name in both;
+- denied reads spread over the three API processes count as one burst (one denied_burst alert
+  of 10): monitoring's windows are in the database;
 - any process answers a read of what another stored: a caller created through A logs in through
   B, and the telemetry stored by A, B and the workers reads back the same, in full, from A and B.
 """
@@ -35,6 +37,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 
+from carprivacy.adapters.db.tables.access import alerts
 from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarantine
 from carprivacy.bootstrap import bootstrap
 from carprivacy.config import load_settings
@@ -311,6 +314,25 @@ def test_two_apis_and_two_workers_store_once_share_throttling_and_read_each_othe
         + sum(1 for n in range(MQTT_MESSAGES) if VINS[n % len(VINS)] == vin)
     ) * len(SIGNALS)
     assert len(reads[0]) == expected
+
+    # monitoring counts in the database: 10 denied reads spread over A (two processes) and B
+    # are one burst of 10, although no process saw more than 5 of them
+    stranger = stack["owners"][VINS[0]]
+    for i in range(10):
+        api = a if i % 2 else b
+        r = api.client.get(
+            f"/v1/customers/{stranger}/telemetry",
+            params={"limit": 1},
+            headers={"Authorization": f"Bearer {token}", "X-Purpose": "contract_performance"},
+        )
+        assert r.status_code == 403, r.text
+    with engine.connect() as conn:
+        bursts = conn.execute(
+            select(alerts.c.count).where(
+                alerts.c.caller_id == "scale-owner", alerts.c.rule == "denied_burst"
+            )
+        ).all()
+    assert [row.count for row in bursts] == [10], bursts
 
     for i in range(10):
         api = a if i % 2 else b
