@@ -489,14 +489,6 @@ def _all_ids(body: Any) -> Iterator[str]:
         yield body
 
 
-# A telemetry read of a period in which nothing is stored answers an empty page for any id, and
-# so for an unknown one; a forbidden vehicle with values in the period is refused. Known gap: an
-# empty period should be decided on the named vehicle or subject (see docs/reliability.md).
-EMPTY_PERIOD_ROUTES = frozenset(
-    {"GET /v1/vehicles/{vehicle_id}/telemetry", "GET /v1/customers/{customer_id}/telemetry"}
-)
-
-
 def test_an_unknown_id_and_a_forbidden_id_answer_alike(world: tuple[TestClient, World]) -> None:
     client, w = world
     unknown = {k: "0f0f0f0f-unknown-id" for k in w.a}
@@ -512,8 +504,6 @@ def test_an_unknown_id_and_a_forbidden_id_answer_alike(world: tuple[TestClient, 
                 assert not _holds_data(missing), (key, label, purpose)
                 if forbidden.status_code < 300:
                     continue  # readable: an unknown id may then say it is unknown (404)
-                if key in EMPTY_PERIOD_ROUTES and missing.status_code == 200:
-                    continue
                 if (forbidden.status_code, forbidden.json()) != (
                     missing.status_code,
                     missing.json(),

@@ -202,6 +202,54 @@ def test_a_subjects_read_gives_their_own_time_and_refuses_others(
     assert dealer.status_code == 403 and "form.vehicle_linked" in dealer.text
 
 
+def test_an_unknown_id_and_a_forbidden_one_answer_alike(
+    world: tuple[TestClient, Services, dict[str, Any]],
+) -> None:
+    """U3, issue of existence oracles: whether a vehicle or person exists, or has values in a
+    period, is never told to a caller who may not read them; within the caller's scope, another
+    person's or fleet's time is left out, not refused."""
+    client, container, w = world
+    t = w["tokens"]
+    m = container.master
+    stranger = m.register_customer(_contact("Derde"))
+    other_fleet = m.create_fleet("Andere Lease B.V.", "NL")
+    t3 = _person(client, "third", "customer", "mini_nl", subject_id=stranger.id)
+    fm2 = _person(client, "fm2", "fleet_manager", "fleet_operators", fleet_id=other_fleet.id)
+    vehicle, unknown = f"/v1/vehicles/{w['vehicle']}/telemetry", "/v1/vehicles/nope/telemetry"
+    busy = {"from": T0.isoformat(), "to": NOW.isoformat()}
+    empty = {"from": (T0 - timedelta(days=30)).isoformat(), "to": T0.isoformat()}
+
+    def answer(url: str, headers: dict[str, str], params: dict[str, str]) -> tuple[int, Any]:
+        r = client.get(url, headers=headers, params=params)
+        return r.status_code, r.json()
+
+    for headers, rule in (
+        (_as(t3, "contract_performance"), "caller.not_own_data"),
+        (_as(fm2, "fleet_operation"), "fleet.not_member"),
+    ):
+        with_values = answer(vehicle, headers, busy)
+        assert with_values[0] == 403 and rule in json.dumps(with_values[1])
+        assert answer(vehicle, headers, empty) == with_values
+        assert answer(unknown, headers, busy) == with_values
+        assert answer(unknown, headers, empty) == with_values
+
+    # within the scope: the first owner's read of the second owner's time is empty, not refused
+    after_sale = {"from": T1.isoformat(), "to": NOW.isoformat()}
+    mine = answer(vehicle, _as(t["first"], "contract_performance"), after_sale)
+    assert mine == (200, {"items": [], "next_cursor": None, "limit": 100})
+    # the fleet's manager reads the time before the fleet as an empty period, not refused
+    before = {"from": T0.isoformat(), "to": T2.isoformat()}
+    assert answer(vehicle, _as(t["fleet"], "fleet_operation"), before)[0] == 200
+
+    # vehicle-linked purposes never reach through a person, whoever it is and whatever is held
+    dealer = _as(t["dealer"], "after_sales_service")
+    known = answer(f"/v1/customers/{w['second']}/telemetry", dealer, busy)
+    assert known[0] == 403 and "form.vehicle_linked" in json.dumps(known[1])
+    assert answer(f"/v1/customers/{w['second']}/telemetry", dealer, empty) == known
+    assert answer(f"/v1/customers/{stranger.id}/telemetry", dealer, busy) == known
+    assert answer("/v1/customers/nope/telemetry", dealer, busy) == known
+
+
 def test_values_past_their_retention_are_never_returned(
     world: tuple[TestClient, Services, dict[str, Any]], engine: Engine
 ) -> None:

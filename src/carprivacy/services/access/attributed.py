@@ -58,13 +58,16 @@ def release_rows(
     prepare: Callable[[View, Decision], RowReleaser],
     open_row: Callable[[R], Sequence[object]],
     at: datetime,
-    refuse_empty: Callable[[Decision], AccessDeniedError] | None = None,
+    refuse_empty: Callable[[Decision], AccessDeniedError | None] | None = None,
     required: str | None = None,
+    when_empty: Callable[[], AccessDeniedError | None] | None = None,
 ) -> Iterator[tuple[R, dict[str, object]]]:
     """(row, released) for every row of ``pages`` the read may release (see the module
     docstring); with ``required``, only those whose release has that field (telemetry: the
     value, whose policy field the caller may not receive). ``refuse_empty``: when rows were
-    decided but none was released, the error made from the first refusal is raised."""
+    decided but none was released, the error made from the first refusal it makes one of is
+    raised (a refusal it makes none of leaves its rows out silently). ``when_empty``: when no
+    row was met at all, the error it makes, if any, is raised."""
     decided: dict[AttributedKey, Decision] = {}
     releasers: dict[RowKey, RowReleaser | None] = {}
     key_of = itemgetter(layout.selector, layout.subject, layout.vehicle, layout.fleet)
@@ -92,9 +95,14 @@ def release_rows(
             if required is None or required in item:
                 yield row, item
     if refuse_empty is not None and not released and decided:
-        first = next((d for d in decided.values() if not d.allowed), None)
-        if first is not None:
-            raise refuse_empty(first)
+        for decision in decided.values():
+            error = None if decision.allowed else refuse_empty(decision)
+            if error is not None:
+                raise error
+    if when_empty is not None and not decided:
+        error = when_empty()
+        if error is not None:
+            raise error
 
 
 def _prepare(

@@ -44,6 +44,11 @@ from carprivacy.services.access.attributed import AttributedKey, RowLayout, rele
 from carprivacy.services.access.attributed import expired as _expired
 from carprivacy.services.access.decisions import DecisionService
 from carprivacy.services.access.ports import ReadSession
+from carprivacy.services.access.read_scope import (
+    VEHICLE_LINKED_VIA_SUBJECT,
+    needs_vehicle_facts,
+    out_of_scope,
+)
 from carprivacy.services.access.views import RowReleaser, Shape, View, release, row_releaser
 
 EXPIRES_AT = "expires_at"
@@ -51,12 +56,6 @@ POSITION_FIELDS = frozenset({"latitude", "longitude", "lat", "lon", "lng"})
 POSITION_SIGNAL_SUFFIXES = (".Latitude", ".Longitude")
 MAX_PAGE = 500
 UNKNOWN_SUBJECT = "unknown"  # the stand-in subject of an unknown record
-VEHICLE_LINKED_VIA_SUBJECT = Reason(
-    "form.vehicle_linked",
-    "Art. 5(1)(c) GDPR",
-    "D",
-    "vehicle-linked data is released per vehicle, never looked up through a customer",
-)
 
 AGGREGATED_ONLY = Reason(
     "form.aggregated_anonymous",
@@ -377,6 +376,7 @@ class Gate(Generic[S]):
             screened.append(view)
         if not screened:
             raise refusal or AccessDeniedError(_refusal(reading), ("category.not_allowed",))
+        self._within_scope(reading, screened[0], at, extra, subject_id, vehicle_id)
         pseudonymiser = self.pseudonymiser(reading.caller.organisation)
 
         def decide(keys: list[AttributedKey]) -> list[Decision]:
@@ -399,8 +399,18 @@ class Gate(Generic[S]):
             shape = self._shape(view.category, decision.purpose)
             return row_releaser(view, decision, shape, pseudonymiser, layout.names)
 
-        def refused(decision: Decision) -> AccessDeniedError:
+        compiled = self.decisions.policy
+        # the refusals of a record of another person's or fleet's time, within the scope
+        others_time = {compiled.not_own_data.rule, compiled.fleet_not_member.rule}
+
+        def refused(decision: Decision) -> AccessDeniedError | None:
+            if decision.reasons and decision.reasons[0].rule in others_time:
+                return None  # another person's or fleet's time: left out, never refused
             return AccessDeniedError(_refusal(reading), tuple(str(r) for r in decision.reasons))
+
+        def nothing_met() -> AccessDeniedError | None:
+            error = self._empty_read(reading, screened[0], at, extra, subject_id, vehicle_id)
+            return None if error is None else refused(error)
 
         return release_rows(
             pages,
@@ -413,7 +423,81 @@ class Gate(Generic[S]):
             at,
             refused if refuse_empty else None,
             required,
+            nothing_met if refuse_empty else None,
         )
+
+    def _empty_read(
+        self,
+        reading: Reading,
+        view: View,
+        at: datetime,
+        extra: dict[str, str],
+        subject_id: str | None,
+        vehicle_id: str | None,
+    ) -> Decision | None:
+        """A read that met no record, decided as a record of the named subject, else of each
+        person who used the named vehicle, would be (a stand-in with no facts when there is
+        none, as for an unknown record): the first refusal (recorded) when none is allowed, so
+        that an empty period, an unknown id and a forbidden id with values answer alike."""
+        with self.session() as session:
+            snapshot = session.snapshot(
+                () if subject_id is None else (subject_id,),
+                () if vehicle_id is None else (vehicle_id,),
+                countries=self._countries(reading, view),
+            )
+        candidates: list[str | None] = [subject_id]
+        if subject_id is None:
+            candidates = [*sorted({p.subject_id for p in snapshot.usage.get(vehicle_id or "", ())})]
+        known = {s for s in candidates if s is not None and s in snapshot.subjects}
+        if not known:
+            stand_in = subject_id or (UNKNOWN_SUBJECT if view.of_a_person else None)
+            candidates = [stand_in]
+            subjects = {stand_in: _NO_FACTS} if stand_in else {}
+            snapshot = replace(snapshot, subjects=subjects)
+        requests = [self._request(reading, view, at, extra, s, vehicle_id) for s in candidates]
+        found = self.decisions.decide_with(requests, snapshot, record=False)
+        checked = [
+            self._attribution(reading.caller, q, d, reading.caller.fleet_id, subject_id)
+            for q, d in zip(requests, found, strict=True)
+        ]
+        if any(d.allowed for d in checked):
+            return None
+        first = checked[0]
+        self.decisions.record([requests[0]], [first])
+        return first
+
+    def _within_scope(
+        self,
+        reading: Reading,
+        view: View,
+        at: datetime,
+        extra: dict[str, str],
+        subject_id: str | None,
+        vehicle_id: str | None,
+    ) -> None:
+        """Refuse (recorded) a read of a vehicle or subject outside the caller's scope before
+        anything is read, so that an unknown id and a forbidden one answer alike
+        (``read_scope``)."""
+        facts = None
+        if needs_vehicle_facts(reading.caller, subject_id, vehicle_id):
+            assert vehicle_id is not None
+            with self.session() as session:
+                facts = session.snapshot((), (vehicle_id,), countries=False)
+        policy = self.decisions.policy
+        reason = out_of_scope(
+            self.policy,
+            reading.caller,
+            reading.purpose,
+            subject_id=subject_id,
+            vehicle_id=vehicle_id,
+            own_reason=policy.not_own_data,
+            fleet_reason=policy.fleet_not_member,
+            facts=facts,
+        )
+        if reason is not None:
+            request = self._request(reading, view, at, extra, subject_id, vehicle_id)
+            self.decisions.record([request], [deny(request, reason)])
+            raise AccessDeniedError(_refusal(reading), (str(reason),))
 
     def _attribution(
         self,
