@@ -142,3 +142,23 @@ def test_only_the_drawn_transitions_happen(kind: RequestKind, moves: list[str]) 
     states = [c.after for c in r.history]
     if RequestState.IN_PROGRESS in states:
         assert states.index(RequestState.VERIFIED) < states.index(RequestState.IN_PROGRESS)
+
+
+def test_an_extension_is_recorded_with_its_reason_and_moves_the_due_date() -> None:
+    r = _new()  # received 31 January 2025: due 28 February
+    at = T0 + timedelta(days=3)
+    extended = r.extend(2, "many vehicles to search", by="officer", told_at=at, at=at)
+    assert extended.deadline.due_date.isoformat() == "2025-04-30"
+    assert extended.state is r.state
+    assert "many vehicles to search" in extended.history[-1].reason
+    late = T0 + timedelta(days=40)
+    with pytest.raises(InvalidInputError) as refused:
+        r.extend(1, "late", by="officer", told_at=late, at=late)
+    assert "deadline.extension_late" in str(refused.value.problems)
+
+
+def test_a_closed_request_is_not_extended() -> None:
+    at = T0 + timedelta(hours=1)
+    done = _new().refuse(by="officer", at=at, reason="manifestly unfounded")
+    with pytest.raises(InvalidInputError):
+        done.extend(1, "more time", by="officer", told_at=at, at=at)

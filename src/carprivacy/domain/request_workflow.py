@@ -136,6 +136,26 @@ class DataSubjectRequest:
     def partially_refuse(self, *, by: str, at: datetime, reason: str) -> DataSubjectRequest:
         return self._move(RequestState.PARTIALLY_REFUSED, by, at, reason)
 
+    def extend(
+        self, months: int, reason: str, *, by: str, told_at: datetime, at: datetime
+    ) -> DataSubjectRequest:
+        """The deadline extended (Art. 12(3)): only while open, with its reason, told to the person
+        within the first month; recorded in the history with the state unchanged."""
+        if self.state.final:
+            raise InvalidInputError(
+                [
+                    Problem(
+                        "state",
+                        "request.transition",
+                        f"a request that is {self.state.value} is not extended (Art. 12(3) GDPR)",
+                    )
+                ]
+            )
+        deadline = self.deadline.extend(months, reason, decided_by=by, told_at=told_at, now=at)
+        note = f"deadline extended by {months} month(s) to {deadline.due_date.isoformat()}: "
+        change = StateChange(self.state, self.state, at, by.strip(), note + reason.strip())
+        return replace(self, deadline=deadline, history=(*self.history, change))
+
     def _move(self, to: RequestState, by: str, at: datetime, reason: str) -> DataSubjectRequest:
         problems: list[Problem] = []
         if to not in TRANSITIONS[self.state]:
