@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from carprivacy.domain.access import Caller, Reason, Role
+from carprivacy.domain.exports import portability_scope
 from carprivacy.domain.policy import (
     ConsentKind,
     ConsentTopic,
@@ -72,6 +73,12 @@ SECTION_TRANSFER: Final = "H"  # fleet operators and other third parties receive
 # themselves. Not a processing purpose of the notice (sections A-H) but the right its "rights"
 # section offers; compiled like a purpose so that every such read is decided and audited under it.
 ACCESS_PURPOSE: Final = "subject_access"
+# The right to data portability (Art. 20): compiled like the access right, over the categories
+# it covers (``exports.portability_scope``: provided or generated, on consent or a contract).
+PORTABILITY_PURPOSE: Final = "subject_portability"
+# Staff who answer a person's request under these rights, for any subject: a privacy officer or
+# an internal system of a controller (the request workflow), never other staff or recipients.
+RIGHTS_STAFF: Final = frozenset({Role.PRIVACY_OFFICER, Role.SERVICE})
 _CACHE_LIMIT = 50_000
 # The words of Art. 18(2) for each ground a purpose may declare (the reasons quote them).
 _ART18_GROUND_WORDS: Final[dict[RestrictionGround, str]] = {
@@ -193,6 +200,8 @@ class CompiledPolicy:
         self.purposes = {p.id: self._index(p) for p in policy.purposes}
         if any(r.right is Right.ACCESS for r in policy.rights):
             self.purposes[ACCESS_PURPOSE] = self._index(access_purpose(policy))
+        if any(r.right is Right.PORTABILITY for r in policy.rights):
+            self.purposes[PORTABILITY_PURPOSE] = self._index(portability_purpose(policy))
         self._static: dict[tuple[str, str, int, tuple[str, ...]], Grant | Reason] = {}
         self.not_own_data = Reason(
             "caller.not_own_data",
@@ -350,7 +359,7 @@ class CompiledPolicy:
         p = idx.purpose
         if not categories:
             return Reason("category.none", _ART_5B, p.section, "the request names no category")
-        if purpose_id == ACCESS_PURPOSE:
+        if purpose_id in (ACCESS_PURPOSE, PORTABILITY_PURPOSE):
             return self._access_static(idx, caller, categories)
         for c in categories:
             if c not in idx.categories:
@@ -434,37 +443,54 @@ class CompiledPolicy:
     def _access_static(
         self, idx: PurposeIndex, caller: Caller, categories: tuple[str, ...]
     ) -> Grant | Reason:
-        """The right of access: the data subject themselves (a customer login), every category
-        the policy holds, identified and whole; no contract, consent or objection is needed (a
-        former customer keeps it), and a restriction does not stop it (Art. 18 restricts use by
-        the controllers, not the person's own access)."""
+        """The right of access (and of portability, over its categories): the data subject
+        themselves (a customer login), or staff answering their request (a privacy officer or an
+        internal system of a controller, :data:`RIGHTS_STAFF`); every category the right covers,
+        identified and whole; no contract, consent or objection is needed (a former customer
+        keeps it), and a restriction does not stop it (Art. 18 restricts use by the controllers,
+        not the person's own access)."""
+        p = idx.purpose
+        right = "portability" if p.id == PORTABILITY_PURPOSE else "access"
+        article = "Art. 20(1) GDPR" if right == "portability" else "Art. 15(1) GDPR"
         for c in categories:
             if c not in idx.categories:
                 return Reason(
                     "category.not_allowed",
-                    "Art. 15(1) GDPR",
+                    article,
                     SECTION_RIGHTS,
-                    f"category {c} is not a category of the policy",
+                    f"category {c} is not covered by the right of {right}",
                 )
-        if caller.role is not Role.CUSTOMER or caller.subject_id is None:
+        if caller.role is Role.CUSTOMER and caller.subject_id is not None:
+            allowed = Reason(
+                f"right.{right}",
+                "Art. 20(1) GDPR" if right == "portability" else "Art. 15(1),(3) GDPR",
+                SECTION_RIGHTS,
+                f"the data subject reads their own data (right of {right})",
+            )
+        elif caller.role in RIGHTS_STAFF and self._controller_staff(caller.organisation):
+            allowed = Reason(
+                f"right.{right}_answered",
+                f"Art. 12(1),(3) and {article}",
+                SECTION_RIGHTS,
+                f"role {caller.role.value} answers the data subject's request (right of {right})",
+            )
+        else:
             return Reason(
                 "caller.role",
-                "Art. 15 GDPR",
+                article.replace("(1)", ""),
                 SECTION_RIGHTS,
-                f"role {caller.role.value} may not use {ACCESS_PURPOSE}: the right of access is "
-                "exercised by the data subject's own login",
+                f"role {caller.role.value} may not use {p.id}: the right of {right} is "
+                "exercised by the data subject's own login, or answered by a privacy officer",
             )
         fields = {c: released_fields(self.categories[c], Form.IDENTIFIED, None) for c in categories}
-        reasons = (
-            Reason(
-                "right.access",
-                "Art. 15(1),(3) GDPR",
-                SECTION_RIGHTS,
-                "the data subject reads their own data (right of access)",
-            ),
-            idx.basis_reason,
-        )
-        return Grant(Form.IDENTIFIED, fields, reasons, (), idx, frozenset())
+        return Grant(Form.IDENTIFIED, fields, (allowed, idx.basis_reason), (), idx, frozenset())
+
+    def _controller_staff(self, organisation: str) -> bool:
+        """Whether ``organisation`` is a controller, or a recipient that is a controller's staff."""
+        if organisation in self.controller_ids:
+            return True
+        recipient = self.recipients.get(organisation)
+        return recipient is not None and _is_staff(recipient)
 
     def _transfer_refusal(self, r: Recipient, p: Purpose) -> Reason | None:
         if r.in_eea:
@@ -493,6 +519,28 @@ def access_purpose(policy: Policy) -> Purpose:
         ),
         legal_basis=LegalBasis.LEGAL_OBLIGATION,
         categories=tuple(c.id for c in policy.categories),
+        form=Form.IDENTIFIED,
+        recipients=(),
+        controllers=tuple(c.id for c in policy.controllers),
+        fides_data_use="essential.legal",
+    )
+
+
+def portability_purpose(policy: Policy) -> Purpose:
+    """The right to data portability as the engine compiles it (see
+    :data:`PORTABILITY_PURPOSE`): the categories the person provided or their vehicles generated,
+    processed on consent or on a contract (Art. 20(1)(a)), identified, by every controller."""
+    included, _ = portability_scope(policy)
+    return Purpose(
+        id=PORTABILITY_PURPOSE,
+        section=SECTION_RIGHTS,
+        name=Text("Overdraagbaarheid van gegevens", "Data portability"),
+        description=Text(
+            "U ontvangt de gegevens die u verstrekte of uw voertuig genereerde, om over te dragen.",
+            "You receive the data you provided or your vehicle generated, to take elsewhere.",
+        ),
+        legal_basis=LegalBasis.LEGAL_OBLIGATION,
+        categories=tuple(c.id for c in included),
         form=Form.IDENTIFIED,
         recipients=(),
         controllers=tuple(c.id for c in policy.controllers),

@@ -28,6 +28,7 @@ from carprivacy.testing.clock import FakeClock
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
+from carprivacy.testing.exports import FakeTransmitter, InMemoryExportStore
 from carprivacy.testing.ingest import InMemoryIngestService, StoreDownError
 from carprivacy.testing.master import (
     InMemoryAccountRepository,
@@ -69,6 +70,7 @@ __all__ = [
     "FakeMasterKeyRotation",
     "FakePasswordHasher",
     "FakeTokenSigner",
+    "FakeTransmitter",
     "InMemoryAccountRepository",
     "InMemoryAlertRepository",
     "InMemoryAuditLogRepository",
@@ -85,6 +87,7 @@ __all__ = [
     "InMemoryDecisionFacts",
     "InMemoryEmailOutbox",
     "InMemoryEntityRepository",
+    "InMemoryExportStore",
     "InMemoryFieldCipher",
     "InMemoryFleetRepository",
     "InMemoryIngestService",

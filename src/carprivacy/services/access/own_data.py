@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
-from carprivacy.domain.access import Caller
-from carprivacy.domain.decision_index import ACCESS_PURPOSE
+from carprivacy.domain.access import Caller, DecisionRequest, Reason, Role
+from carprivacy.domain.decision_index import ACCESS_PURPOSE, SECTION_RIGHTS
+from carprivacy.domain.decisions import deny
+from carprivacy.domain.errors import AccessDeniedError
 from carprivacy.domain.held import HeldFacts, held_statement
 from carprivacy.domain.telemetry import TelemetryWindow
 from carprivacy.services.access.gate import Gate, Reading, Record
@@ -36,6 +38,13 @@ from carprivacy.services.master.service import MasterDataService
 
 # The categories master data holds, by what a record of it is (what "held" is judged on).
 CONSENT_CATEGORY = "contact"  # the ledger's evidence is decided as the person's contact data
+NOT_THE_PERSON = Reason(
+    "caller.role",
+    "Art. 15 GDPR",
+    SECTION_RIGHTS,
+    "the own-data reads are the data subject's own login's; staff answer a request for a named "
+    "subject (the subject's access report and copy)",
+)
 
 
 @dataclass
@@ -46,20 +55,34 @@ class OwnData:
     master: MasterDataService
 
     def reading(self, caller: Caller, action: str) -> Reading:
-        """The reading of a person's own data: the right of access is its purpose."""
-        return Reading(caller, ACCESS_PURPOSE, action=action)
+        """The reading of a person's own data: the right of access is its purpose. Only the
+        person's own login reads here (staff answering a request read a named subject through
+        the exports, ``services/exports``): anyone else is refused, and the refusal recorded."""
+        reading = Reading(caller, ACCESS_PURPOSE, action=action)
+        if caller.role is not Role.CUSTOMER or caller.subject_id is None:
+            request = DecisionRequest(
+                caller, ACCESS_PURPOSE, ("contact",), self.gate.clock(), extra={"action": action}
+            )
+            self.gate.decisions.record([request], [deny(request, NOT_THE_PERSON)])
+            raise AccessDeniedError(
+                f"purpose {ACCESS_PURPOSE!r} does not allow this read", (str(NOT_THE_PERSON),)
+            )
+        return reading
 
     # -- what is held ------------------------------------------------------------------------
 
     def held(self, caller: Caller, action: str = "held") -> dict[str, object]:
         """What is held about the caller (Art. 15(1)(a)-(d),(g)), decided for every category."""
+        # refused (403, recorded) unless the caller reads their own subject
+        return self.statement(self.reading(caller, action), str(caller.subject_id))
+
+    def statement(self, reading: Reading, subject_id: str) -> dict[str, object]:
+        """What is held about ``subject_id``, decided for every category under ``reading`` (the
+        person's own, or a privacy officer answering their request)."""
         policy = self.gate.policy
         categories = tuple(c.id for c in policy.categories)
-        self.gate.permit(
-            self.reading(caller, action), categories, subject_id=caller.subject_id
-        )  # refused (403, recorded) unless the caller reads their own subject
-        subject = str(caller.subject_id)
-        return held_statement(policy, self._facts(subject), self.gate.clock())
+        self.gate.permit(reading, categories, subject_id=subject_id)
+        return held_statement(policy, self._facts(subject_id), self.gate.clock())
 
     def _facts(self, subject: str) -> HeldFacts:
         master = self.master
