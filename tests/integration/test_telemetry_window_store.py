@@ -161,3 +161,26 @@ def test_a_later_page_starts_in_the_index_at_its_position(engine: Engine) -> Non
         cursor.close()
     finally:
         raw.close()
+
+
+def test_window_times_are_utc_whatever_the_server_zone(engine: Engine) -> None:
+    """A window's times come back as datetime.UTC on either store; on PostgreSQL every session
+    is set to UTC, and one whose zone was changed under it still gives UTC times."""
+    store = SqlTelemetryRepository(engine)
+    assert store.store(_rows(), []).committed
+    zones = ["UTC"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:  # a session of the pool answers in UTC
+            assert conn.execute(text("SHOW TimeZone")).scalar_one() == "UTC"
+        zones.append("Europe/Amsterdam")
+    for zone in zones:
+        if zone != "UTC":
+            with engine.connect() as conn:  # the pooled session keeps this zone
+                conn.exec_driver_sql(f"SET TIME ZONE '{zone}'")
+                conn.commit()
+            with engine.connect() as conn:
+                assert conn.execute(text("SHOW TimeZone")).scalar_one() == zone
+        got = _all(store, TelemetryWindow(vehicle_id="veh-a"), 1000)
+        assert got and all(r.ts.tzinfo is UTC for r in got), zone
+        assert all(r.expires_at is None or r.expires_at.tzinfo is UTC for r in got), zone
+        assert min(r.ts for r in got) == T0, zone

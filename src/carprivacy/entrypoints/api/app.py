@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from carprivacy import __version__
 from carprivacy.bootstrap import Services, bootstrap, with_admin_token
 from carprivacy.config import load_settings
-from carprivacy.entrypoints.api import routes
+from carprivacy.entrypoints.api import heap, routes
 from carprivacy.entrypoints.api.api_docs import serve_api_docs
 from carprivacy.entrypoints.api.errors import register_error_handlers
 from carprivacy.entrypoints.api.request_body import BodyLimits, RequestBodyLayer
@@ -59,4 +59,6 @@ def create_served_app() -> FastAPI:
     environment) with the administrator token the parent process kept in the data directory.
     Every process builds its own services; what they share lives in the database."""
     settings, _file, _created = with_admin_token(load_settings())
-    return create_app(bootstrap(settings))
+    app = create_app(bootstrap(settings))
+    heap.settle()
+    return app

@@ -74,12 +74,13 @@ def release_rows(
     expires_at = layout.expires
     released = False
     for page in pages:
-        keys: list[RowKey] = list(map(key_of, page))
-        new = [k for k in dict.fromkeys(keys) if k not in releasers]
+        # a row's key is made again where it is used rather than kept in a list: a page of
+        # live key tuples only feeds the garbage collector
+        new = [k for k in dict.fromkeys(map(key_of, page)) if k not in releasers]
         if new:
             _prepare(new, view_of, categories, decide, prepare, decided, releasers)
-        for row, key in zip(page, keys, strict=True):
-            release = releasers[key]
+        for row in page:
+            release = releasers[key_of(row)]
             if release is None:
                 continue
             expires = row[expires_at]

@@ -376,16 +376,17 @@ class Gate(Generic[S]):
             screened.append(view)
         if not screened:
             raise refusal or AccessDeniedError(_refusal(reading), ("category.not_allowed",))
-        self._within_scope(reading, screened[0], at, extra, subject_id, vehicle_id)
+        early = self._within_scope(reading, screened, at, extra, subject_id, vehicle_id)
         pseudonymiser = self.pseudonymiser(reading.caller.organisation)
 
         def decide(keys: list[AttributedKey]) -> list[Decision]:
-            with self.session() as session:
-                snapshot = session.snapshot(
-                    _ids(k[1] for k in keys),
-                    _ids(k[2] for k in keys),
-                    countries=self._countries(reading, View(keys[0][0], {})),
-                )
+            subjects, vehicles = _ids(k[1] for k in keys), _ids(k[2] for k in keys)
+            countries = self._countries(reading, View(keys[0][0], {}))
+            if early is not None and early.covers(subjects, vehicles, countries):
+                snapshot = early.snapshot  # the facts the scope was judged on: the same read
+            else:
+                with self.session() as session:
+                    snapshot = session.snapshot(subjects, vehicles, countries=countries)
             requests = [self._request(reading, View(k[0], {}), at, extra, k[1], k[2]) for k in keys]
             found = self.decisions.decide_with(requests, snapshot, record=False)
             checked = [
@@ -469,20 +470,26 @@ class Gate(Generic[S]):
     def _within_scope(
         self,
         reading: Reading,
-        view: View,
+        views: Sequence[View],
         at: datetime,
         extra: dict[str, str],
         subject_id: str | None,
         vehicle_id: str | None,
-    ) -> None:
+    ) -> ReadFacts | None:
         """Refuse (recorded) a read of a vehicle or subject outside the caller's scope before
         anything is read, so that an unknown id and a forbidden one answer alike
-        (``read_scope``)."""
-        facts = None
+        (``read_scope``). The facts read for it (the vehicle's, with the calling person's),
+        if any, are returned for the read's own decisions."""
+        early: ReadFacts | None = None
+        view = views[0]
         if needs_vehicle_facts(reading.caller, subject_id, vehicle_id):
             assert vehicle_id is not None
+            own = _ids((reading.caller.subject_id,))
+            countries = any(self._countries(reading, v) for v in views)
             with self.session() as session:
-                facts = session.snapshot((), (vehicle_id,), countries=False)
+                snapshot = session.snapshot(own, (vehicle_id,), countries=countries)
+            early = ReadFacts(snapshot, frozenset(own), frozenset((vehicle_id,)), countries)
+        facts = None if early is None else early.snapshot
         policy = self.decisions.policy
         reason = out_of_scope(
             self.policy,
@@ -498,6 +505,7 @@ class Gate(Generic[S]):
             request = self._request(reading, view, at, extra, subject_id, vehicle_id)
             self.decisions.record([request], [deny(request, reason)])
             raise AccessDeniedError(_refusal(reading), (str(reason),))
+        return early
 
     def _attribution(
         self,
@@ -659,6 +667,24 @@ class Gate(Generic[S]):
 
 
 _NO_FACTS = SubjectRecord()
+
+
+@dataclass(frozen=True)
+class ReadFacts:
+    """A facts snapshot of some subjects and vehicles, read once for a read's scope."""
+
+    snapshot: FactsSnapshot
+    subjects: frozenset[str]
+    vehicles: frozenset[str]
+    countries: bool
+
+    def covers(self, subjects: set[str], vehicles: set[str], countries: bool) -> bool:
+        """Whether it holds every fact a decision on these subjects and vehicles needs."""
+        return (
+            subjects <= self.subjects
+            and vehicles <= self.vehicles
+            and (self.countries or not countries)
+        )
 
 
 def _ids(values: Iterable[str | None]) -> set[str]:

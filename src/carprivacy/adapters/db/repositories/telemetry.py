@@ -311,7 +311,10 @@ class SqlTelemetryRepository:
                 rows = cursor.fetchall()
             finally:
                 cursor.close()
+            in_utc = self._pg and raw.info.timezone is UTC  # make_engine's sessions are
         make = StoredReading._make  # from a tuple: no keyword handling per row
+        if in_utc:  # timestamptz in a UTC session: datetime.UTC already
+            return [make(row) for row in rows]
         if self._pg:  # timestamptz: aware, in the session's time zone
             return [
                 make((i, v, sub, fleet, owner, sig, cat, unit, value, ct, ts.astimezone(UTC), src,

@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         """Start the HTTP API (and the web pages)."""
         import uvicorn
 
+        from carprivacy.entrypoints.api import heap
         from carprivacy.entrypoints.api.app import create_app
 
         if (tls_cert is None) != (tls_key is None):
@@ -77,8 +78,10 @@ def register(app: typer.Typer) -> None:
         certfile = str(tls_cert) if tls_cert else None
         keyfile = str(tls_key) if tls_key else None
         if workers == 1:
+            app = create_app(services)
+            heap.settle()
             uvicorn.run(
-                create_app(services),
+                app,
                 host=host,
                 port=port,
                 ssl_certfile=certfile,
