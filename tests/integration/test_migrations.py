@@ -11,11 +11,14 @@ from sqlalchemy import Engine, inspect
 
 from carprivacy.adapters.db import migrate
 from carprivacy.adapters.db.base import load_all_tables
+from carprivacy.adapters.db.partitions import include_object
 
 
 def _diff(engine: Engine) -> list[object]:
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}
+        )
         return list(compare_metadata(ctx, load_all_tables()))
 
 

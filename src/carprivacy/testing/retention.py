@@ -18,7 +18,7 @@ from carprivacy.domain.legal_holds import LegalHold
 from carprivacy.domain.retention_run import Counts, RetentionRun, RunStatus
 from carprivacy.domain.retention_steps import RetentionStep, RetentionTable, StepKind
 from carprivacy.domain.telemetry import TelemetryRow
-from carprivacy.services.retention.ports import ExpiredRow
+from carprivacy.services.retention.ports import ExpiredPartition, ExpiredRow
 from carprivacy.testing.master import InMemoryMasterData
 from carprivacy.testing.telemetry import InMemoryTelemetryRepository
 
@@ -174,6 +174,24 @@ class InMemoryRetentionStore:
         rows = [row for _o, _i, row in sorted(self._rows(step), key=lambda f: f[1])]
         for start in range(0, len(rows), batch):
             yield rows[start : start + batch]
+
+    # -- time partitions: none in memory ------------------------------------------------------
+
+    def prepare(self, now: datetime) -> None:
+        return None
+
+    def expired_partitions(self, step: RetentionStep) -> list[ExpiredPartition]:
+        return []
+
+    def drop_partition(
+        self,
+        run_id: str,
+        step: RetentionStep,
+        partition: ExpiredPartition,
+        counts: Counts,
+        at: datetime,
+    ) -> bool:
+        raise AssertionError("the in-memory store has no partitions")
 
     # -- the changes -------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -9,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from carprivacy.adapters.db.engine import normalise_url
+from carprivacy.adapters.db.partitions import ensure_weeks
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -21,10 +23,13 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to ``revision``; PostgreSQL's telemetry weeks are then created ahead
+    (adapters/db/partitions.py)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        ensure_weeks(conn, datetime.now(UTC))
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -28,6 +28,27 @@ class ExpiredRow(NamedTuple):
     order: Any = None  # the row's value of the batch order, opaque: ``select``'s ``since``
 
 
+class ExpiredGroup(NamedTuple):
+    """The rows of a time partition that share what their rule depends on (stamped telemetry:
+    category, purposes, span), and how many there are."""
+
+    category: str
+    purposes: tuple[str, ...]
+    span: timedelta
+    sealed: bool
+    rows: int
+
+
+class ExpiredPartition(NamedTuple):
+    """A time partition of telemetry whose rows have all expired, none under a legal hold: it
+    can be dropped whole when every group's rule deletes."""
+
+    name: str
+    rows: int
+    groups: tuple[ExpiredGroup, ...]
+    last_id: int  # the highest row id found: a row written after the count has a higher one
+
+
 class RetentionStore(Protocol):
     def run_lock(self) -> AbstractContextManager[None]:
         """Held for a whole run, released when the process ends however it ends (a killed run
@@ -62,6 +83,28 @@ class RetentionStore(Protocol):
         counts so far (``counts``) and ``at`` as its heartbeat. Killed before the commit: nothing
         of it. Anonymised: no subject, keyed to the vehicle; a ``stamped`` row also loses its
         expiry (it leaves the selection, kept in a form that no longer identifies)."""
+        ...
+
+    def prepare(self, now: datetime) -> None:
+        """Before a run's steps: e.g. create the time partitions ahead of ``now``."""
+        ...
+
+    def expired_partitions(self, step: RetentionStep) -> list[ExpiredPartition]:
+        """The time partitions ``step`` (stamped telemetry) would empty: every row expired at
+        the step's moment, none under an active hold (none where the store has no partitions)."""
+        ...
+
+    def drop_partition(
+        self,
+        run_id: str,
+        step: RetentionStep,
+        partition: ExpiredPartition,
+        counts: Counts,
+        at: datetime,
+    ) -> bool:
+        """One transaction: drop the partition and record the run's counts so far (``at`` its
+        heartbeat), if it still holds only what ``expired_partitions`` found at the step's
+        moment (else False, nothing done)."""
         ...
 
     def start_run(self, run: RetentionRun) -> None: ...

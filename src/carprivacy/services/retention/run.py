@@ -33,7 +33,7 @@ from carprivacy.domain.retention_steps import (
 )
 from carprivacy.services.audit.trail import AuditService, iso
 from carprivacy.services.ports.clock import Clock
-from carprivacy.services.retention.ports import ExpiredRow, RetentionStore
+from carprivacy.services.retention.ports import ExpiredPartition, ExpiredRow, RetentionStore
 
 RETENTION_CALLER = "system:retention"
 RETENTION_PURPOSE = "retention"  # storage limitation, Art. 5(1)(e) GDPR
@@ -106,6 +106,8 @@ class RetentionService:
                         run_id, as_of, self.clock(), RunStatus.RUNNING, self.policy.version
                     )
                 )
+            if not dry_run:
+                self.store.prepare(as_of)
             counts: Counts = Counter()
             for step in steps:
                 # the total only for a progress bar: counting is a pass of its own
@@ -113,6 +115,17 @@ class RetentionService:
                 done = 0
                 if progress is not None:
                     progress(step, 0, total)
+                if run_id is not None:  # whole expired weeks first (the dry run counts rows)
+                    for partition in self.store.expired_partitions(step):
+                        added = self._partition_counts(step, partition)
+                        if added is None:
+                            continue
+                        after = counts + added
+                        if self.store.drop_partition(run_id, step, partition, after, self.clock()):
+                            counts = after
+                            done += partition.rows
+                            if progress is not None:
+                                progress(step, done, max(total, done))
                 batches = (
                     self.store.stream(step, self.batch_size) if dry_run else self._batches(step)
                 )
@@ -174,6 +187,20 @@ class RetentionService:
             }
         )
         return delete, anonymise, counts
+
+    def _partition_counts(self, step: RetentionStep, partition: ExpiredPartition) -> Counts | None:
+        """The counts of dropping a partition whole, as its rows' rules decide them; None when
+        a row would be kept (anonymised) or its rule needs each row's own time."""
+        tally: Counter[CountKey] = Counter()
+        table = step.table.value
+        for group in partition.groups:
+            if group.category in step.calendar_categories:
+                return None
+            rule, action = self._stamped.rule_for(group.category, group.purposes, group.span)
+            if action is ExpiryAction.ANONYMISE and not group.sealed:
+                return None
+            tally[CountKey(table, group.category, rule, ExpiryAction.DELETE)] += group.rows
+        return tally
 
     # -- the record --------------------------------------------------------------------------
 

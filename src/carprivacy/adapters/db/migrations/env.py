@@ -6,6 +6,7 @@ from alembic import context
 
 from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.engine import make_engine
+from carprivacy.adapters.db.partitions import include_object
 
 config = context.config
 target_metadata = load_all_tables()
@@ -14,13 +15,17 @@ target_metadata = load_all_tables()
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, include_object=include_object
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata)
+        context.configure(
+            connection=conn, target_metadata=target_metadata, include_object=include_object
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

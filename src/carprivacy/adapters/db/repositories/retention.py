@@ -48,6 +48,8 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from carprivacy.adapters.db import partitions
+from carprivacy.adapters.db.repositories import retention_partitions
 from carprivacy.adapters.db.repositories.sealing import from_db_time, to_db_time
 from carprivacy.adapters.db.tables.master import contracts, payment_transactions, vehicles
 from carprivacy.adapters.db.tables.retention import legal_holds, retention_runs
@@ -64,7 +66,7 @@ from carprivacy.domain.retention_run import (
     counts_to_json,
 )
 from carprivacy.domain.retention_steps import RetentionStep, RetentionTable, StepKind
-from carprivacy.services.retention.ports import ExpiredRow
+from carprivacy.services.retention.ports import ExpiredPartition, ExpiredRow
 
 _MEMORY_LOCK = threading.Lock()
 _ANCHOR_COLUMNS = {
@@ -376,6 +378,33 @@ class SqlRetentionStore:
                 return
             yield rows
             after = rows[-1].id
+
+    # -- whole time partitions (PostgreSQL) --------------------------------------------------
+
+    def prepare(self, now: datetime) -> None:
+        partitions.roll_forward(self.engine, now)
+
+    def expired_partitions(self, step: RetentionStep) -> list[ExpiredPartition]:
+        if step.table is not RetentionTable.TELEMETRY or step.kind is not StepKind.STAMPED:
+            return []
+        if self.dialect != "postgresql":
+            return []
+        with self.engine.connect() as conn:
+            return retention_partitions.expired(conn, step.now, self._holds(conn))
+
+    def drop_partition(
+        self,
+        run_id: str,
+        step: RetentionStep,
+        partition: ExpiredPartition,
+        counts: Counts,
+        at: datetime,
+    ) -> bool:
+        with self.engine.connect() as conn, conn.begin():
+            if not retention_partitions.drop(conn, partition, step.now):
+                return False
+            self._record(conn, run_id, counts, at)
+            return True
 
     # -- the changes -------------------------------------------------------------------------
 

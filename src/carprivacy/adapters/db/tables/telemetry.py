@@ -1,4 +1,5 @@
-"""Telemetry tables (SPEC I1-I3). Migrations: 0002_telemetry, 0006, 0007, 0009, 0014 (keep in step).
+"""Telemetry tables (SPEC I1-I3). Migrations: 0002_telemetry, 0006, 0007, 0009, 0014, 0022 (keep in
+step).
 
 - ``telemetry``: one accepted signal value. Sensitive categories hold only ``value_ciphertext``
   (AES-256-GCM under ``key_owner``'s data key, associated data = the natural key). The natural key
@@ -12,8 +13,10 @@
   key to ``vehicles``: the hot insert path stays cheap, and ingestion only stores rows of
   vehicles it has just looked up. On PostgreSQL the primary key is ``(id, vehicle_id, ts)``
   (migration 0009_telemetry_distributable_key, and ``after_create`` below): every key of the table
-  then holds the vehicle and the time, so that distributing it by vehicle (Citus) or partitioning
-  it by time is one documented DDL step (docs/scaling.md). SQLite keeps ``id`` as its rowid.
+  then holds the vehicle and the time, so that distributing it by vehicle (Citus) is one
+  documented DDL step (docs/scaling.md), and it is partitioned by week of ``ts``
+  (0022_telemetry_partitions, adapters/db/partitions.py) so that retention drops a fully expired
+  week instead of deleting its rows. SQLite keeps ``id`` as its rowid and one table.
 - ``telemetry_quarantine``: refused records and unparseable messages with their reasons; the
   payload is encrypted (it may hold a position or a voice command).
 - ``data_keys``: per-owner data keys wrapped by the master key; ``wrapped_key`` NULL = destroyed.
@@ -23,6 +26,8 @@
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     DDL,
@@ -40,6 +45,8 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable
 
 from carprivacy.adapters.db.base import metadata
 
@@ -67,6 +74,8 @@ telemetry = Table(
     UniqueConstraint("ts", "vehicle_id", "signal", "source", name="uq_telemetry_natural_key"),
     CheckConstraint("(value IS NULL) <> (value_ciphertext IS NULL)", name="value_xor_ciphertext"),
     CheckConstraint("source IN ('http', 'mqtt', 'workshop')", name="source"),
+    # PostgreSQL: one partition per week of ``ts`` and a default one (adapters/db/partitions.py)
+    postgresql_partition_by="RANGE (ts)",
 )
 # reads of a period per vehicle and per subject, with their cursor (0007_telemetry_read_indexes)
 Index("ix_telemetry_vehicle_ts", telemetry.c.vehicle_id, telemetry.c.ts, telemetry.c.id)
@@ -81,13 +90,27 @@ Index(
     sqlite_where=telemetry.c.subject_id.isnot(None),
     postgresql_where=telemetry.c.subject_id.isnot(None),
 )
-# PostgreSQL: the key of 0009_telemetry_distributable_key for tables made from this model too
+
+
+@compiles(CreateTable, "postgresql")
+def _create_table(create: CreateTable, compiler: Any, **kw: Any) -> str:
+    """PostgreSQL: telemetry's primary key ``(id, vehicle_id, ts)``
+    (0009_telemetry_distributable_key), which its partitions by ``ts`` need, for tables made
+    from this model too."""
+    sql: str = compiler.visit_create_table(create, **kw)
+    if create.element is telemetry:
+        narrow = "CONSTRAINT pk_telemetry PRIMARY KEY (id)"
+        assert narrow in sql, sql
+        sql = sql.replace(narrow, "CONSTRAINT pk_telemetry PRIMARY KEY (id, vehicle_id, ts)")
+    return sql
+
+
+# and its default partition (0022_telemetry_partitions); the weeks: partitions.ensure_weeks
 event.listen(
     telemetry,
     "after_create",
     DDL(  # type: ignore[no-untyped-call]  # SQLAlchemy's DDL() has no annotations
-        "ALTER TABLE telemetry DROP CONSTRAINT pk_telemetry, "
-        "ADD CONSTRAINT pk_telemetry PRIMARY KEY (id, vehicle_id, ts)"
+        "CREATE TABLE telemetry_default PARTITION OF telemetry DEFAULT"
     ).execute_if(dialect="postgresql"),
 )
 
