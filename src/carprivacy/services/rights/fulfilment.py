@@ -79,7 +79,7 @@ class Fulfilment:
         by: str | None = None,
     ) -> StoredRequest:
         r = self.requests
-        r._staff(caller, DECIDING_ROLES, "carrying out a request")
+        r.require_staff(caller, DECIDING_ROLES, "carrying out a request")
         stored = r.get(request_id)
         actor = (by or caller.id).strip()
         request = stored.request
@@ -296,6 +296,8 @@ class Fulfilment:
     ) -> Export:
         """The copy (access) or export (portability) of a verified request, streamed: for the
         person themselves, or for staff who send it on."""
+        if caller.role is not Role.CUSTOMER:
+            self.requests.require_staff(caller, DECIDING_ROLES, "downloading a person's copy")
         stored = self.requests.get(request_id, caller)
         r = stored.request
         if r.kind not in (RequestKind.ACCESS, RequestKind.PORTABILITY):

@@ -100,7 +100,7 @@ class RightsRequests:
     def controller_ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.policy.controllers)
 
-    def _staff(self, caller: Caller, roles: frozenset[Role], what: str) -> None:
+    def require_staff(self, caller: Caller, roles: frozenset[Role], what: str) -> None:
         if caller.role not in roles:
             names = ", ".join(sorted(r.value for r in roles))
             raise AccessDeniedError(
@@ -111,6 +111,10 @@ class RightsRequests:
                 f"{what} is done by staff of a controller of the policy (Art. 26 GDPR)",
                 ("caller.organisation",),
             )
+
+    def staff(self, caller: Caller) -> None:
+        """AccessDeniedError unless ``caller`` is staff of a controller who handles requests."""
+        self.require_staff(caller, INTAKE_ROLES, "handling requests")
 
     def visible_to(self, caller: Caller, stored: StoredRequest) -> bool:
         if caller.role is Role.CUSTOMER:
@@ -145,7 +149,7 @@ class RightsRequests:
             if via not in PERSON_CHANNELS:
                 raise _problem("channel", "request.channel", "portal or api for the person")
         else:
-            self._staff(caller, INTAKE_ROLES, "recording a request for a person")
+            self.require_staff(caller, INTAKE_ROLES, "recording a request for a person")
             if not subject_id:
                 raise _problem("subject_id", "required", "name the person the request is of")
             subject = subject_id
@@ -200,7 +204,7 @@ class RightsRequests:
         if caller.role is Role.CUSTOMER:
             query = replace(query, subject_id=caller.subject_id or "-")
         else:
-            self._staff(caller, INTAKE_ROLES, "listing requests")
+            self.require_staff(caller, INTAKE_ROLES, "listing requests")
         return self.repository.find(query)
 
     def due(self, caller: Caller, *, limit: int = 500) -> list[StoredRequest]:
@@ -267,7 +271,7 @@ class RightsRequests:
             if how is not Verification.EMAIL_CODE:
                 raise _problem("method", "request.verification", "a person verifies by code")
         else:
-            self._staff(caller, INTAKE_ROLES, "verifying a requester")
+            self.require_staff(caller, INTAKE_ROLES, "verifying a requester")
         actor = (by or caller.id).strip()
         now = self.clock()
         if how is Verification.SESSION:
@@ -323,7 +327,7 @@ class RightsRequests:
         by: str | None = None,
     ) -> StoredRequest:
         """The deadline extended (Art. 12(3)); the person told now, with the reason."""
-        self._staff(caller, DECIDING_ROLES, "extending a request's deadline")
+        self.require_staff(caller, DECIDING_ROLES, "extending a request's deadline")
         stored = self.get(request_id)
         now = self.clock()
         actor = (by or caller.id).strip()
@@ -344,7 +348,7 @@ class RightsRequests:
         self, caller: Caller, request_id: str, reason: str, *, by: str | None = None
     ) -> StoredRequest:
         """Refused with its reason, told to the person with the complaint route (Art. 12(4))."""
-        self._staff(caller, DECIDING_ROLES, "refusing a request")
+        self.require_staff(caller, DECIDING_ROLES, "refusing a request")
         stored = self.get(request_id)
         request = stored.request.refuse(by=(by or caller.id), at=self.clock(), reason=reason)
         stored = replace(stored, request=request)

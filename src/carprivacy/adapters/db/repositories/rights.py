@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Engine, and_, insert, select, true, update
 
 from carprivacy.adapters.db.repositories.sealing import (
     FieldSealer,
@@ -205,7 +205,7 @@ class SqlRightsRequestRepository:
             where.append(t.c.due_by < to_db_time(query.due_before))
         q = (
             select(t)
-            .where(and_(*where))
+            .where(and_(true(), *where))
             .order_by(t.c.due_by, t.c.id)
             .limit(query.limit)
             .offset(query.offset)
