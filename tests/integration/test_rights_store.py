@@ -76,7 +76,7 @@ def test_the_workflow_persists_and_seals_what_describes_the_person(world, engine
         details={"changes": {"street": "Prinsengracht"}},
     ).request.id
     rq.send_code(AGENT, rid)
-    code = re.search(r"\b(\d{6})\b", outbox.sent[-1].body)
+    code = re.search(r" is (\d{6})\.", outbox.sent[-1].body)
     assert code is not None
     stored = rq.get(rid)
     assert stored.code is not None and code[1] not in stored.code.digest

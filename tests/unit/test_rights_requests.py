@@ -87,7 +87,7 @@ def test_staff_record_for_either_controller_and_verify_by_email_code(world) -> N
     with pytest.raises(AccessDeniedError):
         s.rights.fulfilment.download(OFFICER, rid)
     s.rights.requests.send_code(AGENT, rid)
-    code = re.search(r"\b(\d{6})\b", stores.outbox.sent[-1].body)
+    code = re.search(r" is (\d{6})\.", stores.outbox.sent[-1].body)
     assert code is not None
     with pytest.raises(InvalidInputError) as wrong:
         s.rights.requests.verify(
@@ -105,7 +105,7 @@ def test_an_email_code_expires(world) -> None:
     s, stores, clock, me = world
     rid = s.rights.requests.submit(AGENT, "access", subject_id=me.subject_id).request.id
     s.rights.requests.send_code(AGENT, rid)
-    code = re.search(r"\b(\d{6})\b", stores.outbox.sent[-1].body)
+    code = re.search(r" is (\d{6})\.", stores.outbox.sent[-1].body)
     assert code is not None
     clock.advance(timedelta(minutes=11))
     with pytest.raises(InvalidInputError) as late:
