@@ -55,6 +55,7 @@ RELEASED = frozenset(
         RequestState.PARTIALLY_REFUSED,
     }
 )
+ANSWERED = frozenset({RequestState.COMPLETED, RequestState.PARTIALLY_REFUSED})
 Done = tuple[dict[str, Any], list[str]]  # (outcome, lines told to the person)
 
 
@@ -308,6 +309,10 @@ class Fulfilment:
                 ("request.not_verified",),
             )
         person = caller if caller.role is Role.CUSTOMER else None
+        if person is not None and r.state not in ANSWERED:
+            raise ConflictError(
+                f"the request is {r.state.value}: its result is ready once it is completed"
+            )
         action = f"request {r.id} download"
         if r.kind is RequestKind.PORTABILITY:
             check_format(fmt, ("json", "csv"))
