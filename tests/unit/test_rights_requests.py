@@ -283,3 +283,40 @@ def test_portability_exports_only_consent_and_contract_data_and_transmits(world)
     assert len(stores.exports.receipts) == 1
     again = json.loads(b"".join(s.rights.fulfilment.download(me, rid, "json")))
     assert again["sections"]["customer"][0]["surname"] == "Jansen"
+
+
+def test_rectification_names_the_recipients_that_received_the_data_and_logs_no_value(
+    world, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from carprivacy.domain.audit import AuditRecord
+
+    s, stores, clock, me = world
+    subject = me.subject_id or ""
+    s.audit.append(
+        [
+            AuditRecord(
+                at=clock().isoformat(timespec="microseconds"),
+                caller_id="roadside-1",
+                organisation="roadside_assistance",
+                role="partner",
+                purpose="roadside_assistance",
+                subject_ref=s.audit.subject_ref(subject),
+                vehicle_ref="",
+                categories="contact",
+                outcome="allow",
+                rule="allow",
+                form="identified",
+            )
+        ]
+    )
+    caplog.set_level(logging.DEBUG)
+    rid = s.rights.requests.submit(
+        me, "rectification", details={"changes": {"phone": "+31 6 1234 5678"}}
+    ).request.id
+    done = s.rights.fulfilment.complete(OFFICER, rid)
+    assert [r["organisation"] for r in done.outcome["recipients"]] == ["roadside_assistance"]
+    assert "roadside_assistance" in stores.outbox.sent[-1].body  # told (Art. 19)
+    assert "1234 5678" not in caplog.text and "eva@x.nl" not in caplog.text
+    assert "1234 5678" not in repr(done.request.history)
