@@ -303,8 +303,10 @@ class RightsRequests:
         pending = stored.code
         if pending is None:
             raise _problem("code", "request.code_missing", "ask for a code first")
+        reference = f"request-code:{stored.request.id}"
         if now >= pending.expires_at or pending.attempts_left <= 0:
             self.repository.save(replace(stored, code=None))
+            self.outbox.withdraw(reference)  # expired: a kept copy of the code goes
             raise _problem("code", "request.code_expired", "the code expired: ask for another")
         given = (code or "").strip()
         if not hmac.compare_digest(self._digest(stored.request.id, given), pending.digest):
@@ -313,6 +315,7 @@ class RightsRequests:
                 replace(stored, code=replace(pending, attempts_left=left) if left else None)
             )
             raise _problem("code", "request.code_wrong", f"the code is wrong ({left} tries left)")
+        self.outbox.withdraw(reference)  # used: a kept copy of the code goes
         return stored
 
     # -- deadline and refusal -------------------------------------------------------------------
