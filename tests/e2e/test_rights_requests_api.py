@@ -197,6 +197,28 @@ def test_staff_at_the_other_controller_record_and_verify_by_the_persons_code(
     for who in ("dealer", "me"):
         r = client.get("/v1/requests", headers=_h(w, who))
         assert r.status_code == 403, who
+    # what the request holds about the person: customer service sees the summary; the privacy
+    # officer the whole, a read decided and recorded by the gate under the right of access
+    rect = client.post(
+        "/v1/requests",
+        json={
+            "kind": "rectification",
+            "subject_id": w["subject"],
+            "details": {"changes": {"city": "Gouda"}},
+        },
+        headers=_h(w, "desk_ag"),
+    ).json()
+    assert rect["details"] == {} and "Gouda" not in str(rect)
+    seen = client.get(f"/v1/requests/{rect['id']}", headers=_h(w, "desk_ag")).json()
+    assert seen["details"] == {} and seen["history"][0]["by"] == "desk"
+    s: Services = w["services"]
+    before = s.audit.repository.head()
+    seen = client.get(f"/v1/requests/{rect['id']}", headers=_h(w, "officer")).json()
+    assert seen["details"] == {"changes": {"city": "Gouda"}}
+    after = s.audit.repository.head()
+    assert after is not None and after[0] > (before[0] if before else 0)
+    listed = client.get("/v1/requests", headers=_h(w, "officer")).json()
+    assert all(x["details"] == {} for x in listed)  # lists are summaries
     r = client.post(f"/v1/requests/{rid}/completion", json={}, headers=_h(w, "desk_ag"))
     assert r.status_code == 403  # customer service records; the privacy officer decides
 

@@ -92,6 +92,9 @@ class RightsRequests:
     code_key: bytes
     clock: Clock
     nearly_due: timedelta = timedelta(days=7)
+    # decides and records a read of the person's request (the gate under the right of access):
+    # (caller, subject id, action); AccessDeniedError when refused. None: not checked.
+    permit: Callable[[Caller, str, str], None] | None = None
     _ids: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
 
     # -- who may do what ------------------------------------------------------------------------
@@ -200,12 +203,32 @@ class RightsRequests:
             raise NotFoundError("request", request_id)
         return stored
 
+    def read(self, caller: Caller, request_id: str) -> StoredRequest:
+        """One request as ``caller`` may see it (:meth:`view`)."""
+        return self.view(caller, self.get(request_id, caller))
+
+    def view(self, caller: Caller, stored: StoredRequest) -> StoredRequest:
+        """What the request asks and what was done are the person's data: the person and the
+        staff who decide (privacy officer, the operator) see them, each read decided and recorded
+        by the gate under the right of access; customer service sees the :func:`summary`."""
+        if caller.role is Role.CUSTOMER or caller.role in DECIDING_ROLES:
+            if self.permit is not None:
+                self.permit(caller, stored.request.subject_id, f"request {stored.request.id}")
+            return stored
+        return summary(stored)
+
     def find(self, caller: Caller, query: RequestFilter) -> list[StoredRequest]:
+        """The person's own requests whole (one decision for the list); for staff, summaries:
+        kind, state, dates and who changed what when, without details, outcome or reasons
+        (:meth:`read` one for those)."""
         if caller.role is Role.CUSTOMER:
             query = replace(query, subject_id=caller.subject_id or "-")
-        else:
-            self.require_staff(caller, INTAKE_ROLES, "listing requests")
-        return self.repository.find(query)
+            found = self.repository.find(query)
+            if found and self.permit is not None:
+                self.permit(caller, caller.subject_id or "-", "requests list")
+            return found
+        self.require_staff(caller, INTAKE_ROLES, "listing requests")
+        return [summary(s) for s in self.repository.find(query)]
 
     def due(self, caller: Caller, *, limit: int = 500) -> list[StoredRequest]:
         """Open requests nearly due or overdue at this moment, the soonest first."""
@@ -213,14 +236,8 @@ class RightsRequests:
         soon = self.find(
             caller, RequestFilter(open_only=True, due_before=now + self.nearly_due, limit=limit)
         )
-        return [
-            s
-            for s in soon
-            if s.request.standing(
-                now,
-            )
-            in (DeadlineStanding.NEARLY_DUE, DeadlineStanding.OVERDUE)
-        ]
+        late = (DeadlineStanding.NEARLY_DUE, DeadlineStanding.OVERDUE)
+        return [s for s in soon if s.request.standing(now) in late]
 
     # -- verification ---------------------------------------------------------------------------
 
@@ -386,3 +403,12 @@ class RightsRequests:
         stored = replace(stored, outcome={**stored.outcome, "told": told})
         self.repository.save(stored)
         return stored
+
+
+def summary(stored: StoredRequest) -> StoredRequest:
+    """``stored`` without what describes the person: no details, outcome or reasons."""
+    r = stored.request
+    history = tuple(replace(h, reason="") for h in r.history)
+    extensions = tuple(replace(e, reason="") for e in r.deadline.extensions)
+    request = replace(r, history=history, deadline=replace(r.deadline, extensions=extensions))
+    return replace(stored, request=request, details={}, outcome={}, code=None)

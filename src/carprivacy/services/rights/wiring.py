@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from carprivacy.domain.access import Caller
+from carprivacy.domain.decision_index import ACCESS_PURPOSE
 from carprivacy.domain.errors import CarPrivacyError
 from carprivacy.domain.policy import Policy
-from carprivacy.services.access.gate import Gate
+from carprivacy.services.access.gate import Gate, Reading
 from carprivacy.services.access.own_data import OwnData
 from carprivacy.services.access.telemetry import TelemetryReads
 from carprivacy.services.audit.trail import AuditService
@@ -70,7 +72,13 @@ def build_rights(
     def exists(subject_id: str) -> None:
         master.get_customer(subject_id)
 
-    requests = RightsRequests(policy, ports["requests"], outbox, address, exists, code_key, clock)
+    def permit(caller: Caller, subject_id: str, action: str) -> None:
+        reading = Reading(caller, ACCESS_PURPOSE, action=action)
+        gate.permit(reading, ("contact",), subject_id=subject_id)
+
+    requests = RightsRequests(
+        policy, ports["requests"], outbox, address, exists, code_key, clock, permit=permit
+    )
     fulfilment = Fulfilment(
         requests,
         exports,

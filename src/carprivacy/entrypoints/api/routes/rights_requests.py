@@ -36,7 +36,8 @@ async def get_rights(request: Request) -> RightsParts:
 
 
 def _out(rights: RightsParts, stored: StoredRequest, caller: Caller) -> RequestOut:
-    return RequestOut.of(stored, rights.requests.clock(), caller)
+    """The answer as ``caller`` may see it (decided by the gate where it holds personal data)."""
+    return RequestOut.of(rights.requests.view(caller, stored), rights.requests.clock(), caller)
 
 
 def _stream(export: Export) -> StreamingResponse:
@@ -75,7 +76,8 @@ def list_mine(
     if caller.subject_id is None:
         return []
     found = rights.requests.find(caller, RequestFilter(subject_id=caller.subject_id))
-    return [_out(rights, s, caller) for s in found]
+    now = rights.requests.clock()
+    return [RequestOut.of(s, now, caller) for s in found]  # one decision for the list
 
 
 @router.get("/v1/me/requests/{request_id}", response_model=RequestOut)
@@ -146,7 +148,8 @@ def list_requests(
     else:
         query = RequestFilter(subject_id, state, open, None, limit, offset)
         found = rights.requests.find(caller, query)
-    return [_out(rights, s, caller) for s in found]
+    now = rights.requests.clock()
+    return [RequestOut.of(s, now, caller) for s in found]  # summaries
 
 
 @router.get("/v1/requests/{request_id}", response_model=RequestOut)

@@ -94,7 +94,8 @@ def _line(rights: Any, stored: Any) -> str:
     )
 
 
-def _echo(rights: Any, stored: Any, as_json: bool) -> None:
+def _echo(rights: Any, caller: Any, stored: Any, as_json: bool) -> None:
+    stored = rights.requests.view(caller, stored)  # decided by the gate where it is personal
     if as_json:
         typer.echo(json.dumps(_record(rights, stored), indent=2, ensure_ascii=False))
         return
@@ -127,6 +128,7 @@ def submit(
         staff,
         lambda rights, caller: _echo(
             rights,
+            caller,
             rights.requests.submit(
                 caller,
                 kind,
@@ -183,7 +185,7 @@ def show(request_id: str = typer.Argument(...), staff: str = AS, as_json: bool =
 
     def act(rights: Any, caller: Any) -> None:
         rights.requests.staff(caller)
-        _echo(rights, rights.requests.get(request_id, caller), as_json)
+        _echo(rights, caller, rights.requests.get(request_id, caller), as_json)
 
     _run(staff, act)
 
@@ -211,7 +213,7 @@ def verify(
             return
         method = "email_code" if code is not None else "staff_evidence"
         stored = rights.requests.verify(caller, request_id, method, code=code, evidence=evidence)
-        _echo(rights, stored, False)
+        _echo(rights, caller, stored, False)
 
     _run(staff, act)
 
@@ -230,6 +232,7 @@ def complete(
         staff,
         lambda rights, caller: _echo(
             rights,
+            caller,
             rights.fulfilment.complete(
                 caller, request_id, partial_reason=partial_reason, note=note
             ),
@@ -250,7 +253,7 @@ def refuse(
     _run(
         staff,
         lambda rights, caller: _echo(
-            rights, rights.requests.refuse(caller, request_id, reason), False
+            rights, caller, rights.requests.refuse(caller, request_id, reason), False
         ),
     )
 
@@ -266,7 +269,7 @@ def extend(
     _run(
         staff,
         lambda rights, caller: _echo(
-            rights, rights.requests.extend(caller, request_id, months, reason), False
+            rights, caller, rights.requests.extend(caller, request_id, months, reason), False
         ),
     )
 

@@ -103,7 +103,7 @@ def my_request(
     customer: Customer = Depends(signed_in),
 ) -> Response:
     rights = services_of(request).rights
-    stored = rights.requests.get(request_id, customer.caller)
+    stored = rights.requests.read(customer.caller, request_id)
     lang = language(request)
     r = stored.request
     downloadable = r.kind in (RequestKind.ACCESS, RequestKind.PORTABILITY) and r.state.value in (
