@@ -163,3 +163,27 @@ def test_a_destroyed_key_leaves_who_did_what_and_when(world) -> None:
     assert stored.request.state is RequestState.REFUSED
     assert [h.by for h in stored.request.history] == ["anna", "anna", "officer"]
     assert all(h.reason == "" for h in stored.request.history)
+
+
+def test_an_erasure_that_destroys_the_key_ends_recorded_and_is_told(world) -> None:
+    from carprivacy.services.rights.ports import ErasureOutcome
+
+    s, outbox, _, me, _ = world
+    subject = me.subject_id or ""
+
+    class Shredding:
+        def erase(self, subject_id: str, **_: object) -> ErasureOutcome:
+            s.cipher.destroy_key(subject_owner(subject_id))
+            return ErasureOutcome(
+                ("contact",), (("financial_transactions", "10 years (Art. 17(3)(b) GDPR)"),)
+            )
+
+    s.rights.fulfilment.erasure = Shredding()
+    rid = s.rights.requests.submit(me, "erasure").request.id
+    done = s.rights.fulfilment.complete(OFFICER, rid)
+    assert done.request.state is RequestState.PARTIALLY_REFUSED
+    assert outbox.sent[-1].to == "anna@x.nl" and "10 years" in outbox.sent[-1].body
+    stored = s.rights.requests.get(rid)
+    assert stored.sealed_erased and stored.request.state is RequestState.PARTIALLY_REFUSED
+    assert [h.by for h in stored.request.history] == ["anna", "anna", "officer", "officer"]
+    assert subject

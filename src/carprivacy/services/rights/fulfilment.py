@@ -91,6 +91,8 @@ class Fulfilment:
             request.start(by=actor, at=r.clock())
         stored = replace(stored, request=request)
         r.repository.save(stored)
+        # the address held before an erasure removes it: the answer goes there
+        to = r.address(request.subject_id) if request.kind is RequestKind.ERASURE else None
         outcome, lines = self._carry_out(caller, actor, stored)
         lang = stored.language
         kept = outcome.get("kept") or []
@@ -108,7 +110,7 @@ class Fulfilment:
             notice = notices.completed(request.kind, request.id, lines, lang)
         stored = replace(stored, request=request, outcome={**stored.outcome, **outcome})
         r.repository.save(stored)
-        return r.tell(stored, notice)
+        return r.tell(stored, notice, to)
 
     def _carry_out(self, caller: Caller, actor: str, stored: StoredRequest) -> Done:
         kind = stored.request.kind

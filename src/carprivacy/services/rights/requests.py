@@ -386,10 +386,13 @@ class RightsRequests:
 
     # -- telling the person ---------------------------------------------------------------------
 
-    def tell(self, stored: StoredRequest, notice: notices.Notice) -> StoredRequest:
-        """The notice to the person's e-mail address; recorded in the outcome (when, what
-        about, or that no address is held and it must go by letter)."""
-        to = self.address(stored.request.subject_id)
+    def tell(
+        self, stored: StoredRequest, notice: notices.Notice, to: str | None = None
+    ) -> StoredRequest:
+        """The notice to the person's e-mail address (``to``: the one held before an erasure);
+        recorded in the outcome (when, what about, or that no address is held and it must go by
+        letter)."""
+        to = to or self.address(stored.request.subject_id)
         if to:
             self.outbox.send(to, notice.subject, notice.body)
         told = list(stored.outcome.get("told", []))

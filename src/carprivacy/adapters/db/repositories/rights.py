@@ -47,6 +47,7 @@ from carprivacy.services.ports.crypto import FieldCipher
 from carprivacy.services.rights.ports import EmailCode, FieldChange, RequestFilter, StoredRequest
 
 FINAL = [s.value for s in RequestState if s.final]
+ERASED = b""  # a sealed column written once the person's key was destroyed
 T = "rights_requests"
 
 
@@ -96,6 +97,16 @@ class SqlRightsRequestRepository:
             "history": [h.reason for h in r.history],
             "extensions": [e.reason for e in d.extensions],
         }
+        try:
+            if stored.sealed_erased:
+                raise KeyDestroyedError()
+            sealed = {
+                "reasons": self._seal(r.subject_id, "reasons", r.id, reasons),
+                "details": self._seal(r.subject_id, "details", r.id, dict(stored.details)),
+                "outcome": self._seal(r.subject_id, "outcome", r.id, dict(stored.outcome)),
+            }
+        except KeyDestroyedError:  # erased: the record of who did what and when stays
+            sealed = {"reasons": ERASED, "details": ERASED, "outcome": ERASED}
         code = stored.code
         return {
             "kind": r.kind.value,
@@ -109,9 +120,7 @@ class SqlRightsRequestRepository:
             "language": stored.language,
             "history": _dumps(history),
             "extensions": _dumps(extensions),
-            "reasons": self._seal(r.subject_id, "reasons", r.id, reasons),
-            "details": self._seal(r.subject_id, "details", r.id, dict(stored.details)),
-            "outcome": self._seal(r.subject_id, "outcome", r.id, dict(stored.outcome)),
+            **sealed,
             "code_digest": None if code is None else code.digest,
             "code_expires_at": None if code is None else opt_to_db_time(code.expires_at),
             "code_attempts": None if code is None else code.attempts_left,
@@ -125,8 +134,6 @@ class SqlRightsRequestRepository:
             )
 
     def save(self, stored: StoredRequest) -> None:
-        if stored.sealed_erased:  # nothing readable to write back over the sealed columns
-            raise KeyDestroyedError(f"subject:{stored.request.subject_id}")
         t = rights_requests
         with self.engine.begin() as conn:
             conn.execute(
@@ -136,6 +143,8 @@ class SqlRightsRequestRepository:
     def _stored(self, m: Any) -> StoredRequest:
         erased = False
         try:
+            if bytes(m["reasons"]) == ERASED:
+                raise KeyDestroyedError()
             reasons = self._open(m["subject_id"], "reasons", m["id"], m["reasons"])
             details = self._open(m["subject_id"], "details", m["id"], m["details"])
             outcome = self._open(m["subject_id"], "outcome", m["id"], m["outcome"])
