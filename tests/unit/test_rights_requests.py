@@ -320,3 +320,22 @@ def test_rectification_names_the_recipients_that_received_the_data_and_logs_no_v
     assert "roadside_assistance" in stores.outbox.sent[-1].body  # told (Art. 19)
     assert "1234 5678" not in caplog.text and "eva@x.nl" not in caplog.text
     assert "1234 5678" not in repr(done.request.history)
+
+
+def test_five_wrong_codes_end_the_code(world) -> None:
+    s, stores, _, me = world
+    rid = s.rights.requests.submit(AGENT, "access", subject_id=me.subject_id).request.id
+    s.rights.requests.send_code(AGENT, rid)
+    code = re.search(r" is (\d{6})\.", stores.outbox.sent[-1].body)
+    assert code is not None
+    wrong = "000000" if code[1] != "000000" else "111111"
+    rules = []
+    for _ in range(5):
+        with pytest.raises(InvalidInputError) as bad:
+            s.rights.requests.verify(AGENT, rid, "email_code", code=wrong)
+        rules.append(bad.value.problems[0].message)
+    assert rules[-1].endswith("(0 tries left)")
+    with pytest.raises(InvalidInputError) as ended:
+        s.rights.requests.verify(AGENT, rid, "email_code", code=code[1])
+    assert ended.value.problems[0].rule == "request.code_missing"
+    assert s.rights.requests.get(rid).request.state is RequestState.RECEIVED

@@ -21,9 +21,6 @@ and the reasons are personal: the repository keeps them sealed under the person'
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -51,16 +48,14 @@ from carprivacy.domain.request_workflow import (
 from carprivacy.services.consent.ports import NoticeAddress
 from carprivacy.services.identity.ports import EmailOutbox
 from carprivacy.services.ports.clock import Clock
+from carprivacy.services.rights import codes
 from carprivacy.services.rights.details import checked
 from carprivacy.services.rights.ports import (
-    EmailCode,
     RequestFilter,
     RightsRequestRepository,
     StoredRequest,
 )
 
-CODE_TTL = timedelta(minutes=10)
-CODE_ATTEMPTS = 5
 MAX_EVIDENCE = 1000
 # staff who record a request on the person's behalf and verify it
 INTAKE_ROLES = frozenset({Role.PRIVACY_OFFICER, Role.CUSTOMER_SERVICE, Role.SERVICE})
@@ -241,10 +236,6 @@ class RightsRequests:
 
     # -- verification ---------------------------------------------------------------------------
 
-    def _digest(self, request_id: str, code: str) -> str:
-        msg = f"{request_id}:{code}".encode()
-        return hmac.new(self.code_key, msg, hashlib.sha256).hexdigest()
-
     def send_code(self, caller: Caller, request_id: str) -> StoredRequest:
         """An e-mail code to the address held for the person; the person gives it back."""
         stored = self.get(request_id, caller)
@@ -255,10 +246,9 @@ class RightsRequests:
             raise ConflictError(
                 "no e-mail address is held for the person: verify with evidence instead"
             )
-        code = f"{secrets.randbelow(1_000_000):06d}"
-        pending = EmailCode(self._digest(request_id, code), self.clock() + CODE_TTL, CODE_ATTEMPTS)
+        code, pending = codes.issue(self.code_key, request_id, self.clock())
         notice = notices.verification_code(
-            code, int(CODE_TTL.total_seconds()) // 60, stored.language
+            code, int(codes.CODE_TTL.total_seconds()) // 60, stored.language
         )
         self.outbox.send(
             to,
@@ -317,22 +307,15 @@ class RightsRequests:
         return stored
 
     def _check_code(self, stored: StoredRequest, code: str | None, now: datetime) -> StoredRequest:
-        pending = stored.code
-        if pending is None:
-            raise _problem("code", "request.code_missing", "ask for a code first")
-        reference = f"request-code:{stored.request.id}"
-        if now >= pending.expires_at or pending.attempts_left <= 0:
-            self.repository.save(replace(stored, code=None))
-            self.outbox.withdraw(reference)  # expired: a kept copy of the code goes
-            raise _problem("code", "request.code_expired", "the code expired: ask for another")
-        given = (code or "").strip()
-        if not hmac.compare_digest(self._digest(stored.request.id, given), pending.digest):
-            left = pending.attempts_left - 1
-            self.repository.save(
-                replace(stored, code=replace(pending, attempts_left=left) if left else None)
-            )
-            raise _problem("code", "request.code_wrong", f"the code is wrong ({left} tries left)")
-        self.outbox.withdraw(reference)  # used: a kept copy of the code goes
+        pending, problem = codes.check(
+            self.code_key, stored.request.id, stored.code, now=now, given=code
+        )
+        if problem is None or pending is None:  # used or ended: a kept copy of the code goes
+            self.outbox.withdraw(f"request-code:{stored.request.id}")
+        if problem is not None:
+            if stored.code is not None:
+                self.repository.save(replace(stored, code=pending))
+            raise InvalidInputError([problem])
         return stored
 
     # -- deadline and refusal -------------------------------------------------------------------
