@@ -250,6 +250,14 @@ def test_each_kind_ends_where_the_services_record_it_and_the_person_is_told(
     assert done["outcome"]["fields"] == ["city"] and "recipients" in done["outcome"]
     assert s.master.get_customer(w["subject"]).contact.city == "Schiedam"  # type: ignore[union-attr]
     assert "city" in w["inbox"].last()[1] and "Rotterdam" not in w["inbox"].last()[1]
+    history = client.get("/v1/me/rectifications", headers=_h(w, "me")).json()
+    assert [(c["field"], c["old_value"], c["new_value"]) for c in history] == [
+        ("city", "Rotterdam", "Schiedam")
+    ]
+    r = client.get(f"/v1/subjects/{w['subject']}/rectifications", headers=_h(w, "desk_ag"))
+    assert r.status_code == 403
+    r = client.get(f"/v1/subjects/{w['subject']}/rectifications", headers=_h(w, "officer"))
+    assert r.status_code == 200 and r.json()[0]["request_id"] == rect["id"]
 
     restr = _submit(w, "restriction", case="objection_pending")
     done = _complete(w, restr["id"])

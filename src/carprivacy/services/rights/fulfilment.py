@@ -292,6 +292,23 @@ class Fulfilment:
         """The ledger records the staff member who carried the request out."""
         return caller if caller.id == actor else replace(caller, id=actor)
 
+    # -- the rectification history ----------------------------------------------------------------
+
+    def field_history(self, caller: Caller, subject_id: str) -> list[FieldChange]:
+        """Every field a rectification changed for ``subject_id``, old and new value: for the
+        person or the privacy officer, decided and recorded by the gate (right of access)."""
+        r = self.requests
+        if caller.role is Role.CUSTOMER:
+            if caller.subject_id != subject_id:
+                raise AccessDeniedError(
+                    "a person reads their own history only", ("caller.not_own_data",)
+                )
+        else:
+            r.require_staff(caller, DECIDING_ROLES, "reading a rectification history")
+        if r.permit is not None:
+            r.permit(caller, subject_id, "rectification history")
+        return self.rectifications.of(subject_id)
+
     # -- the download ---------------------------------------------------------------------------
 
     def download(

@@ -22,7 +22,7 @@ from carprivacy.entrypoints.api.schemas.requests import (
     VerificationIn,
 )
 from carprivacy.services.exports.access import Export
-from carprivacy.services.rights.ports import RequestFilter, StoredRequest
+from carprivacy.services.rights.ports import FieldChange, RequestFilter, StoredRequest
 from carprivacy.services.rights.wiring import RightsParts
 
 router = APIRouter(tags=["rights requests"])
@@ -100,6 +100,40 @@ def download_mine(
     """The copy (access) or export (portability), streamed; the first copy in a year is free,
     a further one is flagged for a reasonable fee (Art. 15(3))."""
     return _stream(rights.fulfilment.download(_person(caller), request_id, format, lang))
+
+
+@router.get("/v1/me/rectifications")
+def my_rectifications(
+    caller: Caller = Depends(get_caller), rights: RightsParts = Depends(get_rights)
+) -> list[dict[str, object]]:
+    """Every field of the caller's data a rectification changed: old and new value, when, by
+    which request (Art. 16)."""
+    person = _person(caller)
+    return _changes(rights.fulfilment.field_history(person, person.subject_id or "-"))
+
+
+@router.get("/v1/subjects/{subject_id}/rectifications")
+def rectifications_of(
+    subject_id: str,
+    caller: Caller = Depends(get_caller),
+    rights: RightsParts = Depends(get_rights),
+) -> list[dict[str, object]]:
+    """Privacy officer: a person's rectification history."""
+    return _changes(rights.fulfilment.field_history(caller, subject_id))
+
+
+def _changes(changes: list[FieldChange]) -> list[dict[str, object]]:
+    return [
+        {
+            "request_id": c.request_id,
+            "record": c.record,
+            "field": c.field,
+            "old_value": c.old_value,
+            "new_value": c.new_value,
+            "at": c.at.isoformat(),
+        }
+        for c in changes
+    ]
 
 
 def _person(caller: Caller) -> Caller:
