@@ -335,3 +335,15 @@ def test_an_endpoint_whose_certificate_does_not_verify_gets_nothing(
     assert done["outcome"]["receipt"]["status"] == "failed"
     assert done["state"] == "partially_refused"  # the download stays; the person is told
     assert "Autoriteit Persoonsgegevens" in w["inbox"].last()[1]
+
+
+def test_the_report_and_a_direct_copy_of_ones_own_data(world: dict[str, Any]) -> None:
+    w, client = world, world["client"]
+    r = client.get("/v1/me/access-report", headers=_h(w, "me"))
+    assert r.status_code == 200, r.text
+    assert r.json()["complaint"]["authority"] == "Autoriteit Persoonsgegevens"
+    with client.stream("GET", "/v1/me/copy?format=html&lang=en", headers=_h(w, "me")) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        page = b"".join(r.iter_bytes()).decode()
+    assert "Bakker" in page
+    assert client.get("/v1/me/copy", headers=_h(w, "officer")).status_code == 403

@@ -102,6 +102,29 @@ def download_mine(
     return _stream(rights.fulfilment.download(_person(caller), request_id, format, lang))
 
 
+@router.get("/v1/me/access-report")
+def my_access_report(
+    caller: Caller = Depends(get_caller), rights: RightsParts = Depends(get_rights)
+) -> dict[str, object]:
+    """The Art. 15(1)-(2) report: categories, purposes, legal bases, sources, recipients (declared
+    and those that received the data), retention, transfers, rights and the complaint route."""
+    person = _person(caller)
+    return rights.exports.report(person.subject_id or "-", caller=person)
+
+
+@router.get("/v1/me/copy")
+def my_copy(
+    format: str = FORMAT,
+    lang: str = LANG,
+    caller: Caller = Depends(get_caller),
+    rights: RightsParts = Depends(get_rights),
+) -> StreamingResponse:
+    """A copy of the caller's data (their session verifies them), streamed; the first in a
+    year free, a further one flagged for a reasonable fee (Art. 15(3))."""
+    person = _person(caller)
+    return _stream(rights.exports.copy(person.subject_id or "-", format, caller=person, lang=lang))
+
+
 @router.get("/v1/me/rectifications")
 def my_rectifications(
     caller: Caller = Depends(get_caller), rights: RightsParts = Depends(get_rights)
