@@ -23,15 +23,28 @@ ANSWER_BYTES = 2000
 
 class HttpsTransmitter:
     def __init__(self, ca_file: Path | None = None, timeout_seconds: float = 30.0) -> None:
-        self._context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        self._ca_file = ca_file
+        self._context: ssl.SSLContext | None = None  # made on first use: start-up reads no file
         self._timeout = timeout_seconds
+
+    def context(self) -> ssl.SSLContext:
+        if self._context is None:
+            ca = self._ca_file
+            self._context = ssl.create_default_context(cafile=str(ca) if ca else None)
+        return self._context
 
     def post(self, endpoint: str, body: Iterable[bytes], content_type: str) -> TransmissionAnswer:
         if urlsplit(endpoint).scheme != "https":
             return TransmissionAnswer(None, b"", "only https:// endpoints are sent to")
         try:
+            context = self.context()
+        except OSError:
+            return TransmissionAnswer(
+                None, b"", "the configured CA file (transmission_ca) is unreadable"
+            )
+        try:
             with (
-                httpx.Client(verify=self._context, timeout=self._timeout) as client,
+                httpx.Client(verify=context, timeout=self._timeout) as client,
                 client.stream(
                     "POST",
                     endpoint,
