@@ -38,7 +38,7 @@ class InMemoryRightsRequestRepository:
             and (not query.open_only or not s.request.state.final)
             and (
                 query.due_before is None
-                or (not s.request.state.final and s.request.deadline.due_by < query.due_before)
+                or (not s.request.state.final and s.request.deadline.due_by <= query.due_before)
             )
         ]
         found.sort(key=lambda s: (s.request.deadline.due_by, s.request.id))

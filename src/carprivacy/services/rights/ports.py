@@ -45,7 +45,7 @@ class RequestFilter:
     subject_id: str | None = None
     state: RequestState | None = None
     open_only: bool = False
-    due_before: datetime | None = None  # open requests due before this instant
+    due_before: datetime | None = None  # open requests due by this instant
     limit: int = 100
     offset: int = 0
 

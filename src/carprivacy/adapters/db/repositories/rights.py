@@ -211,7 +211,7 @@ class SqlRightsRequestRepository:
         if query.open_only or query.due_before is not None:
             where.append(t.c.state.not_in(FINAL))
         if query.due_before is not None:
-            where.append(t.c.due_by < to_db_time(query.due_before))
+            where.append(t.c.due_by <= to_db_time(query.due_before))
         q = (
             select(t)
             .where(and_(true(), *where))
