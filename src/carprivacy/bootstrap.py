@@ -78,6 +78,7 @@ from carprivacy.services.ports.operations import (
 from carprivacy.services.retention.holds import LegalHoldService
 from carprivacy.services.retention.ports import LegalHoldRepository, RetentionStore
 from carprivacy.services.retention.run import RetentionService
+from carprivacy.services.rights.wiring import RightsParts, build_rights
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -205,6 +206,7 @@ class Services:
     cardata_quota: CallQuota
     retention: RetentionService
     legal_holds: LegalHoldService
+    rights: RightsParts  # access copies, portability, rights requests and their fulfilment
 
     def close(self) -> None:
         self.database.dispose()
@@ -694,6 +696,7 @@ def bootstrap(
     cardata: Any = None,
     retention_store: RetentionStore | None = None,
     legal_holds: LegalHoldRepository | None = None,
+    rights: dict[str, Any] | None = None,  # the rights ports by name (services/rights/wiring.py)
 ) -> Services:
     """Every service, wired. Each keyword is an adapter; left out, it is the production one (the
     SQL store on ``engine``, or on ``settings.resolved_database_url``; key files in
@@ -741,6 +744,9 @@ def bootstrap(
     # one store implements the CarData ports (grants, containers, call counts)
     cardata_store = cardata if cardata is not None else sql.cardata()
     caller_service = build_callers(settings, policy, caller_store, outbox, secrets, clock)
+    ledger = build_consent_ledger(
+        policy, cast(SubjectLedger, subject_states), audit, outbox, master, clock
+    )
     return Services(
         settings=settings,
         policy=policy,
@@ -765,9 +771,7 @@ def bootstrap(
         gate=gate,
         telemetry_reads=telemetry_reads,
         subject_state=build_subject_state(policy, subject_states),
-        consent_ledger=build_consent_ledger(
-            policy, cast(SubjectLedger, subject_states), audit, outbox, master, clock
-        ),
+        consent_ledger=ledger,
         disclosure=build_disclosure(policy, secrets),
         workshop=build_workshop(settings, decisions, ingest, directory),
         mqtt_worker=build_mqtt_worker_factory(settings, ingest),
@@ -777,6 +781,22 @@ def bootstrap(
         cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
         retention=build_retention(policy, retention_store or sql.retention_store(), audit, clock),
         legal_holds=build_legal_holds(policy, legal_holds or sql.legal_holds(), audit, clock),
+        rights=build_rights(
+            policy,
+            {**sql.rights(cipher, rights or {}), **(rights or {})},
+            gate=gate,
+            telemetry_reads=telemetry_reads,
+            master=master,
+            audit=audit,
+            outbox=outbox,
+            cipher=cipher,
+            ledger=ledger,
+            code_key=hmac.new(
+                secrets.token_key, b"carprivacy request codes", hashlib.sha256
+            ).digest(),
+            clock=clock,
+            copy_period_months=settings.copy_period_months,
+        ),
     )
 
 
@@ -886,6 +906,23 @@ class _ProductionAdapters:
         from carprivacy.adapters.db.repositories.retention import SqlRetentionStore
 
         return SqlRetentionStore(self.engine)
+
+    def rights(self, cipher: FieldCipher, given: dict[str, Any]) -> dict[str, Any]:
+        """The SQL stores of the rights ports ``given`` leaves out; the HTTPS transmitter."""
+        from carprivacy.adapters.http.transmitter import HttpsTransmitter
+
+        made: dict[str, Any] = {}
+        if "transmitter" not in given:
+            made["transmitter"] = HttpsTransmitter(
+                self.settings.transmission_ca, self.settings.transmission_timeout_seconds
+            )
+        if not {"export_store", "requests", "rectifications"} <= set(given):
+            from carprivacy.adapters.db.repositories import rights as sql_rights
+
+            made["export_store"] = sql_rights.SqlExportStore(self.engine, cipher)
+            made["requests"] = sql_rights.SqlRightsRequestRepository(self.engine, cipher)
+            made["rectifications"] = sql_rights.SqlRectificationLog(self.engine, cipher)
+        return made
 
     def legal_holds(self) -> LegalHoldRepository:
         from carprivacy.adapters.db.repositories.retention import SqlLegalHoldRepository

@@ -205,6 +205,21 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(
         default=10.0, gt=0, description="SMTP connect and command timeout (seconds)."
     )
+    transmission_ca: Path | None = Field(
+        default=None,
+        description="CA file (PEM) to verify other controllers' HTTPS endpoints a portability "
+        "export is sent to (Art. 20(2)); default: the system's CAs.",
+    )
+    transmission_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Timeout of a direct portability transmission (seconds)."
+    )
+    copy_period_months: int = Field(
+        default=12,
+        ge=1,
+        le=120,
+        description="A further copy of a person's data within this many months is flagged for "
+        "a reasonable fee (Art. 15(3)).",
+    )
     max_body_bytes: int = Field(
         default=1_048_576,
         ge=1,

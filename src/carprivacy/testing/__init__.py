@@ -47,6 +47,11 @@ from carprivacy.testing.monitoring import (
     InMemoryWindowSession,
 )
 from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
+from carprivacy.testing.rights import (
+    FakeErasureExecutor,
+    InMemoryRectificationLog,
+    InMemoryRightsRequestRepository,
+)
 from carprivacy.testing.rotation import FakeMasterKeyRotation
 from carprivacy.testing.subject_state import (
     InMemoryMasterFacts,
@@ -67,6 +72,7 @@ __all__ = [
     "FakeCheckpointSigner",
     "FakeClock",
     "FakeDecider",
+    "FakeErasureExecutor",
     "FakeMasterKeyRotation",
     "FakePasswordHasher",
     "FakeTokenSigner",
@@ -97,7 +103,9 @@ __all__ = [
     "InMemoryMonitoringWindows",
     "InMemoryPaymentRepository",
     "InMemoryLegalHoldRepository",
+    "InMemoryRectificationLog",
     "InMemoryRetentionStore",
+    "InMemoryRightsRequestRepository",
     "InMemoryStores",
     "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",

@@ -26,9 +26,11 @@ from carprivacy.testing.cardata import InMemoryCarDataRepository
 from carprivacy.testing.crypto import InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
+from carprivacy.testing.exports import FakeTransmitter, InMemoryExportStore
 from carprivacy.testing.master import InMemoryMasterData, InMemoryMasterDataUnitOfWork
 from carprivacy.testing.monitoring import InMemoryAlertRepository, InMemoryMonitoringWindows
 from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
+from carprivacy.testing.rights import InMemoryRectificationLog, InMemoryRightsRequestRepository
 from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import InMemoryDataKeyRepository, InMemoryTelemetryRepository
 from carprivacy.testing.vehicles import (
@@ -87,6 +89,12 @@ class InMemoryStores:
     )
     database: InMemoryDatabase = field(default_factory=InMemoryDatabase)
     legal_holds: InMemoryLegalHoldRepository = field(default_factory=InMemoryLegalHoldRepository)
+    exports: InMemoryExportStore = field(default_factory=InMemoryExportStore)
+    transmitter: FakeTransmitter = field(default_factory=FakeTransmitter)
+    rights_requests: InMemoryRightsRequestRepository = field(
+        default_factory=InMemoryRightsRequestRepository
+    )
+    rectifications: InMemoryRectificationLog = field(default_factory=InMemoryRectificationLog)
 
 
 def in_memory_secrets() -> Secrets:
@@ -139,4 +147,10 @@ def bootstrap_in_memory(
         cardata=s.cardata,
         retention_store=InMemoryRetentionStore(s.telemetry, master, s.legal_holds),
         legal_holds=s.legal_holds,
+        rights={
+            "export_store": s.exports,
+            "transmitter": s.transmitter,
+            "requests": s.rights_requests,
+            "rectifications": s.rectifications,
+        },
     )

@@ -11,6 +11,7 @@ ENTRIES: tuple[tuple[str, str], ...] = (
     ("vehicles", "/vehicles"),
     ("privacy", "/privacy"),
     ("my_data", "/my-data"),
+    ("requests", "/requests"),
     ("cardata_clients", "/cardata/clients"),
     ("device_approval", "/cardata/device"),
     ("shares", "/shares"),

@@ -1,0 +1,1 @@
+"""The rights of the data subject as requests: received, verified, done, told (Art. 12-21)."""
