@@ -2,7 +2,7 @@
 Matches adapters/db/tables/rights.py.
 
 Revision ID: 0019_rights_requests
-Revises: 0016_cardata
+Revises: 0022_telemetry_partitions
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_rights_requests"
-down_revision = "0016_cardata"
+down_revision = "0022_telemetry_partitions"
 branch_labels = None
 depends_on = None
 
