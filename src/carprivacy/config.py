@@ -181,6 +181,13 @@ class Settings(BaseSettings):
         description="Most records a server process holds waiting for ingestion; an upload beyond "
         "it is answered 503 with Retry-After at once (nothing stored) instead of queueing.",
     )
+    retention_interval_seconds: int = Field(
+        default=21_600,
+        ge=0,
+        le=31_536_000,
+        description="How often `carprivacy serve` runs the retention job (0: never; the first "
+        "run one interval after the start; one schedule per server, whatever --workers).",
+    )
     email_transport: Literal["file", "smtp"] = Field(
         default="file",
         description="How e-mail (login codes) leaves: smtp (smtp_host, STARTTLS, AUTH) or, for "

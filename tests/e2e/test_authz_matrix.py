@@ -287,6 +287,21 @@ CARDATA_READS: dict[str, frozenset[str]] = {
 }
 CARDATA = frozenset({"cardata_a", "cardata_b"})
 SELF_READS["GET /v1/me/cardata/clients"] = CUSTOMERS
+# the rights requests (SPEC R1-R8): the person's own, and the staff who record them (intake)
+# and who carry them out, refuse or extend them (deciding), at a controller of the policy
+INTAKE = frozenset({"customer_service", "privacy_officer", "service"})
+DECIDING = frozenset({"privacy_officer", "service"})
+SELF_READS.update(
+    {
+        f"GET /v1/me/{what}": CUSTOMERS
+        for what in ("requests", "access-report", "copy", "rectifications")
+    }
+)
+OPERATOR_READS["GET /v1/requests"] = INTAKE  # the summaries: no request's content
+# a person's rectification history: the person and the deciding staff (A's; B is refused)
+OPERATOR_READS["GET /v1/subjects/{subject_id}/rectifications"] = frozenset(
+    {"customer_a", *DECIDING}
+)
 
 # Write routes, sent an empty body: the callers that are not refused (401/403) before the body
 # is judged. Any other is refused whatever it sends. AUTHENTICATED rows judge the body first
@@ -345,6 +360,13 @@ WRITES: dict[str, frozenset[str]] = {
     "POST /v1/me/cardata/device-approvals": CUSTOMERS,
     "POST /customers/containers": CARDATA,
     "DELETE /customers/containers/{containerId}": CARDATA,
+    "POST /v1/me/requests": CUSTOMERS,
+    "POST /v1/requests": INTAKE,
+    "POST /v1/requests/{request_id}/email-code": INTAKE,
+    "POST /v1/requests/{request_id}/verification": INTAKE,
+    "POST /v1/requests/{request_id}/completion": DECIDING,
+    "POST /v1/requests/{request_id}/refusal": DECIDING,
+    "POST /v1/requests/{request_id}/extension": DECIDING,
 }
 
 # Routes whose answer depends on an id only the app makes (a decision id): checked for refusal
@@ -352,6 +374,11 @@ WRITES: dict[str, frozenset[str]] = {
 BY_MADE_ID: dict[str, frozenset[str]] = {
     # an unknown decision id: 404 to every caller (a decision's own reader is checked on it)
     "GET /v1/automated-decisions/{decision_id}": AUTHENTICATED,
+    # an unknown request id: 404 to the person and to the staff who may read requests
+    "GET /v1/me/requests/{request_id}": CUSTOMERS,
+    "GET /v1/me/requests/{request_id}/download": CUSTOMERS,
+    "GET /v1/requests/{request_id}": INTAKE,
+    "GET /v1/requests/{request_id}/download": DECIDING,
 }
 
 

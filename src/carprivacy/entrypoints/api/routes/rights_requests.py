@@ -23,6 +23,7 @@ from carprivacy.entrypoints.api.schemas.requests import (
 )
 from carprivacy.services.exports.access import Export
 from carprivacy.services.rights.ports import FieldChange, RequestFilter, StoredRequest
+from carprivacy.services.rights.requests import DECIDING_ROLES
 from carprivacy.services.rights.wiring import RightsParts
 
 router = APIRouter(tags=["rights requests"])
@@ -51,10 +52,16 @@ def _stream(export: Export) -> StreamingResponse:
 # -- the person ----------------------------------------------------------------------------------
 
 
+def get_person(caller: Caller = Depends(get_caller)) -> Caller:
+    """The calling person: routes about the caller's own requests refuse other callers before
+    their body is judged."""
+    return _person(caller)
+
+
 @router.post("/v1/me/requests", status_code=CREATED, response_model=RequestOut)
 def submit_mine(
     body: MyRequestIn,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_person),
     rights: RightsParts = Depends(get_rights),
 ) -> RequestOut:
     """A request about the caller's own data; their logged-in session verifies it."""
@@ -71,10 +78,8 @@ def submit_mine(
 
 @router.get("/v1/me/requests", response_model=list[RequestOut])
 def list_mine(
-    caller: Caller = Depends(get_caller), rights: RightsParts = Depends(get_rights)
+    caller: Caller = Depends(get_person), rights: RightsParts = Depends(get_rights)
 ) -> list[RequestOut]:
-    if caller.subject_id is None:
-        return []
     found = rights.requests.find(caller, RequestFilter(subject_id=caller.subject_id))
     now = rights.requests.clock()
     return [RequestOut.of(s, now, caller) for s in found]  # one decision for the list
@@ -83,7 +88,7 @@ def list_mine(
 @router.get("/v1/me/requests/{request_id}", response_model=RequestOut)
 def show_mine(
     request_id: str,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_person),
     rights: RightsParts = Depends(get_rights),
 ) -> RequestOut:
     return _out(rights, rights.requests.get(request_id, _person(caller)), caller)
@@ -94,7 +99,7 @@ def download_mine(
     request_id: str,
     format: str = FORMAT,
     lang: str = LANG,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_person),
     rights: RightsParts = Depends(get_rights),
 ) -> StreamingResponse:
     """The copy (access) or export (portability), streamed; the first copy in a year is free,
@@ -104,7 +109,7 @@ def download_mine(
 
 @router.get("/v1/me/access-report")
 def my_access_report(
-    caller: Caller = Depends(get_caller), rights: RightsParts = Depends(get_rights)
+    caller: Caller = Depends(get_person), rights: RightsParts = Depends(get_rights)
 ) -> dict[str, object]:
     """The Art. 15(1)-(2) report: categories, purposes, legal bases, sources, recipients (declared
     and those that received the data), retention, transfers, rights and the complaint route."""
@@ -116,7 +121,7 @@ def my_access_report(
 def my_copy(
     format: str = FORMAT,
     lang: str = LANG,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_person),
     rights: RightsParts = Depends(get_rights),
 ) -> StreamingResponse:
     """A copy of the caller's data (their session verifies them), streamed; the first in a
@@ -127,7 +132,7 @@ def my_copy(
 
 @router.get("/v1/me/rectifications")
 def my_rectifications(
-    caller: Caller = Depends(get_caller), rights: RightsParts = Depends(get_rights)
+    caller: Caller = Depends(get_person), rights: RightsParts = Depends(get_rights)
 ) -> list[dict[str, object]]:
     """Every field of the caller's data a rectification changed: old and new value, when, by
     which request (Art. 16)."""
@@ -168,10 +173,26 @@ def _person(caller: Caller) -> Caller:
 # -- staff ---------------------------------------------------------------------------------------
 
 
+def get_intake(
+    caller: Caller = Depends(get_caller), rights: RightsParts = Depends(get_rights)
+) -> Caller:
+    """Staff who record and verify requests: others refused before the body is judged."""
+    rights.requests.staff(caller)
+    return caller
+
+
+def get_decider(
+    caller: Caller = Depends(get_caller), rights: RightsParts = Depends(get_rights)
+) -> Caller:
+    """Staff who carry out, refuse or extend requests: others refused before the body."""
+    rights.requests.require_staff(caller, DECIDING_ROLES, "deciding requests")
+    return caller
+
+
 @router.post("/v1/requests", status_code=CREATED, response_model=RequestOut)
 def submit_for(
     body: StaffRequestIn,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_intake),
     rights: RightsParts = Depends(get_rights),
 ) -> RequestOut:
     """Staff record a request on the person's behalf (call centre, letter), to be verified."""
@@ -234,7 +255,7 @@ def send_code(
 def verify(
     request_id: str,
     body: VerificationIn,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_intake),
     rights: RightsParts = Depends(get_rights),
 ) -> RequestOut:
     stored = rights.requests.verify(
@@ -247,7 +268,7 @@ def verify(
 def complete(
     request_id: str,
     body: CompletionIn,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_decider),
     rights: RightsParts = Depends(get_rights),
 ) -> RequestOut:
     """Carry the request out by its kind and tell the person (privacy officer)."""
@@ -261,7 +282,7 @@ def complete(
 def refuse(
     request_id: str,
     body: RefusalIn,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_decider),
     rights: RightsParts = Depends(get_rights),
 ) -> RequestOut:
     """Refuse with the reason, told to the person with the complaint route (Art. 12(4))."""
@@ -272,7 +293,7 @@ def refuse(
 def extend(
     request_id: str,
     body: ExtensionIn,
-    caller: Caller = Depends(get_caller),
+    caller: Caller = Depends(get_decider),
     rights: RightsParts = Depends(get_rights),
 ) -> RequestOut:
     """Extend the deadline (Art. 12(3)): the reason told to the person now."""

@@ -43,6 +43,7 @@ def register(app: typer.Typer) -> None:
 
         from carprivacy.entrypoints.api import heap
         from carprivacy.entrypoints.api.app import create_app
+        from carprivacy.entrypoints.api.retention_schedule import schedule_for
 
         if (tls_cert is None) != (tls_key is None):
             raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-key")
@@ -80,32 +81,45 @@ def register(app: typer.Typer) -> None:
         if workers == 1:
             app = create_app(services)
             heap.settle()
+            schedule = schedule_for(settings.retention_interval_seconds, services.retention.run)
+            try:
+                uvicorn.run(
+                    app,
+                    host=host,
+                    port=port,
+                    ssl_certfile=certfile,
+                    ssl_keyfile=keyfile,
+                    log_level="warning",
+                )
+            finally:
+                if schedule is not None:
+                    schedule.stop()
+            return
+        # the checks above ran here once (policy, key files created); each worker builds its
+        # own services; this parent keeps its own for the one retention schedule
+        if settings.retention_interval_seconds == 0:
+            services.close()
+        schedule = schedule_for(settings.retention_interval_seconds, services.retention.run)
+        from carprivacy.entrypoints.api.processes import reuse_port_supported, serve_processes
+
+        try:
+            if reuse_port_supported():  # a listening socket per process: spread evenly
+                options = {"ssl_certfile": certfile, "ssl_keyfile": keyfile}
+                status = serve_processes(workers, host, port, options)
+                if status:
+                    raise typer.Exit(status)
+                return
             uvicorn.run(
-                app,
+                "carprivacy.entrypoints.api.app:create_served_app",
+                factory=True,
+                workers=workers,
                 host=host,
                 port=port,
                 ssl_certfile=certfile,
                 ssl_keyfile=keyfile,
                 log_level="warning",
             )
-            return
-        # the checks above ran here once (policy, key files created); each worker builds its own
-        services.close()
-        from carprivacy.entrypoints.api.processes import reuse_port_supported, serve_processes
-
-        if reuse_port_supported():  # a listening socket per process: connections spread evenly
-            options = {"ssl_certfile": certfile, "ssl_keyfile": keyfile}
-            status = serve_processes(workers, host, port, options)
-            if status:
-                raise typer.Exit(status)
-            return
-        uvicorn.run(
-            "carprivacy.entrypoints.api.app:create_served_app",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            ssl_certfile=certfile,
-            ssl_keyfile=keyfile,
-            log_level="warning",
-        )
+        finally:
+            if schedule is not None:
+                schedule.stop()
+                services.close()
