@@ -448,6 +448,7 @@ def build_cardata_stream(
     own clients as the source of who may receive what (docs/cardata.md "The stream")."""
     from carprivacy.adapters.db.repositories.cardata_stream import SqlStreamCredentialRepository
     from carprivacy.adapters.mqtt.dynsec import BrokerAddress, DynsecBroker, MqttStreamOutlet
+    from carprivacy.adapters.mqtt.stream_connections import ConnectionLimit
     from carprivacy.services.cardata.stream_entitlements import (
         OwnStreamEntitlements,
         stream_recipient,
@@ -473,6 +474,11 @@ def build_cardata_stream(
         MqttStreamOutlet(publisher),
         clock,
         reconcile_every=settings.stream_reconcile_seconds,
+        connection_limit=ConnectionLimit(
+            admin,
+            settings.stream_connections_per_account,
+            lambda username: username not in (admin.username, publisher.username),
+        ),
     )
 
 

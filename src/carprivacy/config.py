@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     stream_publisher_password: SecretStr | None = Field(
         default=None, description="Its password (the server creates the account)."
     )
+    stream_connections_per_account: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="Stream connections one account may hold at once (the newest past it close).",
+    )
     stream_reconcile_seconds: float = Field(
         default=1.0,
         gt=0,

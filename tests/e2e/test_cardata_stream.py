@@ -65,6 +65,7 @@ def world(
         stream_admin_password=SecretStr(stream_broker.admin_password),
         stream_publisher_password=SecretStr(stream_broker.publisher_password),
         stream_reconcile_seconds=0.25,
+        stream_connections_per_account=2,
     )
     services = bootstrap(settings, engine=engine, clock=clock)
     m = services.master
@@ -222,6 +223,20 @@ def test_two_connections_of_one_account_both_receive(world: dict[str, Any]) -> N
     for s in (first, second):
         topic, body = s.next_message()
         assert topic == f"{w['gcid']}/{VIN}" and set(body["data"]) == {MILEAGE}
+
+
+def test_a_connection_past_the_accounts_limit_is_closed(world: dict[str, Any]) -> None:
+    w = world
+    cd, _ = _authorised(w)
+    first = _connected(w, cd.tokens["id_token"])
+    second = _connected(w, cd.tokens["id_token"])
+    third = _subscriber(w, cd.tokens["id_token"])
+    third.connect()
+    assert third.wait_disconnected(timeout=10) is not None  # past the limit of 2
+    _post(w, {SPEED: 77.0})
+    for s in (first, second):  # the two within the limit stay and receive
+        assert set(s.next_message()[1]["data"]) == {SPEED}
+    assert first.disconnected_at is None and second.disconnected_at is None
 
 
 def test_withdrawing_the_consent_cuts_the_stream_off_within_5_seconds(

@@ -140,6 +140,12 @@ def plan(
     return steps
 
 
+def over_limit(connections: Sequence[str], limit: int) -> list[str]:
+    """Of one account's connections (client ids, oldest first), those past ``limit``: the
+    newest ones, so that a connection that works is never the one closed."""
+    return list(connections[limit:]) if limit >= 0 else []
+
+
 def apply(held: Mapping[str, Provisioned], steps: Sequence[Step]) -> dict[str, Provisioned]:
     """``held`` after ``steps`` (what the reconciler expects the broker to hold next)."""
     out = dict(held)

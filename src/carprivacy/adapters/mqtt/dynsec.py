@@ -66,7 +66,7 @@ class BrokerAddress:
     password: str
 
 
-def _client(address: BrokerAddress, client_id: str) -> mqtt.Client:
+def mqtt_client(address: BrokerAddress, client_id: str) -> mqtt.Client:
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, clean_session=None
     )
@@ -227,7 +227,7 @@ class DynsecBroker:
         if self._client is not None and self._client.is_connected():
             return self._client
         if self._client is None:
-            client = _client(self.address, f"carprivacy-stream-admin-{uuid.uuid4().hex[:12]}")
+            client = mqtt_client(self.address, f"carprivacy-stream-admin-{uuid.uuid4().hex[:12]}")
             client.on_connect = self._on_connect
             client.on_message = self._on_message
             self._client = client
@@ -279,7 +279,7 @@ class MqttStreamOutlet:
     def _connected(self) -> mqtt.Client:
         with self._lock:
             if self._client is None:
-                client = _client(self.address, f"carprivacy-stream-pub-{uuid.uuid4().hex[:12]}")
+                client = mqtt_client(self.address, f"carprivacy-stream-pub-{uuid.uuid4().hex[:12]}")
                 client.max_queued_messages_set(100_000)
                 client.on_connect = self._on_connect
                 self._client = client

@@ -121,3 +121,11 @@ class StreamOutlet(Protocol):
     """The one publishing connection of a process to the stream broker."""
 
     def publish(self, topic: str, payload: bytes) -> None: ...
+
+
+class StreamConnectionLimit(Protocol):
+    """Closes an account's stream connections past the configured number, while it runs."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...

@@ -46,6 +46,7 @@ from carprivacy.services.access.gate import Reading
 from carprivacy.services.access.telemetry import TelemetryQuery, TelemetryReads
 from carprivacy.services.cardata.ports import (
     StreamBroker,
+    StreamConnectionLimit,
     StreamCredentialRepository,
     StreamOutlet,
 )
@@ -83,6 +84,7 @@ class CarDataStream:
     outlet: StreamOutlet
     clock: Clock
     reconcile_every: float = 1.0
+    connection_limit: StreamConnectionLimit | None = None
     counters: StreamCounters = field(default_factory=StreamCounters)
     _queue: queue.Queue[list[StoredWindow] | None] = field(
         default_factory=lambda: queue.Queue(QUEUE_BATCHES), init=False
@@ -194,6 +196,12 @@ class CarDataStream:
     def start(self) -> None:
         """Run the reconciler in a thread of its own until :meth:`stop`."""
         self._stop.clear()
+        if self.connection_limit is not None:
+            try:
+                self.connection_limit.start()
+            except Exception:
+                self.counters.failed += 1
+                log.exception("the stream's connection limit is not watched")
         if self._reconciler is None or not self._reconciler.is_alive():
             self._reconciler = threading.Thread(
                 target=self._reconcile_loop, name="cardata-stream-reconciler", daemon=True
@@ -202,6 +210,8 @@ class CarDataStream:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.connection_limit is not None:
+            self.connection_limit.stop()
         if self._reconciler is not None:
             self._reconciler.join(10)
             self._reconciler = None
