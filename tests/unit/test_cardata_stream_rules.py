@@ -102,3 +102,22 @@ def test_ingestion_tells_its_listeners_what_it_committed_and_nothing_else() -> N
     # a batch of refused records only: nobody is told
     service.ingest([rec("Vehicle.Speed", "x", T0)], source="http", vehicle_vin=VIN, received_at=NOW)
     assert len(told) == 1
+
+
+def test_the_broker_notices_that_open_and_close_a_connection_are_read() -> None:
+    from carprivacy.adapters.mqtt.stream_connections import notice
+
+    stamp = "1796592082: "
+    assert notice(
+        stamp + "New client connected from 127.0.0.1:43099 as test-9594 (p5, c1, k30, u'g-1')."
+    ) == ("connected", "test-9594", "g-1")
+    for line in (
+        "Client test-9594 been disconnected by administrative action.",
+        "Client test-9594 disconnected.",
+        "Client test-9594 closed its connection.",
+        "Client test-9594 has exceeded timeout, disconnecting.",
+        "Client test-9594 already connected, closing old connection.",
+        "Socket error on client test-9594, disconnecting.",
+    ):
+        assert notice(stamp + line) == ("gone", "test-9594", ""), line
+    assert notice(stamp + "New connection from 127.0.0.1:43099 on port 8884.") is None

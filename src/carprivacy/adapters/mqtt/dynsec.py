@@ -230,8 +230,8 @@ class DynsecBroker:
             client = mqtt_client(self.address, f"carprivacy-stream-admin-{uuid.uuid4().hex[:12]}")
             client.on_connect = self._on_connect
             client.on_message = self._on_message
-            self._client = client
             _connect(client, self.address, self._ready)
+            self._client = client
         elif not self._ready.wait(ANSWER_SECONDS):
             raise StreamBrokerError("the stream broker is not reachable")
         return self._client
@@ -282,8 +282,8 @@ class MqttStreamOutlet:
                 client = mqtt_client(self.address, f"carprivacy-stream-pub-{uuid.uuid4().hex[:12]}")
                 client.max_queued_messages_set(100_000)
                 client.on_connect = self._on_connect
-                self._client = client
                 _connect(client, self.address, self._ready)
+                self._client = client
             return self._client
 
     def _on_connect(self, _c: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:

@@ -30,9 +30,20 @@ log = logging.getLogger(__name__)
 LOG_TOPIC = "$SYS/broker/log/N"
 _CONNECTED = re.compile(r"New client connected from \S+ as (\S+) \(.*u'([^']*)'\)")
 _GONE = re.compile(
-    r"(?:Client (\S+) (?:disconnected|closed its connection|has exceeded timeout|"
-    r"already connected)|Socket error on client (\S+),)"
+    r"(?:Client (\S+) (?:disconnected|been disconnected|closed its connection|"
+    r"has exceeded timeout|already connected)|Socket error on client (\S+),)"
 )
+
+
+def notice(line: str) -> tuple[str, str, str] | None:
+    """A broker notice as ("connected", client id, username) or ("gone", client id, "")."""
+    found = _CONNECTED.search(line)
+    if found is not None:
+        return "connected", found.group(1), found.group(2)
+    gone = _GONE.search(line)
+    if gone is not None:
+        return "gone", gone.group(1) or gone.group(2), ""
+    return None
 
 
 class ConnectionLimit:
@@ -76,14 +87,13 @@ class ConnectionLimit:
             self._ready.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        line = msg.payload.decode("utf-8", "replace")
-        found = _CONNECTED.search(line)
-        if found is not None:
-            self._connected(found.group(1), found.group(2))
+        found = notice(msg.payload.decode("utf-8", "replace"))
+        if found is None:
             return
-        gone = _GONE.search(line)
-        if gone is not None:
-            self._gone(gone.group(1) or gone.group(2))
+        if found[0] == "connected":
+            self._connected(found[1], found[2])
+        else:
+            self._gone(found[1])
 
     def _connected(self, client_id: str, username: str) -> None:
         extra: list[str] = []
