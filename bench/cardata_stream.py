@@ -1,6 +1,7 @@
 """CarData stream benchmark: delay from ingestion to delivery, and from revocation to cut-off.
 
     .venv/bin/python bench/cardata_stream.py [--messages 200] [--cutoffs 10] [--database URL]
+                                             [--reconcile 1.0]
 
 Starts a stream broker of its own from deploy/mosquitto/stream-ci.conf (TLS, dynamic security
 plugin; certificates generated now) in a temporary directory, a fresh store (SQLite, or
@@ -66,6 +67,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--cutoffs", type=int, default=10)
     parser.add_argument("--database", default=None)
+    parser.add_argument("--reconcile", type=float, default=1.0, help="seconds between passes")
     args = parser.parse_args()
 
     from cardata_client import CarDataClient
@@ -106,6 +108,7 @@ def main() -> None:
         stream_tls_ca=info.ca,
         stream_admin_password=SecretStr(info.admin_password),
         stream_publisher_password=SecretStr(info.publisher_password),
+        stream_reconcile_seconds=args.reconcile,
     )
     services = bootstrap(settings, engine=engine)
     m = services.master

@@ -27,6 +27,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from carprivacy.domain.cardata_stream import (
     Step,
     StreamCredential,
+    StreamEntitlement,
     apply,
     by_username,
     message,
@@ -85,6 +87,9 @@ class CarDataStream:
     clock: Clock
     reconcile_every: float = 1.0
     connection_limit: StreamConnectionLimit | None = None
+    # who may receive which vehicle, reused by the publisher for this long (seconds): each value
+    # is still decided by the gate when it is read for a message, at that moment
+    entitled_for: float = 0.25
     counters: StreamCounters = field(default_factory=StreamCounters)
     _queue: queue.Queue[list[StoredWindow] | None] = field(
         default_factory=lambda: queue.Queue(QUEUE_BATCHES), init=False
@@ -93,6 +98,7 @@ class CarDataStream:
     _reconciler: threading.Thread | None = field(default=None, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _entitled: tuple[float, list[StreamEntitlement]] | None = field(default=None, init=False)
 
     # -- the token endpoint ------------------------------------------------------------------
 
@@ -127,10 +133,11 @@ class CarDataStream:
     def publish(self, windows: Sequence[StoredWindow]) -> int:
         """Publish what ``windows`` stored to every identity entitled to it now; the count of
         messages published."""
-        now = self.clock()
         by_vehicle = {w.vehicle_id: w for w in windows}
         sent = 0
-        for e in self.entitlements(now, by_vehicle.keys()):
+        for e in self._entitlements():
+            if e.vehicle_id not in by_vehicle:
+                continue
             w = by_vehicle[e.vehicle_id]
             assert isinstance(e.reading, Reading)
             query = TelemetryQuery(
@@ -150,6 +157,14 @@ class CarDataStream:
                 sent += 1
         self.counters.published += sent
         return sent
+
+    def _entitlements(self) -> list[StreamEntitlement]:
+        cached = self._entitled
+        if cached is not None and time.monotonic() - cached[0] < self.entitled_for:
+            return cached[1]
+        found = list(self.entitlements(self.clock(), None))
+        self._entitled = (time.monotonic(), found)
+        return found
 
     def _start_publisher(self) -> None:
         with self._lock:
@@ -186,7 +201,9 @@ class CarDataStream:
         known = {c.gcid for c in credentials}
         held = self.broker.held(known)
         live = {c.gcid for c in credentials if c.live(now)}
-        wanted = {u: v for u, v in by_username(self.entitlements(now, None)).items() if u in live}
+        entitled = list(self.entitlements(now, None))
+        self._entitled = (time.monotonic(), entitled)
+        wanted = {u: v for u, v in by_username(entitled).items() if u in live}
         steps = plan(live, wanted, held)
         if steps:
             self.broker.apply(steps)
