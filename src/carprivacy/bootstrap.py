@@ -443,14 +443,17 @@ def build_cardata_stream(
     sessions: Callable[[], MasterDataUnitOfWork],
     telemetry_reads: TelemetryReads,
     clock: Clock,
+    sources: tuple[Any, ...] = (),
 ) -> CarDataStream:
     """The CarData stream (SPEC C2): the broker's plugin, one publishing connection, the owner's
-    own clients as the source of who may receive what (docs/cardata.md "The stream")."""
+    own clients and ``sources`` (more ``EntitlementSource`` s: third-party shares) as what may
+    be received (docs/cardata.md "The stream")."""
     from carprivacy.adapters.db.repositories.cardata_stream import SqlStreamCredentialRepository
     from carprivacy.adapters.mqtt.dynsec import BrokerAddress, DynsecBroker, MqttStreamOutlet
     from carprivacy.adapters.mqtt.stream_connections import ConnectionLimit
     from carprivacy.services.cardata.stream_entitlements import (
         OwnStreamEntitlements,
+        combined,
         stream_recipient,
     )
 
@@ -468,7 +471,7 @@ def build_cardata_stream(
     )  # fmt: skip
     return CarDataStream(
         credentials,
-        own,
+        combined(own, *sources) if sources else own,
         telemetry_reads,
         DynsecBroker(admin, (publisher.username, publisher.password)),
         MqttStreamOutlet(publisher),

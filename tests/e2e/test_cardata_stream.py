@@ -41,7 +41,7 @@ PASSWORD = "stream passphrase 1"
 MILEAGE = "Vehicle.TraveledDistance"
 SPEED = "Vehicle.Speed"
 VOLTAGE = "Vehicle.LowVoltageBattery.CurrentVoltage"
-CUT_OFF = 5.0  # seconds: the promise (issue: an ended right ends the subscription within 5 s)
+CUT_OFF = 5.0  # seconds: an ended right ends the subscription within this (SPEC C2)
 
 
 def _contact(name: str) -> ContactDetails:
