@@ -42,6 +42,7 @@ ERRORS = [
     "RetentionRunInProgressError",
     "RotationError",
     "StoreUnavailableError",
+    "StreamBrokerError",
     "UnknownMasterKeyError",
     "UnsupportedMediaTypeError",
 ]
@@ -81,6 +82,10 @@ FAKES = [
     "InMemoryLegalHoldRepository",
     "InMemoryRetentionStore",
     "InMemoryStores",
+    "InMemoryStreamBroker",
+    "InMemoryStreamConnectionLimit",
+    "InMemoryStreamCredentialRepository",
+    "InMemoryStreamOutlet",
     "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",
     "InMemoryTelemetryRepository",

@@ -24,6 +24,12 @@ from carprivacy.testing.callers import (
     InMemoryEmailOutbox,
 )
 from carprivacy.testing.cardata import InMemoryCarDataRepository
+from carprivacy.testing.cardata_stream import (
+    InMemoryStreamBroker,
+    InMemoryStreamConnectionLimit,
+    InMemoryStreamCredentialRepository,
+    InMemoryStreamOutlet,
+)
 from carprivacy.testing.clock import FakeClock
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
@@ -99,6 +105,10 @@ __all__ = [
     "InMemoryLegalHoldRepository",
     "InMemoryRetentionStore",
     "InMemoryStores",
+    "InMemoryStreamBroker",
+    "InMemoryStreamConnectionLimit",
+    "InMemoryStreamCredentialRepository",
+    "InMemoryStreamOutlet",
     "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",
     "InMemoryTelemetryRepository",

@@ -44,15 +44,12 @@ from carprivacy.domain.cardata_stream import (
     subscription_filter,
     topic,
 )
+from carprivacy.domain.errors import StreamBrokerError
 
 CONTROL = "$CONTROL/dynamic-security/v1"
 RESPONSE = f"{CONTROL}/response"
 ANSWER_SECONDS = 10.0
 EXISTS = ("already exists",)
-
-
-class StreamBrokerError(RuntimeError):
-    """The stream broker did not answer, or refused a command it must take."""
 
 
 @dataclass(frozen=True)

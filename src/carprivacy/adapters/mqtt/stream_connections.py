@@ -23,8 +23,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from carprivacy.adapters.mqtt.dynsec import BrokerAddress, StreamBrokerError, mqtt_client
+from carprivacy.adapters.mqtt.dynsec import BrokerAddress, mqtt_client
 from carprivacy.domain.cardata_stream import over_limit
+from carprivacy.domain.errors import StreamBrokerError
 
 log = logging.getLogger(__name__)
 LOG_TOPIC = "$SYS/broker/log/N"
