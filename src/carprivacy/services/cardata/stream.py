@@ -97,6 +97,7 @@ class CarDataStream:
     _publisher: threading.Thread | None = field(default=None, init=False)
     _reconciler: threading.Thread | None = field(default=None, init=False)
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _wake: threading.Event = field(default_factory=threading.Event, init=False)  # a pass now
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _entitled: tuple[float, list[StreamEntitlement]] | None = field(default=None, init=False)
 
@@ -105,13 +106,15 @@ class CarDataStream:
     def issued(self, credential: StreamCredential, id_token: str) -> None:
         """``id_token`` is the account's stream password from now on."""
         self.credentials.save_credential(credential)
-        now = self.clock()
-        vins = by_username(self.entitlements(now, None)).get(credential.gcid, frozenset())
         try:
-            self.broker.provision(credential.gcid, id_token, vins)
+            # an account keeps what it may receive (its connections with the older token close);
+            # a new one waits, refused, for the reconciler's pass, which this wakes at once
+            held = self.broker.held([credential.gcid]).get(credential.gcid)
+            self.broker.provision(credential.gcid, id_token, held.vins if held else ())
         except Exception:  # the token set is issued in any case; the stream waits for the next
             self.counters.failed += 1
             log.exception("the stream broker did not take the account's token")
+        self._wake.set()
 
     # -- ingestion ---------------------------------------------------------------------------
 
@@ -227,6 +230,7 @@ class CarDataStream:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self.connection_limit is not None:
             self.connection_limit.stop()
         if self._reconciler is not None:
@@ -252,7 +256,8 @@ class CarDataStream:
             except Exception:
                 self.counters.failed += 1
                 log.exception("the stream reconciler's pass failed; trying again")
-            self._stop.wait(self.reconcile_every)
+            self._wake.wait(self.reconcile_every)
+            self._wake.clear()
 
 
 def _moments(values: Sequence[dict[str, object]]) -> list[dict[str, dict[str, str | None]]]:
