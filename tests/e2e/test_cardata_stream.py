@@ -303,3 +303,24 @@ def test_a_refresh_makes_the_new_id_token_the_password(world: dict[str, Any]) ->
     fresh = _connected(w, cd.tokens["id_token"])
     _post(w, {SPEED: 10.0})
     assert set(fresh.next_message()[1]["data"]) == {SPEED}
+
+
+def test_values_ingested_from_any_transport_are_streamed_once_stored(
+    world: dict[str, Any],
+) -> None:
+    """The hook is ingestion's, not the HTTP route's: the MQTT worker's batches (``source`` mqtt)
+    reach the stream the same way, and a redelivery that stores nothing publishes nothing."""
+    w = world
+    cd, _ = _authorised(w)
+    s = _connected(w, cd.tokens["id_token"])
+    when = (w["clock"]() - timedelta(seconds=3)).isoformat()
+    records = [{"signal": MILEAGE, "value": 555.0, "ts": when}]
+    ingest = w["services"].ingest
+    stored = ingest.ingest(records, source="mqtt", vehicle_vin=VIN, received_at=w["clock"]())
+    assert stored.accepted == 1
+    topic, body = s.next_message()
+    assert topic == f"{w['gcid']}/{VIN}" and float(body["data"][MILEAGE]["value"]) == 555.0
+    again = ingest.ingest(records, source="mqtt", vehicle_vin=VIN, received_at=w["clock"]())
+    assert again.duplicates == 1
+    with pytest.raises(queue.Empty):
+        s.next_message(timeout=1)
