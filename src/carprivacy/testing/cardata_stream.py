@@ -55,6 +55,9 @@ class InMemoryStreamBroker:
                 self.passwords.pop(step.username, None)
         self.accounts = apply(self.accounts, steps)
 
+    def close(self) -> None:
+        pass
+
     def accepts(self, username: str, password: str) -> bool:
         """Whether a connection with these credentials would be accepted now."""
         state = self.accounts.get(username)
@@ -72,6 +75,9 @@ class InMemoryStreamOutlet:
 
     def publish(self, topic: str, payload: bytes) -> None:
         self.published.append((topic, payload))
+
+    def close(self) -> None:
+        pass
 
 
 class InMemoryStreamConnectionLimit:

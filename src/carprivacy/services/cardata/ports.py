@@ -116,11 +116,19 @@ class StreamBroker(Protocol):
         """The broker's fixed part (default refusal, the publishing account); idempotent."""
         ...
 
+    def close(self) -> None:
+        """Leave the broker (a later call connects again)."""
+        ...
+
 
 class StreamOutlet(Protocol):
     """The one publishing connection of a process to the stream broker."""
 
     def publish(self, topic: str, payload: bytes) -> None: ...
+
+    def close(self) -> None:
+        """Leave the broker (a later publish connects again)."""
+        ...
 
 
 class StreamConnectionLimit(Protocol):

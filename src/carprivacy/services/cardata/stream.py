@@ -238,6 +238,11 @@ class CarDataStream:
             self._reconciler = None
         if self._publisher is not None and self._publisher.is_alive():
             self.drain()
+        for connection in (self.outlet, self.broker):
+            try:
+                connection.close()
+            except Exception:
+                log.exception("a stream broker connection did not close cleanly")
 
     def _reconcile_loop(self) -> None:
         ready = False
