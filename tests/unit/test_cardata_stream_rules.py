@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from test_ingest_service import NOW, T0, VIN, make_world, rec
@@ -121,3 +122,21 @@ def test_the_broker_notices_that_open_and_close_a_connection_are_read() -> None:
     ):
         assert notice(stamp + line) == ("gone", "test-9594", ""), line
     assert notice(stamp + "New connection from 127.0.0.1:43099 on port 8884.") is None
+
+
+def test_a_batch_whose_commit_fails_is_told_to_nobody() -> None:
+    from carprivacy.domain.errors import StoreUnavailableError
+
+    service, repo, _ = make_world()
+    told: list[object] = []
+    service.stored_listeners.append(told.append)
+
+    def down(*_args: object, **_kw: object) -> object:
+        raise StoreUnavailableError("the database is down")
+
+    repo.store = down  # type: ignore[method-assign]
+    with pytest.raises(StoreUnavailableError):
+        service.ingest(
+            [rec("Vehicle.TraveledDistance", 1)], source="http", vehicle_vin=VIN, received_at=NOW
+        )
+    assert told == []
