@@ -24,6 +24,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import Engine
 from stream_support import StreamSubscriber
+from tests.conftest import ProjectBroker
+from tests.integration.mqtt_support import Publisher, base_config, running_worker, unique
 
 from carprivacy.bootstrap import bootstrap
 from carprivacy.config import Settings
@@ -324,3 +326,24 @@ def test_values_ingested_from_any_transport_are_streamed_once_stored(
     assert again.duplicates == 1
     with pytest.raises(queue.Empty):
         s.next_message(timeout=1)
+
+
+def test_a_car_publishing_over_mqtt_reaches_the_stream_after_the_worker_stored_it(
+    world: dict[str, Any], project_broker: ProjectBroker
+) -> None:
+    """Car -> the vehicles' broker -> the ingest worker (commit, then PUBACK) -> the stream."""
+    w = world
+    cd, _ = _authorised(w)
+    s = _connected(w, cd.tokens["id_token"])
+    base = unique("stream")
+    config = base_config(project_broker.host, project_broker.port, base)
+    with running_worker(config, w["services"].ingest):
+        car = Publisher(project_broker.host, project_broker.port)
+        when = (w["clock"]() - timedelta(seconds=2)).isoformat()
+        body = json.dumps([{"signal": SPEED, "value": 61.0, "ts": when}])
+        car.publish(f"{base}/{VIN}/telemetry", body).wait_for_publish(10)
+        topic, message = s.next_message(timeout=20)
+        car.client.disconnect()
+        car.client.loop_stop()
+    assert topic == f"{w['gcid']}/{VIN}"
+    assert set(message["data"]) == {SPEED} and float(message["data"][SPEED]["value"]) == 61.0
