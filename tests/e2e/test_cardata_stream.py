@@ -347,3 +347,17 @@ def test_a_car_publishing_over_mqtt_reaches_the_stream_after_the_worker_stored_i
         car.client.loop_stop()
     assert topic == f"{w['gcid']}/{VIN}"
     assert set(message["data"]) == {SPEED} and float(message["data"][SPEED]["value"]) == 61.0
+
+
+def test_a_batch_without_the_containers_descriptors_publishes_nothing(
+    world: dict[str, Any],
+) -> None:
+    w = world
+    cd, _ = _authorised(w)
+    s = _connected(w, cd.tokens["id_token"])
+    _post(w, {VOLTAGE: 12.1})  # in no container
+    with pytest.raises(queue.Empty):
+        s.next_message(timeout=1)
+    _post(w, {MILEAGE: 7.0})  # and the stream goes on
+    assert set(s.next_message()[1]["data"]) == {MILEAGE}
+    assert w["services"].cardata_stream.counters.failed == 0

@@ -42,7 +42,7 @@ from carprivacy.domain.cardata_stream import (
     plan,
     topic,
 )
-from carprivacy.domain.errors import AccessDeniedError
+from carprivacy.domain.errors import AccessDeniedError, CarPrivacyError
 from carprivacy.domain.telemetry import TelemetryRow
 from carprivacy.services.access.gate import Reading
 from carprivacy.services.access.telemetry import TelemetryQuery, TelemetryReads
@@ -154,6 +154,8 @@ class CarDataStream:
                 values = list(self.telemetry.stream(e.reading, query))
             except AccessDeniedError:
                 self.counters.refused += 1
+                continue
+            except CarPrivacyError:  # nothing of it to read (e.g. none of its descriptors)
                 continue
             for data in _moments(values):
                 self.outlet.publish(topic(e.username, e.vin), message(e.vin, data))
