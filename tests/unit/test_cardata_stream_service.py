@@ -124,3 +124,21 @@ def test_the_server_starts_and_stops_the_connection_limit() -> None:
     assert limit.running
     stream.stop()
     assert not limit.running and broker.ready
+
+
+def test_when_the_rights_cannot_be_read_the_stream_fails_closed() -> None:
+    stream, rules, broker, _ = world()
+    rules.now = [entitled("g-1", "V1")]
+    stream.issued(credential(), "tok")
+    stream.reconcile()
+    assert broker.accepts("g-1", "tok")
+
+    def broken(_now: datetime, _vehicles: Collection[str] | None = None) -> list[StreamEntitlement]:
+        raise RuntimeError("the database is away")
+
+    stream.entitlements = broken
+    stream.reconcile()
+    assert not broker.accepts("g-1", "tok")  # no answer, no right
+    stream.entitlements = rules
+    stream.reconcile()
+    assert broker.accepts("g-1", "tok")  # back with the rules

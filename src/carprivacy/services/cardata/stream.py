@@ -206,7 +206,12 @@ class CarDataStream:
         known = {c.gcid for c in credentials}
         held = self.broker.held(known)
         live = {c.gcid for c in credentials if c.live(now)}
-        entitled = list(self.entitlements(now, None))
+        try:
+            entitled = list(self.entitlements(now, None))
+        except Exception:  # no answer, no right: fail closed (connections close, come back later)
+            self.counters.failed += 1
+            log.exception("who may receive what is unknown: every stream account is disabled")
+            entitled = []
         self._entitled = (time.monotonic(), entitled)
         wanted = {u: v for u, v in by_username(entitled).items() if u in live}
         steps = plan(live, wanted, held)

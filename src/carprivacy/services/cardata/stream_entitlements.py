@@ -26,6 +26,7 @@ from typing import Any
 from carprivacy.domain.access import Caller, CallerKind, DecisionRequest, Role
 from carprivacy.domain.cardata import STREAM_READ, GrantStatus
 from carprivacy.domain.cardata_stream import STREAM_PURPOSE, StreamCredential, StreamEntitlement
+from carprivacy.domain.errors import CarPrivacyError
 from carprivacy.domain.policy import Policy
 from carprivacy.domain.signals import SignalCatalogue
 from carprivacy.services.access.decisions import DecisionService
@@ -73,7 +74,7 @@ class OwnStreamEntitlements:
     def __call__(
         self, now: datetime, vehicle_ids: Collection[str] | None = None
     ) -> list[StreamEntitlement]:
-        wanted: list[tuple[StreamCredential, Caller, tuple[str, ...], str, str]] = []
+        wanted: list[tuple[StreamCredential, Caller, tuple[str, ...], str, str, str]] = []
         for credential in self.credentials.credentials():
             if not credential.live(now):
                 continue
@@ -81,11 +82,16 @@ class OwnStreamEntitlements:
             if found is None:
                 continue
             caller, descriptors, subject = found
-            with self.master() as uow:
-                vehicles = reads.vehicles_of(uow, subject, now)
+            try:
+                with self.master() as uow:
+                    vehicles = reads.vehicles_of(uow, subject, now)
+            except CarPrivacyError:  # the person is gone (erased): nothing, and not for others
+                continue
             for vehicle in vehicles:
                 if vehicle_ids is None or vehicle.id in vehicle_ids:
-                    wanted.append((credential, caller, descriptors, vehicle.id, vehicle.vin))
+                    wanted.append(
+                        (credential, caller, descriptors, subject, vehicle.id, vehicle.vin)
+                    )
         if not wanted:
             return []
         requests = [
@@ -94,13 +100,13 @@ class OwnStreamEntitlements:
                 purpose=STREAM_PURPOSE,
                 categories=self._categories(descriptors),
                 at=now,
-                subject_id=self._subject(credential),
+                subject_id=subject,
                 vehicle_id=vehicle_id,
             )
-            for credential, caller, descriptors, vehicle_id, _ in wanted
+            for _, caller, descriptors, subject, vehicle_id, _ in wanted
         ]
         out = []
-        for (credential, caller, descriptors, vehicle_id, vin), decision in zip(
+        for (credential, caller, descriptors, subject, vehicle_id, vin), decision in zip(
             wanted, self.decisions.check(requests), strict=True
         ):
             if decision.allowed:
@@ -109,7 +115,7 @@ class OwnStreamEntitlements:
                         username=credential.gcid,
                         vin=vin,
                         vehicle_id=vehicle_id,
-                        subject_id=self._subject(credential),
+                        subject_id=subject,
                         descriptors=descriptors,
                         credential=credential.grant_id,
                         reading=Reading(caller, STREAM_PURPOSE, action=STREAM_ACTION),
@@ -145,10 +151,6 @@ class OwnStreamEntitlements:
             id=client.id, kind=CallerKind.MACHINE, role=Role.PARTNER, organisation=self.recipient
         )
         return caller, descriptors, person.subject_id
-
-    def _subject(self, credential: StreamCredential) -> str | None:
-        person = self.callers.get(credential.owner_id)
-        return None if person is None else person.subject_id
 
     def _categories(self, descriptors: Iterable[str]) -> tuple[str, ...]:
         found = {s.category for d in descriptors if (s := self.catalogue.get(d)) is not None}
