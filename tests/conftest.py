@@ -21,6 +21,9 @@ from carprivacy.adapters.db.base import load_all_tables
 from carprivacy.adapters.db.engine import make_engine, normalise_url
 from carprivacy.config import REPO_DIR
 from carprivacy.testing.mosquitto import CI_CONFIG, MosquittoProcess, mosquitto_binary
+from carprivacy.testing.stream_broker import CI_DIR as STREAM_CI_DIR
+from carprivacy.testing.stream_broker import StreamBrokerInfo, StreamBrokerProcess
+from carprivacy.testing.stream_broker import reachable as stream_reachable
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -123,3 +126,29 @@ def mqtt_broker() -> tuple[str, int]:
     if not _reachable(host, port):
         _unavailable(f"MQTT broker at {host}:{port}")
     return host, port
+
+
+@pytest.fixture(scope="session")
+def stream_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StreamBrokerInfo]:
+    """The CarData stream's broker (deploy/mosquitto/stream-ci.conf: TLS, dynamic security):
+    ``.ci/run``'s (``CARPRIVACY_TEST_MQTT_STREAM_PORT``, its files in
+    ``CARPRIVACY_TEST_MQTT_STREAM_DIR``), else one started for the session from the same file.
+    Under CI=true a test that needs it fails, never skips, when it is not there."""
+    port = os.environ.get("CARPRIVACY_TEST_MQTT_STREAM_PORT")
+    directory = Path(os.environ.get("CARPRIVACY_TEST_MQTT_STREAM_DIR", str(STREAM_CI_DIR)))
+    if port or IN_CI:
+        what = f"the CarData stream broker (deploy/mosquitto/stream-ci.conf) at port {port}"
+        if not port or not (directory / "accounts.json").exists():
+            _unavailable(what)
+        info = StreamBrokerInfo.read(directory, int(str(port)))
+        if not stream_reachable(info.host, info.port, info.ca):
+            _unavailable(what)
+        yield info
+        return
+    if mosquitto_binary() is None:
+        _unavailable("mosquitto (to run deploy/mosquitto/stream-ci.conf)")
+    broker = StreamBrokerProcess(tmp_path_factory.mktemp("stream-broker"))
+    try:
+        yield broker.start()
+    finally:
+        broker.stop()

@@ -30,6 +30,7 @@ from carprivacy.domain.errors import (
     RetentionRunInProgressError,
     RotationError,
     StoreUnavailableError,
+    StreamBrokerError,
     UnknownMasterKeyError,
     UnsupportedMediaTypeError,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "RetentionRunInProgressError",
     "RotationError",
     "StoreUnavailableError",
+    "StreamBrokerError",
     "UnknownMasterKeyError",
     "UnsupportedMediaTypeError",
     "__version__",

@@ -50,6 +50,7 @@ from carprivacy.services.cardata.authorisation import AuthorisationSettings, Car
 from carprivacy.services.cardata.customer_api import CustomerApi
 from carprivacy.services.cardata.ports import CallCounter
 from carprivacy.services.cardata.quota import CallQuota, QuotaSettings
+from carprivacy.services.cardata.stream import CarDataStream
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
@@ -207,8 +208,11 @@ class Services:
     retention: RetentionService
     legal_holds: LegalHoldService
     rights: RightsParts  # access copies, portability, rights requests and their fulfilment
+    cardata_stream: CarDataStream | None = None  # settings.stream_host unset: no stream
 
     def close(self) -> None:
+        if self.cardata_stream is not None:
+            self.cardata_stream.stop()
         self.database.dispose()
 
 
@@ -426,6 +430,59 @@ def build_cardata_quota(
             per_client=settings.cardata_calls_per_client,
             per_account=settings.cardata_calls_per_account,
             window=timedelta(seconds=settings.cardata_call_window_seconds),
+        ),
+    )
+
+
+def build_cardata_stream(
+    settings: Settings,
+    policy: Policy,
+    catalogue: SignalCatalogue,
+    engine: Engine,
+    cardata_store: Any,
+    callers: CallerRepository,
+    decisions: DecisionService,
+    sessions: Callable[[], MasterDataUnitOfWork],
+    telemetry_reads: TelemetryReads,
+    clock: Clock,
+    sources: tuple[Any, ...] = (),
+) -> CarDataStream:
+    """The CarData stream (SPEC C2): the broker's plugin, one publishing connection, the owner's
+    own clients and ``sources`` (more ``EntitlementSource`` s: third-party shares) as what may
+    be received (docs/cardata.md "The stream")."""
+    from carprivacy.adapters.db.repositories.cardata_stream import SqlStreamCredentialRepository
+    from carprivacy.adapters.mqtt.dynsec import BrokerAddress, DynsecBroker, MqttStreamOutlet
+    from carprivacy.adapters.mqtt.stream_connections import ConnectionLimit
+    from carprivacy.services.cardata.stream_entitlements import (
+        OwnStreamEntitlements,
+        combined,
+        stream_recipient,
+    )
+
+    def address(username: str, password: Any) -> BrokerAddress:
+        secret = password.get_secret_value() if password is not None else ""
+        host, port, ca = str(settings.stream_host), settings.stream_port, settings.stream_tls_ca
+        return BrokerAddress(host, port, ca, username, secret)
+
+    publisher = address(settings.stream_publisher_username, settings.stream_publisher_password)
+    admin = address(settings.stream_admin_username, settings.stream_admin_password)
+    credentials = SqlStreamCredentialRepository(engine)
+    own = OwnStreamEntitlements(
+        credentials, cardata_store, cardata_store, callers, decisions, sessions, catalogue,
+        stream_recipient(policy),
+    )  # fmt: skip
+    return CarDataStream(
+        credentials,
+        combined(own, *sources) if sources else own,
+        telemetry_reads,
+        DynsecBroker(admin, (publisher.username, publisher.password)),
+        MqttStreamOutlet(publisher),
+        clock,
+        reconcile_every=settings.stream_reconcile_seconds,
+        connection_limit=ConnectionLimit(
+            admin,
+            settings.stream_connections_per_account,
+            lambda username: username not in (admin.username, publisher.username),
         ),
     )
 
@@ -747,6 +804,15 @@ def bootstrap(
     ledger = build_consent_ledger(
         policy, cast(SubjectLedger, subject_states), audit, outbox, master, clock
     )
+    cardata = build_cardata(settings, cardata_store, caller_store, master, secrets, clock)
+    stream = None
+    if settings.stream_host:  # the CarData stream (SPEC C2): told of tokens and stored data
+        stream = build_cardata_stream(
+            settings, policy, catalogue, sql.engine, cardata_store, caller_store, decisions,
+            sessions, telemetry_reads, clock,
+        )  # fmt: skip
+        ingest.stored_listeners.append(stream.stored)
+        cardata.stream_listeners.append(stream.issued)
     return Services(
         settings=settings,
         policy=policy,
@@ -776,7 +842,7 @@ def bootstrap(
         workshop=build_workshop(settings, decisions, ingest, directory),
         mqtt_worker=build_mqtt_worker_factory(settings, ingest),
         rotate_master_key=build_master_key_rotation(settings, data_keys),
-        cardata=build_cardata(settings, cardata_store, caller_store, master, secrets, clock),
+        cardata=cardata,
         cardata_api=CustomerApi(gate, telemetry_reads, cardata_store, catalogue, clock),
         cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
         retention=build_retention(policy, retention_store or sql.retention_store(), audit, clock),
@@ -797,6 +863,7 @@ def bootstrap(
             clock=clock,
             copy_period_months=settings.copy_period_months,
         ),
+        cardata_stream=stream,
     )
 
 

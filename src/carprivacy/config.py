@@ -110,6 +110,38 @@ class Settings(BaseSettings):
         le=31 * 86_400,
         description="The window of the CarData call quotas (seconds).",
     )
+    stream_host: str | None = Field(
+        default=None,
+        description="The CarData stream broker (deploy/mosquitto/stream.conf); unset: no stream.",
+    )
+    stream_port: int = Field(default=8883, ge=1, le=65535, description="Its TLS port.")
+    stream_tls_ca: Path | None = Field(
+        default=None, description="CA of the stream broker's certificate; default: system store."
+    )
+    stream_admin_username: str = Field(
+        default="carprivacy-stream-admin", description="The stream broker's admin account."
+    )
+    stream_admin_password: SecretStr | None = Field(
+        default=None, description="Its password (the dynamic security plugin's administrator)."
+    )
+    stream_publisher_username: str = Field(
+        default="carprivacy-stream-publisher", description="The account that publishes."
+    )
+    stream_publisher_password: SecretStr | None = Field(
+        default=None, description="Its password (the server creates the account)."
+    )
+    stream_connections_per_account: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="Stream connections one account may hold at once (the newest past it close).",
+    )
+    stream_reconcile_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=4,
+        description="How often the server makes the stream broker match the rules (seconds).",
+    )
     portal_session_max_seconds: int = Field(
         default=28_800,
         ge=60,

@@ -42,6 +42,7 @@ ERRORS = [
     "RetentionRunInProgressError",
     "RotationError",
     "StoreUnavailableError",
+    "StreamBrokerError",
     "UnknownMasterKeyError",
     "UnsupportedMediaTypeError",
 ]
@@ -84,6 +85,10 @@ FAKES = [
     "InMemoryRetentionStore",
     "InMemoryRightsRequestRepository",
     "InMemoryStores",
+    "InMemoryStreamBroker",
+    "InMemoryStreamConnectionLimit",
+    "InMemoryStreamCredentialRepository",
+    "InMemoryStreamOutlet",
     "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",
     "InMemoryTelemetryRepository",

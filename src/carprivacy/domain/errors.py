@@ -42,6 +42,7 @@ place: ``carprivacy.entrypoints.api.errors``.
     ├── StoreUnavailableError         the database is down: nothing committed, retry (503; I1)
     ├── IngestBusyError               the process's ingestion queue is full: nothing taken, retry
     │                                 after the seconds it names (503 with Retry-After; I1)
+    ├── StreamBrokerError             the CarData stream broker did not answer or refused (C2)
     └── MailDeliveryError             the mail server refused or could not be reached (U1)
 
 Messages never contain personal data: they name fields, rules and ids, not values.
@@ -270,6 +271,13 @@ class IngestBusyError(CarPrivacyError):
         super().__init__(f"ingestion queue full ({queued_records} records waiting)")
         self.queued_records = queued_records
         self.retry_after = retry_after
+
+
+class StreamBrokerError(CarPrivacyError):
+    """The CarData stream's broker did not answer, or refused a command it must take (its
+    dynamic security plugin). Messages name the command, never an account."""
+
+    requirement = "C2"
 
 
 class MailDeliveryError(CarPrivacyError):

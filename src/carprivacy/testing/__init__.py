@@ -24,6 +24,12 @@ from carprivacy.testing.callers import (
     InMemoryEmailOutbox,
 )
 from carprivacy.testing.cardata import InMemoryCarDataRepository
+from carprivacy.testing.cardata_stream import (
+    InMemoryStreamBroker,
+    InMemoryStreamConnectionLimit,
+    InMemoryStreamCredentialRepository,
+    InMemoryStreamOutlet,
+)
 from carprivacy.testing.clock import FakeClock
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
@@ -107,6 +113,10 @@ __all__ = [
     "InMemoryRetentionStore",
     "InMemoryRightsRequestRepository",
     "InMemoryStores",
+    "InMemoryStreamBroker",
+    "InMemoryStreamConnectionLimit",
+    "InMemoryStreamCredentialRepository",
+    "InMemoryStreamOutlet",
     "InMemoryNoticeAddress",
     "InMemorySubjectStateRepository",
     "InMemoryTelemetryRepository",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -18,6 +20,19 @@ from carprivacy.entrypoints.web.portal import mount_portal
 from carprivacy.services.ingestion.grouping import GroupedIngest
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The server's own background work: the CarData stream's reconciler, when configured."""
+    stream = app.state.services.cardata_stream
+    if stream is not None:
+        stream.start()
+    try:
+        yield
+    finally:
+        if stream is not None:
+            stream.stop()
+
+
 def create_app(services: Services | None = None) -> FastAPI:
     """The app over ``services`` (default: :func:`~carprivacy.bootstrap.bootstrap` with the
     settings in force)."""
@@ -27,6 +42,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         description="Connected-car data platform; every read names its purpose.",
         docs_url=None,  # served by serve_api_docs, without a CDN
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.services = services or bootstrap()
     settings = app.state.services.settings

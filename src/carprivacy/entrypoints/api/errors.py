@@ -45,6 +45,7 @@ from carprivacy.domain.errors import (
     RetentionRunInProgressError,
     RotationError,
     StoreUnavailableError,
+    StreamBrokerError,
     UnknownMasterKeyError,
     UnsupportedMediaTypeError,
 )
@@ -81,6 +82,7 @@ INTERNAL: frozenset[type[CarPrivacyError]] = frozenset(
         PasswordHashingError,
         MailDeliveryError,  # the login-code service answers as it would for any address
         RetentionRunInProgressError,  # the retention CLI reports it; no route runs retention
+        StreamBrokerError,  # the stream logs it; the token endpoint answers in any case
     }
 )
 

@@ -107,6 +107,13 @@ class DecisionService:
         self.audit.record(request, decision)
         return decision
 
+    def check(self, requests: Sequence[DecisionRequest]) -> list[Decision]:
+        """Decisions that release nothing and are not recorded: whether a use would be allowed
+        now (the stream's reconciler asks every second whether a connection may stay open; what
+        it then releases is decided again, and recorded, by the gate)."""
+        facts = self.facts_of(requests) if requests else []
+        return [decide_pure(self.policy, r, f) for r, f in zip(requests, facts, strict=True)]
+
     def screen(self, request: DecisionRequest) -> Decision | None:
         """The refusal that needs no look-up of the subject, recorded; None if there is none.
 

@@ -38,6 +38,7 @@ from carprivacy.domain.cardata import (
     DEVICE_CODE_GRANT,
     IDENTITY_SCOPES,
     REFRESH_GRANT,
+    STREAM_READ,
     USER_CODE_ALPHABET,
     USER_CODE_LENGTH,
     CarDataClient,
@@ -52,6 +53,7 @@ from carprivacy.domain.cardata import (
     poll,
     scope_problems,
 )
+from carprivacy.domain.cardata_stream import StreamCredential
 from carprivacy.domain.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -155,6 +157,8 @@ class CarDataAuthorisation:
         self._key = key
         self._gcid_of = gcid_of
         self._access = AccessTokens(signer, self.settings.access_token_ttl)
+        # told of every id token issued with cardata:streaming:read (the stream's password)
+        self.stream_listeners: list[Callable[[StreamCredential, str], None]] = []
 
     # -- the person's client ids -------------------------------------------------------------
 
@@ -343,6 +347,17 @@ class CarDataAuthorisation:
         identity = self._access.issue(
             gcid, {"cid": client.id, "grant": grant.id}, scopes, now, audience=ID_TOKEN_AUDIENCE
         )
+        if STREAM_READ in scopes:
+            credential = StreamCredential(
+                gcid,
+                record.id,
+                client.id,
+                grant.id,
+                now + timedelta(seconds=identity.expires_in),
+                now,
+            )
+            for listener in self.stream_listeners:
+                listener(credential, identity.access_token)
         refresh = secrets.token_urlsafe(32)
         self.repository.add_refresh_token(
             RefreshToken(

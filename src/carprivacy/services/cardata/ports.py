@@ -5,7 +5,7 @@ however many processes serve the API."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from carprivacy.domain.cardata import (
     GrantStatus,
     RefreshToken,
 )
+from carprivacy.domain.cardata_stream import Provisioned, Step, StreamCredential
 
 
 class AuthorisationRepository(Protocol):
@@ -82,3 +83,57 @@ class CallCounter(Protocol):
         when the window opened. A window opened at or before ``window_opened_after`` is over:
         the call opens a new one at ``at``."""
         ...
+
+
+# -- the stream ------------------------------------------------------------------------------------
+
+
+class StreamCredentialRepository(Protocol):
+    def save_credential(self, credential: StreamCredential) -> None:
+        """Keep ``credential`` as its account's current one (the newest issued wins)."""
+        ...
+
+    def credentials(self) -> list[StreamCredential]:
+        """Every account's current stream credential, expired ones too, by account id."""
+        ...
+
+
+class StreamBroker(Protocol):
+    """The broker's own access control (Mosquitto's dynamic security plugin in production)."""
+
+    def held(self, usernames: Collection[str]) -> dict[str, Provisioned]:
+        """What the broker holds of these stream accounts (the others are not ours)."""
+        ...
+
+    def provision(self, username: str, password: str, vins: Collection[str]) -> None:
+        """Create or update the account with this password (closing its connections with an
+        older one), receiving ``vins``; disabled while ``vins`` is empty."""
+        ...
+
+    def apply(self, steps: Sequence[Step]) -> None: ...
+
+    def setup(self) -> None:
+        """The broker's fixed part (default refusal, the publishing account); idempotent."""
+        ...
+
+    def close(self) -> None:
+        """Leave the broker (a later call connects again)."""
+        ...
+
+
+class StreamOutlet(Protocol):
+    """The one publishing connection of a process to the stream broker."""
+
+    def publish(self, topic: str, payload: bytes) -> None: ...
+
+    def close(self) -> None:
+        """Leave the broker (a later publish connects again)."""
+        ...
+
+
+class StreamConnectionLimit(Protocol):
+    """Closes an account's stream connections past the configured number, while it runs."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...

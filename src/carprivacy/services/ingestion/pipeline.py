@@ -22,7 +22,8 @@ Per batch, not per record: one vehicle lookup for all VINs, one key lookup for a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
@@ -52,6 +53,8 @@ from carprivacy.services.ingestion.seal import Sealing, seal_pending, sensitive_
 from carprivacy.services.ingestion.store import store_batch
 from carprivacy.services.ingestion.validate import check
 from carprivacy.services.ports.crypto import FieldCipher
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["IngestResult", "IngestService", "RecordStatus", "VehicleInfo"]
 
@@ -104,6 +107,8 @@ class IngestService:
         self._accepted: list[RecordStatus] = []
         self._entries = compile_entries(policy, catalogue, gated=consents is not None)
         self._gated_signals = frozenset(n for n, e in self._entries.items() if e.gate)
+        # called with the rows a batch stored, after its commit (never before): the stream
+        self.stored_listeners: list[Callable[[Sequence[TelemetryRow]], None]] = []
 
     def ingest(
         self,
@@ -263,6 +268,8 @@ class IngestService:
         )
         duplicates = store_batch(self._telemetry, stored_rows, quarantine, resolver)
         conflicting = resolver.refused
+        if self.stored_listeners and len(duplicates) < len(stored_rows):
+            self._tell_stored(stored_rows, duplicates)
         accepted = self._accepted_statuses(len(records))  # immutable: shared between results
         if problems or duplicates or blocked:
             again = {record_of(p) for p in duplicates} - conflicting.keys()
@@ -286,6 +293,15 @@ class IngestService:
             statuses,
             duplicates=len(duplicates) - len(conflicting),
         )
+
+    def _tell_stored(self, rows: Sequence[TelemetryRow], duplicates: Sequence[int]) -> None:
+        again = set(duplicates)
+        new = [r for p, r in enumerate(rows) if p not in again] if again else rows
+        for listener in self.stored_listeners:
+            try:
+                listener(new)
+            except Exception:  # stored is stored: a listener's failure is its own
+                _log.exception("a listener of stored telemetry failed")
 
     def _accepted_statuses(self, n: int) -> list[RecordStatus]:
         if len(self._accepted) < n:
