@@ -67,6 +67,8 @@ from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialS
 from carprivacy.services.ingestion.workshop import WorkshopCollector
 from carprivacy.services.master.ports import MasterDataUnitOfWork
 from carprivacy.services.master.service import MasterDataService
+from carprivacy.services.oversight.consent_statistics import ConsentStatisticsService
+from carprivacy.services.oversight.ports import ConsentStatistics, NoRequests, RequestsOverview
 from carprivacy.services.ports.crypto import FieldCipher
 from carprivacy.services.ports.operations import (
     Database,
@@ -131,6 +133,10 @@ class Secrets:
     @property
     def portal_session_key(self) -> bytes:
         return hmac.new(self.token_key, b"carprivacy portal sessions", hashlib.sha256).digest()
+
+    @property
+    def console_session_key(self) -> bytes:
+        return hmac.new(self.token_key, b"carprivacy console sessions", hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,9 @@ class Services:
     cardata_quota: CallQuota
     retention: RetentionService
     legal_holds: LegalHoldService
+    console_sessions: PortalSessions  # the privacy officer's console: sessions of their own
+    consent_statistics: ConsentStatisticsService
+    requests_overview: RequestsOverview  # the console's requests page reads this
 
     def close(self) -> None:
         self.database.dispose()
@@ -335,6 +344,15 @@ def build_portal_sessions(
 ) -> PortalSessions:
     limits = SessionLimits(absolute=timedelta(seconds=settings.portal_session_max_seconds))
     return PortalSessions(secrets.portal_session_key, callers, clock, limits)
+
+
+def build_console_sessions(
+    settings: Settings, callers: CallerService, secrets: Secrets, clock: Clock
+) -> PortalSessions:
+    """The console's sessions: as the portal's, under a key of their own (a portal cookie
+    opens nothing in the console)."""
+    limits = SessionLimits(absolute=timedelta(seconds=settings.portal_session_max_seconds))
+    return PortalSessions(secrets.console_session_key, callers, clock, limits)
 
 
 def build_automated_decisions(
@@ -694,6 +712,8 @@ def bootstrap(
     cardata: Any = None,
     retention_store: RetentionStore | None = None,
     legal_holds: LegalHoldRepository | None = None,
+    consent_statistics: ConsentStatistics | None = None,
+    requests_overview: RequestsOverview | None = None,
 ) -> Services:
     """Every service, wired. Each keyword is an adapter; left out, it is the production one (the
     SQL store on ``engine``, or on ``settings.resolved_database_url``; key files in
@@ -777,6 +797,11 @@ def bootstrap(
         cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
         retention=build_retention(policy, retention_store or sql.retention_store(), audit, clock),
         legal_holds=build_legal_holds(policy, legal_holds or sql.legal_holds(), audit, clock),
+        console_sessions=build_console_sessions(settings, caller_service, secrets, clock),
+        consent_statistics=ConsentStatisticsService(
+            consent_statistics or sql.consent_statistics(), policy
+        ),
+        requests_overview=requests_overview or NoRequests(),
     )
 
 
@@ -891,3 +916,8 @@ class _ProductionAdapters:
         from carprivacy.adapters.db.repositories.retention import SqlLegalHoldRepository
 
         return SqlLegalHoldRepository(self.engine)
+
+    def consent_statistics(self) -> ConsentStatistics:
+        from carprivacy.adapters.db.repositories.consent_statistics import SqlConsentStatistics
+
+        return SqlConsentStatistics(self.engine)
