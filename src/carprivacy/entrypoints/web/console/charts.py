@@ -57,7 +57,12 @@ def timeline_chart(
     legend's six labels in ``TIMELINE_COLOURS`` order."""
     style = STYLE.__class__(**{**STYLE.to_dict(), "colors": TIMELINE_COLOURS})
     chart = pygal.DateTimeLine(
-        **{**OPTIONS, "style": style, "height": max(220, 70 + 28 * len(lines))},
+        **{
+            **OPTIONS,
+            "style": style,
+            "height": max(220, 70 + 28 * len(lines)),
+            "stroke_style": {"width": 12, "linecap": "butt"},
+        },
         allow_interruptions=True,
         show_legend=True,
         legend_at_bottom=True,
@@ -66,7 +71,6 @@ def timeline_chart(
         show_minor_x_labels=False,
         x_labels_major_count=6,
         truncate_label=-1,
-        stroke_style={"width": 12, "linecap": "butt"},
         range=(-1, max(len(lines), 1)),
         inverse_y_axis=True,
         show_y_guides=False,

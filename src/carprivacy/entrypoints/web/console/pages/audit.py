@@ -21,11 +21,20 @@ from carprivacy.entrypoints.web.console.context import (
     signed_in,
 )
 from carprivacy.services.audit.monitoring import MAX_NOTE, AlertQuery
-from carprivacy.services.audit.trail import AuditQuery
+from carprivacy.services.audit.trail import AuditQuery, AuditService
 
 router = APIRouter()
 RECENT = 50
 ALERTS = 100
+
+
+def shown_caller(audit: AuditService, caller_id: str) -> str:
+    """A caller id as shown: one that names a data subject (``customer:<subject id>``, as a
+    person's own choices are recorded) shows the subject's keyed pseudonym instead."""
+    kind, sep, rest = caller_id.partition(":")
+    if sep and kind == "customer" and rest:
+        return f"customer:{audit.subject_ref(rest)}"
+    return caller_id
 
 
 @router.get("/audit")
@@ -42,6 +51,7 @@ async def audit_page(
         entries = audit.find(AuditQuery(after_seq=max(last - RECENT, 0), limit=RECENT))
         alerts = services.monitoring.alerts(AlertQuery(limit=ALERTS))
         return {
+            "caller": lambda caller_id: shown_caller(audit, caller_id),
             "verification": verification,
             "entries": entries[::-1],
             "last_seq": last,
