@@ -4,6 +4,7 @@ Every chart has a title and a table of its values beside it on the page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 
@@ -12,6 +13,7 @@ import pygal
 from carprivacy.entrypoints.web.charts import OPTIONS, SCRIPT, STYLE
 from carprivacy.services.oversight.requests import RequestLine
 
+CHART_ID = re.compile(r'id="(chart-[0-9a-f-]+)"')
 # on time, nearly due, overdue, closed, extension, now
 TIMELINE_COLOURS = ("#15803d", "#a16207", "#b91c1c", "#94a3b8", "#7c3aed", "#1d2a3a")
 
@@ -24,22 +26,30 @@ def svg(chart: pygal.graph.graph.Graph, title: str) -> str:
 
 
 def bar_chart(
-    title: str, labels: Sequence[str], series: Mapping[str, Sequence[int]], *, stacked: bool
+    title: str,
+    labels: Sequence[str],
+    series: Mapping[str, Sequence[int]],
+    *,
+    stacked: bool,
+    legend: bool = True,
 ) -> str:
-    """Counts per label, one bar (or stacked part) per series."""
+    """Counts per label, one bar (or stacked part) per series; whole numbers on the axis."""
     kind = pygal.StackedBar if stacked else pygal.Bar
+    totals = [sum(v) for v in zip(*series.values(), strict=True)] if stacked else []
+    top = max([*totals, *(n for v in series.values() for n in v), 1])
+    step = max(1, -(-top // 6))
     chart = kind(
         **{**OPTIONS, "show_dots": True},
-        show_legend=len(series) > 1,
+        show_legend=legend,
         legend_at_bottom=True,
-        x_label_rotation=0 if len(labels) <= 8 else 30,
+        x_label_rotation=0 if len(labels) <= 4 else 25,
         truncate_label=-1,
         value_formatter=lambda v: f"{v:.0f}",
-        min_scale=1,
-        max_scale=6,
         print_zeroes=False,
+        range=(0, top + (step if top % step else 0)),
     )
     chart.x_labels = list(labels)
+    chart.y_labels = list(range(0, top + step, step))
     for name, values in series.items():
         chart.add(name, list(values))
     return svg(chart, title)
@@ -60,16 +70,15 @@ def timeline_chart(
         **{
             **OPTIONS,
             "style": style,
-            "height": max(220, 70 + 28 * len(lines)),
-            "stroke_style": {"width": 12, "linecap": "butt"},
+            "height": max(260, 120 + 30 * len(lines)),
         },
         allow_interruptions=True,
         show_legend=True,
         legend_at_bottom=True,
         x_label_rotation=0,
-        x_value_formatter=lambda d: d.strftime("%d-%m-%Y"),
+        x_value_formatter=lambda d: d.strftime("%d-%m-%y"),
         show_minor_x_labels=False,
-        x_labels_major_count=6,
+        x_labels_major_count=5,
         truncate_label=-1,
         range=(-1, max(len(lines), 1)),
         inverse_y_axis=True,
@@ -90,5 +99,18 @@ def timeline_chart(
             groups[extension] += [(first_due, i), (x.due_by, i), None]
     for name, points in groups.items():
         chart.add(name, points[:-1] if points else [])
-    chart.add(names[5], [(now, -1), (now, max(len(lines), 1))], stroke_style={"width": 2})
-    return svg(chart, title)
+    chart.add(names[5], [(now, -1), (now, max(len(lines), 1))])
+    return _bars(svg(chart, title), len(groups))
+
+
+def _bars(out: str, series: int) -> str:
+    """The first ``series`` lines drawn as thick bars: pygal's own rule for a line's width is
+    more specific than its ``stroke_style``, so one more rule in the chart's style sheet."""
+    found = CHART_ID.search(out)
+    if found is None:
+        return out
+    rules = "".join(
+        f"#{found.group(1)} .serie-{i} .line{{stroke-width:14px;stroke-linecap:butt}}"
+        for i in range(series)
+    )
+    return out.replace("</style>", rules + "</style>", 1)
