@@ -10,6 +10,8 @@ Each page is saved as a screenshot under the test's ``tmp_path/screenshots/``.""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +140,76 @@ def test_the_privacy_officer_visits_every_console_page(
     assert not elsewhere, elsewhere
     assert any(u.endswith("/console/static/console.css") for u in requests)
     assert len(portal.taken) >= 11 and all(s.stat().st_size > 5000 for s in portal.taken)
+
+
+@pytest.fixture
+def live_console(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """The API app on the in-memory demo, served by uvicorn in this process, with the requests
+    port fed by requests made by the domain's workflow (the store is another part's)."""
+    import threading
+
+    import uvicorn
+    from tests.e2e.test_console_pages import FakeRequests, _requests
+
+    from carprivacy.config import Settings
+    from carprivacy.entrypoints.api.app import create_app
+    from carprivacy.services.demo.callers import load_callers
+    from carprivacy.services.demo.master_data import load_demo
+    from carprivacy.testing.bootstrap import bootstrap_in_memory
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    settings = Settings(data_dir=tmp_path / "var", argon2_time_cost=1, argon2_memory_kib=8)
+    services = bootstrap_in_memory(settings)
+    summary = load_demo(services.master, 2024)
+    logins = load_callers(services.callers, summary.customer_ids, summary.fleet_id)
+    services.requests_overview = FakeRequests(_requests(services.retention.clock()))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.started
+        yield f"http://127.0.0.1:{port}", {x.caller.id: x.secret or "" for x in logins}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_the_requests_timeline_in_the_browser(
+    live_console: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, secrets = live_console
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        try:
+            page.goto(f"{base}/console/login")
+            page.get_by_label("Gebruikersnaam of e-mailadres").fill("demo-dpo")
+            page.get_by_label("Wachtwoord").fill(secrets["demo-dpo"])
+            page.get_by_role("button", name="Inloggen").click()
+            page.wait_for_url(f"{base}/console/")
+            assert page.locator(".flags li.overdue strong").inner_text() == "1"
+            page.screenshot(path=str(shots / "01-console-overview-requests.png"), full_page=True)
+            page.get_by_role("link", name="Verzoeken").first.click()
+            chart = page.get_by_role("img", name="Verzoeken: ontvangst tot termijn")
+            assert chart.count() == 1 and chart.bounding_box()["height"] > 200  # type: ignore[index]
+            rows = page.locator("table.requests tbody tr")
+            assert rows.count() == 5
+            assert "te laat" in rows.first.inner_text()
+            assert "subject-secret" not in page.content()
+            page.screenshot(path=str(shots / "02-console-requests.png"), full_page=True)
+        finally:
+            browser.close()
+    assert all(s.stat().st_size > 5000 for s in shots.iterdir())

@@ -5,7 +5,7 @@ Every chart has a title and a table of its values beside it on the page."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 import pygal
@@ -47,6 +47,8 @@ def bar_chart(
         value_formatter=lambda v: f"{v:.0f}",
         print_zeroes=False,
         range=(0, top + (step if top % step else 0)),
+        x_labels_major_every=max(1, len(labels) // 8),
+        show_minor_x_labels=len(labels) <= 16,
     )
     chart.x_labels = list(labels)
     chart.y_labels = list(range(0, top + step, step))
@@ -60,11 +62,15 @@ def days_between(first: date, last: date) -> list[date]:
 
 
 def timeline_chart(
-    title: str, lines: Sequence[RequestLine], now: datetime, names: Sequence[str]
+    title: str,
+    lines: Sequence[RequestLine],
+    now: datetime,
+    names: Sequence[str],
+    kind_name: Callable[[str], str] = str,
 ) -> str:
     """Each request a bar from its receipt to its due date (coloured by its standing; a closed one
     grey) and on to its extended due date (violet); a vertical line at ``now``. ``names``: the
-    legend's six labels in ``TIMELINE_COLOURS`` order."""
+    legend's six labels in ``TIMELINE_COLOURS`` order; ``kind_name``: a request kind as shown."""
     style = STYLE.__class__(**{**STYLE.to_dict(), "colors": TIMELINE_COLOURS})
     chart = pygal.DateTimeLine(
         **{
@@ -85,7 +91,7 @@ def timeline_chart(
         show_y_guides=False,
     )
     chart.y_labels = [
-        {"label": f"{x.kind.value} {x.id[:8]}", "value": i} for i, x in enumerate(lines)
+        {"label": f"{kind_name(x.kind.value)} {x.id[:8]}", "value": i} for i, x in enumerate(lines)
     ]
     groups: dict[str, list[tuple[datetime, float] | None]] = {k: [] for k in names[:5]}
     on_time, nearly, overdue, closed, extension = names[:5]

@@ -38,6 +38,7 @@ async def requests_page(request: Request, officer: Officer = Depends(signed_in))
             lines[:CHARTED],
             now,
             [message(k, lang) for k in LEGEND],
+            lambda kind: message(f"kind_{kind}", lang),
         )
         if lines
         else None
