@@ -36,8 +36,12 @@ COLUMNS = (
 @router.get("/register")
 async def register_page(request: Request, officer: Officer = Depends(signed_in)) -> Response:
     services = services_of(request)
-    rows = services.documents.register_rows(services.policy, language(request))
-    return render(request, "register.html", rows=rows, columns=COLUMNS, policy=services.policy)
+    lang = language(request)
+    rows = services.documents.register_rows(services.policy, lang)
+    names = {p.id: p.name.get(lang) for p in services.policy.purposes}
+    return render(
+        request, "register.html", rows=rows, columns=COLUMNS, names=names, policy=services.policy
+    )
 
 
 @router.get("/policy")
