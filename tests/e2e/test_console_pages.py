@@ -463,3 +463,20 @@ def test_errors_are_pages_and_the_language_switch_stays_in_the_console(demo: Dem
     out = _post(client, "/console/", "/console/logout", {})
     assert out.status_code == 303  # type: ignore[attr-defined]
     assert client.get("/console/", follow_redirects=False).status_code == 303
+
+
+def test_every_page_renders_in_dutch_and_english_with_no_script(demo: Demo) -> None:
+    client = _login(demo)
+    demo.services.requests_overview = FakeRequests(_requests(demo.services.retention.clock()))
+    try:
+        for lang, marker in (("en", "Privacy officer's console"), ("nl", "Console privacy")):
+            client.get(f"/console/language?lang={lang}&back=/console/")
+            for path in PAGES:
+                r = client.get(path)
+                assert r.status_code == 200, (lang, path)
+                assert f'<html lang="{lang}">' in r.text and marker in html.unescape(r.text)
+                assert "<script" not in r.text, path
+                # nothing loaded or linked from another origin (a policy text may name a site)
+                assert not re.search(r'(?:src|href|action)="[a-z]+:', r.text), path
+    finally:
+        demo.services.requests_overview = NoRequests()
