@@ -85,36 +85,44 @@ def test_the_privacy_officer_visits_every_console_page(
     _shot(portal, p, "overview")
 
     p.get_by_role("navigation", name="Hoofdmenu").get_by_role("link", name="Verzoeken").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/requests")  # type: ignore[attr-defined]
     assert p.get_by_role("heading", name="Verzoeken").count() == 1  # type: ignore[attr-defined]
     _shot(portal, p, "requests")
 
     # a legal hold on the demo owner's position data, then released
     p.get_by_role("link", name="Bewaarplichten (legal holds)").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/holds")  # type: ignore[attr-defined]
     p.get_by_label("Betrokkene (id)").fill(subject)  # type: ignore[attr-defined]
     p.get_by_label("Categorie").select_option("position_movement")  # type: ignore[attr-defined]
     p.get_by_label("Reden", exact=True).fill("claim 2026-117: accident report requested")  # type: ignore[attr-defined]
     p.get_by_role("button", name="Opleggen").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/holds?done=placed")  # type: ignore[attr-defined]
     assert p.get_by_role("status").inner_text() == "De bewaarplicht is opgelegd."  # type: ignore[attr-defined]
     row = p.locator("table.holds tbody tr.active").first  # type: ignore[attr-defined]
     assert "claim 2026-117" in row.inner_text() and "demo-dpo" in row.inner_text()
     _shot(portal, p, "hold-placed")
     row.get_by_placeholder("Reden van opheffing").fill("report sent, claim closed")
     row.get_by_role("button").click()
+    p.wait_for_url(f"{base}/console/holds?done=released")  # type: ignore[attr-defined]
     assert p.get_by_role("status").inner_text() == "De bewaarplicht is opgeheven."  # type: ignore[attr-defined]
     assert "report sent, claim closed" in p.locator("table.holds tr.released").first.inner_text()  # type: ignore[attr-defined]
     _shot(portal, p, "hold-released")
 
     p.get_by_role("link", name="Toestemmingen").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/consents")  # type: ignore[attr-defined]
     assert p.locator("figure.chart svg").count() >= 2  # type: ignore[attr-defined]
     assert int(p.locator("#topic-marketing_email td.given").inner_text()) >= 1  # type: ignore[attr-defined]
     _shot(portal, p, "consents")
 
     p.get_by_role("link", name="Bewaartermijnen").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/retention")  # type: ignore[attr-defined]
     p.get_by_role("button", name="Proefrun starten").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/retention/dry-run")  # type: ignore[attr-defined]
     assert "Er is niets veranderd" in p.locator("#dry-run").inner_text()  # type: ignore[attr-defined]
     _shot(portal, p, "retention-dry-run")
 
     p.get_by_role("link", name="Auditlog").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/audit")  # type: ignore[attr-defined]
     assert "Intact" in p.locator("#integrity").inner_text()  # type: ignore[attr-defined]
     assert p.locator("table.entries tbody tr").count() >= 10  # type: ignore[attr-defined]
     assert subject not in p.content()  # type: ignore[attr-defined]
@@ -123,21 +131,26 @@ def test_the_privacy_officer_visits_every_console_page(
     if alerts.count():  # off-hours reads raise alerts, depending on the time the test runs
         alerts.first.get_by_placeholder("Bevinding").fill("nightly check by the desk, agreed")
         alerts.first.get_by_role("button", name="Reactie vastleggen").click()
+        p.wait_for_url(f"{base}/console/audit?done=acknowledged#alerts")  # type: ignore[attr-defined]
         assert p.locator("p.note").inner_text() == "De reactie is vastgelegd."  # type: ignore[attr-defined]
         assert "nightly check by the desk" in p.locator("table.alerts").inner_text()  # type: ignore[attr-defined]
         _shot(portal, p, "audit-acknowledged")
 
     p.get_by_role("link", name="Verwerkingsregister").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/register")  # type: ignore[attr-defined]
     assert p.locator("section.purpose").count() >= 10  # type: ignore[attr-defined]
     assert p.locator("table.register tbody tr").count() == p.locator("section.purpose").count()  # type: ignore[attr-defined]
     _shot(portal, p, "register")
     p.get_by_role("link", name="Beleidscontrole").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/policy")  # type: ignore[attr-defined]
     assert "Geldig" in p.locator("#validation").inner_text()  # type: ignore[attr-defined]
     _shot(portal, p, "policy")
 
     p.get_by_role("link", name="English").click()  # type: ignore[attr-defined]
+    p.get_by_role("heading", name="Policy validation").wait_for()  # type: ignore[attr-defined]
     assert p.get_by_role("heading", name="Policy validation").count() == 1  # type: ignore[attr-defined]
     p.get_by_role("link", name="Overview").click()  # type: ignore[attr-defined]
+    p.wait_for_url(f"{base}/console/")  # type: ignore[attr-defined]
     _shot(portal, p, "overview-en")
     p.get_by_role("button", name="Log out").click()  # type: ignore[attr-defined]
     assert p.get_by_role("status").inner_text() == "You are logged out."  # type: ignore[attr-defined]
@@ -211,6 +224,7 @@ def test_the_requests_timeline_in_the_browser(
             assert page.locator(".flags li.overdue strong").inner_text() == "1"
             page.screenshot(path=str(shots / "01-console-overview-requests.png"), full_page=True)
             page.get_by_role("link", name="Verzoeken").first.click()
+            page.wait_for_url(f"{base}/console/requests")
             chart = page.get_by_role("img", name="Verzoeken: ontvangst tot termijn")
             assert chart.count() == 1 and chart.bounding_box()["height"] > 200  # type: ignore[index]
             rows = page.locator("table.requests tbody tr")

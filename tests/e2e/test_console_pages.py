@@ -297,6 +297,10 @@ def test_a_dry_run_changes_nothing_and_a_run_shows_what_it_removed(demo: Demo) -
         row = f'<td>{category}</td><td>{labels[action]}</td><td class="num">{n}</td>'
         assert row in r.text  # type: ignore[attr-defined]
     assert demo.services.retention.runs() == []  # no run recorded
+    again = client.get(
+        "/console/retention/dry-run", follow_redirects=False
+    )  # e.g. a language switch
+    assert again.status_code == 303 and again.headers["location"] == "/console/retention"
     assert demo.stores.telemetry.rows == rows  # not a row changed
     assert "nog geen opschoning" in client.get("/console/").text
     report = demo.services.retention.run(now=utc_now() + timedelta(days=20 * 366))

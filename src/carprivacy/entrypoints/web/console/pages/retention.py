@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from carprivacy.entrypoints.web.console.context import Officer, render, services_of, signed_in
+from carprivacy.entrypoints.web.console.context import (
+    PREFIX,
+    Officer,
+    redirect,
+    render,
+    services_of,
+    signed_in,
+)
 from carprivacy.services.retention.run import RetentionReport
 
 router = APIRouter()
@@ -31,3 +38,10 @@ async def dry_run(request: Request, officer: Officer = Depends(signed_in)) -> Re
     retention = services_of(request).retention
     report = await run_in_threadpool(lambda: retention.run(dry_run=True))
     return await run_in_threadpool(_page, request, report)
+
+
+@router.get("/retention/dry-run")
+def dry_run_again(request: Request, officer: Officer = Depends(signed_in)) -> Response:
+    """The dry run's address opened again (the language switch, a reload): its page, without
+    running (a dry run starts from the button only)."""
+    return redirect(f"{PREFIX}/retention")
