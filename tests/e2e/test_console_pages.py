@@ -16,7 +16,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from carprivacy.bootstrap import Services, utc_now
 from carprivacy.config import Settings, default_policy_path
+from carprivacy.domain.access import Caller
 from carprivacy.domain.consent_ledger import EntryKind
 from carprivacy.domain.monitoring import Alert, AlertRule
 from carprivacy.domain.request_workflow import (
@@ -396,8 +397,10 @@ class FakeRequests:
     """The read port on requests made by the domain's own workflow."""
 
     made: Sequence[DataSubjectRequest]
+    asked_by: list[str] = field(default_factory=list)
 
-    def requests(self, limit: int) -> Sequence[DataSubjectRequest]:
+    def requests(self, caller: Caller, limit: int) -> Sequence[DataSubjectRequest]:
+        self.asked_by.append(f"{caller.id}:{caller.role.value}")
         return list(self.made)[:limit]
 
 
@@ -432,12 +435,14 @@ def test_the_requests_page_shows_deadlines_from_the_read_port(demo: Demo) -> Non
     client = _login(demo)
     assert "Er zijn geen verzoeken." in client.get("/console/requests").text  # the default
     now = demo.services.retention.clock()
-    demo.services.requests_overview = FakeRequests(_requests(now))
+    fake = FakeRequests(_requests(now))
+    demo.services.requests_overview = fake
     try:
         page = client.get("/console/requests").text
         home = client.get("/console/").text
     finally:
         demo.services.requests_overview = NoRequests()
+    assert fake.asked_by == ["demo-dpo:privacy_officer"] * 2  # the store sees who asks
     order = re.findall(r"<code>(req-\d{4})-0000-0000</code>", page)
     assert order == ["req-0001", "req-0002", "req-0003", "req-0004", "req-0005"]
     rows = re.findall(r'<tr class="([a-z_]+)">\s*<td><code>(req-\d{4})', page)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.consent_ledger import EntryKind
 from carprivacy.domain.request_deadlines import DeadlineStanding
 from carprivacy.domain.request_workflow import (
@@ -81,8 +82,9 @@ def test_request_lines_follow_the_domain_and_put_the_most_urgent_first(
 
 
 def test_no_requests_is_the_default_port() -> None:
-    assert list(NoRequests().requests(100)) == []
-    assert request_lines(NoRequests().requests(100), NOW) == []
+    officer = Caller("dpo", CallerKind.PERSON, Role.PRIVACY_OFFICER, "mini_nl_staff")
+    assert list(NoRequests().requests(officer, 100)) == []
+    assert request_lines(NoRequests().requests(officer, 100), NOW) == []
 
 
 COUNTS = st.builds(

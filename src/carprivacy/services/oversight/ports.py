@@ -8,21 +8,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from carprivacy.domain.access import Caller
 from carprivacy.domain.consent_ledger import EntryKind
 from carprivacy.domain.request_workflow import DataSubjectRequest
 
 
 class RequestsOverview(Protocol):
-    """The data-subject requests the console shows, newest receipt first: open ones before
-    those that reached an end state, at most ``limit``."""
+    """The data-subject requests the console shows ``caller`` (the logged-in privacy officer,
+    for the store's own role check), at most ``limit``, open ones preferred; any order (the
+    console sorts them). Summaries are enough: kind, state, deadline and history."""
 
-    def requests(self, limit: int) -> Sequence[DataSubjectRequest]: ...
+    def requests(self, caller: Caller, limit: int) -> Sequence[DataSubjectRequest]: ...
 
 
 class NoRequests:
     """The overview before a request store is connected: no requests."""
 
-    def requests(self, limit: int) -> Sequence[DataSubjectRequest]:
+    def requests(self, caller: Caller, limit: int) -> Sequence[DataSubjectRequest]:
         return ()
 
 

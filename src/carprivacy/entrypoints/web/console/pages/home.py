@@ -22,7 +22,7 @@ async def home(request: Request, officer: Officer = Depends(signed_in)) -> Respo
 
     def read() -> dict[str, Any]:
         now = services.retention.clock()
-        lines = request_lines(services.requests_overview.requests(MAX_SHOWN), now)
+        lines = request_lines(services.requests_overview.requests(officer.caller, MAX_SHOWN), now)
         runs = services.retention.runs(1)
         return {
             "requests": tally(lines),

@@ -30,7 +30,7 @@ async def requests_page(request: Request, officer: Officer = Depends(signed_in))
     services = services_of(request)
     lang = language(request)
     now = services.retention.clock()
-    found = await run_in_threadpool(services.requests_overview.requests, MAX_SHOWN)
+    found = await run_in_threadpool(services.requests_overview.requests, officer.caller, MAX_SHOWN)
     lines = request_lines(found, now)
     chart = (
         timeline_chart(
