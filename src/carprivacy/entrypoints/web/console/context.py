@@ -42,6 +42,7 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("retention", "/retention"),
     ("audit", "/audit"),
     ("register", "/register"),
+    ("policy_check", "/policy"),
 )
 
 _templates = Environment(
