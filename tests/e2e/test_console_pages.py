@@ -304,6 +304,9 @@ def test_a_dry_run_changes_nothing_and_a_run_shows_what_it_removed(demo: Demo) -
     assert again.status_code == 303 and again.headers["location"] == "/console/retention"
     assert demo.stores.telemetry.rows == rows  # not a row changed
     assert "nog geen opschoning" in client.get("/console/").text
+    with demo.services.retention.store.run_lock():  # another run holds the lock: 409, named
+        busy = _post(client, "/console/retention", "/console/retention/dry-run", {})
+    assert busy.status_code == 409 and "in progress" in busy.text  # type: ignore[attr-defined]
     report = demo.services.retention.run(now=utc_now() + timedelta(days=20 * 366))
     assert report.run_id is not None and report.total > 0
     page = client.get("/console/retention").text
