@@ -171,12 +171,13 @@ def live_console(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     import threading
 
     import uvicorn
-    from tests.e2e.test_console_pages import FakeRequests, _requests
+    from tests.e2e.test_console_pages import _requests
 
     from carprivacy.config import Settings
     from carprivacy.entrypoints.api.app import create_app
     from carprivacy.services.demo.callers import load_callers
     from carprivacy.services.demo.master_data import load_demo
+    from carprivacy.testing import InMemoryRequestsOverview
     from carprivacy.testing.bootstrap import bootstrap_in_memory
 
     if not CHROMIUM.exists():
@@ -185,7 +186,7 @@ def live_console(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     services = bootstrap_in_memory(settings)
     summary = load_demo(services.master, 2024)
     logins = load_callers(services.callers, summary.customer_ids, summary.fleet_id)
-    services.requests_overview = FakeRequests(_requests(services.retention.clock()))
+    services.requests_overview = InMemoryRequestsOverview(_requests(services.retention.clock()))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])

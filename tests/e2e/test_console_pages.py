@@ -15,8 +15,8 @@ import pkgutil
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +25,6 @@ from fastapi.testclient import TestClient
 
 from carprivacy.bootstrap import Services, utc_now
 from carprivacy.config import Settings, default_policy_path
-from carprivacy.domain.access import Caller
 from carprivacy.domain.consent_ledger import EntryKind
 from carprivacy.domain.monitoring import Alert, AlertRule
 from carprivacy.domain.request_workflow import (
@@ -42,6 +41,7 @@ from carprivacy.services.demo.choices import load_choices
 from carprivacy.services.demo.master_data import DemoSummary, load_demo
 from carprivacy.services.demo.telemetry import load_week
 from carprivacy.services.oversight.ports import NoRequests
+from carprivacy.testing import InMemoryRequestsOverview
 from carprivacy.testing.bootstrap import InMemoryStores, bootstrap_in_memory
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -395,18 +395,6 @@ def test_the_register_and_the_policy_validation(demo: Demo) -> None:
     client.get("/console/language?lang=nl&back=/console/")
 
 
-@dataclass
-class FakeRequests:
-    """The read port on requests made by the domain's own workflow."""
-
-    made: Sequence[DataSubjectRequest]
-    asked_by: list[str] = field(default_factory=list)
-
-    def requests(self, caller: Caller, limit: int) -> Sequence[DataSubjectRequest]:
-        self.asked_by.append(f"{caller.id}:{caller.role.value}")
-        return list(self.made)[:limit]
-
-
 def _requests(now: datetime) -> list[DataSubjectRequest]:
     def made(i: int, kind: RequestKind, days_ago: int) -> DataSubjectRequest:
         return receive(
@@ -438,14 +426,15 @@ def test_the_requests_page_shows_deadlines_from_the_read_port(demo: Demo) -> Non
     client = _login(demo)
     assert "Er zijn geen verzoeken." in client.get("/console/requests").text  # the default
     now = demo.services.retention.clock()
-    fake = FakeRequests(_requests(now))
+    fake = InMemoryRequestsOverview(_requests(now))
     demo.services.requests_overview = fake
     try:
         page = client.get("/console/requests").text
         home = client.get("/console/").text
     finally:
         demo.services.requests_overview = NoRequests()
-    assert fake.asked_by == ["demo-dpo:privacy_officer"] * 2  # the store sees who asks
+    asked = [f"{c.id}:{c.role.value}" for c in fake.asked_by]
+    assert asked == ["demo-dpo:privacy_officer"] * 2  # the store sees who asks
     order = re.findall(r"<code>(req-\d{4})-0000-0000</code>", page)
     assert order == ["req-0001", "req-0002", "req-0003", "req-0004", "req-0005"]
     rows = re.findall(r'<tr class="([a-z_]+)">\s*<td><code>(req-\d{4})', page)
@@ -479,7 +468,9 @@ def test_errors_are_pages_and_the_language_switch_stays_in_the_console(demo: Dem
 
 def test_every_page_renders_in_dutch_and_english_with_no_script(demo: Demo) -> None:
     client = _login(demo)
-    demo.services.requests_overview = FakeRequests(_requests(demo.services.retention.clock()))
+    demo.services.requests_overview = InMemoryRequestsOverview(
+        _requests(demo.services.retention.clock())
+    )
     try:
         for lang, marker in (("en", "Privacy officer's console"), ("nl", "Console privacy")):
             client.get(f"/console/language?lang={lang}&back=/console/")

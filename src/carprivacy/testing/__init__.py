@@ -25,6 +25,7 @@ from carprivacy.testing.callers import (
 )
 from carprivacy.testing.cardata import InMemoryCarDataRepository
 from carprivacy.testing.clock import FakeClock
+from carprivacy.testing.consent_statistics import InMemoryConsentStatistics
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
@@ -46,6 +47,7 @@ from carprivacy.testing.monitoring import (
     InMemoryMonitoringWindows,
     InMemoryWindowSession,
 )
+from carprivacy.testing.requests_overview import InMemoryRequestsOverview
 from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
 from carprivacy.testing.rotation import FakeMasterKeyRotation
 from carprivacy.testing.subject_state import (
@@ -80,6 +82,7 @@ __all__ = [
     "InMemoryBatchFieldCipher",
     "InMemoryCallerRepository",
     "InMemoryCarDataRepository",
+    "InMemoryConsentStatistics",
     "InMemoryContractRepository",
     "InMemoryCustomerRepository",
     "InMemoryDataKeyRepository",
@@ -97,6 +100,7 @@ __all__ = [
     "InMemoryMonitoringWindows",
     "InMemoryPaymentRepository",
     "InMemoryLegalHoldRepository",
+    "InMemoryRequestsOverview",
     "InMemoryRetentionStore",
     "InMemoryStores",
     "InMemoryNoticeAddress",
