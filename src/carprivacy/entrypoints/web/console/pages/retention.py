@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from carprivacy.entrypoints.web.console.context import (
     PREFIX,
     Officer,
+    language,
     redirect,
     render,
     services_of,
@@ -23,8 +24,11 @@ RUNS = 20
 
 
 def _page(request: Request, report: RetentionReport | None) -> Response:
-    runs = services_of(request).retention.runs(RUNS)
-    return render(request, "retention.html", runs=runs, report=report)
+    services = services_of(request)
+    lang = language(request)
+    names = {c.id: c.name.get(lang) for c in services.policy.categories}
+    runs = services.retention.runs(RUNS)
+    return render(request, "retention.html", runs=runs, report=report, names=names)
 
 
 @router.get("/retention")
