@@ -32,17 +32,23 @@ def bar_chart(
     *,
     stacked: bool,
     legend: bool = True,
+    horizontal: bool = False,
 ) -> str:
-    """Counts per label, one bar (or stacked part) per series; whole numbers on the axis."""
-    kind = pygal.StackedBar if stacked else pygal.Bar
+    """Counts per label, one bar (or stacked part) per series; whole numbers on the axis;
+    ``horizontal``: the labels down the side (long names), a bar per label across."""
+    kind = pygal.HorizontalBar if horizontal else (pygal.StackedBar if stacked else pygal.Bar)
     totals = [sum(v) for v in zip(*series.values(), strict=True)] if stacked else []
     top = max([*totals, *(n for v in series.values() for n in v), 1])
     step = max(1, -(-top // 6))
     chart = kind(
-        **{**OPTIONS, "show_dots": True},
+        **{
+            **OPTIONS,
+            "show_dots": True,
+            "height": max(OPTIONS["height"], 60 + 34 * len(labels)) if horizontal else 300,
+        },
         show_legend=legend,
         legend_at_bottom=True,
-        x_label_rotation=0 if len(labels) <= 4 else 25,
+        x_label_rotation=0 if horizontal or len(labels) <= 4 else 25,
         truncate_label=-1,
         value_formatter=lambda v: f"{v:.0f}",
         print_zeroes=False,
@@ -50,10 +56,11 @@ def bar_chart(
         x_labels_major_every=max(1, len(labels) // 8),
         show_minor_x_labels=len(labels) <= 16,
     )
-    chart.x_labels = list(labels)
+    order = slice(None, None, -1) if horizontal else slice(None)  # the first label on top
+    chart.x_labels = list(labels)[order]
     chart.y_labels = list(range(0, top + step, step))
     for name, values in series.items():
-        chart.add(name, list(values))
+        chart.add(name, list(values)[order])
     return svg(chart, title)
 
 

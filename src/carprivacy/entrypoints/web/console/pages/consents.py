@@ -47,6 +47,7 @@ async def consents_page(
             message("withdrawn", lang): [s.withdrawn for s in stats],
         },
         stacked=False,
+        horizontal=True,
     )
     charts = {s.topic: _topic_chart(s, name[s.topic], lang) for s in stats if s.by_day}
     return render(
