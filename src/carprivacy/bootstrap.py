@@ -68,6 +68,8 @@ from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialS
 from carprivacy.services.ingestion.workshop import WorkshopCollector
 from carprivacy.services.master.ports import MasterDataUnitOfWork
 from carprivacy.services.master.service import MasterDataService
+from carprivacy.services.oversight.consent_statistics import ConsentStatisticsService
+from carprivacy.services.oversight.ports import ConsentStatistics, RequestsOverview
 from carprivacy.services.ports.crypto import FieldCipher
 from carprivacy.services.ports.operations import (
     Database,
@@ -79,6 +81,7 @@ from carprivacy.services.ports.operations import (
 from carprivacy.services.retention.holds import LegalHoldService
 from carprivacy.services.retention.ports import LegalHoldRepository, RetentionStore
 from carprivacy.services.retention.run import RetentionService
+from carprivacy.services.rights.overview import StoredRequestsOverview
 from carprivacy.services.rights.wiring import RightsParts, build_rights
 
 if TYPE_CHECKING:
@@ -133,6 +136,10 @@ class Secrets:
     @property
     def portal_session_key(self) -> bytes:
         return hmac.new(self.token_key, b"carprivacy portal sessions", hashlib.sha256).digest()
+
+    @property
+    def console_session_key(self) -> bytes:
+        return hmac.new(self.token_key, b"carprivacy console sessions", hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
@@ -208,6 +215,9 @@ class Services:
     retention: RetentionService
     legal_holds: LegalHoldService
     rights: RightsParts  # access copies, portability, rights requests and their fulfilment
+    console_sessions: PortalSessions  # the privacy officer's console: sessions of their own
+    consent_statistics: ConsentStatisticsService
+    requests_overview: RequestsOverview  # the console's requests page reads this
     cardata_stream: CarDataStream | None = None  # settings.stream_host unset: no stream
 
     def close(self) -> None:
@@ -341,6 +351,15 @@ def build_portal_sessions(
 ) -> PortalSessions:
     limits = SessionLimits(absolute=timedelta(seconds=settings.portal_session_max_seconds))
     return PortalSessions(secrets.portal_session_key, callers, clock, limits)
+
+
+def build_console_sessions(
+    settings: Settings, callers: CallerService, secrets: Secrets, clock: Clock
+) -> PortalSessions:
+    """The console's sessions: as the portal's, under a key of their own (a portal cookie
+    opens nothing in the console)."""
+    limits = SessionLimits(absolute=timedelta(seconds=settings.portal_session_max_seconds))
+    return PortalSessions(secrets.console_session_key, callers, clock, limits)
 
 
 def build_automated_decisions(
@@ -754,6 +773,8 @@ def bootstrap(
     retention_store: RetentionStore | None = None,
     legal_holds: LegalHoldRepository | None = None,
     rights: dict[str, Any] | None = None,  # the rights ports by name (services/rights/wiring.py)
+    consent_statistics: ConsentStatistics | None = None,
+    requests_overview: RequestsOverview | None = None,
 ) -> Services:
     """Every service, wired. Each keyword is an adapter; left out, it is the production one (the
     SQL store on ``engine``, or on ``settings.resolved_database_url``; key files in
@@ -813,6 +834,20 @@ def bootstrap(
         )  # fmt: skip
         ingest.stored_listeners.append(stream.stored)
         cardata.stream_listeners.append(stream.issued)
+    rights_parts = build_rights(
+        policy,
+        {**sql.rights(cipher, rights or {}), **(rights or {})},
+        gate=gate,
+        telemetry_reads=telemetry_reads,
+        master=master,
+        audit=audit,
+        outbox=outbox,
+        cipher=cipher,
+        ledger=ledger,
+        code_key=hmac.new(secrets.token_key, b"carprivacy request codes", hashlib.sha256).digest(),
+        clock=clock,
+        copy_period_months=settings.copy_period_months,
+    )
     return Services(
         settings=settings,
         policy=policy,
@@ -847,23 +882,13 @@ def bootstrap(
         cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
         retention=build_retention(policy, retention_store or sql.retention_store(), audit, clock),
         legal_holds=build_legal_holds(policy, legal_holds or sql.legal_holds(), audit, clock),
-        rights=build_rights(
-            policy,
-            {**sql.rights(cipher, rights or {}), **(rights or {})},
-            gate=gate,
-            telemetry_reads=telemetry_reads,
-            master=master,
-            audit=audit,
-            outbox=outbox,
-            cipher=cipher,
-            ledger=ledger,
-            code_key=hmac.new(
-                secrets.token_key, b"carprivacy request codes", hashlib.sha256
-            ).digest(),
-            clock=clock,
-            copy_period_months=settings.copy_period_months,
-        ),
+        rights=rights_parts,
         cardata_stream=stream,
+        console_sessions=build_console_sessions(settings, caller_service, secrets, clock),
+        consent_statistics=ConsentStatisticsService(
+            consent_statistics or sql.consent_statistics(), policy
+        ),
+        requests_overview=requests_overview or StoredRequestsOverview(rights_parts.requests),
     )
 
 
@@ -995,3 +1020,8 @@ class _ProductionAdapters:
         from carprivacy.adapters.db.repositories.retention import SqlLegalHoldRepository
 
         return SqlLegalHoldRepository(self.engine)
+
+    def consent_statistics(self) -> ConsentStatistics:
+        from carprivacy.adapters.db.repositories.consent_statistics import SqlConsentStatistics
+
+        return SqlConsentStatistics(self.engine)

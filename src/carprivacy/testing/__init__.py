@@ -31,6 +31,7 @@ from carprivacy.testing.cardata_stream import (
     InMemoryStreamOutlet,
 )
 from carprivacy.testing.clock import FakeClock
+from carprivacy.testing.consent_statistics import InMemoryConsentStatistics
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
@@ -52,6 +53,7 @@ from carprivacy.testing.monitoring import (
     InMemoryMonitoringWindows,
     InMemoryWindowSession,
 )
+from carprivacy.testing.requests_overview import InMemoryRequestsOverview
 from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
 from carprivacy.testing.rights import (
     FakeErasureExecutor,
@@ -92,6 +94,7 @@ __all__ = [
     "InMemoryBatchFieldCipher",
     "InMemoryCallerRepository",
     "InMemoryCarDataRepository",
+    "InMemoryConsentStatistics",
     "InMemoryContractRepository",
     "InMemoryCustomerRepository",
     "InMemoryDataKeyRepository",
@@ -110,6 +113,7 @@ __all__ = [
     "InMemoryPaymentRepository",
     "InMemoryLegalHoldRepository",
     "InMemoryRectificationLog",
+    "InMemoryRequestsOverview",
     "InMemoryRetentionStore",
     "InMemoryRightsRequestRepository",
     "InMemoryStores",

@@ -23,6 +23,7 @@ from carprivacy.testing.audit import InMemoryAuditLogRepository, InMemoryAuditWi
 from carprivacy.testing.automated_decisions import InMemoryAutomatedDecisionRepository
 from carprivacy.testing.callers import InMemoryCallerRepository, InMemoryEmailOutbox
 from carprivacy.testing.cardata import InMemoryCarDataRepository
+from carprivacy.testing.consent_statistics import InMemoryConsentStatistics
 from carprivacy.testing.crypto import InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
@@ -146,6 +147,7 @@ def bootstrap_in_memory(
         automated_decisions=s.automated_decisions,
         cardata=s.cardata,
         retention_store=InMemoryRetentionStore(s.telemetry, master, s.legal_holds),
+        consent_statistics=InMemoryConsentStatistics(s.subject_states),
         legal_holds=s.legal_holds,
         rights={
             "export_store": s.exports,

@@ -16,6 +16,7 @@ from carprivacy.entrypoints.api import heap, routes
 from carprivacy.entrypoints.api.api_docs import serve_api_docs
 from carprivacy.entrypoints.api.errors import register_error_handlers
 from carprivacy.entrypoints.api.request_body import BodyLimits, RequestBodyLayer
+from carprivacy.entrypoints.web.console.app import mount_console
 from carprivacy.entrypoints.web.portal import mount_portal
 from carprivacy.services.ingestion.grouping import GroupedIngest
 
@@ -67,6 +68,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         module = importlib.import_module(f"{routes.__name__}.{mod.name}")
         app.include_router(module.router)
     mount_portal(app, app.state.services)  # the customer's web pages under /portal
+    mount_console(app, app.state.services)  # the privacy officer's console under /console
     return app
 
 

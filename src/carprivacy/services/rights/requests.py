@@ -98,13 +98,22 @@ class RightsRequests:
     def controller_ids(self) -> tuple[str, ...]:
         return tuple(c.id for c in self.policy.controllers)
 
+    def controller_of(self, organisation: str) -> str | None:
+        """The controller a caller's organisation is, or whose staff it is (an internal or joint
+        controller recipient of the policy naming its controller), else None."""
+        if organisation in self.controller_ids:
+            return organisation
+        recipient = self.policy.recipients_by_id.get(organisation)
+        controller = recipient.controller if recipient is not None else None
+        return controller if controller in self.controller_ids else None
+
     def require_staff(self, caller: Caller, roles: frozenset[Role], what: str) -> None:
         if caller.role not in roles:
             names = ", ".join(sorted(r.value for r in roles))
             raise AccessDeniedError(
                 f"{what} needs the role {names} (Art. 12 GDPR)", ("caller.role",)
             )
-        if caller.organisation not in self.controller_ids:
+        if self.controller_of(caller.organisation) is None:
             raise AccessDeniedError(
                 f"{what} is done by staff of a controller of the policy (Art. 26 GDPR)",
                 ("caller.organisation",),
@@ -117,7 +126,7 @@ class RightsRequests:
     def visible_to(self, caller: Caller, stored: StoredRequest) -> bool:
         if caller.role is Role.CUSTOMER:
             return caller.subject_id == stored.request.subject_id
-        return caller.role in INTAKE_ROLES and caller.organisation in self.controller_ids
+        return caller.role in INTAKE_ROLES and self.controller_of(caller.organisation) is not None
 
     # -- receipt --------------------------------------------------------------------------------
 
@@ -158,11 +167,7 @@ class RightsRequests:
                     "request.channel",
                     "call_centre or letter for staff on a person's behalf",
                 )
-        where = controller or (
-            caller.organisation
-            if caller.organisation in self.controller_ids
-            else self.controller_ids[0]
-        )
+        where = controller or self.controller_of(caller.organisation) or self.controller_ids[0]
         if where not in self.controller_ids:
             raise _problem(
                 "controller",

@@ -104,3 +104,11 @@ def register(app: typer.Typer) -> None:
             "(client_credentials); customers read their own data under /v1/me, everyone else "
             "names a purpose (GET /v1/purposes lists theirs)"
         )
+        console.print(
+            "web pages (carprivacy serve, default port 8000): the customer portal at "
+            "http://localhost:8000/portal/ (e.g. demo-owner); the privacy officer's console at "
+            "http://localhost:8000/console/ (demo-dpo, the password above)",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )

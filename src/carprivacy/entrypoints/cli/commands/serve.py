@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
             f"carprivacy is running: the customer portal at {scheme}://{shown}:{port}/portal/ "
             f"and the API at {scheme}://{shown}:{port}/docs"
         )
+        typer.echo(f"the privacy officer's console at {scheme}://{shown}:{port}/console/")
         try:
             services = bootstrap(settings)
         except PolicyError as exc:
