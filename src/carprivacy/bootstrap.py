@@ -50,6 +50,7 @@ from carprivacy.services.cardata.authorisation import AuthorisationSettings, Car
 from carprivacy.services.cardata.customer_api import CustomerApi
 from carprivacy.services.cardata.ports import CallCounter
 from carprivacy.services.cardata.quota import CallQuota, QuotaSettings
+from carprivacy.services.cardata.sharing import Sharing
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
@@ -205,6 +206,7 @@ class Services:
     cardata_quota: CallQuota
     retention: RetentionService
     legal_holds: LegalHoldService
+    sharing: Sharing  # CarData third parties, shares, their approvals and the catalogue
 
     def close(self) -> None:
         self.database.dispose()
@@ -410,6 +412,28 @@ def build_cardata(
             verification_uri=settings.cardata_verification_uri,
         ),
     )
+
+
+def build_sharing(
+    policy: Policy,
+    catalogue: SignalCatalogue,
+    compiled: Any,
+    repository: Any,
+    cardata_store: Any,
+    callers: CallerRepository,
+    authorisation: CarDataAuthorisation,
+    master: Callable[[], MasterDataUnitOfWork],
+    gate: Gate[Any],
+    telemetry_reads: TelemetryReads,
+    clock: Clock,
+) -> Sharing:
+    """CarData sharing with registered third parties (SPEC C2; Data Act Art. 4-6)."""
+    from carprivacy.services.cardata.sharing import build
+
+    return build(
+        policy, catalogue, compiled, repository, cardata_store, callers, authorisation, master,
+        gate, telemetry_reads, clock,
+    )  # fmt: skip
 
 
 def build_cardata_quota(
@@ -692,6 +716,7 @@ def bootstrap(
     outbox: EmailOutbox | None = None,
     automated_decisions: AutomatedDecisionRepository | None = None,
     cardata: Any = None,
+    shares: Any = None,
     retention_store: RetentionStore | None = None,
     legal_holds: LegalHoldRepository | None = None,
 ) -> Services:
@@ -741,6 +766,12 @@ def bootstrap(
     # one store implements the CarData ports (grants, containers, call counts)
     cardata_store = cardata if cardata is not None else sql.cardata()
     caller_service = build_callers(settings, policy, caller_store, outbox, secrets, clock)
+    cardata_auth = build_cardata(settings, cardata_store, caller_store, master, secrets, clock)
+    sharing = build_sharing(
+        policy, catalogue, decisions.policy, shares if shares is not None else sql.shares(),
+        cardata_store, caller_store, cardata_auth, sessions, gate, telemetry_reads, clock,
+    )  # fmt: skip
+    caller_service.registered_organisations = sharing.registry.ids
     return Services(
         settings=settings,
         policy=policy,
@@ -772,11 +803,14 @@ def bootstrap(
         workshop=build_workshop(settings, decisions, ingest, directory),
         mqtt_worker=build_mqtt_worker_factory(settings, ingest),
         rotate_master_key=build_master_key_rotation(settings, data_keys),
-        cardata=build_cardata(settings, cardata_store, caller_store, master, secrets, clock),
-        cardata_api=CustomerApi(gate, telemetry_reads, cardata_store, catalogue, clock),
+        cardata=cardata_auth,
+        cardata_api=CustomerApi(
+            gate, telemetry_reads, cardata_store, catalogue, clock, sharing.shared_api
+        ),
         cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
         retention=build_retention(policy, retention_store or sql.retention_store(), audit, clock),
         legal_holds=build_legal_holds(policy, legal_holds or sql.legal_holds(), audit, clock),
+        sharing=sharing,
     )
 
 
@@ -876,6 +910,11 @@ class _ProductionAdapters:
         from carprivacy.adapters.db.repositories.cardata import SqlCarDataRepository
 
         return SqlCarDataRepository(self.engine)
+
+    def shares(self) -> Any:
+        from carprivacy.adapters.db.repositories.shares import SqlShareRepository
+
+        return SqlShareRepository(self.engine)
 
     def automated_decisions(self, cipher: FieldCipher) -> AutomatedDecisionRepository:
         from carprivacy.adapters.db.repositories.access import SqlAutomatedDecisionRepository

@@ -62,6 +62,7 @@ FAKES = [
     "InMemoryBatchFieldCipher",
     "InMemoryCallerRepository",
     "InMemoryCarDataRepository",
+    "InMemoryShareRepository",
     "InMemoryContractRepository",
     "InMemoryCustomerRepository",
     "InMemoryDataKeyRepository",

@@ -355,7 +355,7 @@ def check_minimisation(policy: Policy, report: _Report) -> None:
     for i, p in enumerate(policy.purposes):
         fields = [f for c in p.categories if c in cats for f in cats[c].fields]
         purpose_fields = {f.name for f in fields}
-        if p.form in (Form.PSEUDONYMISED, Form.AGGREGATED_ANONYMOUS):
+        if p.form in (Form.PSEUDONYMISED, Form.AGGREGATED_ANONYMOUS, Form.CATALOGUE):
             forbidden = {f.name for f in fields if f.direct_identifier}
         elif p.form is Form.VEHICLE_LINKED:
             forbidden = {f.name for f in fields if f.direct_identifier and not f.links_vehicle}

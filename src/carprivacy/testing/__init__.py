@@ -48,6 +48,7 @@ from carprivacy.testing.monitoring import (
 )
 from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
 from carprivacy.testing.rotation import FakeMasterKeyRotation
+from carprivacy.testing.shares import InMemoryShareRepository
 from carprivacy.testing.subject_state import (
     InMemoryMasterFacts,
     InMemoryNoticeAddress,
@@ -80,6 +81,7 @@ __all__ = [
     "InMemoryBatchFieldCipher",
     "InMemoryCallerRepository",
     "InMemoryCarDataRepository",
+    "InMemoryShareRepository",
     "InMemoryContractRepository",
     "InMemoryCustomerRepository",
     "InMemoryDataKeyRepository",
