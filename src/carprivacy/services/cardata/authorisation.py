@@ -244,13 +244,15 @@ class CarDataAuthorisation:
 
     # -- the person's answer -----------------------------------------------------------------
 
-    def pending_grant(self, caller: Caller, user_code: str) -> DeviceGrant:
+    def pending_grant(self, caller: Caller, user_code: str, *, count: bool = True) -> DeviceGrant:
         """The pending grant of ``user_code`` of ANOTHER caller's client (a third party's, whose
-        share request the customer answers), counted as :meth:`answer` counts; an unknown,
-        expired, answered or the person's own code answer alike (404)."""
+        share request the customer answers), counted as :meth:`answer` counts (``count``
+        False: this attempt was counted already); an unknown, expired, answered or the
+        person's own code answer alike (404)."""
         _customer(caller)
         now = self.clock()
-        self._count_attempt(caller, now)
+        if count:
+            self._count_attempt(caller, now)
         raw = normalise_user_code(user_code) if isinstance(user_code, str) else None
         grant = self.repository.grant_by_user_code(self._hash("user-code", raw)) if raw else None
         if (

@@ -45,11 +45,11 @@ class ShareApprovals:
     shares: ShareService
     repository: ShareRepository
 
-    def lookup(self, caller: Caller, user_code: str) -> PendingShare:
+    def lookup(self, caller: Caller, user_code: str, *, count: bool = True) -> PendingShare:
         """The share a third party's user code asks for; an unknown, answered, expired code or
         one of a customer's own clients answers 404 (those go to ``answer`` of the
         authorisation)."""
-        grant = self.authorisation.pending_grant(caller, user_code)
+        grant = self.authorisation.pending_grant(caller, user_code, count=count)
         request = self.repository.request_of(grant.client_id)
         if request is None:
             raise NotFoundError("user code", "")
@@ -77,11 +77,17 @@ class ShareApprovals:
         return PendingShare(grant, request, name, terms(preview, name))
 
     def answer(
-        self, caller: Caller, user_code: str, approve: bool, vehicle_id: str | None
+        self,
+        caller: Caller,
+        user_code: str,
+        approve: bool,
+        vehicle_id: str | None,
+        *,
+        count: bool = True,
     ) -> ShareView | None:
         """Approve (the share is made for ``vehicle_id``, then the grant approved) or deny the
         third party's request; the share made, or None when denied."""
-        pending = self.lookup(caller, user_code)
+        pending = self.lookup(caller, user_code, count=count)
         if not approve:
             self.authorisation.answer_for(caller, pending.grant, False)
             return None
