@@ -107,8 +107,11 @@ def released_fields(
 
     ``identified`` and ``pseudonymised`` keep identifier fields (the disclosure replaces them by
     pseudonyms in the latter); ``vehicle_linked`` keeps the VIN and drops every other direct
-    identifier; ``aggregated_anonymous`` and ``catalogue`` drop all direct identifiers.
+    identifier; ``aggregated_anonymous`` drops all direct identifiers; ``catalogue`` releases no
+    field at all.
     """
+    if form is Form.CATALOGUE:
+        return ()  # which data exist, never a field of a record
     out: list[str] = []
     for f in category.fields:
         if allowed is not None and f.name not in allowed:
