@@ -257,3 +257,16 @@ def test_the_terms_say_only_for_the_agreed_purpose_and_no_onward_transfer(lang: 
     }[lang]
     assert all(w in text for w in words)
     assert SHARE.purpose_bound and not SHARE.onward_transfer
+
+
+def test_a_registered_party_reads_through_shares_only_not_a_consent_naming_its_caller() -> None:
+    """A consent of the per-party topic naming a caller id counts for a caller of a recipient
+    of the policy file; a registered third party's caller gets nothing from it: only a share
+    (with its scope, purpose, vehicle and period) opens its reads."""
+    cp = _compiled()
+    legacy = replace(as_consent(SHARE), id="c1", party="machine-1", scope=None, purpose=None)
+    facts = SubjectFacts("subject-1", consents=(legacy,))
+    registered = decide(cp, _request("insurer_a"), facts)  # type: ignore[arg-type]
+    assert not registered.allowed and registered.rule == "consent.required"
+    of_the_file = decide(cp, _request("cardata_third_parties"), facts)  # type: ignore[arg-type]
+    assert of_the_file.allowed  # the caller id named, a recipient of the policy file

@@ -198,7 +198,7 @@ def decide(
                     or rec.subject_id != subject
                     or rec.choice is not _GIVEN
                     or (idx.vehicle_only and rec.vehicle_id != vehicle)
-                    or (idx.per_party and not _chosen_party(rec, request))
+                    or (idx.per_party and not _chosen_party(rec, request, idx.recipients))
                     or at < rec.given_at
                 ):
                     continue
@@ -289,13 +289,16 @@ def decide(
     return _decision(_ALLOW, request, reasons, static.form, fields, subject)
 
 
-def _chosen_party(rec: ConsentRecord, request: DecisionRequest) -> bool:
+def _chosen_party(
+    rec: ConsentRecord, request: DecisionRequest, file_recipients: frozenset[str]
+) -> bool:
     """Whether a consent of a per-party topic counts for this request: a CarData share
     (``rec.scope`` set) only for the one organisation it names, its purpose, its vehicle and
     the categories of its scope (Data Act Art. 5(1); never every organisation of a recipient
-    kind); a consent naming a caller id only for that caller."""
+    kind); a consent naming a caller id only for that caller, and only for a caller of a
+    recipient of the policy file (a registered third party reads through shares only)."""
     if rec.scope is None:
-        return rec.party == request.caller.id
+        return rec.party == request.caller.id and request.caller.organisation in file_recipients
     return (
         rec.party == request.caller.organisation
         and rec.purpose == request.purpose
