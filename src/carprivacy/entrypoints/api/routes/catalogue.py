@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends
 from carprivacy.domain.access import Caller
 from carprivacy.entrypoints.api.auth import get_caller
 from carprivacy.entrypoints.api.deps import get_sharing
+from carprivacy.entrypoints.api.errors import ErrorAnswer
 from carprivacy.entrypoints.api.schemas.shares import CatalogueOut, DescriptorOut, EligibilityIn
 from carprivacy.services.cardata.sharing import Sharing
 
@@ -23,7 +24,11 @@ def catalogue(sharing: Sharing = Depends(get_sharing)) -> CatalogueOut:
     return CatalogueOut(descriptors=[DescriptorOut.of(d) for d in sharing.catalogue.descriptors()])
 
 
-@router.post("/v1/cardata/eligibility", response_model=CatalogueOut)
+@router.post(
+    "/v1/cardata/eligibility",
+    response_model=CatalogueOut,
+    responses={404: {"model": ErrorAnswer, "description": "no vehicle has this VIN"}},
+)
 def eligibility(
     body: EligibilityIn,
     caller: Caller = Depends(get_caller),

@@ -25,6 +25,9 @@ from carprivacy.services.cardata.sharing import Sharing
 
 router = APIRouter(prefix="/v1/me/cardata", tags=["my CarData"])
 CUSTOMER = require_role(Role.CUSTOMER)
+UNKNOWN: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorAnswer, "description": "no share of yours has this id"},
+}
 LIMITED: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorAnswer, "description": "the user code is unknown, expired or answered"},
     429: {"model": ErrorAnswer, "description": "too many attempts: Retry-After says when"},
@@ -59,7 +62,7 @@ def create_share(
     return ShareOut.of(made, sharing.shares.history(caller, made.share.id))
 
 
-@router.get("/shares/{share_id}", response_model=ShareOut)
+@router.get("/shares/{share_id}", response_model=ShareOut, responses=UNKNOWN)
 def my_share(
     share_id: str, caller: Caller = Depends(CUSTOMER), sharing: Sharing = Depends(get_sharing)
 ) -> ShareOut:
@@ -68,7 +71,7 @@ def my_share(
     return ShareOut.of(view, sharing.shares.history(caller, share_id))
 
 
-@router.post("/shares/{share_id}/revocation", response_model=ShareOut)
+@router.post("/shares/{share_id}/revocation", response_model=ShareOut, responses=UNKNOWN)
 def revoke_share(
     share_id: str, caller: Caller = Depends(CUSTOMER), sharing: Sharing = Depends(get_sharing)
 ) -> ShareOut:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, status
 from carprivacy.domain.access import Caller, Role
 from carprivacy.entrypoints.api.auth import require_role
 from carprivacy.entrypoints.api.deps import get_sharing
+from carprivacy.entrypoints.api.errors import ErrorAnswer
 from carprivacy.entrypoints.api.schemas.shares import (
     PartyClientIn,
     PartyClientOut,
@@ -46,7 +47,10 @@ def list_third_parties(
 
 
 @router.post(
-    "/{party_id}/clients", status_code=status.HTTP_201_CREATED, response_model=PartyClientOut
+    "/{party_id}/clients",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PartyClientOut,
+    responses={404: {"model": ErrorAnswer, "description": "no third party has this id"}},
 )
 def add_party_client(
     party_id: str,

@@ -5,15 +5,21 @@ operator as the installation's administrator; a DMA gatekeeper is refused (Art. 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import typer
 
+if TYPE_CHECKING:
+    from carprivacy.domain.access import Caller
+    from carprivacy.domain.policy import Policy
 
-def _admin(policy: object) -> object:
+
+def _admin(policy: Policy) -> Caller:
+    """The operator, acting as the installation's administrator."""
     from carprivacy.domain.access import Role
     from carprivacy.services.identity.operators import operator
 
-    return replace(operator(policy), role=Role.ADMINISTRATOR)  # type: ignore[arg-type]
+    return replace(operator(policy), role=Role.ADMINISTRATOR)
 
 
 def _refused(exc: Exception) -> None:
@@ -54,7 +60,7 @@ def register(app: typer.Typer) -> None:
         services = bootstrap()
         try:
             party = services.sharing.registry.register(
-                _admin(services.policy),  # type: ignore[arg-type]
+                _admin(services.policy),
                 party_id,
                 name,
                 country,
@@ -65,6 +71,8 @@ def register(app: typer.Typer) -> None:
         except (InvalidInputError, ConflictError, AccessDeniedError) as exc:
             _refused(exc)
             return
+        finally:
+            services.close()
         typer.echo(f"registered {party.id} ({party.country}, {party.transfer_mechanism.value})")
 
     @group.command("list")
@@ -72,7 +80,12 @@ def register(app: typer.Typer) -> None:
         """The registered third parties."""
         from carprivacy.bootstrap import bootstrap
 
-        for p in bootstrap().sharing.registry.parties():
+        services = bootstrap()
+        try:
+            parties = services.sharing.registry.parties()
+        finally:
+            services.close()
+        for p in parties:
             typer.echo(
                 f"{p.id}\t{p.name}\t{p.country}\t{p.transfer_mechanism.value}\t{p.undertaking}"
             )
@@ -99,7 +112,7 @@ def register(app: typer.Typer) -> None:
         services = bootstrap()
         try:
             client, _ = services.sharing.registry.add_client(
-                _admin(services.policy),  # type: ignore[arg-type]
+                _admin(services.policy),
                 party_id,
                 owner_id,
                 name,
@@ -111,4 +124,6 @@ def register(app: typer.Typer) -> None:
         except (InvalidInputError, AccessDeniedError, NotFoundError) as exc:
             _refused(exc)
             return
+        finally:
+            services.close()
         typer.echo(client.id)
