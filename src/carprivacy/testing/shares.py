@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from carprivacy.domain.errors import ConflictError
 from carprivacy.domain.shares import Share, ShareEvent, ShareRequest, ShareState, ThirdParty
 
 
 class InMemoryShareRepository:
+    """``events_since`` finds entries by the wall-clock time they were recorded, as the SQL
+    store's ``recorded_at`` does (a poller in another process asks "since my last poll")."""
+
     def __init__(self) -> None:
         self._parties: dict[str, ThirdParty] = {}
         self._requests: dict[str, ShareRequest] = {}
@@ -42,7 +45,7 @@ class InMemoryShareRepository:
         with self._lock:
             self._shares[share.id] = share
             self._events[share.id] = [event]
-            self._recorded.append((event.at, event))
+            self._recorded.append((datetime.now(UTC), event))
 
     def share(self, share_id: str) -> Share | None:
         return self._shares.get(share_id)
@@ -85,7 +88,7 @@ class InMemoryShareRepository:
             history = self._events[share_id]
             entry = replace(event, seq=len(history) + 1)
             history.append(entry)
-            self._recorded.append((event.at, entry))
+            self._recorded.append((datetime.now(UTC), entry))
             return True
 
     def events(self, share_id: str) -> list[ShareEvent]:

@@ -136,6 +136,6 @@ class ShareRepository(Protocol):
         ...
 
     def events_since(self, after: datetime, state: ShareState) -> list[ShareEvent]:
-        """History entries into ``state`` recorded after ``after`` (e.g. revocations), in
-        order."""
+        """History entries into ``state`` recorded after ``after`` (the wall-clock time they
+        were written, e.g. revocations), in order."""
         ...
