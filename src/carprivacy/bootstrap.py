@@ -426,13 +426,14 @@ def build_sharing(
     gate: Gate[Any],
     telemetry_reads: TelemetryReads,
     clock: Clock,
+    audit: AuditService,
 ) -> Sharing:
     """CarData sharing with registered third parties (SPEC C2; Data Act Art. 4-6)."""
     from carprivacy.services.cardata.sharing import build
 
     return build(
         policy, catalogue, compiled, repository, cardata_store, callers, authorisation, master,
-        gate, telemetry_reads, clock,
+        gate, telemetry_reads, clock, audit,
     )  # fmt: skip
 
 
@@ -769,7 +770,7 @@ def bootstrap(
     cardata_auth = build_cardata(settings, cardata_store, caller_store, master, secrets, clock)
     sharing = build_sharing(
         policy, catalogue, decisions.policy, shares if shares is not None else sql.shares(),
-        cardata_store, caller_store, cardata_auth, sessions, gate, telemetry_reads, clock,
+        cardata_store, caller_store, cardata_auth, sessions, gate, telemetry_reads, clock, audit,
     )  # fmt: skip
     caller_service.registered_organisations = sharing.registry.ids
     return Services(

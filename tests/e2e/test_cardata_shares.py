@@ -26,6 +26,7 @@ from carprivacy.config import Settings
 from carprivacy.domain.master import ContactDetails
 from carprivacy.domain.vehicle_usage import UsageKind
 from carprivacy.entrypoints.api.app import create_app
+from carprivacy.services.audit.trail import AuditQuery
 from carprivacy.testing import FakeClock
 
 TOKEN = "shares-admin-token-ssssssssssssssssssss"
@@ -212,6 +213,9 @@ def test_a_revoked_share_releases_nothing_and_its_history_says_who_when_why(
         ("revoked", "customer_revoked", "eva"),
     ]
     assert telemetry(w, "insurer_a").status_code == 403
+    trail = w["services"].audit.find(AuditQuery(caller_id="eva", limit=1000))
+    rules = [e.rule for e in trail if e.rule.startswith("share.")]
+    assert rules == ["share.created", "share.revoked"]  # each change is in the audit trail
     # bob cannot see, revoke or read the history of eva's share (answers as unknown)
     for method, path in (
         ("GET", f"/v1/me/cardata/shares/{made['share_id']}"),

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from carprivacy.domain.access import Caller, Role
+from carprivacy.domain.audit import AuditRecord
 from carprivacy.domain.cardata import mapping_type
 from carprivacy.domain.decision_index import chosen_party_topics
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError, NotFoundError, Problem
@@ -45,6 +46,7 @@ from carprivacy.domain.shares import (
     text_problems,
     transitions,
 )
+from carprivacy.services.audit.trail import AuditService, iso
 from carprivacy.services.cardata.ports import ShareRepository
 from carprivacy.services.ports.clock import Clock
 
@@ -77,6 +79,7 @@ class ShareService:
     clock: Clock
     # the vehicle's identification every share names: (category, its fields, the fields kept)
     handle: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
+    audit: AuditService | None = None  # each share made or revoked is an audit entry (U3)
     _listeners: list[RevocationListener] = field(default_factory=list, init=False)
 
     # -- making one --------------------------------------------------------------------------
@@ -161,6 +164,7 @@ class ShareService:
             else ShareReason.CUSTOMER_CREATED
         )
         self.repository.add_share(share, ShareEvent(share.id, 1, now, state, caller.id, reason))
+        self._audit(caller, share, now, "share.created", f"share.{reason.value} via {via.value}")
         return self._view(share, now)
 
     def approve_request(
@@ -212,6 +216,7 @@ class ShareService:
             )
             if self.repository.move(share_id, current.state, event, revoked_at=now):
                 revoked = self.repository.share(share_id) or current
+                self._audit(caller, revoked, now, "share.revoked", "share.customer_revoked")
                 for listener in list(self._listeners):
                     listener(revoked)
         latest = self.repository.share(share_id) or current
@@ -269,6 +274,28 @@ class ShareService:
                 break
             current = self.repository.share(share.id) or current
         return current
+
+    def _audit(self, caller: Caller, share: Share, at: datetime, rule: str, action: str) -> None:
+        if self.audit is None:
+            return
+        self.audit.append(
+            [
+                AuditRecord(
+                    at=iso(at),
+                    caller_id=caller.id,
+                    organisation=caller.organisation,
+                    role=caller.role.value,
+                    purpose=share.purpose,
+                    subject_ref=self.audit.subject_ref(share.subject_id),
+                    vehicle_ref=self.audit.vehicle_ref(share.vehicle_id),
+                    categories=",".join(share.categories),
+                    outcome="allow",
+                    rule=rule,
+                    form="",
+                    action=f"{action} to {share.party}",
+                )
+            ]
+        )
 
     def _own(self, caller: Caller, share_id: str) -> Share:
         subject = _customer(caller)

@@ -13,6 +13,7 @@ from carprivacy.domain.policy import Policy
 from carprivacy.domain.signals import SignalCatalogue
 from carprivacy.services.access.gate import Gate
 from carprivacy.services.access.telemetry import TelemetryReads
+from carprivacy.services.audit.trail import AuditService
 from carprivacy.services.cardata.authorisation import CarDataAuthorisation
 from carprivacy.services.cardata.eligibility import Catalogue
 from carprivacy.services.cardata.ports import AuthorisationRepository, ShareRepository
@@ -46,6 +47,7 @@ def build(
     gate: Gate[Any],
     telemetry: TelemetryReads,
     clock: Clock,
+    audit: AuditService | None = None,
 ) -> Sharing:
     signal_category = {s.name: s.category for s in catalogue.signals}
     known = set(signal_category)
@@ -70,6 +72,7 @@ def build(
         uses_vehicle_now(master),
         clock,
         handle,
+        audit,
     )
     return Sharing(
         registry=registry,
