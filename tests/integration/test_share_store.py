@@ -10,9 +10,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, update
+from sqlalchemy.exc import DBAPIError
 
+from carprivacy.adapters.db.base import load_all_tables
+from carprivacy.adapters.db.migrate import upgrade
 from carprivacy.adapters.db.repositories.shares import SqlShareRepository, share_consents
+from carprivacy.adapters.db.tables.shares import cardata_share_events
 from carprivacy.domain.errors import ConflictError
 from carprivacy.domain.policy import TransferMechanism
 from carprivacy.domain.shares import (
@@ -135,3 +139,26 @@ def test_the_decision_facts_read_a_share_as_a_consent_of_its_one_party(engine: E
     assert record.party == "insurer_a" and record.vehicle_id == "vehicle-1"
     assert record.withdrawn_at == T0 + timedelta(days=2)  # closed at the revocation
     assert record.scope == frozenset({"vehicle_status", "vehicle_general"})
+
+
+@pytest.mark.parametrize("schema", ["models", "migrated"])
+def test_the_history_is_append_only_in_the_database(empty_engine: Engine, schema: str) -> None:
+    """Neither an UPDATE nor a DELETE of a history entry gets through (database triggers), in
+    the tables made from the models and in the migrated schema alike."""
+    engine = empty_engine
+    if schema == "models":
+        load_all_tables().create_all(engine)
+    else:
+        upgrade(engine)
+    repo = SqlShareRepository(engine)
+    repo.add_party(PARTY)
+    share = _share(1)
+    repo.add_share(share, _created(share))
+    e = cardata_share_events.c
+    for statement in (
+        update(cardata_share_events).where(e.share_id == "s1").values(actor="someone"),
+        delete(cardata_share_events).where(e.share_id == "s1"),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(statement)
+    assert repo.events("s1") == [_created(share)]

@@ -8,6 +8,7 @@ A share names ids only (subject, vehicle, organisation, caller): no contact data
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     Column,
     DateTime,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 
 from carprivacy.adapters.db.base import metadata
@@ -87,4 +89,33 @@ cardata_share_events = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("share_id", "seq", name="uq_cardata_share_events_share_id_seq"),
     Index("ix_cardata_share_events_recorded_at", "recorded_at"),
+)
+
+# A share's history is append-only: the migration ``0018_cardata_shares`` adds triggers that
+# refuse every UPDATE and DELETE on it, on SQLite and PostgreSQL alike (as the consent ledger's).
+APPEND_ONLY = "cardata_share_events is append-only"
+for _action in ("update", "delete"):
+    event.listen(
+        cardata_share_events,
+        "after_create",
+        DDL(  # type: ignore[no-untyped-call]
+            f"CREATE TRIGGER cardata_share_events_no_{_action} BEFORE {_action.upper()} "
+            f"ON cardata_share_events BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+        ).execute_if(dialect="sqlite"),
+    )
+event.listen(
+    cardata_share_events,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]
+        "CREATE OR REPLACE FUNCTION cardata_share_events_append_only() RETURNS trigger "
+        f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$"
+    ).execute_if(dialect="postgresql"),
+)
+event.listen(
+    cardata_share_events,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]
+        "CREATE TRIGGER cardata_share_events_append_only BEFORE UPDATE OR DELETE ON "
+        "cardata_share_events FOR EACH ROW EXECUTE FUNCTION cardata_share_events_append_only()"
+    ).execute_if(dialect="postgresql"),
 )

@@ -15,6 +15,7 @@ revision = "0018_cardata_shares"
 down_revision = "0016_cardata"
 branch_labels = None
 depends_on = None
+MESSAGE = "cardata_share_events is append-only"
 
 
 def _at(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
@@ -80,9 +81,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("share_id", "seq", name="uq_cardata_share_events_share_id_seq"),
     )
     op.create_index("ix_cardata_share_events_recorded_at", "cardata_share_events", ["recorded_at"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION cardata_share_events_append_only() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $$ BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER cardata_share_events_append_only BEFORE UPDATE OR DELETE ON "
+            "cardata_share_events FOR EACH ROW EXECUTE FUNCTION cardata_share_events_append_only()"
+        )
+    else:
+        for action in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER cardata_share_events_no_{action.lower()} BEFORE {action} "
+                f"ON cardata_share_events BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
+            )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "DROP TRIGGER IF EXISTS cardata_share_events_append_only ON cardata_share_events"
+        )
+        op.execute("DROP FUNCTION IF EXISTS cardata_share_events_append_only()")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS cardata_share_events_no_update")
+        op.execute("DROP TRIGGER IF EXISTS cardata_share_events_no_delete")
     op.drop_index("ix_cardata_share_events_recorded_at", table_name="cardata_share_events")
     op.drop_table("cardata_share_events")
     op.drop_index("ix_cardata_shares_party", table_name="cardata_shares")
