@@ -50,6 +50,7 @@ from carprivacy.services.cardata.authorisation import AuthorisationSettings, Car
 from carprivacy.services.cardata.customer_api import CustomerApi
 from carprivacy.services.cardata.ports import CallCounter
 from carprivacy.services.cardata.quota import CallQuota, QuotaSettings
+from carprivacy.services.cardata.sharing import Sharing
 from carprivacy.services.cardata.stream import CarDataStream
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
@@ -218,6 +219,7 @@ class Services:
     console_sessions: PortalSessions  # the privacy officer's console: sessions of their own
     consent_statistics: ConsentStatisticsService
     requests_overview: RequestsOverview  # the console's requests page reads this
+    sharing: Sharing  # CarData third parties, shares, their approvals and the catalogue
     cardata_stream: CarDataStream | None = None  # settings.stream_host unset: no stream
 
     def close(self) -> None:
@@ -435,6 +437,29 @@ def build_cardata(
             verification_uri=settings.cardata_verification_uri,
         ),
     )
+
+
+def build_sharing(
+    policy: Policy,
+    catalogue: SignalCatalogue,
+    compiled: Any,
+    repository: Any,
+    cardata_store: Any,
+    callers: CallerRepository,
+    authorisation: CarDataAuthorisation,
+    master: Callable[[], MasterDataUnitOfWork],
+    gate: Gate[Any],
+    telemetry_reads: TelemetryReads,
+    clock: Clock,
+    audit: AuditService,
+) -> Sharing:
+    """CarData sharing with registered third parties (SPEC C2; Data Act Art. 4-6)."""
+    from carprivacy.services.cardata.sharing import build
+
+    return build(
+        policy, catalogue, compiled, repository, cardata_store, callers, authorisation, master,
+        gate, telemetry_reads, clock, audit,
+    )  # fmt: skip
 
 
 def build_cardata_quota(
@@ -770,6 +795,7 @@ def bootstrap(
     outbox: EmailOutbox | None = None,
     automated_decisions: AutomatedDecisionRepository | None = None,
     cardata: Any = None,
+    shares: Any = None,
     retention_store: RetentionStore | None = None,
     legal_holds: LegalHoldRepository | None = None,
     rights: dict[str, Any] | None = None,  # the rights ports by name (services/rights/wiring.py)
@@ -825,7 +851,12 @@ def bootstrap(
     ledger = build_consent_ledger(
         policy, cast(SubjectLedger, subject_states), audit, outbox, master, clock
     )
-    cardata = build_cardata(settings, cardata_store, caller_store, master, secrets, clock)
+    cardata_auth = build_cardata(settings, cardata_store, caller_store, master, secrets, clock)
+    sharing = build_sharing(
+        policy, catalogue, decisions.policy, shares if shares is not None else sql.shares(),
+        cardata_store, caller_store, cardata_auth, sessions, gate, telemetry_reads, clock, audit,
+    )  # fmt: skip
+    caller_service.registered_organisations = sharing.registry.ids
     stream = None
     if settings.stream_host:  # the CarData stream (SPEC C2): told of tokens and stored data
         stream = build_cardata_stream(
@@ -833,7 +864,7 @@ def bootstrap(
             sessions, telemetry_reads, clock,
         )  # fmt: skip
         ingest.stored_listeners.append(stream.stored)
-        cardata.stream_listeners.append(stream.issued)
+        cardata_auth.stream_listeners.append(stream.issued)
     rights_parts = build_rights(
         policy,
         {**sql.rights(cipher, rights or {}), **(rights or {})},
@@ -877,11 +908,14 @@ def bootstrap(
         workshop=build_workshop(settings, decisions, ingest, directory),
         mqtt_worker=build_mqtt_worker_factory(settings, ingest),
         rotate_master_key=build_master_key_rotation(settings, data_keys),
-        cardata=cardata,
-        cardata_api=CustomerApi(gate, telemetry_reads, cardata_store, catalogue, clock),
+        cardata=cardata_auth,
+        cardata_api=CustomerApi(
+            gate, telemetry_reads, cardata_store, catalogue, clock, sharing.shared_api
+        ),
         cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
         retention=build_retention(policy, retention_store or sql.retention_store(), audit, clock),
         legal_holds=build_legal_holds(policy, legal_holds or sql.legal_holds(), audit, clock),
+        sharing=sharing,
         rights=rights_parts,
         cardata_stream=stream,
         console_sessions=build_console_sessions(settings, caller_service, secrets, clock),
@@ -988,6 +1022,11 @@ class _ProductionAdapters:
         from carprivacy.adapters.db.repositories.cardata import SqlCarDataRepository
 
         return SqlCarDataRepository(self.engine)
+
+    def shares(self) -> Any:
+        from carprivacy.adapters.db.repositories.shares import SqlShareRepository
+
+        return SqlShareRepository(self.engine)
 
     def automated_decisions(self, cipher: FieldCipher) -> AutomatedDecisionRepository:
         from carprivacy.adapters.db.repositories.access import SqlAutomatedDecisionRepository

@@ -105,8 +105,9 @@ def callers(a: dict[str, str], b: dict[str, str]) -> dict[str, dict[str, Any]]:
         },
         "service": {**machine, "role": "service", "organisation": "mini_ag"},
         "catena_x_partner": {**machine, "role": "partner", "organisation": "catena_x_partners"},
-        "insurer_shared": {**machine, "role": "partner", "organisation": "cardata_third_parties"},
-        "insurer_unshared": {**machine, "role": "partner", "organisation": "cardata_third_parties"},
+        # two registered third parties (recipients of their own): A shares with the first only
+        "insurer_shared": {**machine, "role": "partner", "organisation": "matrix_insurer_a"},
+        "insurer_unshared": {**machine, "role": "partner", "organisation": "matrix_insurer_b"},
     }
 
 
@@ -156,11 +157,20 @@ def cardata_token(client: TestClient, customer_token: str) -> str:
 
 
 def build(container: Services, client: TestClient) -> World:
-    """Seed both customers, log every caller in, and give A's CarData share to one insurer.
+    """Seed both customers, register two insurers, log every caller in, and give A's CarData
+    share (its vehicle's general data and status) to one insurer.
     Each customer also authorises a CarData client (``cardata_a``, ``cardata_b``), and A's has
     a container (``containerId``)."""
     fleet = container.master.create_fleet("Matrix Fleet B.V.", "NL")
     a, b = seed_customer(container, 1, fleet.id), seed_customer(container, 2, fleet.id)
+    for party in ("matrix_insurer_a", "matrix_insurer_b"):
+        registered = client.post(
+            "/v1/third-parties",
+            json={"id": party, "name": party, "country": "NL", "transfer_mechanism": "eea",
+                  "undertaking": f"{party}_group"},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        )  # fmt: skip
+        assert registered.status_code == 201, registered.text
     tokens = login_all(client, callers(a, b))
     tokens["cardata_a"] = cardata_token(client, tokens["customer_a"])
     tokens["cardata_b"] = cardata_token(client, tokens["customer_b"])
@@ -171,10 +181,17 @@ def build(container: Services, client: TestClient) -> World:
     )
     assert made.status_code == 201, made.text
     a["containerId"] = made.json()["containerId"]
+    # A's CarData share of the vehicle's general data and status with the first insurer only
     share = client.post(
-        f"/v1/subjects/{a['customer_id']}/consents",
-        json={"topic": "cardata_sharing", "channel": "portal", "party": "mx_insurer_shared"},
+        "/v1/me/cardata/shares",
+        json={
+            "vehicle_id": a["vehicle_id"],
+            "party": "matrix_insurer_a",
+            "agreed_purpose": "usage-based insurance",
+            "categories": ["vehicle_general", "vehicle_status"],
+        },
         headers={"Authorization": f"Bearer {tokens['customer_a']}"},
     )
     assert share.status_code == 201, share.text
+    a["share_id"] = share.json()["share_id"]
     return World(a, b, tokens)

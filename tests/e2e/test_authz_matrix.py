@@ -259,6 +259,7 @@ OPERATOR_READS: dict[str, frozenset[str]] = {
     "GET /v1/audit": frozenset({"privacy_officer"}),
     "GET /v1/audit/verify": frozenset({"admin", "administrator", "privacy_officer"}),
     "GET /v1/callers": frozenset({"admin", "administrator"}),
+    "GET /v1/third-parties": frozenset({"admin", "administrator"}),
 }
 
 # Routes that answer the caller about itself (no id, no purpose: the access right is the
@@ -302,6 +303,7 @@ OPERATOR_READS["GET /v1/requests"] = INTAKE  # the summaries: no request's conte
 OPERATOR_READS["GET /v1/subjects/{subject_id}/rectifications"] = frozenset(
     {"customer_a", *DECIDING}
 )
+SELF_READS["GET /v1/me/cardata/shares"] = CUSTOMERS
 
 # Write routes, sent an empty body: the callers that are not refused (401/403) before the body
 # is judged. Any other is refused whatever it sends. AUTHENTICATED rows judge the body first
@@ -367,6 +369,14 @@ WRITES: dict[str, frozenset[str]] = {
     "POST /v1/requests/{request_id}/completion": DECIDING,
     "POST /v1/requests/{request_id}/refusal": DECIDING,
     "POST /v1/requests/{request_id}/extension": DECIDING,
+    "POST /v1/third-parties": frozenset({"admin", "administrator"}),
+    "POST /v1/third-parties/{party_id}/clients": frozenset({"admin", "administrator"}),
+    "POST /v1/me/cardata/shares": CUSTOMERS,
+    "POST /v1/me/cardata/shares/{share_id}/revocation": CUSTOMERS,
+    "POST /v1/me/cardata/share-requests": CUSTOMERS,
+    "POST /v1/me/cardata/share-approvals": CUSTOMERS,
+    # the catalogue of one vehicle: every caller's body is judged; the gate decides who may
+    "POST /v1/cardata/eligibility": AUTHENTICATED,
 }
 
 # Routes whose answer depends on an id only the app makes (a decision id): checked for refusal
@@ -379,6 +389,8 @@ BY_MADE_ID: dict[str, frozenset[str]] = {
     "GET /v1/me/requests/{request_id}/download": CUSTOMERS,
     "GET /v1/requests/{request_id}": INTAKE,
     "GET /v1/requests/{request_id}/download": DECIDING,
+    # an unknown share id: 404 to each customer (the owner's reads are in test_cardata_shares)
+    "GET /v1/me/cardata/shares/{share_id}": CUSTOMERS,
 }
 
 

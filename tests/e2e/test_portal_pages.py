@@ -36,6 +36,8 @@ PAGES = (
     "/portal/privacy",
     "/portal/my-data",
     "/portal/cardata/device",
+    "/portal/cardata/clients",
+    "/portal/shares",
 )
 
 

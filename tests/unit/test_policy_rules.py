@@ -442,6 +442,9 @@ BREAKERS = {
         p, "google_geocoding", transfer_mechanism=TransferMechanism.NONE
     ),
     "transfer.eea_outside_eea": lambda p: _recipient_of(p, "workshops", country="JP"),
+    "recipient.gatekeeper": lambda p: _recipient_of(
+        p, "cardata_third_parties", undertaking="alphabet"
+    ),
     "minimisation.direct_identifier": lambda p: _recipient_of(
         p, "catena_x_partners", allowed_fields=("vin", "mileage")
     ),

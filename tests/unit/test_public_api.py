@@ -65,6 +65,7 @@ FAKES = [
     "InMemoryCallerRepository",
     "InMemoryCarDataRepository",
     "InMemoryConsentStatistics",
+    "InMemoryShareRepository",
     "InMemoryContractRepository",
     "InMemoryCustomerRepository",
     "InMemoryDataKeyRepository",

@@ -11,6 +11,7 @@ Standard library only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -106,14 +107,17 @@ def released_fields(
 
     ``identified`` and ``pseudonymised`` keep identifier fields (the disclosure replaces them by
     pseudonyms in the latter); ``vehicle_linked`` keeps the VIN and drops every other direct
-    identifier; ``aggregated_anonymous`` drops all direct identifiers.
+    identifier; ``aggregated_anonymous`` drops all direct identifiers; ``catalogue`` releases no
+    field at all.
     """
+    if form is Form.CATALOGUE:
+        return ()  # which data exist, never a field of a record
     out: list[str] = []
     for f in category.fields:
         if allowed is not None and f.name not in allowed:
             continue
         if f.direct_identifier:
-            if form is Form.AGGREGATED_ANONYMOUS:
+            if form in (Form.AGGREGATED_ANONYMOUS, Form.CATALOGUE):
                 continue
             if form is Form.VEHICLE_LINKED and not is_vehicle_identifier(category, f.name):
                 continue
@@ -197,12 +201,16 @@ class CompiledPolicy:
         self.categories = policy.categories_by_id
         self.recipients = policy.recipients_by_id
         self.controller_ids = frozenset(policy.controllers_by_id)
+        self.gatekeeper_ids = policy.gatekeeper_ids
         self.purposes = {p.id: self._index(p) for p in policy.purposes}
         if any(r.right is Right.ACCESS for r in policy.rights):
             self.purposes[ACCESS_PURPOSE] = self._index(access_purpose(policy))
         if any(r.right is Right.PORTABILITY for r in policy.rights):
             self.purposes[PORTABILITY_PURPOSE] = self._index(portability_purpose(policy))
         self._static: dict[tuple[str, str, int, tuple[str, ...]], Grant | Reason] = {}
+        # organisations registered at run time as members of a recipient of the policy (CarData
+        # third parties): org id -> (the recipient it is, the policy recipient it belongs to)
+        self.members: Callable[[str], tuple[Recipient, str] | None] = _no_members
         self.not_own_data = Reason(
             "caller.not_own_data",
             "Art. 15 GDPR",
@@ -220,6 +228,34 @@ class CompiledPolicy:
             "Art. 5(1)(b),(c) GDPR",
             SECTION_TRANSFER,
             "a fleet manager sees only data of vehicles in its fleet at that time",
+        )
+
+    def use_members(self, members: Callable[[str], tuple[Recipient, str] | None]) -> None:
+        """Resolve organisations that are no recipient of the policy file through ``members``
+        (registered third parties); forgets what was decided before."""
+        self.members = members
+        self._static.clear()
+
+    def forget(self, organisation: str) -> None:
+        """Forget the cached static decisions of one organisation (registered, changed)."""
+        for key in [k for k in self._static if k[1] == organisation]:
+            self._static.pop(key, None)
+
+    def gatekeeper_reason(self, recipient: Recipient, section: str) -> Reason | None:
+        """Data Act Art. 5(3): an undertaking designated as a gatekeeper under the DMA is not
+        an eligible third party; refused as a recipient (a third party or an independent
+        controller; a processor acts for the controller and receives nothing in its own name)."""
+        if recipient.undertaking is None or recipient.undertaking not in self.gatekeeper_ids:
+            return None
+        if recipient.kind not in (RecipientKind.THIRD_PARTY, RecipientKind.CONTROLLER):
+            return None
+        return Reason(
+            "recipient.gatekeeper",
+            "Art. 5(3) Regulation (EU) 2023/2854 (Data Act)",
+            section,
+            f"recipient {recipient.id} belongs to {recipient.undertaking}, designated as a "
+            "gatekeeper under Art. 3 of Regulation (EU) 2022/1925 (DMA): not an eligible "
+            "third party",
         )
 
     def reach_reason(self, caller: Caller) -> Reason:
@@ -371,6 +407,14 @@ class CompiledPolicy:
                 )
         org = caller.organisation
         recipient = self.recipients.get(org) if org in idx.recipients else None
+        if recipient is None and org not in self.recipients and org not in self.controller_ids:
+            member = self.members(org)
+            if member is not None and member[1] in idx.recipients:
+                recipient = member[0]
+        if recipient is not None:
+            gatekeeper = self.gatekeeper_reason(recipient, p.section)
+            if gatekeeper is not None:
+                return gatekeeper
         staff = False
         if recipient is not None:
             staff = _is_staff(recipient)
@@ -436,7 +480,7 @@ class CompiledPolicy:
                     f"recipient {org} receives only its allowed fields",
                 )
             )
-        own = self.recipients.get(org)
+        own = self.recipients.get(org) or recipient
         countries = frozenset(own.service_countries) if own is not None else frozenset()
         return Grant(p.form, fields, tuple(reasons), categories, idx, countries)
 
@@ -549,6 +593,10 @@ def portability_purpose(policy: Policy) -> Purpose:
 
 
 _COMPILED: dict[int, CompiledPolicy] = {}
+
+
+def _no_members(_organisation: str) -> tuple[Recipient, str] | None:
+    return None
 
 
 def compile_policy(policy: Policy) -> CompiledPolicy:

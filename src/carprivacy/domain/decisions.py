@@ -56,7 +56,7 @@ from carprivacy.domain.decision_index import (
     released_fields,
 )
 from carprivacy.domain.policy import Form, Policy
-from carprivacy.domain.subject_state import ConsentChoice, SubjectFacts
+from carprivacy.domain.subject_state import ConsentChoice, ConsentRecord, SubjectFacts
 
 __all__ = [
     "DEFAULT_ROLE_PURPOSES",
@@ -184,6 +184,7 @@ def decide(
                 return _deny(request, idx.deny_marketing_objection, subject)
 
     consented = False
+    withheld: frozenset[str] | None = None  # a share's fields outside its descriptors
     topic_id = idx.topic_id
     basis = idx.basis
     if topic_id is not None:
@@ -197,13 +198,18 @@ def decide(
                     or rec.subject_id != subject
                     or rec.choice is not _GIVEN
                     or (idx.vehicle_only and rec.vehicle_id != vehicle)
-                    or (idx.per_party and rec.party != caller.id)
+                    or (idx.per_party and not _chosen_party(rec, request, idx.recipients))
                     or at < rec.given_at
                 ):
                     continue
                 if rec.withdrawn_at is None or at < rec.withdrawn_at:
                     consented = True
-                    break
+                    if rec.scope is None:
+                        withheld = None
+                        break
+                    # of several shares that cover the read, each releases its own fields
+                    withheld = rec.withheld if withheld is None else withheld & rec.withheld
+                    continue
                 withdrawn = True
             if not consented:
                 return _deny(
@@ -275,7 +281,31 @@ def decide(
                 break
 
     reasons = static.reasons + extra_reasons if extra_reasons else static.reasons
-    return _decision(_ALLOW, request, reasons, static.form, dict(static.fields), subject)
+    fields = dict(static.fields)
+    if withheld:
+        fields = {
+            c: tuple(f for f in names if f"{c}.{f}" not in withheld) for c, names in fields.items()
+        }
+    return _decision(_ALLOW, request, reasons, static.form, fields, subject)
+
+
+def _chosen_party(
+    rec: ConsentRecord, request: DecisionRequest, file_recipients: frozenset[str]
+) -> bool:
+    """Whether a consent of a per-party topic counts for this request: a CarData share
+    (``rec.scope`` set) only for the one organisation it names, its purpose, its vehicle and
+    the categories of its scope (Data Act Art. 5(1); never every organisation of a recipient
+    kind); a consent naming a caller id only for that caller, and only for a caller of a
+    recipient of the policy file (a registered third party reads through shares only)."""
+    if rec.scope is None:
+        return rec.party == request.caller.id and request.caller.organisation in file_recipients
+    return (
+        rec.party == request.caller.organisation
+        and rec.purpose == request.purpose
+        and request.vehicle_id is not None
+        and rec.vehicle_id == request.vehicle_id
+        and all(c in rec.scope for c in request.categories)
+    )
 
 
 def screen(policy: Policy | CompiledPolicy, request: DecisionRequest) -> Reason | None:

@@ -50,6 +50,9 @@ class Form(StrEnum):
     VEHICLE_LINKED = "vehicle_linked"
     PSEUDONYMISED = "pseudonymised"
     AGGREGATED_ANONYMOUS = "aggregated_anonymous"
+    # which data exist (the catalogue: names, units, descriptions), never a value (Data Act
+    # Art. 3(2); notice H, the eligibility check)
+    CATALOGUE = "catalogue"
 
     @property
     def rank(self) -> int:
@@ -323,6 +326,7 @@ class Recipient:
     service_countries: tuple[str, ...] = ()  # countries where the service is offered; empty: all
     controller: str | None = None  # for internal recipients: the controller they work for
     section: str = ""
+    undertaking: str | None = None  # the group it belongs to (a DMA gatekeeper is refused)
 
     @property
     def in_eea(self) -> bool:
@@ -378,6 +382,16 @@ class DeadlineRule:
 
 
 @dataclass(frozen=True)
+class Gatekeeper:
+    """An undertaking designated as a gatekeeper under Art. 3 of the Digital Markets Act
+    (Regulation (EU) 2022/1925): never an eligible third party of a user's request to share
+    (Data Act, Regulation (EU) 2023/2854, Art. 5(3))."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Policy:
     id: str
     version: str
@@ -402,6 +416,11 @@ class Policy:
     retention_statement: Text | None = None  # "Hoelang bewaren wij uw gegevens?"
     request_limits: Text | None = None  # "Informatiebeperking voor de vervulling van rechten"
     security_statement: Text | None = None  # the heading's introduction to the measures
+    gatekeepers: tuple[Gatekeeper, ...] = ()  # DMA gatekeepers: refused as recipients
+
+    @cached_property
+    def gatekeeper_ids(self) -> frozenset[str]:
+        return frozenset(g.id for g in self.gatekeepers)
 
     @cached_property
     def sections_by_id(self) -> dict[str, NoticeSection]:

@@ -52,6 +52,8 @@ RULES: dict[str, str] = {
     "retention.purpose_does_not_use_category": "a purpose rule keeps a category the purpose uses",
     "transfer.mechanism_missing": "Art. 44-46: a third-country recipient has adequacy or SCC",
     "transfer.eea_outside_eea": "'eea' is declared only for countries in the EU/EEA",
+    "recipient.gatekeeper": "Data Act Art. 5(3): no third party or independent controller "
+    "belongs to an undertaking the policy lists as a DMA gatekeeper",
     "minimisation.direct_identifier": "P6: pseudonymised, anonymous and vehicle-linked purposes "
     "send no direct identifier of the person",
     "minimisation.no_field_for_purpose": "a recipient's field list shares a field with the purpose",
@@ -349,13 +351,26 @@ def check_transfers(policy: Policy, report: _Report) -> None:
             )
 
 
+def check_gatekeepers(policy: Policy, report: _Report) -> None:
+    eligible = (RecipientKind.THIRD_PARTY, RecipientKind.CONTROLLER)
+    for i, rec in enumerate(policy.recipients):
+        if rec.kind in eligible and rec.undertaking in policy.gatekeeper_ids:
+            report.add(
+                f"recipients[{i}].undertaking",
+                "recipient.gatekeeper",
+                f"recipient {rec.id!r} belongs to {rec.undertaking}, designated as a gatekeeper "
+                "under the Digital Markets Act: not an eligible third party (Art. 5(3) "
+                "Regulation (EU) 2023/2854)",
+            )
+
+
 def check_minimisation(policy: Policy, report: _Report) -> None:
     cats = policy.categories_by_id
     recipients = policy.recipients_by_id
     for i, p in enumerate(policy.purposes):
         fields = [f for c in p.categories if c in cats for f in cats[c].fields]
         purpose_fields = {f.name for f in fields}
-        if p.form in (Form.PSEUDONYMISED, Form.AGGREGATED_ANONYMOUS):
+        if p.form in (Form.PSEUDONYMISED, Form.AGGREGATED_ANONYMOUS, Form.CATALOGUE):
             forbidden = {f.name for f in fields if f.direct_identifier}
         elif p.form is Form.VEHICLE_LINKED:
             forbidden = {f.name for f in fields if f.direct_identifier and not f.links_vehicle}
@@ -454,6 +469,7 @@ CHECKS: tuple[Callable[[Policy, _Report], None], ...] = (
     check_portability,
     check_retention,
     check_transfers,
+    check_gatekeepers,
     check_minimisation,
     check_objection,
     check_recipients_and_controllers,

@@ -46,6 +46,13 @@ class ConsentRecord:
     text_hash: str = ""  # SHA-256 of the rendered text the person saw (ledger entries)
     language: str = ""  # the language of that text
     actor: str = ""  # subject | staff: who recorded it (ledger entries)
+    # A CarData share (domain/shares.py) as the engine reads it: ``party`` is the third party's
+    # organisation, ``vehicle_id`` the one vehicle; it counts only for ``purpose``, for the
+    # categories of ``scope`` (None: not a share), and withholds the fields of ``withheld``
+    # (``category.field``: the catalogue signals outside the share's descriptors).
+    purpose: str | None = None
+    scope: frozenset[str] | None = None
+    withheld: frozenset[str] = frozenset()
 
     def active(self, at: datetime) -> bool:
         return covers(self.given_at, self.withdrawn_at, at)

@@ -61,6 +61,7 @@ from carprivacy.testing.rights import (
     InMemoryRightsRequestRepository,
 )
 from carprivacy.testing.rotation import FakeMasterKeyRotation
+from carprivacy.testing.shares import InMemoryShareRepository
 from carprivacy.testing.subject_state import (
     InMemoryMasterFacts,
     InMemoryNoticeAddress,
@@ -95,6 +96,7 @@ __all__ = [
     "InMemoryCallerRepository",
     "InMemoryCarDataRepository",
     "InMemoryConsentStatistics",
+    "InMemoryShareRepository",
     "InMemoryContractRepository",
     "InMemoryCustomerRepository",
     "InMemoryDataKeyRepository",

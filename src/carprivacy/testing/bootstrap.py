@@ -32,6 +32,7 @@ from carprivacy.testing.master import InMemoryMasterData, InMemoryMasterDataUnit
 from carprivacy.testing.monitoring import InMemoryAlertRepository, InMemoryMonitoringWindows
 from carprivacy.testing.retention import InMemoryLegalHoldRepository, InMemoryRetentionStore
 from carprivacy.testing.rights import InMemoryRectificationLog, InMemoryRightsRequestRepository
+from carprivacy.testing.shares import InMemoryShareRepository
 from carprivacy.testing.subject_state import InMemorySubjectStateRepository
 from carprivacy.testing.telemetry import InMemoryDataKeyRepository, InMemoryTelemetryRepository
 from carprivacy.testing.vehicles import (
@@ -84,6 +85,7 @@ class InMemoryStores:
     monitoring_windows: InMemoryMonitoringWindows = field(default_factory=InMemoryMonitoringWindows)
     callers: InMemoryCallerRepository = field(default_factory=InMemoryCallerRepository)
     cardata: InMemoryCarDataRepository = field(default_factory=InMemoryCarDataRepository)
+    shares: InMemoryShareRepository = field(default_factory=InMemoryShareRepository)
     outbox: InMemoryEmailOutbox = field(default_factory=InMemoryEmailOutbox)
     automated_decisions: InMemoryAutomatedDecisionRepository = field(
         default_factory=InMemoryAutomatedDecisionRepository
@@ -132,7 +134,7 @@ def bootstrap_in_memory(
         data_keys=s.data_keys,
         database=s.database,
         master_unit_of_work=lambda: InMemoryMasterDataUnitOfWork(master, s.subject_states),
-        decision_facts=InMemoryDecisionFacts(s.subject_states, master),
+        decision_facts=InMemoryDecisionFacts(s.subject_states, master, s.shares),
         telemetry=s.telemetry,
         vehicles=InMemoryMasterDataVehicleDirectory(master),
         subject_states=s.subject_states,
@@ -146,6 +148,7 @@ def bootstrap_in_memory(
         outbox=s.outbox,
         automated_decisions=s.automated_decisions,
         cardata=s.cardata,
+        shares=s.shares,
         retention_store=InMemoryRetentionStore(s.telemetry, master, s.legal_holds),
         consent_statistics=InMemoryConsentStatistics(s.subject_states),
         legal_holds=s.legal_holds,

@@ -8,10 +8,17 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from carprivacy.domain.decision_facts import FactsSnapshot, SubjectRecord, users_of
-from carprivacy.domain.subject_state import ContractCover, FleetPeriod, UsagePeriod
+from carprivacy.domain.shares import as_consent
+from carprivacy.domain.subject_state import (
+    ConsentRecord,
+    ContractCover,
+    FleetPeriod,
+    UsagePeriod,
+)
 from carprivacy.domain.vehicle_usage import UsageKind
 from carprivacy.services.consent.ports import SubjectStateRepository
 from carprivacy.testing.master import InMemoryMasterData
+from carprivacy.testing.shares import InMemoryShareRepository
 from carprivacy.testing.subject_state import InMemoryMasterFacts
 
 
@@ -22,6 +29,7 @@ class InMemoryDecisionFacts:
 
     state: SubjectStateRepository
     master: InMemoryMasterFacts | InMemoryMasterData
+    shares: InMemoryShareRepository | None = None  # CarData shares, read as consents
 
     def snapshot(
         self, subject_ids: Collection[str], vehicle_ids: Collection[str], *, countries: bool = True
@@ -34,7 +42,7 @@ class InMemoryDecisionFacts:
         subjects = {
             s: SubjectRecord(
                 country=master.country_of(s) if countries else None,
-                consents=tuple(self.state.consents(s)),
+                consents=(*self.state.consents(s), *self._shared(s)),
                 objections=tuple(self.state.objections(s)),
                 overrides=tuple(self.state.overrides(s)),
                 restrictions=tuple(self.state.restrictions(s)),
@@ -44,6 +52,11 @@ class InMemoryDecisionFacts:
             if master.is_known(s)
         }
         return FactsSnapshot(subjects, usage, fleets)
+
+    def _shared(self, subject_id: str) -> list[ConsentRecord]:
+        if self.shares is None:
+            return []
+        return [as_consent(x) for x in self.shares.shares(subject_id=subject_id)]
 
 
 def master_facts_of(store: InMemoryMasterData) -> InMemoryMasterFacts:

@@ -44,6 +44,11 @@ FORM: dict[Form, Text] = {
     Form.AGGREGATED_ANONYMOUS: _t(
         "alleen geaggregeerd en geanonimiseerd", "aggregated and anonymised only"
     ),
+    Form.CATALOGUE: _t(
+        "alleen welke gegevens het voertuig kan leveren (namen, eenheden, beschrijvingen), nooit"
+        " een waarde",
+        "only which data the vehicle can provide (names, units, descriptions), never a value",
+    ),
 }
 
 SENSITIVITY: dict[Sensitivity, Text] = {

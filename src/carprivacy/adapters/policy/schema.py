@@ -228,6 +228,7 @@ class RecipientModel(Model):
     service_countries: list[Country] = []
     controller: Id | None = None
     section: NonEmpty
+    undertaking: Id | None = None
 
     def to_domain(self) -> d.Recipient:
         mechanism = self.transfer_mechanism
@@ -244,7 +245,16 @@ class RecipientModel(Model):
             service_countries=tuple(self.service_countries),
             controller=self.controller,
             section=self.section,
+            undertaking=self.undertaking,
         )
+
+
+class GatekeeperModel(Model):
+    id: Id
+    name: NonEmpty
+
+    def to_domain(self) -> d.Gatekeeper:
+        return d.Gatekeeper(self.id, self.name)
 
 
 class ConsentTextVersionModel(Model):
@@ -361,6 +371,7 @@ class PolicyModel(Model):
     automated_processing: TextModel | None = None
     transfers_statement: TextModel | None = None
     settings_statement: TextModel | None = None
+    gatekeepers: list[GatekeeperModel] = []
 
     def to_domain(self) -> d.Policy:
         return d.Policy(
@@ -387,4 +398,5 @@ class PolicyModel(Model):
             retention_statement=_text(self.retention_statement),
             request_limits=_text(self.request_limits),
             security_statement=_text(self.security_statement),
+            gatekeepers=tuple(g.to_domain() for g in self.gatekeepers),
         )

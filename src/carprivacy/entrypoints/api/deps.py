@@ -23,6 +23,7 @@ from carprivacy.services.audit.trail import AuditService
 from carprivacy.services.cardata.authorisation import CarDataAuthorisation
 from carprivacy.services.cardata.customer_api import CustomerApi
 from carprivacy.services.cardata.quota import CallQuota
+from carprivacy.services.cardata.sharing import Sharing
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.identity.callers import CallerService
 from carprivacy.services.ingestion.grouping import GroupedIngest
@@ -142,3 +143,8 @@ def get_cardata_api(request: Request) -> CustomerApi:
 
 def get_cardata_quota(request: Request) -> CallQuota:
     return services_of(request).cardata_quota
+
+
+def get_sharing(request: Request) -> Sharing:
+    """CarData sharing: third parties, shares, approvals, the catalogue."""
+    return services_of(request).sharing

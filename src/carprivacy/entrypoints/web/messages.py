@@ -221,3 +221,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
 def message(key: str, lang: str) -> str:
     nl, en = MESSAGES[key]
     return nl if lang == "nl" else en
+
+
+def _merge() -> None:
+    from carprivacy.entrypoints.web.share_messages import SHARE_MESSAGES
+
+    taken = set(SHARE_MESSAGES) & set(MESSAGES)
+    assert not taken, f"message keys given twice: {sorted(taken)}"
+    MESSAGES.update(SHARE_MESSAGES)
+
+
+_merge()

@@ -84,10 +84,10 @@ class Disclosure:
             raise AccessDeniedError(
                 f"the decision does not cover category {category}", ("category.not_allowed",)
             )
-        if decision.form is Form.AGGREGATED_ANONYMOUS:
+        if decision.form in (Form.AGGREGATED_ANONYMOUS, Form.CATALOGUE):
             raise AccessDeniedError(
-                "rows are never released in aggregated_anonymous form; use the anonymised export",
-                ("form.aggregated_anonymous",),
+                f"rows are never released in {decision.form.value} form",
+                (f"form.{decision.form.value}",),
             )
         pseudo = decision.form is Form.PSEUDONYMISED
         coarsening = self.coarsening(decision.purpose)

@@ -64,6 +64,13 @@ AGGREGATED_ONLY = Reason(
     "this purpose releases no records, only aggregated and anonymised reports",
 )
 
+CATALOGUE_ONLY = Reason(
+    "form.catalogue",
+    "Art. 5(1)(c) GDPR; Art. 3(2) Regulation (EU) 2023/2854",
+    "H",
+    "this purpose releases no values, only which data a vehicle can provide (the catalogue)",
+)
+
 T = TypeVar("T")
 R = TypeVar("R", bound=Sequence[Any])
 
@@ -692,9 +699,12 @@ def _ids(values: Iterable[str | None]) -> set[str]:
 
 
 def _not_only_aggregated(request: DecisionRequest, decision: Decision) -> Decision:
-    """Records are never released in aggregated form: such an allowance is refused here."""
+    """Records are never released in aggregated or catalogue form: such an allowance is refused
+    here."""
     if decision.allowed and decision.form is Form.AGGREGATED_ANONYMOUS:
         return deny(request, AGGREGATED_ONLY)
+    if decision.allowed and decision.form is Form.CATALOGUE:
+        return deny(request, CATALOGUE_ONLY)
     return decision
 
 

@@ -81,6 +81,11 @@ def release(
             "records are never released in aggregated_anonymous form; use the anonymised export",
             ("form.aggregated_anonymous",),
         )
+    if form is Form.CATALOGUE:
+        raise AccessDeniedError(
+            "records are never released in catalogue form; the catalogue names data, no values",
+            ("form.catalogue",),
+        )
     pseudo = form is Form.PSEUDONYMISED
     permitted = frozenset(allowed)
     out: dict[str, object] = {}
@@ -133,7 +138,12 @@ def row_releaser(
     :func:`release` does."""
     form = decision.form
     allowed = (decision.fields or {}).get(view.category)
-    if not decision.allowed or form is None or allowed is None or form is Form.AGGREGATED_ANONYMOUS:
+    if (
+        not decision.allowed
+        or form is None
+        or allowed is None
+        or form in (Form.AGGREGATED_ANONYMOUS, Form.CATALOGUE)
+    ):
         return lambda values: release(
             view, decision, dict(zip(names, values, strict=True)), shape, pseudonymiser
         )

@@ -248,6 +248,45 @@ class CarDataAuthorisation:
 
     # -- the person's answer -----------------------------------------------------------------
 
+    def pending_grant(self, caller: Caller, user_code: str, *, count: bool = True) -> DeviceGrant:
+        """The pending grant of ``user_code`` of ANOTHER caller's client (a third party's, whose
+        share request the customer answers), counted as :meth:`answer` counts (``count``
+        False: this attempt was counted already); an unknown, expired, answered or the
+        person's own code answer alike (404)."""
+        _customer(caller)
+        now = self.clock()
+        if count:
+            self._count_attempt(caller, now)
+        raw = normalise_user_code(user_code) if isinstance(user_code, str) else None
+        grant = self.repository.grant_by_user_code(self._hash("user-code", raw)) if raw else None
+        if (
+            grant is None
+            or grant.owner_id == caller.id
+            or grant.status is not GrantStatus.PENDING
+            or grant.expired(now)
+        ):
+            raise NotFoundError("user code", "")
+        return grant
+
+    def answer_for(self, caller: Caller, grant: DeviceGrant, approve: bool) -> GrantStatus:
+        """Answer another party's pending grant as ``caller`` (its tokens name the caller's
+        account); NotFoundError when it was answered meanwhile."""
+        _customer(caller)
+        status = GrantStatus.APPROVED if approve else GrantStatus.DENIED
+        gcid = self._gcid_of(str(caller.subject_id)) if approve else None
+        if not self.repository.set_status(grant.id, GrantStatus.PENDING, status, gcid):
+            raise NotFoundError("user code", "")
+        return status
+
+    def _count_attempt(self, caller: Caller, now: datetime) -> None:
+        s = self.settings
+        key = self._hash("user-code-attempts", caller.id)
+        if not self.callers.claim_login_attempt(
+            key, s.user_code_attempts, now - s.user_code_pause, now
+        ):
+            seconds = int(s.user_code_pause.total_seconds())
+            raise RateLimitedError("too many user code attempts: try again later", seconds, 0)
+
     def answer(self, caller: Caller, user_code: str, approve: bool) -> GrantAnswered:
         """Approve (or deny) the grant of ``user_code`` as ``caller``. Every attempt counts
         first (in the shared store, so several processes cannot multiply the guesses); an

@@ -45,6 +45,7 @@ from carprivacy.services.access.telemetry import TelemetryQuery, TelemetryReads
 from carprivacy.services.access.views import VEHICLE, View
 from carprivacy.services.cardata.authorisation import CarDataCaller
 from carprivacy.services.cardata.ports import ContainerRepository
+from carprivacy.services.cardata.shared_api import SharedApi
 from carprivacy.services.master import reads
 from carprivacy.services.master.views import VEHICLE_RECORD, record, vehicle_data
 from carprivacy.services.ports.clock import Clock
@@ -76,10 +77,17 @@ class CustomerApi:
     containers: ContainerRepository
     catalogue: SignalCatalogue
     clock: Clock
+    # a third party's token reads its shares only (services/cardata/shared_api.py)
+    shared: SharedApi | None = None
+
+    def _shared(self, reader: CarDataCaller) -> SharedApi | None:
+        return self.shared if self.shared is not None and self.shared.reads(reader) else None
 
     # -- vehicles ----------------------------------------------------------------------------
 
     def mappings(self, reader: CarDataCaller, action: str) -> list[dict[str, object]]:
+        if (shared := self._shared(reader)) is not None:
+            return shared.mappings(reader, action)
         reading, subject = self._reading(reader, action)
         now = self.clock()
 
@@ -108,6 +116,8 @@ class CustomerApi:
         ]
 
     def basic_data(self, reader: CarDataCaller, action: str, vin: str) -> dict[str, object]:
+        if (shared := self._shared(reader)) is not None:
+            return shared.basic_data(reader, action, vin)
         reading, subject = self._reading(reader, action)
         item = self._vehicle(reading, subject, vin)[1]
         equipment = item.get("equipment") or []
@@ -167,6 +177,10 @@ class CustomerApi:
     def telematic_data(
         self, reader: CarDataCaller, action: str, vin: str, container_id: str
     ) -> TelematicData:
+        if (shared := self._shared(reader)) is not None:
+            own = self._own(reader, container_id)
+            found, absent = shared.telematic_data(reader, action, vin, own.descriptors)
+            return TelematicData(found, absent)
         reading, subject = self._reading(reader, action)
         container = self._own(reader, container_id)
         vehicle_id, _ = self._vehicle(reading, subject, vin)
@@ -193,6 +207,11 @@ class CustomerApi:
         return Reading(reader.caller, ACCESS_PURPOSE, action=action), str(reader.caller.subject_id)
 
     def _permit(self, reader: CarDataCaller, action: str) -> None:
+        if self._shared(reader) is not None:
+            # a third party's own containers: its names for descriptors, no personal data
+            if API_READ not in reader.scopes:
+                raise AccessDeniedError("this token may not read the CarData API", NO_SCOPE)
+            return
         reading, subject = self._reading(reader, action)
         self.gate.permit(reading, (CONTAINER_CATEGORY,), subject_id=subject)
 

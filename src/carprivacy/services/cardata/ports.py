@@ -1,7 +1,7 @@
 """The ports of the CarData room (SPEC C2, U1): where client ids, device grants, refresh tokens,
-containers and call counts are kept. Every write that decides something (a grant answered, a
-grant used, a refresh token rotated, a call counted) is one atomic statement, so that it holds
-however many processes serve the API."""
+containers, call counts, third parties and shares are kept. Every write that decides something
+(a grant answered, a grant used, a refresh token rotated, a call counted, a share revoked) is one
+atomic statement, so that it holds however many processes serve the API."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from carprivacy.domain.cardata import (
     RefreshToken,
 )
 from carprivacy.domain.cardata_stream import Provisioned, Step, StreamCredential
+from carprivacy.domain.shares import Share, ShareEvent, ShareRequest, ShareState, ThirdParty
 
 
 class AuthorisationRepository(Protocol):
@@ -137,3 +138,59 @@ class StreamConnectionLimit(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+class ShareRepository(Protocol):
+    """Registered third parties, their CarData clients' share requests, shares and their
+    append-only history (``domain/shares.py``)."""
+
+    def add_party(self, party: ThirdParty) -> None:
+        """ConflictError when the id is taken."""
+        ...
+
+    def party(self, party_id: str) -> ThirdParty | None: ...
+
+    def parties(self) -> list[ThirdParty]: ...
+
+    def add_request(self, request: ShareRequest) -> None: ...
+
+    def request_of(self, client_id: str) -> ShareRequest | None:
+        """The share request of a third party's CarData client; None for a customer's own."""
+        ...
+
+    def add_share(self, share: Share, event: ShareEvent) -> None:
+        """Store a share with its first history entry, in one transaction."""
+        ...
+
+    def share(self, share_id: str) -> Share | None: ...
+
+    def shares(
+        self,
+        *,
+        subject_id: str | None = None,
+        party: str | None = None,
+        vehicle_id: str | None = None,
+        grant_id: str | None = None,
+    ) -> list[Share]:
+        """Shares matching every given filter, oldest first."""
+        ...
+
+    def move(
+        self,
+        share_id: str,
+        expected: ShareState,
+        event: ShareEvent,
+        revoked_at: datetime | None = None,
+    ) -> bool:
+        """Atomically move the share from ``expected`` to ``event.state`` and append ``event``
+        to its history; False when it was no longer ``expected``."""
+        ...
+
+    def events(self, share_id: str) -> list[ShareEvent]:
+        """The share's history, in order."""
+        ...
+
+    def events_since(self, after: datetime, state: ShareState) -> list[ShareEvent]:
+        """History entries into ``state`` recorded after ``after`` (the wall-clock time they
+        were written, e.g. revocations), in order."""
+        ...

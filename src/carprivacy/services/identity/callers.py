@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -125,10 +125,15 @@ class CallerService:
         self._hasher = passwords
         # verifying against this keeps unknown callers as slow as known ones (no enumeration)
         self._dummy_hash = self._hasher.hash(secrets.token_hex(16))
+        # organisations registered at run time as recipients (CarData third parties): wired in
+        # bootstrap to the third-party registry
+        self.registered_organisations: Callable[[], Iterable[str]] = tuple
 
     # -- administration -----------------------------------------------------------------------
     def organisations(self) -> frozenset[str]:
-        return frozenset(self.policy.recipients_by_id) | frozenset(self.policy.controllers_by_id)
+        registered = frozenset(self.registered_organisations())
+        policy = frozenset(self.policy.recipients_by_id) | frozenset(self.policy.controllers_by_id)
+        return policy | registered
 
     def create(
         self,

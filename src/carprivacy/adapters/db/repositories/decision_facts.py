@@ -21,6 +21,7 @@ from carprivacy.adapters.db.repositories.sealing import (
     from_db_time,
     opt_from_db_time,
 )
+from carprivacy.adapters.db.repositories.shares import share_consents
 from carprivacy.adapters.db.repositories.subject_state import SqlSubjectStateRepository
 from carprivacy.adapters.db.tables.master import contracts, customers, vehicle_usages
 from carprivacy.domain.decision_facts import FactsSnapshot, SubjectRecord, users_of
@@ -108,10 +109,11 @@ class SqlDecisionFacts:
                     )
                 )
         state = self._state.held_on(conn, countries)
+        shared = share_consents(conn, countries)  # CarData shares: consents of one party each
         subjects = {
             s: SubjectRecord(
                 country=countries[s],
-                consents=tuple(state[s].consents),
+                consents=(*state[s].consents, *shared.get(s, ())),
                 objections=tuple(state[s].objections),
                 overrides=tuple(state[s].overrides),
                 restrictions=tuple(state[s].restrictions),

@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
         from carprivacy.services.demo.choices import load_choices
         from carprivacy.services.demo.master_data import load_demo
         from carprivacy.services.demo.telemetry import load_week
+        from carprivacy.services.demo.third_parties import load_third_parties
 
         console = Console()
         container = bootstrap()
@@ -59,6 +60,7 @@ def register(app: typer.Typer) -> None:
                     container.ingest, container.catalogue, summary.telemetry_vins, utc_now()
                 )
             logins = load_callers(container.callers, summary.customer_ids, summary.fleet_id)
+            parties = load_third_parties(container.sharing.registry, container.policy)
         finally:
             container.close()
         table = Table(title=f"demo master data loaded (seed {seed})")
@@ -75,7 +77,7 @@ def register(app: typer.Typer) -> None:
             table.add_row(what, str(count))
         table.add_row("telemetry values (a week)", str(values))
         console.print(table)
-        for note in [*summary.notes, *choices.notes]:
+        for note in [*summary.notes, *choices.notes, *parties]:
             console.print(f"  {note}")
         console.print("contact data and payment details are stored encrypted per customer")
         weekly = set(summary.telemetry_vins)
