@@ -51,8 +51,7 @@ SHARE_MESSAGES: dict[str, tuple[str, str]] = {
     "share_period": ("Periode", "Period"),
     "terms": ("Voorwaarden", "Terms"),
     "share_history": ("Geschiedenis", "History"),
-    "who": ("Door", "By"),
-    "why": ("Waarom", "Why"),
+    "share_why": ("Waarom", "Why"),
     "revoke": ("Intrekken", "Revoke"),
     "revoked_note": (
         "Ingetrokken: de partij ontvangt vanaf nu niets meer.",
