@@ -53,6 +53,7 @@ from carprivacy.services.cardata.quota import CallQuota, QuotaSettings
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
+from carprivacy.services.erasure.service import ErasureService
 from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.services.identity.portal_sessions import PortalSessions, SessionLimits
 from carprivacy.services.identity.ports import CallerRepository, EmailOutbox
@@ -67,7 +68,7 @@ from carprivacy.services.ingestion.vehicle_credentials import VehicleCredentialS
 from carprivacy.services.ingestion.workshop import WorkshopCollector
 from carprivacy.services.master.ports import MasterDataUnitOfWork
 from carprivacy.services.master.service import MasterDataService
-from carprivacy.services.ports.crypto import FieldCipher
+from carprivacy.services.ports.crypto import FieldCipher, KeyResealer
 from carprivacy.services.ports.operations import (
     Database,
     MasterKeyRotation,
@@ -205,6 +206,7 @@ class Services:
     cardata_quota: CallQuota
     retention: RetentionService
     legal_holds: LegalHoldService
+    erasure: ErasureService
 
     def close(self) -> None:
         self.database.dispose()
@@ -777,6 +779,52 @@ def bootstrap(
         cardata_quota=build_cardata_quota(settings, cardata_store, secrets, clock),
         retention=build_retention(policy, retention_store or sql.retention_store(), audit, clock),
         legal_holds=build_legal_holds(policy, legal_holds or sql.legal_holds(), audit, clock),
+        erasure=build_erasure(
+            settings,
+            policy,
+            sql,
+            cipher,
+            legal_holds or sql.legal_holds(),
+            audit,
+            outbox,
+            master,
+            clock,
+        ),
+    )
+
+
+def build_erasure(
+    settings: Settings,
+    policy: Policy,
+    sql: _ProductionAdapters,
+    cipher: FieldCipher,
+    holds: LegalHoldRepository,
+    audit: AuditService,
+    outbox: EmailOutbox,
+    master: MasterDataService,
+    clock: Clock,
+) -> ErasureService:
+    """Erasure (SPEC R3): the SQL store, the envelope cipher's reseal, the shred list file."""
+    from carprivacy.adapters.db.repositories.erasure import SqlErasureStore
+    from carprivacy.adapters.shred_list import FileShredList
+
+    def address(subject_id: str) -> str | None:
+        try:
+            contact = master.get_customer(subject_id).contact
+        except CarPrivacyError:
+            return None
+        return contact.email if contact is not None else None
+
+    return ErasureService(
+        policy,
+        SqlErasureStore(lambda: sql.engine),
+        cast(KeyResealer, cipher),
+        holds,
+        audit,
+        outbox,
+        address,
+        FileShredList(settings.resolved_shred_list_path),
+        clock,
     )
 
 

@@ -1,0 +1,39 @@
+"""Erasures of data subjects: phase, judged-at moment, successor key, report (SPEC R3).
+Matches adapters/db/tables/erasure.py.
+
+Revision ID: 0020_erasure
+Revises: 0016_cardata
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0020_erasure"
+down_revision = "0016_cardata"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "erasures",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("subject_id", sa.String(36), nullable=False),
+        sa.Column("controller", sa.String(64), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("successor", sa.String(120), nullable=False),
+        sa.Column("requested_by", sa.String(64), nullable=False),
+        sa.Column("reason", sa.String(200), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("report", sa.Text, nullable=False),
+    )
+    op.create_index("ix_erasures_subject_id", "erasures", ["subject_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_erasures_subject_id", table_name="erasures")
+    op.drop_table("erasures")
