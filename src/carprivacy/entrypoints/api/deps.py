@@ -24,6 +24,7 @@ from carprivacy.services.cardata.authorisation import CarDataAuthorisation
 from carprivacy.services.cardata.customer_api import CustomerApi
 from carprivacy.services.cardata.quota import CallQuota
 from carprivacy.services.consent.ledger import ConsentLedgerService
+from carprivacy.services.erasure.service import ErasureService
 from carprivacy.services.identity.callers import CallerService
 from carprivacy.services.ingestion.grouping import GroupedIngest
 from carprivacy.services.ingestion.pipeline import IngestService
@@ -142,3 +143,7 @@ def get_cardata_api(request: Request) -> CustomerApi:
 
 def get_cardata_quota(request: Request) -> CallQuota:
     return services_of(request).cardata_quota
+
+
+async def get_erasure(request: Request) -> ErasureService:
+    return services_of(request).erasure

@@ -1,0 +1,68 @@
+"""``carprivacy backup <file>`` and ``carprivacy restore <file>`` (SPEC R3): a consistent copy of
+the database (SQLite online backup API; pg_dump / pg_restore), and a restore that replays the
+shred list, so that a subject erased since the backup is erased again before anything is read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("backup")
+    def backup_command(
+        file: Path = typer.Argument(..., help="Where to write the backup (mode 0600)."),
+    ) -> None:
+        """Write a consistent backup of the database while it is in use. The shred list
+        (shred_list_path) is not in it: keep it, and its copies, apart from the backups."""
+        from carprivacy.adapters.db.backup import BackupError, backup
+        from carprivacy.config import load_settings
+
+        settings = load_settings()
+        try:
+            backup(settings.resolved_database_url, file)
+        except BackupError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"backup written: {file} ({file.stat().st_size} bytes)")
+
+    @app.command("restore")
+    def restore_command(
+        file: Path = typer.Argument(..., help="A file written by `carprivacy backup`."),
+        yes: bool = typer.Option(False, "--yes", help="Replace the database without asking."),
+    ) -> None:
+        """Replace the database with a backup, then replay the shred list: every erasure done
+        since the backup is carried out again (keys destroyed, rows purged, no second notice).
+        Stop `serve` and `ingest` first; run `carprivacy retention run` before serving reads."""
+        from carprivacy.adapters.db.backup import BackupError, restore
+        from carprivacy.adapters.db.engine import make_engine
+        from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+        from carprivacy.bootstrap import bootstrap
+        from carprivacy.config import load_settings
+        from carprivacy.domain.errors import CarPrivacyError
+
+        if not yes:
+            typer.confirm("Replace the database with the backup?", abort=True)
+        settings = load_settings()
+        try:
+            restore(settings.resolved_database_url, file)
+        except BackupError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        engine = make_engine(settings.resolved_database_url)
+        container = bootstrap(settings, engine=engine)
+        try:
+            keys = SqlDataKeyRepository(engine)
+
+            def live(owners: list[str]) -> set[str]:
+                return {o for o, k in keys.get_many(owners).items() if k.wrapped is not None}
+
+            replayed = container.erasure.replay(live)
+        except CarPrivacyError as exc:
+            typer.echo(f"error: the shred list could not be replayed: {exc}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            container.close()
+        typer.echo(f"restored: {file}")
+        typer.echo(f"shred list replayed: {len(replayed)} erasure(s) carried out again")
