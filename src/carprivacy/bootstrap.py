@@ -828,6 +828,32 @@ def build_erasure(
     )
 
 
+def backup_database(settings: Settings, target: Path) -> None:
+    """``carprivacy backup`` (SPEC R3): a consistent copy of the database, mode 0600."""
+    from carprivacy.adapters.db.backup import backup
+
+    backup(settings.resolved_database_url, target)
+
+
+def restore_database(settings: Settings, source: Path) -> list[str]:
+    """``carprivacy restore`` (SPEC R3): the backup replaces the database, then the shred list
+    is replayed; returns the erasures carried out again."""
+    from carprivacy.adapters.db.backup import restore
+    from carprivacy.adapters.db.engine import make_engine
+    from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+
+    restore(settings.resolved_database_url, source)
+    engine = make_engine(settings.resolved_database_url)
+    container = bootstrap(settings, engine=engine)
+    keys = SqlDataKeyRepository(engine)
+    try:
+        return container.erasure.replay(
+            lambda owners: {o for o, k in keys.get_many(owners).items() if k.wrapped is not None}
+        )
+    finally:
+        container.close()
+
+
 class _ProductionAdapters:
     """The production adapters, each made on demand; the SQL ones share one engine, made on
     first need."""

@@ -68,6 +68,8 @@ FAKES = [
     "InMemoryDatabase",
     "InMemoryDecisionFacts",
     "InMemoryEmailOutbox",
+    "InMemoryErasureStore",
+    "InMemoryShredList",
     "InMemoryEntityRepository",
     "InMemoryExportStore",
     "InMemoryFieldCipher",

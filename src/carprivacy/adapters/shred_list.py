@@ -39,14 +39,3 @@ class FileShredList:
             data["owner_refs"] = tuple(data.get("owner_refs", ()))
             out.append(ShredEntry(**data))
         return out
-
-
-class InMemoryShredList:
-    def __init__(self) -> None:
-        self._entries: list[ShredEntry] = []
-
-    def append(self, entry: ShredEntry) -> None:
-        self._entries.append(entry)
-
-    def entries(self) -> list[ShredEntry]:
-        return list(self._entries)

@@ -28,6 +28,7 @@ from carprivacy.testing.clock import FakeClock
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
+from carprivacy.testing.erasure import InMemoryErasureStore, InMemoryShredList
 from carprivacy.testing.exports import FakeTransmitter, InMemoryExportStore
 from carprivacy.testing.ingest import InMemoryIngestService, StoreDownError
 from carprivacy.testing.master import (
@@ -86,6 +87,8 @@ __all__ = [
     "InMemoryDatabase",
     "InMemoryDecisionFacts",
     "InMemoryEmailOutbox",
+    "InMemoryErasureStore",
+    "InMemoryShredList",
     "InMemoryEntityRepository",
     "InMemoryExportStore",
     "InMemoryFieldCipher",

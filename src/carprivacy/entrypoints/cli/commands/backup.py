@@ -16,13 +16,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a consistent backup of the database while it is in use. The shred list
         (shred_list_path) is not in it: keep it, and its copies, apart from the backups."""
-        from carprivacy.adapters.db.backup import BackupError, backup
+        from carprivacy.bootstrap import backup_database
         from carprivacy.config import load_settings
+        from carprivacy.domain.errors import CarPrivacyError
 
-        settings = load_settings()
         try:
-            backup(settings.resolved_database_url, file)
-        except BackupError as exc:
+            backup_database(load_settings(), file)
+        except CarPrivacyError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"backup written: {file} ({file.stat().st_size} bytes)")
@@ -35,34 +35,16 @@ def register(app: typer.Typer) -> None:
         """Replace the database with a backup, then replay the shred list: every erasure done
         since the backup is carried out again (keys destroyed, rows purged, no second notice).
         Stop `serve` and `ingest` first; run `carprivacy retention run` before serving reads."""
-        from carprivacy.adapters.db.backup import BackupError, restore
-        from carprivacy.adapters.db.engine import make_engine
-        from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
-        from carprivacy.bootstrap import bootstrap
+        from carprivacy.bootstrap import restore_database
         from carprivacy.config import load_settings
         from carprivacy.domain.errors import CarPrivacyError
 
         if not yes:
             typer.confirm("Replace the database with the backup?", abort=True)
-        settings = load_settings()
         try:
-            restore(settings.resolved_database_url, file)
-        except BackupError as exc:
+            replayed = restore_database(load_settings(), file)
+        except CarPrivacyError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
-        engine = make_engine(settings.resolved_database_url)
-        container = bootstrap(settings, engine=engine)
-        try:
-            keys = SqlDataKeyRepository(engine)
-
-            def live(owners: list[str]) -> set[str]:
-                return {o for o, k in keys.get_many(owners).items() if k.wrapped is not None}
-
-            replayed = container.erasure.replay(live)
-        except CarPrivacyError as exc:
-            typer.echo(f"error: the shred list could not be replayed: {exc}", err=True)
-            raise typer.Exit(1) from None
-        finally:
-            container.close()
         typer.echo(f"restored: {file}")
         typer.echo(f"shred list replayed: {len(replayed)} erasure(s) carried out again")
