@@ -26,6 +26,9 @@ class InMemoryErasureStore:
     def subject_exists(self, subject_id: str) -> bool:
         return subject_id in self.subjects
 
+    def settle(self) -> None:
+        return None
+
     def subject_ids(self) -> list[str]:
         return sorted({*self.subjects, *(r.subject_id for r in self.records)})
 

@@ -47,6 +47,10 @@ class ErasureStore(Protocol):
         erased from a kept row are set to NULL). Returns the rows deleted."""
         ...
 
+    def settle(self) -> None:
+        """Let the store drop the copies of erased pages it can (SQLite: checkpoint the WAL)."""
+        ...
+
     def subject_ids(self) -> list[str]:
         """Every customer id and every erased subject's id."""
         ...

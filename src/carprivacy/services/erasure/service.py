@@ -234,6 +234,7 @@ class ErasureService:
         if record.state is ErasureState.SHREDDED:
             # judged again after the shred: the same verdicts (same as_of, same rows)
             self.store.purge(record.subject_id, self.judged(record), self.purge_batch)
+            self.store.settle()
             report = replace(
                 ErasureReport.from_json(record.report), state=ErasureState.COMPLETED.value
             )

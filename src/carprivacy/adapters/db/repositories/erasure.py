@@ -299,9 +299,12 @@ class SqlErasureStore:
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
                 conn.exec_driver_sql("PRAGMA secure_delete=ON")
             yield conn
+            if sqlite:  # the pooled connection goes back as the engine made it
+                conn.exec_driver_sql("PRAGMA secure_delete=FAST")
 
     def _delete_batches(self, table: Table, where: Any, batch: int) -> int:
         """Delete ``table`` rows matching ``where``, ``batch`` rows a transaction."""
@@ -353,6 +356,17 @@ class SqlErasureStore:
                         delete(customers).where(customers.c.id == subject_id)
                     ).rowcount
         return gone
+
+    def settle(self) -> None:
+        """After the shred and the purge: on SQLite, checkpoint the WAL and truncate it, so that
+        the page images from before the erasure leave the WAL file (best effort: a reader that
+        holds an old snapshot keeps them until the next checkpoint). PostgreSQL keeps dead
+        tuples and WAL segments until they are reused: there the next master key rotation makes
+        those copies unreadable (docs/erasure.md)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @staticmethod
     def _referenced(conn: Connection, subject_id: str) -> bool:
