@@ -21,6 +21,7 @@ ERRORS = [
     "AccessDeniedError",
     "AuditChainConflictError",
     "AuthenticationError",
+    "BackupError",
     "CarPrivacyError",
     "CiphertextError",
     "ConflictError",

@@ -42,7 +42,8 @@ place: ``carprivacy.entrypoints.api.errors``.
     ├── StoreUnavailableError         the database is down: nothing committed, retry (503; I1)
     ├── IngestBusyError               the process's ingestion queue is full: nothing taken, retry
     │                                 after the seconds it names (503 with Retry-After; I1)
-    └── MailDeliveryError             the mail server refused or could not be reached (U1)
+    ├── MailDeliveryError             the mail server refused or could not be reached (U1)
+    └── BackupError                   a backup or restore could not be made (R3)
 
 Messages never contain personal data: they name fields, rules and ids, not values.
 """
@@ -277,3 +278,10 @@ class MailDeliveryError(CarPrivacyError):
     failed). The message names the kind of failure only: never the address or the body."""
 
     requirement = "U1"
+
+
+class BackupError(CarPrivacyError):
+    """A backup or restore could not be made (the tool failed, the file is not a backup); the
+    message names the tool and its last line, never a connection string (CLI only)."""
+
+    requirement = "R3"

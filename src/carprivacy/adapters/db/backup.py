@@ -16,11 +16,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
-from carprivacy.domain.errors import CarPrivacyError
-
-
-class BackupError(CarPrivacyError):
-    """A backup or restore could not be made (the tool failed, the file is not a backup)."""
+from carprivacy.domain.errors import BackupError
 
 
 def _sqlite_path(url: str) -> Path:
