@@ -202,7 +202,7 @@ class ErasureService:
     ) -> ErasureReport:
         verdicts = self.judged(record)
         if record.state is ErasureState.PLANNED:
-            report = self._report(record, ErasureState.PLANNED, verdicts, resumed=resumed)
+            report = self._report(record, ErasureState.RESEALED, verdicts, resumed=resumed)
             kept = [v for v in verdicts if v.kept]
             self.store.reseal(record.subject_id, kept, record.successor, self.cipher)
             record = self._advance(record, ErasureState.RESEALED, report)
