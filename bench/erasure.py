@@ -8,8 +8,8 @@ Per size, a database is built once: the demo's master data (``load_demo``: custo
 contracts, payments), then ``--records`` position values (sensitive: AES-256-GCM under the
 subject's data key, as ingestion seals them) of the subject's vehicle and ``--others`` of another
 customer, through the store's bulk path. Every repetition runs on a fresh copy (a copy of the
-SQLite file; on PostgreSQL, ``--database`` a server URL, ``CREATE DATABASE ... TEMPLATE``), each
-side on its own:
+SQLite file; on PostgreSQL, ``--database`` a server URL, ``CREATE DATABASE ... TEMPLATE`` of a
+database analysed after the load, as autovacuum would), each side on its own:
 
 - **raw**: ``DELETE FROM telemetry WHERE subject_id = :s`` and the subject's master rows, one
   transaction: no judgement, no report, no key destroyed;
@@ -200,6 +200,8 @@ def one_size(args: argparse.Namespace, records: int) -> None:
             engine = make_engine(url)
             began = time.perf_counter()
             subject = build(url, engine, data_dir, records, args.others)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))  # as autovacuum would after a bulk load
             engine.dispose()
 
             def fresh(name: str) -> tuple[str, Any]:

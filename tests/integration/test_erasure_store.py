@@ -203,3 +203,18 @@ def test_only_the_privacy_officer_erases_and_bad_input_names_its_field(
         c.erasure.erase(cid, OFFICER, " ", "mini_xx")
     assert {p.path for p in bad.value.problems} == {"reason", "controller"}
     assert not c.cipher.is_destroyed(f"subject:{cid}")  # type: ignore[attr-defined]
+
+
+def test_the_purge_in_small_batches_removes_every_row_and_no_other(
+    tmp_path: Path, engine: Engine
+) -> None:
+    c, _outbox, cid, _vehicle = world(tmp_path, engine)
+    mine = count(engine, telemetry, telemetry.c.subject_id == cid)
+    total = count(engine, telemetry)
+    assert mine > 50
+    small = ErasureService(**{**vars(c.erasure), "purge_batch": 7})  # many rows share a ts
+    report = small.erase(cid, OFFICER, "request R-8")
+    erased = sum(g.rows for g in report.erased if g.table == "telemetry")
+    assert erased == mine
+    assert count(engine, telemetry, telemetry.c.subject_id == cid) == 0
+    assert count(engine, telemetry) == total - mine

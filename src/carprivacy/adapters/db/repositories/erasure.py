@@ -16,7 +16,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 
 from carprivacy.adapters.db.repositories.sealing import from_db_time, opt_from_db_time, to_db_time
 from carprivacy.adapters.db.tables.access import (
@@ -259,31 +269,31 @@ class SqlErasureStore:
     ) -> int:
         t = telemetry.c
         moved = 0
-        after = -1
         stmt = (
             update(telemetry)
             .where(t.id == bindparam("i"))
             .values(value_ciphertext=bindparam("blob"))
         )
+        mine = (
+            (t.subject_id == subject_id)
+            & (t.vehicle_id == p.vehicle_id)
+            & (t.category == p.category)
+        )
+        after: tuple[Any, int] | None = None
         while True:
             with self.engine.begin() as conn:
-                rows = conn.execute(
-                    select(t.id, t.vehicle_id, t.signal, t.ts, t.source, t.value_ciphertext)
-                    .where(
-                        t.subject_id == subject_id,
-                        t.vehicle_id == p.vehicle_id,
-                        t.category == p.category,
-                        t.key_owner == owner,
-                        t.value_ciphertext.is_not(None),
-                        t.id > after,
-                    )
-                    .order_by(t.id)
-                    .limit(RESEAL_BATCH)
-                ).all()
+                query = select(
+                    t.id, t.vehicle_id, t.signal, t.ts, t.source, t.key_owner, t.value_ciphertext
+                ).where(mine)
+                if after is not None:
+                    query = query.where(tuple_(t.ts, t.id) > tuple_(*after))
+                rows = conn.execute(query.order_by(t.ts, t.id).limit(RESEAL_BATCH)).all()
                 if not rows:
                     return moved
                 params = []
                 for r in rows:
+                    if r.key_owner != owner or r.value_ciphertext is None:
+                        continue
                     blob = bytes(r.value_ciphertext)
                     if cipher.sealed_under(owner, blob) == successor:
                         continue
@@ -292,7 +302,7 @@ class SqlErasureStore:
                 if params:
                     conn.execute(stmt, params)
                     moved += len(params)
-                after = rows[-1].id
+                after = (rows[-1].ts, rows[-1].id)
 
     # -- purging what is erased ---------------------------------------------------------------
 
@@ -318,6 +328,37 @@ class SqlErasureStore:
             if n < batch:
                 return gone
 
+    def _delete_telemetry(self, subject_id: str, p: Portion, batch: int) -> int:
+        """The portion's rows in (ts, id) order (``ix_telemetry_subject_ts``), ``batch`` rows a
+        transaction, each batch deleted as the key range it spans, bounded on both sides by
+        plain ``ts`` bounds the index can use: the scan never revisits the rows deleted before
+        (PostgreSQL keeps their dead index entries until vacuum), so the purge stays linear."""
+        t = telemetry.c
+        mine = (
+            (t.subject_id == subject_id)
+            & (t.vehicle_id == p.vehicle_id)
+            & (t.category == p.category)
+        )
+        after: tuple[Any, int] | None = None
+        gone = 0
+        while True:
+            with self._writing() as conn:
+                rest = mine
+                if after is not None:
+                    rest = rest & (t.ts >= after[0]) & (tuple_(t.ts, t.id) > tuple_(*after))
+                last = conn.execute(
+                    select(t.ts, t.id).where(rest).order_by(t.ts, t.id).offset(batch - 1).limit(1)
+                ).first()
+                span = rest
+                if last is not None:
+                    span = (
+                        span & (t.ts <= last.ts) & (tuple_(t.ts, t.id) <= tuple_(last.ts, last.id))
+                    )
+                gone += int(conn.execute(delete(telemetry).where(span)).rowcount)
+            if last is None:
+                return gone
+            after = (last.ts, last.id)
+
     def purge(self, subject_id: str, verdicts: Sequence[Verdict], batch: int) -> int:
         erased = [v.portion for v in verdicts if not v.kept]
         kept_tables = {v.portion.table for v in verdicts if v.kept and not v.portion.part}
@@ -327,15 +368,8 @@ class SqlErasureStore:
         )
         gone = 0
         for p in erased:
-            where: Any
             if p.table == "telemetry":
-                t = telemetry.c
-                where = (
-                    (t.subject_id == subject_id)
-                    & (t.vehicle_id == p.vehicle_id)
-                    & (t.category == p.category)
-                )
-                gone += self._delete_batches(telemetry, where, batch)
+                gone += self._delete_telemetry(subject_id, p, batch)
             elif p.table == "telemetry_quarantine":
                 where = telemetry_quarantine.c.key_owner == subject_owner(subject_id)
                 gone += self._delete_batches(telemetry_quarantine, where, batch)
