@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import load_settings
 from carprivacy.domain.access import Caller, CallerKind, Role
 from carprivacy.domain.erasure import ErasureState
-from carprivacy.domain.errors import AccessDeniedError, InvalidInputError
+from carprivacy.domain.errors import AccessDeniedError, ConflictError, InvalidInputError
 from carprivacy.domain.telemetry import aad_for
 from carprivacy.services.demo.master_data import load_demo
 from carprivacy.services.demo.telemetry import load_week
@@ -218,3 +219,21 @@ def test_the_purge_in_small_batches_removes_every_row_and_no_other(
     assert erased == mine
     assert count(engine, telemetry, telemetry.c.subject_id == cid) == 0
     assert count(engine, telemetry) == total - mine
+
+
+def test_one_unfinished_erasure_per_subject(tmp_path: Path, engine: Engine) -> None:
+    c, _outbox, cid, _vehicle = world(tmp_path, engine)
+
+    def stop(state: ErasureState) -> None:
+        if state is ErasureState.RESEALED:
+            raise KeyboardInterrupt
+
+    first = ErasureService(**{**vars(c.erasure), "after_phase": stop})
+    with pytest.raises(KeyboardInterrupt):
+        first.erase(cid, OFFICER, "request R-10")
+    [open_] = c.erasure.store.of_subject(cid)
+    with pytest.raises(ConflictError):  # the store refuses a second unfinished one
+        c.erasure.store.add(replace(open_, id="another", successor=f"subject:{cid}/kept2"))
+    report = c.erasure.erase(cid, OFFICER, "request R-11")
+    assert report.erasure_id == open_.id and report.state == "completed"
+    assert [r.successor for r in c.erasure.store.of_subject(cid)] == [f"subject:{cid}/kept1"]

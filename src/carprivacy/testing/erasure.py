@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from carprivacy.domain.erasure import ErasureState, Portion, Verdict
+from carprivacy.domain.errors import ConflictError
 from carprivacy.domain.master import subject_owner
 from carprivacy.services.erasure.ports import ErasureRecord, ShredEntry
 from carprivacy.services.ports.crypto import KeyResealer
@@ -59,6 +60,11 @@ class InMemoryErasureStore:
         return sum(p.count for p in erased)
 
     def add(self, record: ErasureRecord) -> None:
+        if any(
+            r.subject_id == record.subject_id and r.state is not ErasureState.COMPLETED
+            for r in self.records
+        ):
+            raise ConflictError("an erasure of this subject is in progress")
         self.records.append(record)
 
     def advance(

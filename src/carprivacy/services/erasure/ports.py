@@ -55,7 +55,9 @@ class ErasureStore(Protocol):
         """Every customer id and every erased subject's id."""
         ...
 
-    def add(self, record: ErasureRecord) -> None: ...
+    def add(self, record: ErasureRecord) -> None:
+        """Raises ``ConflictError`` when the subject has an unfinished erasure already."""
+        ...
 
     def advance(
         self, erasure_id: str, state: ErasureState, report: str, at: datetime | None = None

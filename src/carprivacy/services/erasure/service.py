@@ -40,6 +40,7 @@ from carprivacy.domain.erasure import (
 from carprivacy.domain.errors import (
     AccessDeniedError,
     CarPrivacyError,
+    ConflictError,
     InvalidInputError,
     NotFoundError,
 )
@@ -136,8 +137,19 @@ class ErasureService:
                 finished_at=None,
                 report="",
             )
-            self.store.add(record)
-            resumed = False
+            try:
+                self.store.add(record)
+                resumed = False
+            except ConflictError:  # another call started one meanwhile: carry that one on
+                open_ = [
+                    r
+                    for r in self.store.of_subject(subject_id)
+                    if r.state is not ErasureState.COMPLETED
+                ]
+                if not open_:
+                    raise
+                record, resumed = open_[-1], True
+                earlier = self.store.of_subject(subject_id)
         return self._run(record, by, earlier, language=language, notify=notify, resumed=resumed)
 
     def reports(self, subject_id: str) -> list[ErasureReport]:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from carprivacy.adapters.db.repositories.sealing import from_db_time, opt_from_db_time, to_db_time
 from carprivacy.adapters.db.tables.access import (
@@ -62,6 +63,7 @@ from carprivacy.adapters.db.tables.subject_state import (
 )
 from carprivacy.adapters.db.tables.telemetry import telemetry, telemetry_quarantine
 from carprivacy.domain.erasure import ErasureState, Exemption, Portion, Verdict
+from carprivacy.domain.errors import ConflictError
 from carprivacy.domain.master import subject_owner
 from carprivacy.domain.telemetry import aad_for
 from carprivacy.services.erasure.ports import ErasureRecord
@@ -472,6 +474,13 @@ class SqlErasureStore:
     # -- the erasure records ------------------------------------------------------------------
 
     def add(self, record: ErasureRecord) -> None:
+        """Raises ``ConflictError`` when the subject has an unfinished erasure already."""
+        try:
+            self._add(record)
+        except IntegrityError:
+            raise ConflictError("an erasure of this subject is in progress") from None
+
+    def _add(self, record: ErasureRecord) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 erasures.insert().values(

@@ -32,3 +32,12 @@ erasures = Table(
     Column("report", Text, nullable=False),
 )
 Index("ix_erasures_subject_id", erasures.c.subject_id)
+# one unfinished erasure per subject: a second one started beside it would name the first's
+# successor key among the keys to destroy while the first still moves kept values to it
+Index(
+    "uq_erasures_open",
+    erasures.c.subject_id,
+    unique=True,
+    sqlite_where=erasures.c.state != "completed",
+    postgresql_where=erasures.c.state != "completed",
+)

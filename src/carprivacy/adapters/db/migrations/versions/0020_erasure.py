@@ -32,8 +32,18 @@ def upgrade() -> None:
         sa.Column("report", sa.Text, nullable=False),
     )
     op.create_index("ix_erasures_subject_id", "erasures", ["subject_id"])
+    open_only = sa.text("state != 'completed'")
+    op.create_index(
+        "uq_erasures_open",
+        "erasures",
+        ["subject_id"],
+        unique=True,
+        sqlite_where=open_only,
+        postgresql_where=open_only,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_erasures_open", table_name="erasures")
     op.drop_index("ix_erasures_subject_id", table_name="erasures")
     op.drop_table("erasures")
