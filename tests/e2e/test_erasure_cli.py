@@ -2,19 +2,24 @@
 PostgreSQL (SPEC R3; Art. 17): the privacy officer erases the demo owner; the audit chain still
 verifies; a backup taken before the erasure, restored, has the shred list replayed: the subject's
 key is gone again, the erased rows are gone again, the 10-year records readable; a backup taken
-after the erasure restores with the key gone; only the privacy officer may erase."""
+after the erasure restores with the key gone; only the privacy officer may erase; runs killed
+(SIGKILL) as soon as each phase is recorded, then run again, end as an uninterrupted one."""
 
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from tests.e2e.processes import CARPRIVACY
 
+from carprivacy.adapters.db.engine import make_engine
+from carprivacy.adapters.db.tables.erasure import erasures
 from carprivacy.adapters.db.tables.telemetry import telemetry
 from carprivacy.bootstrap import Services, bootstrap
 from carprivacy.config import load_settings
@@ -133,3 +138,46 @@ def test_erase_at_the_manufacturer_leaves_the_national_company_records(
         env, "erase", subject, "--as", "demo-dpo", "--reason", "R", "--controller", "x", ok=False
     )
     assert bad.returncode == 1 and "controller: [erasure.controller]" in bad.stderr
+
+
+def test_an_erasure_killed_anywhere_ends_as_one_that_was_not(
+    demo: tuple[dict[str, str], str], db_url: str, tmp_path: Path
+) -> None:
+    env, subject = demo
+    before = state(db_url, tmp_path, subject)
+    args = [*CARPRIVACY, "erase", subject, "--as", "demo-dpo", "--reason", "request R-K"]
+    killed: list[str] = []
+    watch = make_engine(db_url)
+    seen = select(erasures.c.state).where(erasures.c.subject_id == subject)
+    try:
+        for _ in range(6):  # each run is killed as soon as it has recorded a phase
+            process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+            phase = None
+            while process.poll() is None:
+                with watch.connect() as conn:
+                    phase = conn.execute(seen).scalar()
+                if phase is not None and phase != "completed" and phase not in killed:
+                    process.send_signal(signal.SIGKILL)
+                    killed.append(phase)
+                    break
+                time.sleep(0.002)
+            process.wait(60)
+            if phase == "completed":
+                break
+    finally:
+        watch.dispose()
+    done = cli(env, "erase", subject, "--as", "demo-dpo", "--reason", "request R-K")
+    assert "completed" in done.stdout and "key destroyed: yes" in done.stdout
+    after = state(db_url, tmp_path, subject)
+    assert after["telemetry"] == 0 and after["key destroyed"] and after["email"] is None
+    assert after["surname"] == before["surname"]
+    assert after["payment details"] == before["payment details"]
+    assert "ok" in cli(env, "audit", "verify").stdout
+    c = container_of(db_url, tmp_path)
+    try:
+        records = c.erasure.store.of_subject(subject)
+    finally:
+        c.close()
+    assert [r.state.value for r in records] == ["completed"]
+    print(f"\nkilled after the phases: {killed}")
+    assert killed, "no run was killed during the erasure"
