@@ -55,6 +55,7 @@ from carprivacy.services.cardata.stream import CarDataStream
 from carprivacy.services.consent.ledger import ConsentLedgerService
 from carprivacy.services.consent.ports import SubjectLedger, SubjectStateRepository
 from carprivacy.services.consent.subject_state import SubjectStateService
+from carprivacy.services.erasure.service import ErasureService
 from carprivacy.services.identity.callers import CallerService, CallerSettings
 from carprivacy.services.identity.portal_sessions import PortalSessions, SessionLimits
 from carprivacy.services.identity.ports import CallerRepository, EmailOutbox
@@ -71,7 +72,7 @@ from carprivacy.services.master.ports import MasterDataUnitOfWork
 from carprivacy.services.master.service import MasterDataService
 from carprivacy.services.oversight.consent_statistics import ConsentStatisticsService
 from carprivacy.services.oversight.ports import ConsentStatistics, RequestsOverview
-from carprivacy.services.ports.crypto import FieldCipher
+from carprivacy.services.ports.crypto import FieldCipher, KeyResealer
 from carprivacy.services.ports.operations import (
     Database,
     MasterKeyRotation,
@@ -82,6 +83,7 @@ from carprivacy.services.ports.operations import (
 from carprivacy.services.retention.holds import LegalHoldService
 from carprivacy.services.retention.ports import LegalHoldRepository, RetentionStore
 from carprivacy.services.retention.run import RetentionService
+from carprivacy.services.rights.erasure import RequestErasure
 from carprivacy.services.rights.overview import StoredRequestsOverview
 from carprivacy.services.rights.wiring import RightsParts, build_rights
 
@@ -220,6 +222,7 @@ class Services:
     consent_statistics: ConsentStatisticsService
     requests_overview: RequestsOverview  # the console's requests page reads this
     sharing: Sharing  # CarData third parties, shares, their approvals and the catalogue
+    erasure: ErasureService
     cardata_stream: CarDataStream | None = None  # settings.stream_host unset: no stream
 
     def close(self) -> None:
@@ -865,9 +868,13 @@ def bootstrap(
         )  # fmt: skip
         ingest.stored_listeners.append(stream.stored)
         cardata_auth.stream_listeners.append(stream.issued)
+    erasure = build_erasure(
+        settings, policy, sql, cipher, legal_holds or sql.legal_holds(), audit, outbox, master,
+        clock,
+    )  # fmt: skip
     rights_parts = build_rights(
         policy,
-        {**sql.rights(cipher, rights or {}), **(rights or {})},
+        {"erasure": RequestErasure(erasure), **sql.rights(cipher, rights or {}), **(rights or {})},
         gate=gate,
         telemetry_reads=telemetry_reads,
         master=master,
@@ -923,7 +930,69 @@ def bootstrap(
             consent_statistics or sql.consent_statistics(), policy
         ),
         requests_overview=requests_overview or StoredRequestsOverview(rights_parts.requests),
+        erasure=erasure,
     )
+
+
+def build_erasure(
+    settings: Settings,
+    policy: Policy,
+    sql: _ProductionAdapters,
+    cipher: FieldCipher,
+    holds: LegalHoldRepository,
+    audit: AuditService,
+    outbox: EmailOutbox,
+    master: MasterDataService,
+    clock: Clock,
+) -> ErasureService:
+    """Erasure (SPEC R3): the SQL store, the envelope cipher's reseal, the shred list file."""
+    from carprivacy.adapters.db.repositories.erasure import SqlErasureStore
+    from carprivacy.adapters.shred_list import FileShredList
+
+    def address(subject_id: str) -> str | None:
+        try:
+            contact = master.get_customer(subject_id).contact
+        except CarPrivacyError:
+            return None
+        return contact.email if contact is not None else None
+
+    return ErasureService(
+        policy,
+        SqlErasureStore(lambda: sql.engine),
+        cast(KeyResealer, cipher),
+        holds,
+        audit,
+        outbox,
+        address,
+        FileShredList(settings.resolved_shred_list_path),
+        clock,
+    )
+
+
+def backup_database(settings: Settings, target: Path) -> None:
+    """``carprivacy backup`` (SPEC R3): a consistent copy of the database, mode 0600."""
+    from carprivacy.adapters.db.backup import backup
+
+    backup(settings.resolved_database_url, target)
+
+
+def restore_database(settings: Settings, source: Path) -> list[str]:
+    """``carprivacy restore`` (SPEC R3): the backup replaces the database, then the shred list
+    is replayed; returns the erasures carried out again."""
+    from carprivacy.adapters.db.backup import restore
+    from carprivacy.adapters.db.engine import make_engine
+    from carprivacy.adapters.db.repositories.data_keys import SqlDataKeyRepository
+
+    restore(settings.resolved_database_url, source)
+    engine = make_engine(settings.resolved_database_url)
+    container = bootstrap(settings, engine=engine)
+    keys = SqlDataKeyRepository(engine)
+    try:
+        return container.erasure.replay(
+            lambda owners: {o for o, k in keys.get_many(owners).items() if k.wrapped is not None}
+        )
+    finally:
+        container.close()
 
 
 class _ProductionAdapters:

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         description="Append-only file of the audit log's signed heads, outside the database; "
         "default: audit-witness.jsonl in data_dir.",
     )
+    shred_list_path: Path | None = Field(
+        default=None,
+        description="Append-only file (mode 0600) of the erasures' destroyed keys, outside the "
+        "database and its backups; a restore replays it. Default: shred-list.jsonl in data_dir.",
+    )
     monitoring_rules_file: Path | None = Field(
         default=None,
         description="YAML file of monitoring thresholds and working hours per organisation/role.",
@@ -296,6 +301,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'carprivacy.db').resolve()}"
+
+    @property
+    def resolved_shred_list_path(self) -> Path:
+        return self.shred_list_path or (self.data_dir / "shred-list.jsonl")
 
     @property
     def resolved_master_key_file(self) -> Path:

@@ -338,6 +338,7 @@ WRITES: dict[str, frozenset[str]] = {
     "POST /v1/contracts": STAFF_WRITERS,
     "POST /v1/customers": STAFF_WRITERS,
     "POST /v1/customers/{customer_id}/accounts": STAFF_WRITERS,
+    "POST /v1/customers/{customer_id}/erasure": frozenset({"privacy_officer"}),
     "POST /v1/decisions": AUTHENTICATED,
     "POST /v1/fleets": STAFF_WRITERS,
     "POST /v1/payments": STAFF_WRITERS,

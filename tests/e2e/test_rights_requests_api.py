@@ -347,3 +347,32 @@ def test_the_report_and_a_direct_copy_of_ones_own_data(world: dict[str, Any]) ->
         page = b"".join(r.iter_bytes()).decode()
     assert "Bakker" in page
     assert client.get("/v1/me/copy", headers=_h(w, "officer")).status_code == 403
+
+
+def test_an_erasure_request_is_carried_out_by_the_erasure_service(world: dict[str, Any]) -> None:
+    """The officer completes the person's erasure request: the erasure service erases what the
+    law lets go and keeps the 10-year financial record; the request ends partially refused with
+    what was kept and why, told to the person (SPEC R3, R8; Art. 17(3)(b) GDPR)."""
+    from datetime import UTC, datetime, timedelta
+
+    from carprivacy.domain.master import PaymentMethod, PaymentMethodKind
+
+    w, client, services = world, world["client"], world["services"]
+    services.master.record_payment(
+        w["subject"], 1999, "EUR", datetime.now(UTC) - timedelta(days=30),
+        PaymentMethod(PaymentMethodKind.SEPA_DEBIT, "NL**ERASE0001"),
+    )  # fmt: skip
+    era = _submit(w, "erasure")
+    done = _complete(w, era["id"])
+    assert done["state"] == "partially_refused", done
+    to, body = w["inbox"].last()
+    assert to == "sem@x.nl"
+    assert "financial_transactions" in body and "Art. 17(3)(b)" in body, body
+    assert "Autoriteit Persoonsgegevens" in body
+    # kept as the payment's counterparty for its term: name and address; e-mail and phone gone
+    kept = services.master.get_customer(w["subject"]).contact
+    assert (kept.surname, kept.email, kept.phone) == ("Bakker", None, None)
+    (payment,) = services.master.payments_of(w["subject"])
+    assert payment.method.details == "NL**ERASE0001"  # readable under the kept record's key
+    again = _submit(w, "access")  # the person can still follow their requests
+    assert again["state"] == "verified"

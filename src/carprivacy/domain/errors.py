@@ -43,7 +43,8 @@ place: ``carprivacy.entrypoints.api.errors``.
     ├── IngestBusyError               the process's ingestion queue is full: nothing taken, retry
     │                                 after the seconds it names (503 with Retry-After; I1)
     ├── StreamBrokerError             the CarData stream broker did not answer or refused (C2)
-    └── MailDeliveryError             the mail server refused or could not be reached (U1)
+    ├── MailDeliveryError             the mail server refused or could not be reached (U1)
+    └── BackupError                   a backup or restore could not be made (R3)
 
 Messages never contain personal data: they name fields, rules and ids, not values.
 """
@@ -285,3 +286,10 @@ class MailDeliveryError(CarPrivacyError):
     failed). The message names the kind of failure only: never the address or the body."""
 
     requirement = "U1"
+
+
+class BackupError(CarPrivacyError):
+    """A backup or restore could not be made (the tool failed, the file is not a backup); the
+    message names the tool and its last line, never a connection string (CLI only)."""
+
+    requirement = "R3"

@@ -35,6 +35,7 @@ from carprivacy.testing.consent_statistics import InMemoryConsentStatistics
 from carprivacy.testing.crypto import InMemoryBatchFieldCipher, InMemoryFieldCipher
 from carprivacy.testing.database import InMemoryDatabase
 from carprivacy.testing.decision_facts import InMemoryDecisionFacts
+from carprivacy.testing.erasure import InMemoryErasureStore, InMemoryShredList
 from carprivacy.testing.exports import FakeTransmitter, InMemoryExportStore
 from carprivacy.testing.ingest import InMemoryIngestService, StoreDownError
 from carprivacy.testing.master import (
@@ -103,6 +104,8 @@ __all__ = [
     "InMemoryDatabase",
     "InMemoryDecisionFacts",
     "InMemoryEmailOutbox",
+    "InMemoryErasureStore",
+    "InMemoryShredList",
     "InMemoryEntityRepository",
     "InMemoryExportStore",
     "InMemoryFieldCipher",

@@ -15,9 +15,13 @@ NONCE_BYTES = 12
 
 
 class InMemoryFieldCipher:
+    """Also the ``KeyResealer`` port: a resealed blob is remembered with its successor (the
+    envelope cipher writes the successor's name into the blob instead)."""
+
     def __init__(self) -> None:
         self._keys: dict[str, AESGCM] = {}
         self._destroyed: set[str] = set()
+        self._successors: dict[bytes, str] = {}
 
     def _key(self, owner: str, *, create: bool) -> AESGCM:
         if owner in self._destroyed:
@@ -34,7 +38,7 @@ class InMemoryFieldCipher:
         return nonce + self._key(owner, create=True).encrypt(nonce, plaintext, aad)
 
     def decrypt(self, owner: str, blob: bytes, aad: bytes = b"") -> bytes:
-        key = self._key(owner, create=False)
+        key = self._key(self.sealed_under(owner, blob), create=False)
         try:
             return key.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
         except InvalidTag as exc:
@@ -43,6 +47,24 @@ class InMemoryFieldCipher:
     def destroy_key(self, owner: str) -> None:
         self._keys.pop(owner, None)
         self._destroyed.add(owner)
+
+    def is_destroyed(self, owner: str) -> bool:
+        return owner in self._destroyed
+
+    def sealed_under(self, owner: str, blob: bytes) -> str:
+        successor = self._successors.get(bytes(blob))
+        return successor if successor is not None and successor.startswith(owner + "/") else owner
+
+    def reseal(self, owner: str, blob: bytes, aad: bytes, successor: str) -> bytes:
+        if not successor.startswith(owner + "/kept"):
+            raise CiphertextError("a successor key is named <owner>/kept<n>")
+        if self.sealed_under(owner, blob) == successor:
+            return blob
+        plain = self.decrypt(owner, blob, aad)
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = nonce + self._key(successor, create=True).encrypt(nonce, plain, aad)
+        self._successors[sealed] = successor
+        return sealed
 
 
 class InMemoryBatchFieldCipher(InMemoryFieldCipher):

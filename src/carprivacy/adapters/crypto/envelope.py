@@ -12,6 +12,11 @@ The master key ring comes from a loader: when a data key names a master key id t
 that the store refuses because its wrapping key is retired makes it reload and wrap under the
 newest key (online rotation, docs/adr/master-key-rotation.md). Neither touches the hot path.
 
+A value kept through an erasure is moved, before the subject's key is shredded, to a successor
+key (``reseal``): ``0x02 | n | successor owner (n bytes) | nonce | ciphertext+tag``, the successor
+being ``<owner>/kept<generation>``; ``decrypt(owner, ...)`` opens it with the successor's key, so
+every reader that asks for ``subject:<id>`` keeps reading what was kept (docs/erasure.md).
+
 Unwrapped keys are cached per owner as ``AESGCM`` objects (building one per value halves the speed)
 for ``cache_seconds``; another process's ``destroy_key`` takes effect here within that time.
 """
@@ -39,6 +44,7 @@ from carprivacy.domain.errors import (
 )
 
 VERSION = b"\x01"
+RESEALED = b"\x02"  # the ciphertext names the successor key it is sealed under
 NONCE = 12
 REWRAP_CHUNK = 1_000  # data keys read and re-wrapped per page (one transaction) in a rotation
 
@@ -104,6 +110,19 @@ class DataKeyRepository(Protocol):
         ...
 
 
+def check_successor(owner: str, successor: str) -> None:
+    if not successor.startswith(owner + "/kept") or len(successor.encode()) > 120:
+        raise CiphertextError("a successor key is named <owner>/kept<n>")
+
+
+def split_resealed(owner: str, blob: bytes) -> tuple[str, bytes]:
+    """(successor owner, nonce + ciphertext) of a ``RESEALED`` blob asked for as ``owner``."""
+    n = blob[1] if len(blob) > 1 else 0
+    successor = blob[2 : 2 + n].decode("utf-8", "replace")
+    check_successor(owner, successor)
+    return successor, blob[2 + n :]
+
+
 def _wrap_aad(owner: str) -> bytes:
     return b"carprivacy-data-key|" + owner.encode()
 
@@ -160,13 +179,36 @@ class EnvelopeCipher:
         return out
 
     def decrypt(self, owner: str, blob: bytes, aad: bytes = b"") -> bytes:
+        if blob[:1] == RESEALED:
+            successor, body = split_resealed(owner, blob)
+            return self._open(successor, body, aad)
         if blob[:1] != VERSION:
             raise CiphertextError("unknown ciphertext format")
+        return self._open(owner, blob[1:], aad)
+
+    def _open(self, owner: str, body: bytes, aad: bytes) -> bytes:
         aead = self._aead(owner, create=False)
         try:
-            return aead.decrypt(blob[1 : 1 + NONCE], blob[1 + NONCE :], aad)
+            return aead.decrypt(body[:NONCE], body[NONCE:], aad)
         except InvalidTag as exc:
             raise CiphertextError("ciphertext does not belong to this owner and place") from exc
+
+    def reseal(self, owner: str, blob: bytes, aad: bytes, successor: str) -> bytes:
+        """``blob`` (of ``owner``, at the place ``aad``) sealed again under ``successor``'s key
+        (created if absent), in the format that names the successor. ``successor`` must be
+        ``<owner>/kept<n>``. A blob already under ``successor`` is returned unchanged."""
+        check_successor(owner, successor)
+        if blob[:1] == RESEALED and split_resealed(owner, blob)[0] == successor:
+            return blob
+        plain = self.decrypt(owner, blob, aad)
+        nonce = os.urandom(NONCE)
+        sealed = self._aead(successor, create=True).encrypt(nonce, plain, aad)
+        name = successor.encode()
+        return RESEALED + bytes([len(name)]) + name + nonce + sealed
+
+    def sealed_under(self, owner: str, blob: bytes) -> str:
+        """The owner whose key ``blob`` needs: ``owner`` or a successor named in it."""
+        return split_resealed(owner, blob)[0] if blob[:1] == RESEALED else owner
 
     def destroy_key(self, owner: str) -> None:
         with self._lock:

@@ -25,6 +25,7 @@ from carprivacy.services.cardata.customer_api import CustomerApi
 from carprivacy.services.cardata.quota import CallQuota
 from carprivacy.services.cardata.sharing import Sharing
 from carprivacy.services.consent.ledger import ConsentLedgerService
+from carprivacy.services.erasure.service import ErasureService
 from carprivacy.services.identity.callers import CallerService
 from carprivacy.services.ingestion.grouping import GroupedIngest
 from carprivacy.services.ingestion.pipeline import IngestService
@@ -148,3 +149,7 @@ def get_cardata_quota(request: Request) -> CallQuota:
 def get_sharing(request: Request) -> Sharing:
     """CarData sharing: third parties, shares, approvals, the catalogue."""
     return services_of(request).sharing
+
+
+async def get_erasure(request: Request) -> ErasureService:
+    return services_of(request).erasure

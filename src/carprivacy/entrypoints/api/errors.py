@@ -25,6 +25,7 @@ from carprivacy.domain.errors import (
     AccessDeniedError,
     AuditChainConflictError,
     AuthenticationError,
+    BackupError,
     CarPrivacyError,
     CiphertextError,
     ConflictError,
@@ -73,6 +74,7 @@ HTTP_STATUS: dict[type[CarPrivacyError], int] = {
 INTERNAL: frozenset[type[CarPrivacyError]] = frozenset(
     {
         AuditChainConflictError,  # the audit service re-reads the head and retries
+        BackupError,  # carprivacy backup / restore only
         CryptoError,  # key material: the CLI (keys rotate) and start-up report it
         CiphertextError,
         UnknownMasterKeyError,
