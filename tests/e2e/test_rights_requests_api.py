@@ -357,7 +357,7 @@ def test_an_erasure_request_is_carried_out_by_the_erasure_service(world: dict[st
 
     from carprivacy.domain.master import PaymentMethod, PaymentMethodKind
 
-    w, client, services = world, world["client"], world["services"]
+    w, services = world, world["services"]
     services.master.record_payment(
         w["subject"], 1999, "EUR", datetime.now(UTC) - timedelta(days=30),
         PaymentMethod(PaymentMethodKind.SEPA_DEBIT, "NL**ERASE0001"),
