@@ -10,15 +10,16 @@ of /v1/me; failed logins with an e-mail address as login name and a code asked f
 address. The server and the worker are then killed (SIGKILL), so SQLite's -wal and -shm files
 stay as a crash leaves them.
 
-Scanned: every file under the data directory (database, -wal, -shm, outbox, witness, key files,
-the logs), and on PostgreSQL the whole cluster directory of a server started for the test (heap,
-TOAST and WAL files after a CHECKPOINT) and a ``pg_dump`` of it (the backup: the CLI has no backup
-command). Values: every customer's surname, first name, full name, street, street with house
-number, postal code, e-mail address and phone number, every payment method's details, every VIN
-and every stored coordinate, read back through the service layer (decrypted); encodings in
-``plaintext_scan.py``. VINs identify the vehicle in the vehicle master table (``vehicles.vin``,
-the ingestion lookup key); they are looked for in every other file, and in every text column of
-every other table of the database. Expected: 0 hits.
+Scanned: every file under the data directory (database, -wal, -shm, outbox, witness, key files, the
+logs), and on PostgreSQL the whole cluster directory of a server started for the test (heap, TOAST
+and WAL files after a CHECKPOINT) and a plain ``pg_dump`` of it; on both stores the platform's own
+backup (``carprivacy backup``: SQLite's online backup, PostgreSQL's custom archive and the SQL
+``pg_restore`` reads out of it). Values: every customer's surname, first name, full name, street,
+street with house number, postal code, e-mail address and phone number, every payment method's
+details, every VIN and every stored coordinate, read back through the service layer (decrypted);
+encodings in ``plaintext_scan.py``. VINs identify the vehicle in the vehicle master table
+(``vehicles.vin``, the ingestion lookup key); they are looked for in every other file, and in every
+text column of every other table of the database. Expected: 0 hits.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from tests.conftest import IN_CI
 from tests.e2e.plaintext_scan import FLOAT32_REPEATS, Needles, Scanner
 from tests.e2e.processes import (
     CARPRIVACY,
+    POSTGRES_BIN,
     PrivatePostgres,
     Server,
     Worker,
@@ -349,16 +351,34 @@ def test_no_plaintext_of_sensitive_demo_values_in_any_file(
         container, {v.decode() for v, k in needles.texts.items() if k == "vin"}
     )
     database_files: list[Path] = []
+    # the platform's own backup (`carprivacy backup`), scanned like every file of the data dir
+    backup = data_dir / "carprivacy.backup"
+    run_cli(env, "backup", str(backup))
+    assert backup.stat().st_size > 0
     if database is not None:
         with container.database.engine.begin() as conn:
             conn.execute(text("CHECKPOINT"))
         dump = database.dump(data_dir / "backup.sql")
+        # pg_dump's custom archive is compressed: its SQL, as a restore reads it, is scanned too
+        archive_sql = data_dir / "carprivacy.backup.sql"
+        subprocess.run(
+            [str(POSTGRES_BIN / "pg_restore"), "--file", str(archive_sql), str(backup)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        assert "COPY" in archive_sql.read_text(errors="replace")
         container.close()
         database.stop("fast")  # the cluster's files as they lie on disk, none changing
         # PostgreSQL's own log is a log: a VIN there counts
-        database_files = [dump, *(p for p in database.root.rglob("*") if p != database.log)]
+        database_files = [
+            dump,
+            backup,
+            archive_sql,
+            *(p for p in database.root.rglob("*") if p != database.log),
+        ]
     else:
-        database_files = [p for p in data_dir.glob("carprivacy.db*")]
+        database_files = [*data_dir.glob("carprivacy.db*"), backup]
     scanner = Scanner(needles)
     scan_started = time.monotonic()
     hits = scanner.scan_tree(data_dir)
