@@ -153,6 +153,8 @@ def bootstrap_in_memory(
         consent_statistics=InMemoryConsentStatistics(s.subject_states),
         legal_holds=s.legal_holds,
         rights={
+            # no erasure store in memory: an erasure request stays in progress (ConflictError)
+            "erasure": None,
             "export_store": s.exports,
             "transmitter": s.transmitter,
             "requests": s.rights_requests,

@@ -86,24 +86,78 @@ def restore(url: str, source: Path) -> None:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dest = sqlite3.connect(_sqlite_path(url))
         try:
+            # a cut or damaged backup is refused before anything of the database is replaced
+            checked = src.execute("PRAGMA quick_check").fetchall()
+            if checked != [("ok",)]:
+                raise BackupError("the backup is damaged (SQLite quick_check); nothing restored")
             src.backup(dest)
             dest.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(
+                f"the backup could not be read ({type(exc).__name__}); nothing restored"
+            ) from None
         finally:
             dest.close()
             src.close()
         return
-    conn, _schema = _libpq(url)
-    _run(
-        [
-            _tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            f"--dbname={conn}",
-            str(source),
-        ]
+    conn, schema = _libpq(url)
+    _restore_pg(conn, schema or "public", source)
+
+
+def _restore_pg(conn: str, schema: str, source: Path) -> None:
+    """The archive's SQL (``pg_restore`` to standard output) run by ``psql`` in one transaction
+    after the schema is dropped and made again: all of the backup, or nothing of it. (A
+    ``pg_restore --clean`` cannot drop the constraints a week partition of telemetry inherits.)
+    Streamed line by line: memory stays flat whatever the size of the backup."""
+    quoted = '"' + schema.replace('"', '""') + '"'
+    own_schema = {f"CREATE SCHEMA {schema};\n".encode(), f"CREATE SCHEMA {quoted};\n".encode()}
+    reader = subprocess.Popen(
+        [_tool("pg_restore"), "--no-owner", "--file=-", str(source)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    runner = subprocess.Popen(
+        [_tool("psql"), "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", f"--dbname={conn}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    with reader, runner:  # every pipe closed, both processes waited for
+        read_err, run_err = _feed(reader, runner, quoted, own_schema)
+    for name, process, err in (("pg_restore", reader, read_err), ("psql", runner, run_err)):
+        if process.returncode != 0:
+            last = (err.decode(errors="replace").strip().splitlines() or ["(no message)"])[-1]
+            raise BackupError(f"{name} failed: {last[:300]}")
+
+
+def _feed(
+    reader: subprocess.Popen[bytes],
+    runner: subprocess.Popen[bytes],
+    quoted: str,
+    own_schema: set[bytes],
+) -> tuple[bytes, bytes]:
+    """The archive's SQL into psql inside one transaction; (pg_restore's, psql's) stderr."""
+    assert reader.stdout is not None and runner.stdin is not None
+    assert reader.stderr is not None and runner.stderr is not None
+    try:
+        runner.stdin.write(b"BEGIN;\n")
+        runner.stdin.write(f"DROP SCHEMA IF EXISTS {quoted} CASCADE;\n".encode())
+        runner.stdin.write(f"CREATE SCHEMA {quoted};\n".encode())
+        for line in reader.stdout:
+            if line not in own_schema:
+                runner.stdin.write(line)
+        read_err = reader.stderr.read()
+        # committed only when the whole archive was read: a cut or damaged backup ends the
+        # session with its transaction open, and the server rolls it back
+        if reader.wait(timeout=3600) == 0:
+            runner.stdin.write(b"COMMIT;\n")
+        runner.stdin.close()
+    except BrokenPipeError:
+        read_err = reader.stderr.read()  # psql stopped at an error: reported below
+        reader.wait(timeout=3600)
+    run_err = runner.stderr.read()
+    runner.wait(timeout=3600)
+    return read_err, run_err
 
 
 def _run(args: list[str]) -> None:
