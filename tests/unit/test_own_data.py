@@ -21,6 +21,7 @@ from carprivacy.domain.decisions import decide
 from carprivacy.domain.errors import AccessDeniedError, InvalidInputError
 from carprivacy.domain.held import HeldFacts, held_statement
 from carprivacy.domain.master import ContactDetails
+from carprivacy.domain.retention import stated_rules
 from carprivacy.domain.subject_state import (
     ContractCover,
     Objection,
@@ -190,8 +191,9 @@ def test_held_statement_is_the_policys_own_words() -> None:
         assert {p["id"] for p in got["purposes"]} == {p.id for p in policy.purposes_using(cat.id)}
         want = {r for p in policy.purposes_using(cat.id) for r in p.recipients}
         assert {r["id"] for r in got["recipients"]} == want
+        # the terms the notice states (test_retention_statement.py), one per purpose
         assert {r["rule"] for r in got["retention"]} == {
-            r.id for r in policy.retention_rules_for(cat.id)
+            s.rule.id for s in stated_rules(policy.retention) if s.rule.category == cat.id
         }
     ten = next(r for r in cats["financial_transactions"]["retention"] if r["period"] == "P10Y")
     assert ten["until"] == T0.replace(year=T0.year + 10)

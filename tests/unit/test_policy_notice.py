@@ -18,6 +18,7 @@ from carprivacy.adapters.notice.register import COLUMNS, register_rows, render_r
 from carprivacy.adapters.notice.vocabulary import gdpr, period_text
 from carprivacy.adapters.policy.loader import load_policy_file
 from carprivacy.domain.policy import Policy, Text
+from carprivacy.domain.retention import stated_rules
 from carprivacy.testing.decision_policy import with_adequacy_suppliers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,10 +237,17 @@ def test_committed_docs_are_not_stale(path: str, render: object) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_retention_rule_and_topic_is_in_the_register(lang: str) -> None:
+    """Every stated rule (a category's "as long as the purpose requires" beside its dated
+    term is not stated: test_retention_statement.py) and every consent topic."""
     p = policy()
     rows = register_rows(p, lang)
     retention = {line for row in rows for line in row["retention"]}
-    for rule in p.retention:
+    stated = [s.rule for s in stated_rules(p.retention)]
+    assert {r.id for r in p.retention} - {r.id for r in stated} == {
+        "contract_purpose_end",
+        "financial_transactions_purpose_end",
+    }
+    for rule in stated:
         line = f"{p.category(rule.category).name.get(lang)}: {period_text(rule, lang)}"
         assert line in retention, rule.id
     topics = {row["consent_topic"] for row in rows}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from carprivacy.domain.policy import Policy, RetentionAnchor, RetentionRule, Text
-from carprivacy.domain.retention import rule_expiry
+from carprivacy.domain.retention import rule_expiry, stated_rules
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,8 @@ def _anchor(facts: HeldFacts, anchor: RetentionAnchor) -> datetime | None:
 
 def _retention(policy: Policy, category: str, facts: HeldFacts) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
-    for rule in policy.retention_rules_for(category):
+    # the terms the notice states: a dated term, not also "as long as the purpose requires"
+    for rule in (s.rule for s in stated_rules(policy.retention) if s.rule.category == category):
         moment = _anchor(facts, rule.anchor)
         until = rule_expiry(rule, {rule.anchor: moment}) if moment is not None else None
         out.append(

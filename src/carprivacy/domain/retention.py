@@ -232,3 +232,40 @@ def expiry_for(
 ) -> datetime | None:
     """When data of ``category`` collected for ``purposes`` expires (None: no date yet)."""
     return plan_for(policy, category, purposes).expires_at(anchors)
+
+
+@dataclass(frozen=True)
+class StatedRule:
+    """A retention line of the notice and the register."""
+
+    rule: RetentionRule
+    other_purposes: bool = False  # a general rule of a category that also has purpose rules
+
+
+def stated_rules(rules: Iterable[RetentionRule]) -> list[StatedRule]:
+    """One line per category and purpose, in the policy's order, as the notice and the register
+    state them: each purpose's own rules; of a category's general rules, the dated or event
+    ones when there are any (the terms the retention run applies: "as long as the purpose
+    requires" beside "1 year after the contract ends" would be two lines that disagree), else
+    the "as long as the purpose requires" one; a general line names the other purposes when
+    the category also has rules of its own purposes."""
+    rules = list(rules)
+    own = {r.category for r in rules if r.purpose is not None}
+    anchored = {
+        r.category
+        for r in rules
+        if r.purpose is None and r.anchor is not RetentionAnchor.PURPOSE_END
+    }
+    stated = []
+    for r in rules:
+        if r.purpose is not None:
+            stated.append(StatedRule(r))
+        elif r.anchor is not RetentionAnchor.PURPOSE_END or r.category not in anchored:
+            stated.append(StatedRule(r, other_purposes=r.category in own))
+    return stated
+
+
+def stated_for(rules: Iterable[RetentionRule], category: str, purpose: str) -> list[RetentionRule]:
+    """The stated lines of ``category`` for ``purpose``: its own, else the general ones."""
+    lines = [s.rule for s in stated_rules(rules) if s.rule.category == category]
+    return [r for r in lines if r.purpose == purpose] or [r for r in lines if r.purpose is None]

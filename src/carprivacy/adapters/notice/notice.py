@@ -33,6 +33,7 @@ from carprivacy.domain.policy import (
     Purpose,
     Text,
 )
+from carprivacy.domain.retention import stated_rules
 
 PURPOSE_SECTIONS = "ABCDEFGH"
 
@@ -78,6 +79,7 @@ UI: dict[str, Text] = {
     ),
     "purpose": Text("Doel", "Purpose"),
     "all_purposes": Text("alle doelen", "all purposes"),
+    "other_purposes": Text("overige doelen", "other purposes"),
     "period": Text("Termijn", "Period"),
     "reason": Text("Toelichting", "Explanation"),
     "recipient": Text("Ontvanger", "Recipient"),
@@ -265,10 +267,11 @@ def _retention(doc: Document, policy: Policy, lang: str) -> None:
     cats = policy.categories_by_id
     purposes = policy.purposes_by_id
     rows = []
-    for r in policy.retention:
+    for stated in stated_rules(policy.retention):  # one line per category and purpose
+        r = stated.rule
         cat = cats[r.category].name.get(lang) if r.category in cats else r.category
         if r.purpose is None:
-            purpose = _ui("all_purposes", lang)
+            purpose = _ui("other_purposes" if stated.other_purposes else "all_purposes", lang)
         else:
             p = purposes.get(r.purpose)
             purpose = p.name.get(lang) if p else r.purpose

@@ -27,6 +27,7 @@ from carprivacy.adapters.notice.vocabulary import (
     period_text,
 )
 from carprivacy.domain.policy import Contact, Policy, Purpose, Text
+from carprivacy.domain.retention import stated_for
 
 COLUMNS: tuple[tuple[str, Text], ...] = (
     ("purpose_id", Text("Doel-id", "Purpose id")),
@@ -56,8 +57,7 @@ def _contact(c: Contact) -> str:
 def _retention(policy: Policy, p: Purpose, lang: str) -> list[str]:
     out = []
     for cat in p.categories:
-        rules = [r for r in policy.retention if r.category == cat and r.purpose == p.id]
-        rules = rules or [r for r in policy.retention if r.category == cat and r.purpose is None]
+        rules = stated_for(policy.retention, cat, p.id)
         name = (
             policy.categories_by_id[cat].name.get(lang) if cat in policy.categories_by_id else cat
         )
