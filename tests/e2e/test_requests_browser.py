@@ -166,13 +166,15 @@ def test_the_customer_submits_six_requests_and_the_officer_completes_them(
     today = datetime.now(UTC).date().isoformat()
     officer.goto(f"{base}/console/requests")  # type: ignore[attr-defined]
     for rid in ids.values():
-        row = officer.locator(
-            "table.requests tbody tr", has=officer.locator(f'a[href="/console/requests/{rid}"]')
-        )  # type: ignore[attr-defined]
-        assert "afgehandeld" in row.inner_text() or "deels geweigerd" in row.inner_text()
-        assert today in row.inner_text()  # closed today, long before the deadline
+        link = officer.locator(f'a[href="/console/requests/{rid}"]')  # type: ignore[attr-defined]
+        row = officer.locator("table.requests tbody tr", has=link)  # type: ignore[attr-defined]
+        assert row.get_attribute("class") == "closed"
+        closed = row.locator("td.standing").inner_text()
+        assert "afgerond" in closed and today in closed  # closed today
+        due = row.locator("td").nth(5).inner_text()
+        assert due > today  # long before the deadline
     _shot(portal, officer, "console-requests-closed")
 
     elsewhere = [u for u in requests if not u.startswith(base + "/")]
     assert not elsewhere, elsewhere
-    assert all(s.stat().st_size > 5000 for s in portal.taken)
+    assert len(portal.taken) == 23 and all(s.stat().st_size > 5000 for s in portal.taken)
