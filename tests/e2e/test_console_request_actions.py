@@ -117,8 +117,18 @@ def test_the_list_links_to_a_page_with_kind_state_deadline_and_history(demo: Dem
     client = _login(demo)
     listing = client.get("/console/requests").text
     assert f'href="/console/requests/{rid}"' in listing
+
+    def reads() -> int:  # the officer's reads of this request, decided and recorded by the gate
+        entries = demo.stores.audit_log.entries
+        return sum(e.caller_id == "demo-dpo" and e.action == f"request {rid}" for e in entries)
+
+    before = reads()
     page = client.get(f"/console/requests/{rid}")
     assert page.status_code == 200
+    assert reads() == before + 1
+    assert demo.summary.customer_ids[0] not in {
+        e.subject_ref for e in demo.stores.audit_log.entries
+    }
     text = page.text
     assert "Inzage" in text and "Art. 15 GDPR" in text and "ontvangen" in text
     stored = demo.services.rights.requests.get(rid)

@@ -103,6 +103,16 @@ def _carry_out(portal: Portal, p: object, rid: str, kind: str) -> str:
     history = p.locator("table.history").inner_text()  # type: ignore[attr-defined]
     assert "session" in history  # verified by the person's logged-in session
     _shot(portal, p, f"console-{kind}")
+    if kind == "restriction":  # extended first, the reason told to the person (Art. 12(3))
+        due = str(p.locator("#due").inner_text())  # type: ignore[attr-defined]
+        p.get_by_label("Maanden").select_option("1")  # type: ignore[attr-defined]
+        p.get_by_label("Reden van verlenging").fill("the accuracy check needs the dealer's file")  # type: ignore[attr-defined]
+        p.get_by_role("button", name="Verlengen").click()  # type: ignore[attr-defined]
+        p.wait_for_url(f"{base}/console/requests/{rid}?done=extended")  # type: ignore[attr-defined]
+        extended = str(p.locator("#due").inner_text())  # type: ignore[attr-defined]
+        assert "+1" in extended and extended[:10] > due[:10] and due[:10] in extended
+        assert "dealer's file" in p.locator("table.history").inner_text()  # type: ignore[attr-defined]
+        _shot(portal, p, f"console-{kind}-extended")
     p.get_by_role("button", name="Uitvoeren en afronden").click()  # type: ignore[attr-defined]
     p.wait_for_url(f"{base}/console/requests/{rid}?done=completed")  # type: ignore[attr-defined]
     state = str(p.locator("#state").inner_text())  # type: ignore[attr-defined]
@@ -163,6 +173,12 @@ def test_the_customer_submits_six_requests_and_the_officer_completes_them(
     assert "gedeeltelijk afgewezen" in next(x for x in answered if "wissing" in x)
     _shot(portal, customer, "portal-after-erasure")
 
+    officer.get_by_role("link", name="English").click()  # type: ignore[attr-defined]
+    officer.get_by_role("heading", name="Erasure").wait_for()  # type: ignore[attr-defined]
+    assert "partially refused" in officer.locator("#state").inner_text()  # type: ignore[attr-defined]
+    officer.get_by_role("link", name="Nederlands").click()  # type: ignore[attr-defined]
+    officer.get_by_role("heading", name="Wissing").wait_for()  # type: ignore[attr-defined]
+
     today = datetime.now(UTC).date().isoformat()
     officer.goto(f"{base}/console/requests")  # type: ignore[attr-defined]
     for rid in ids.values():
@@ -177,4 +193,4 @@ def test_the_customer_submits_six_requests_and_the_officer_completes_them(
 
     elsewhere = [u for u in requests if not u.startswith(base + "/")]
     assert not elsewhere, elsewhere
-    assert len(portal.taken) == 23 and all(s.stat().st_size > 5000 for s in portal.taken)
+    assert len(portal.taken) == 24 and all(s.stat().st_size > 5000 for s in portal.taken)
