@@ -438,7 +438,9 @@ def test_the_requests_page_shows_deadlines_from_the_read_port(demo: Demo) -> Non
     assert asked == ["demo-dpo:privacy_officer"] * 2  # the store sees who asks
     order = re.findall(r"<code>(req-\d{4})-0000-0000</code>", page)
     assert order == ["req-0001", "req-0002", "req-0003", "req-0004", "req-0005"]
-    rows = re.findall(r'<tr class="([a-z_]+)">\s*<td><code>(req-\d{4})', page)
+    rows = re.findall(
+        r'<tr class="([a-z_]+)">\s*<td><a href="/console/requests/(req-\d{4})-0000-0000">', page
+    )
     by_id = {ident: standing for standing, ident in rows}
     assert by_id == {
         "req-0001": "overdue",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from carprivacy.entrypoints.web.console.request_messages import REQUEST_MESSAGES
+
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 
@@ -239,6 +241,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "path": ("Plaats", "Path"),
     "message": ("Melding", "Message"),
+    **REQUEST_MESSAGES,
 }
 
 
