@@ -534,6 +534,25 @@ def build_cardata_stream(
     )
 
 
+def build_share_stream(
+    engine: Engine,
+    cardata_store: Any,
+    callers: CallerRepository,
+    sharing: Sharing,
+    decisions: DecisionService,
+    sessions: Callable[[], MasterDataUnitOfWork],
+    catalogue: SignalCatalogue,
+) -> Any:
+    """What third parties' CarData clients may receive on the stream: their active shares."""
+    from carprivacy.adapters.db.repositories.cardata_stream import SqlStreamCredentialRepository
+    from carprivacy.services.cardata.stream_shares import ShareStreamEntitlements
+
+    return ShareStreamEntitlements(
+        SqlStreamCredentialRepository(engine), cardata_store, cardata_store, callers,
+        sharing.shares, decisions, sessions, catalogue,
+    )  # fmt: skip
+
+
 def build_subject_state(policy: Policy, state: SubjectStateRepository) -> SubjectStateService:
     return SubjectStateService(policy, state)
 
@@ -865,7 +884,10 @@ def bootstrap(
         stream = build_cardata_stream(
             settings, policy, catalogue, sql.engine, cardata_store, caller_store, decisions,
             sessions, telemetry_reads, clock,
+            sources=(build_share_stream(sql.engine, cardata_store, caller_store, sharing,
+                                        decisions, sessions, catalogue),),
         )  # fmt: skip
+        sharing.shares.subscribe(stream.changed)
         ingest.stored_listeners.append(stream.stored)
         cardata_auth.stream_listeners.append(stream.issued)
     erasure = build_erasure(

@@ -269,11 +269,15 @@ class CarDataAuthorisation:
         return grant
 
     def answer_for(self, caller: Caller, grant: DeviceGrant, approve: bool) -> GrantStatus:
-        """Answer another party's pending grant as ``caller`` (its tokens name the caller's
-        account); NotFoundError when it was answered meanwhile."""
+        """Answer another party's pending grant as ``caller``; its tokens name an account of
+        their own (one per party and customer: the party's stream never shares the customer's
+        broker account); NotFoundError when it was answered meanwhile."""
         _customer(caller)
         status = GrantStatus.APPROVED if approve else GrantStatus.DENIED
-        gcid = self._gcid_of(str(caller.subject_id)) if approve else None
+        gcid = None
+        if approve:
+            account = self._gcid_of(str(caller.subject_id))
+            gcid = self._hash("third-party-account", f"{grant.owner_id}\0{account}")[:32]
         if not self.repository.set_status(grant.id, GrantStatus.PENDING, status, gcid):
             raise NotFoundError("user code", "")
         return status

@@ -220,6 +220,10 @@ class CarDataStream:
             apply(held, steps)
         return steps
 
+    def changed(self, *_: object) -> None:
+        """A right ended in this process (e.g. a share revoked): a reconciler pass now."""
+        self._wake.set()
+
     def start(self) -> None:
         """Run the reconciler in a thread of its own until :meth:`stop`."""
         self._stop.clear()

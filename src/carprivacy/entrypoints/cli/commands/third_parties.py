@@ -99,6 +99,11 @@ def register(app: typer.Typer) -> None:
         descriptors: str = typer.Option(..., "--descriptors", help="Comma-separated signals."),
         days: int = typer.Option(365, "--days", help="How long the share lasts."),
         purpose: str = typer.Option("cardata_sharing", "--purpose", help="The policy purpose."),
+        scopes: str = typer.Option(
+            "cardata:api:read",
+            "--scopes",
+            help="Comma-separated: cardata:api:read, cardata:streaming:read.",
+        ),
     ) -> None:
         """A CarData client id of the third party whose device code asks a customer for a
         share of these descriptors; prints the client id."""
@@ -120,6 +125,7 @@ def register(app: typer.Typer) -> None:
                 agreed_purpose,
                 [d.strip() for d in descriptors.split(",") if d.strip()],
                 days,
+                [x.strip() for x in scopes.split(",") if x.strip()],
             )
         except (InvalidInputError, AccessDeniedError, NotFoundError) as exc:
             _refused(exc)
