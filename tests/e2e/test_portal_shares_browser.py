@@ -203,6 +203,8 @@ def test_a_customer_shares_with_the_insurer_reads_the_terms_and_revokes(
     terms = p.locator("#share-terms").inner_text()  # type: ignore[attr-defined]
     assert "alleen gebruiken voor het afgesproken doel" in terms and "niet aan" in terms
     assert p.locator("#share-history tbody tr").count() == 1  # type: ignore[attr-defined]
+    # what is shared, by its name in the page's language
+    assert "Kilometerstand (Vehicle.TraveledDistance)" in p.content()  # type: ignore[attr-defined]
     _shot(portal, p, "share-made")
     status, signals = _insurer_reads(portal, vehicle)
     assert status == 200 and signals == {MILEAGE}  # the mileage only, at once

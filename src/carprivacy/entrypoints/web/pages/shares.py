@@ -16,6 +16,7 @@ from carprivacy.domain.errors import InvalidInputError, NotFoundError, Problem
 from carprivacy.entrypoints.web.context import (
     PREFIX,
     Customer,
+    language,
     redirect,
     render,
     services_of,
@@ -105,10 +106,19 @@ def detail(
         str(v["_id"]): f"{v.get('model') or ''} {v.get('vin') or ''}".strip()
         for v in shareable(request, customer)
     }
+    lang = language(request)
+    policy = services_of(request).policy
+    labels = {
+        f.vss_signal: f.label.get(lang) for c in policy.categories for f in c.fields if f.vss_signal
+    }
+    labels.update({c.id: c.name.get(lang) for c in policy.categories})
+    shared = view.share.descriptors or view.share.categories
+    named = [f"{labels[d]} ({d})" if d in labels else d for d in shared]
     return render(
         request,
         "share.html",
         view=view,
+        shared=named,  # each descriptor by its label in the page's language, and its name
         history=s.history(customer.caller, share_id),
         vehicle_name=names.get(view.share.vehicle_id, ""),
         me=customer.caller.id,
