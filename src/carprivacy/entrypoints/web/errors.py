@@ -4,6 +4,7 @@ stack trace. The status of each domain error is the API's (``entrypoints/api/err
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -59,22 +60,40 @@ def error_page(
 
 
 def register_page_errors(app: FastAPI) -> None:
+    """The portal's error pages."""
+    register_error_pages(app, f"{PREFIX}/login", error_page, language, message, log, CSRF_RULE)
+
+
+ErrorPage = Callable[[Request, int, str, "list[str] | None"], Response]
+
+
+def register_error_pages(
+    app: FastAPI,
+    login: str,
+    page: ErrorPage,
+    language_of: Callable[[Request], str],
+    text: Callable[[str, str], str],
+    logger: logging.Logger,
+    csrf_rule: str,
+) -> None:
+    """Every error of a web app (the portal, the console) as its ``page``: no login leads to
+    ``login``; a domain error has the API's status and names its field and rule, or reasons."""
+
     @app.exception_handler(AuthenticationError)
     async def _login(request: Request, _: AuthenticationError) -> Response:
-        return redirect(f"{PREFIX}/login")  # no login, or it ended
+        return redirect(login)  # no login, or it ended
 
     @app.exception_handler(AccessDeniedError)
     async def _denied(request: Request, exc: AccessDeniedError) -> Response:
-        detail = message("csrf", language(request)) if CSRF_RULE in exc.reasons else str(exc)
-        return error_page(request, 403, detail, list(exc.reasons))
+        detail = text("csrf", language_of(request)) if csrf_rule in exc.reasons else str(exc)
+        return page(request, 403, detail, list(exc.reasons))
 
     @app.exception_handler(CarPrivacyError)
     async def _domain(request: Request, exc: CarPrivacyError) -> Response:
         if isinstance(exc, NotFoundError):
-            return error_page(
-                request, 404, f"{exc.kind}: {message('not_found', language(request))}"
-            )
-        return error_page(request, status_of(exc), str(exc), problems_of(exc))
+            found = text("not_found", language_of(request))
+            return page(request, 404, f"{exc.kind}: {found}", None)
+        return page(request, status_of(exc), str(exc), problems_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -83,15 +102,15 @@ def register_page_errors(app: FastAPI) -> None:
             f"{e.get('msg', '')}"
             for e in exc.errors()
         ]
-        return error_page(request, 422, "invalid input", fields)
+        return page(request, 422, "invalid input", fields)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 404:
-            return error_page(request, 404, message("not_found", language(request)))
-        return error_page(request, exc.status_code, str(exc.detail))
+            return page(request, 404, text("not_found", language_of(request)), None)
+        return page(request, exc.status_code, str(exc.detail), None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.error("portal page failed: %s", type(exc).__name__)  # the class only: no data
-        return error_page(request, 500, message("error", language(request)))
+        logger.error("page failed: %s", type(exc).__name__)  # the class only: no data
+        return page(request, 500, text("error", language_of(request)), None)
