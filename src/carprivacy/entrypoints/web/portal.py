@@ -25,6 +25,7 @@ from carprivacy.entrypoints.web.context import (
     sessions_of,
 )
 from carprivacy.entrypoints.web.errors import register_page_errors
+from carprivacy.services.identity.portal_sessions import PortalSessions
 
 STATIC = Path(__file__).parent / "static"
 # no script, no frame, nothing from another origin; pygal's SVG charts style themselves inline
@@ -57,37 +58,48 @@ def create_portal(services: Services) -> FastAPI:
         served |= {r.path for r in module.router.routes if "GET" in getattr(r, "methods", ())}
     portal.state.served = frozenset(served)
 
-    @portal.middleware("http")
+    add_session_layer(portal, PREFIX, sessions_of, cookie_name)
+    return portal
+
+
+def add_session_layer(
+    app: FastAPI,
+    prefix: str,
+    sessions: Callable[[Request], PortalSessions],
+    cookie: Callable[[Request], str],
+) -> None:
+    """A web app's session (the portal's, the console's): its cookie opened before a page and
+    written (or deleted) after it, the security headers on every answer, no caching of pages."""
+
+    @app.middleware("http")
     async def _session(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        request.state.session = sessions_of(request).open(request.cookies.get(cookie_name(request)))
+        request.state.session = sessions(request).open(request.cookies.get(cookie(request)))
         request.state.session_out = None
         response = await call_next(request)
         out = request.state.session_out
         secure = secure_cookies(request)
         if out is False:
             response.delete_cookie(
-                cookie_name(request), path="/" if secure else PREFIX, secure=secure, httponly=True
+                cookie(request), path="/" if secure else prefix, secure=secure, httponly=True
             )
         elif out is not None:
-            now = int(sessions_of(request).clock().timestamp())
+            now = int(sessions(request).clock().timestamp())
             response.set_cookie(
-                cookie_name(request),
-                sessions_of(request).seal(out),
+                cookie(request),
+                sessions(request).seal(out),
                 max_age=max(out.expires - now, 0),
-                path="/" if secure else PREFIX,  # the __Host- prefix needs Path=/
+                path="/" if secure else prefix,  # the __Host- prefix needs Path=/
                 secure=secure,
                 httponly=True,
                 samesite="lax",
             )
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
-        if not request.url.path.startswith(f"{PREFIX}/static"):
+        if not request.url.path.startswith(f"{prefix}/static"):
             response.headers["Cache-Control"] = "no-store"
         return response
-
-    return portal
 
 
 def mount_portal(app: FastAPI, services: Services) -> None:

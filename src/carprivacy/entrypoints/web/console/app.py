@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from carprivacy.bootstrap import Services
@@ -21,11 +20,10 @@ from carprivacy.entrypoints.web.console.context import (
     PREFIX,
     check_form,
     cookie_name,
-    secure_cookies,
     sessions_of,
 )
 from carprivacy.entrypoints.web.console.errors import register_page_errors
-from carprivacy.entrypoints.web.portal import HEADERS
+from carprivacy.entrypoints.web.portal import add_session_layer
 
 STATIC = Path(__file__).parent / "static"
 
@@ -40,36 +38,7 @@ def create_console(services: Services) -> FastAPI:
     for mod in sorted(pkgutil.iter_modules(pages.__path__), key=lambda m: m.name):
         console.include_router(importlib.import_module(f"{pages.__name__}.{mod.name}").router)
 
-    @console.middleware("http")
-    async def _session(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.session = sessions_of(request).open(request.cookies.get(cookie_name(request)))
-        request.state.session_out = None
-        response = await call_next(request)
-        out = request.state.session_out
-        secure = secure_cookies(request)
-        if out is False:
-            response.delete_cookie(
-                cookie_name(request), path="/" if secure else PREFIX, secure=secure, httponly=True
-            )
-        elif out is not None:
-            now = int(sessions_of(request).clock().timestamp())
-            response.set_cookie(
-                cookie_name(request),
-                sessions_of(request).seal(out),
-                max_age=max(out.expires - now, 0),
-                path="/" if secure else PREFIX,  # the __Host- prefix needs Path=/
-                secure=secure,
-                httponly=True,
-                samesite="lax",
-            )
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith(f"{PREFIX}/static"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
+    add_session_layer(console, PREFIX, sessions_of, cookie_name)
     return console
 
 
